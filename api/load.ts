@@ -1,0 +1,121 @@
+// Loading of every user-written file: parse YAML or JSON, validate with a zod schema, apply defaults, deep-freeze.
+import { readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { MeshfedError } from '../common/errors.ts';
+import { deepFreeze, type DeepReadonly } from '../common/freeze.ts';
+
+/** Renders a zod path as `a.b[2].c`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out === '' ? String(part) : `.${String(part)}`;
+  }
+  return out === '' ? '(top level)' : out;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'string') return `"${value}"`;
+  return String(value);
+}
+
+interface IssueLike {
+  readonly code: string;
+  readonly path: readonly PropertyKey[];
+  readonly message: string;
+  readonly keys?: readonly string[];
+  readonly values?: readonly unknown[];
+  readonly expected?: string;
+  readonly input?: unknown;
+}
+
+/** One line per problem, each saying where it is and what would fix it. */
+export function formatIssue(issue: IssueLike, allowedKeys?: readonly string[]): string {
+  const where = formatPath(issue.path);
+  switch (issue.code) {
+    case 'unrecognized_keys': {
+      const keys = (issue.keys ?? []).map((k) => `"${k}"`).join(', ');
+      const hint = allowedKeys && allowedKeys.length > 0 ? ` (allowed: ${allowedKeys.join(', ')})` : ' (remove it or check its spelling)';
+      return `${where}: unknown key ${keys}${hint}`;
+    }
+    case 'invalid_value': {
+      if (issue.message.startsWith('Invalid') && issue.values) {
+        const expected = issue.values.map((v) => String(v)).join(' | ');
+        return `${where}: unknown value ${describe(issue.input)} (expected ${expected})`;
+      }
+      return `${where}: ${issue.message}`;
+    }
+    case 'invalid_type': {
+      if (issue.input === undefined) return `${where}: required ${issue.expected ?? 'value'} is missing`;
+      if (issue.message.startsWith('Invalid input')) return `${where}: expected ${issue.expected ?? 'another type'}, got ${describe(issue.input)}`;
+      return `${where}: ${issue.message}`;
+    }
+    default:
+      return `${where}: ${issue.message}`;
+  }
+}
+
+/** Walks the schema along a path to list the keys allowed there, so unknown-key errors can name them. */
+function allowedKeysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] | undefined {
+  let node: unknown = schema;
+  const unwrap = (n: unknown): unknown => {
+    let cur = n as { def?: { type?: string; innerType?: unknown; in?: unknown; shape?: unknown; element?: unknown; valueType?: unknown } } | undefined;
+    for (let i = 0; i < 10 && cur?.def; i++) {
+      const t = cur.def.type;
+      if (t === 'optional' || t === 'default' || t === 'nullable' || t === 'prefault' || t === 'readonly' || t === 'catch') cur = cur.def.innerType as typeof cur;
+      else if (t === 'pipe') cur = cur.def.in as typeof cur;
+      else break;
+    }
+    return cur;
+  };
+  for (const part of path) {
+    const n = unwrap(node) as { def?: { type?: string; shape?: Record<string, unknown>; element?: unknown; valueType?: unknown } } | undefined;
+    if (!n?.def) return undefined;
+    if (n.def.type === 'object' && typeof part === 'string') node = n.def.shape?.[part];
+    else if (n.def.type === 'array') node = n.def.element;
+    else if (n.def.type === 'record') node = n.def.valueType;
+    else return undefined;
+  }
+  const n = unwrap(node) as { def?: { type?: string; shape?: Record<string, unknown> } } | undefined;
+  return n?.def?.type === 'object' && n.def.shape ? Object.keys(n.def.shape) : undefined;
+}
+
+/** Validates an already-parsed value. Throws MESHFED_E_CONFIG_INVALID with one `file: path: message` line per problem. */
+export function validateConfig<S extends z.ZodType>(schema: S, value: unknown, fileName: string): DeepReadonly<z.output<S>> {
+  const result = schema.safeParse(value, { reportInput: true });
+  if (result.success) return deepFreeze(result.data);
+  const lines = result.error.issues.map((issue) => {
+    const allowed = issue.code === 'unrecognized_keys' ? allowedKeysAt(schema, issue.path) : undefined;
+    return `${fileName}: ${formatIssue(issue as unknown as IssueLike, allowed)}`;
+  });
+  throw new MeshfedError('MESHFED_E_CONFIG_INVALID', lines.join('\n'), { details: lines });
+}
+
+/** Parses YAML (a superset of JSON) text and validates it. */
+export function parseConfig<S extends z.ZodType>(schema: S, text: string, fileName: string): DeepReadonly<z.output<S>> {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const lines = doc.errors.map((e) => {
+      const pos = e.linePos?.[0];
+      return `${fileName}${pos ? `:${pos.line}:${pos.col}` : ''}: ${e.message.split('\n')[0]}`;
+    });
+    throw new MeshfedError('MESHFED_E_CONFIG_PARSE', lines.join('\n'), { details: lines });
+  }
+  return validateConfig(schema, doc.toJS() ?? {}, fileName);
+}
+
+/** Reads, parses and validates a file. */
+export function loadConfigFile<S extends z.ZodType>(schema: S, path: string): DeepReadonly<z.output<S>> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (cause) {
+    const reason = (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (cause as Error).message;
+    throw new MeshfedError('MESHFED_E_CONFIG_READ', `${path}: cannot read: ${reason}`, { cause });
+  }
+  return parseConfig(schema, text, path);
+}

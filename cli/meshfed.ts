@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+// The meshfed command-line entry point: dispatches to one module per command.
+import { COMMANDS } from './commands.ts';
+import { UsageError } from './args.ts';
+import { describeError, MeshfedError } from '../common/errors.ts';
+
+function topHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
+  return [
+    'meshfed — multi-cluster, multi-zone global load balancer and service-mesh federation',
+    '',
+    'Usage: meshfed <command> [options]      meshfed <command> --help for a command\'s options',
+    '',
+    'Commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
+    '',
+    'Environment: MESHFED_ADMIN (balancer admin URL), MESHFED_LOG_LEVEL (debug|info|warn|error)',
+    '',
+  ].join('\n');
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(topHelp());
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version') return (await import('./version.ts')).run([]);
+  const entry = COMMANDS.find((c) => c.name === name);
+  if (!entry) {
+    process.stderr.write(`meshfed: unknown command "${name}"\n\n${topHelp()}`);
+    return 2;
+  }
+  const mod = await entry.load();
+  try {
+    return await mod.run(rest);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`meshfed ${name}: ${e.message}\nRun "meshfed ${name} --help" for usage.\n`);
+      return 2;
+    }
+    if (e instanceof MeshfedError) {
+      process.stderr.write(`meshfed ${name}: ${describeError(e)}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (e: unknown) => {
+    process.stderr.write(`meshfed: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exitCode = 70;
+  },
+);
