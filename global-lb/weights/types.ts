@@ -1,0 +1,156 @@
+// The weight engine's contract: the snapshot it reads, the tables it writes, and the memory it carries between rounds.
+import type { Locality } from '../../api/locality.ts';
+import type { Policy } from '../../api/policy.ts';
+
+export type { Policy } from '../../api/policy.ts';
+
+/** "namespace/name" */
+export type ServiceKey = string;
+
+/** One service in one zone, from the zone's latest report. */
+export interface ServiceStats {
+  readonly healthyEndpoints: number;
+  readonly totalEndpoints: number;
+  /** Requests per second the zone's endpoints can serve at 100% utilisation. */
+  readonly capacityRps: number;
+  /** Requests per second served by this zone's endpoints over the window. */
+  readonly rps: number;
+  readonly inFlight: number;
+  /** Successful requests over the report window. */
+  readonly successes: number;
+  readonly errors: { readonly http5xx: number; readonly connectFailure: number; readonly timeout: number; readonly reset: number };
+  readonly latencyP50Ms?: number;
+  /**
+   * Requests per second that clients IN this zone send to the service (outbound demand), when the agent knows it.
+   * When absent the engine uses `rps` (what the zone serves) as the estimate of the zone's own demand.
+   */
+  readonly demandRps?: number;
+}
+
+/** One zone as the engine sees it. */
+export interface ZoneState {
+  /** locality.zone is the zone's key. */
+  readonly locality: Locality;
+  readonly network: string;
+  /** The agent's lease exists. */
+  readonly alive: boolean;
+  /** Operator drain (applies to every service). */
+  readonly drained: boolean;
+  /** ms since epoch. */
+  readonly reportedAt: number;
+  readonly services: ReadonlyMap<ServiceKey, ServiceStats>;
+  /** Round-trip time to other zones, by zone name. */
+  readonly rttMs: ReadonlyMap<string, number>;
+}
+
+/** Everything the engine reads in one round. */
+export interface FederationSnapshot {
+  readonly zones: readonly ZoneState[];
+}
+
+/** The share of one source zone's requests sent to one destination zone. */
+export interface TargetShare {
+  readonly zone: string;
+  /** 0..10000; the targets of a row sum to 10000 whenever any has a share. */
+  readonly basisPoints: number;
+  /** Failover tier seen from the source; 0 is the nearest. */
+  readonly tier: number;
+  /** Why this zone got this share, in plain words. */
+  readonly reason: string;
+}
+
+/** Where one source zone's requests for a service go. */
+export interface SourceRow {
+  readonly sourceZone: string;
+  /**
+   * Zones with a share, then eligible zones of the next unused tier (0 bp, "standby", so the data plane knows where
+   * to spill), then ineligible zones (0 bp, with why they are out). Sorted by tier, then zone name.
+   */
+  readonly targets: readonly TargetShare[];
+  /** Too little healthy capacity remained: traffic is spread over every zone with any healthy endpoint. */
+  readonly panic: boolean;
+}
+
+/** One service's weights from every source zone. */
+export interface ServiceTable {
+  readonly service: ServiceKey;
+  readonly namespace: string;
+  readonly name: string;
+  /** Content hash of the rows' zones, basis points, tiers and panic flags (not reasons, not computedAt); equality only. */
+  readonly version: string;
+  readonly computedAt: number;
+  /** One per alive source zone, sorted by zone name. */
+  readonly rows: readonly SourceRow[];
+}
+
+/** Whether a zone may receive a service's traffic, and why. */
+export interface ZoneVerdict {
+  readonly zone: string;
+  readonly service: ServiceKey;
+  readonly eligible: boolean;
+  readonly reason: string;
+}
+
+/**
+ * Per (service, zone) hysteresis memory.
+ * Invariant: status 'out' ⇒ the zone gets no share (except in panic); 'holding' ⇒ healthy since `since` but not yet
+ * readmitted (holdDown not over), gets no share; 'in' ⇒ eligible, ramping while now < rampStart + slowStart.
+ */
+export interface ZoneMemory {
+  readonly status: 'in' | 'out' | 'holding';
+  /** 'out': when it went out; 'holding': when it became healthy again; 'in': when it was admitted. */
+  readonly since: number;
+  /** When the slow-start ramp began; absent when the zone was admitted without a ramp. */
+  readonly rampStart?: number;
+  /** Why it went out (kept while holding, for reasons). */
+  readonly outReason?: string;
+  /** Last round the zone was in the snapshot with this service; memory of long-gone zones is forgotten. */
+  readonly lastSeen: number;
+}
+
+/** One service's memory. */
+export interface ServiceMemory {
+  readonly zones: Readonly<Record<string, ZoneMemory>>;
+  /** Last published weights: source zone -> target zone -> basis points (only non-zero entries). */
+  readonly weights: Readonly<Record<string, Readonly<Record<string, number>>>>;
+}
+
+/** Memory carried between rounds: hysteresis timers, slow-start ramps, last weights for damping. Opaque to callers, JSON-serialisable. */
+export interface EngineState {
+  readonly format: 1;
+  readonly services: Readonly<Record<ServiceKey, ServiceMemory>>;
+}
+
+/** The outcome of a full round. */
+export interface EngineResult {
+  readonly tables: ReadonlyMap<ServiceKey, ServiceTable>;
+  readonly verdicts: readonly ZoneVerdict[];
+  /** Pass back as `previous` next round. */
+  readonly state: EngineState;
+}
+
+/** The outcome of recomputing one service. */
+export interface ServiceResult {
+  /** Undefined when no zone has the service and no zone remembers it. */
+  readonly table: ServiceTable | undefined;
+  readonly verdicts: readonly ZoneVerdict[];
+  /** Store with `withServiceMemory(previous, service, memory)`. */
+  readonly memory: ServiceMemory;
+}
+
+/** Signature of the full recompute (implemented in engine.ts). */
+export type ComputeWeights = (
+  snapshot: FederationSnapshot,
+  policies: ReadonlyMap<ServiceKey, Policy>,
+  previous: EngineState | undefined,
+  now: number,
+) => EngineResult;
+
+/** Signature of the one-service recompute; same semantics as ComputeWeights restricted to `service`. */
+export type ComputeServiceWeights = (
+  snapshot: FederationSnapshot,
+  service: ServiceKey,
+  policy: Policy | undefined,
+  previous: EngineState | undefined,
+  now: number,
+) => ServiceResult;
