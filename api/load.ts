@@ -23,6 +23,12 @@ function describe(value: unknown): string {
   return String(value);
 }
 
+/** zod's type names in the words a YAML author uses. */
+const TYPE_WORDS: Record<string, string> = {
+  array: 'a list', object: 'a mapping', record: 'a mapping', string: 'a string', number: 'a number', int: 'an integer',
+  boolean: 'true or false', bigint: 'an integer',
+};
+
 interface IssueLike {
   readonly code: string;
   readonly path: readonly PropertyKey[];
@@ -31,6 +37,9 @@ interface IssueLike {
   readonly values?: readonly unknown[];
   readonly expected?: string;
   readonly input?: unknown;
+  readonly note?: string;
+  readonly discriminator?: string;
+  readonly options?: readonly unknown[];
 }
 
 /** One line per problem, each saying where it is and what would fix it. */
@@ -50,8 +59,19 @@ export function formatIssue(issue: IssueLike, allowedKeys?: readonly string[]): 
       return `${where}: ${issue.message}`;
     }
     case 'invalid_type': {
-      if (issue.input === undefined) return `${where}: required ${issue.expected ?? 'value'} is missing`;
-      if (issue.message.startsWith('Invalid input')) return `${where}: expected ${issue.expected ?? 'another type'}, got ${describe(issue.input)}`;
+      const expected = TYPE_WORDS[issue.expected ?? ''] ?? issue.expected ?? 'another type';
+      if (issue.input === undefined) return `${where}: required but missing (expected ${expected})`;
+      if (issue.message.startsWith('Invalid input')) return `${where}: expected ${expected}, got ${describe(issue.input)}`;
+      return `${where}: ${issue.message}`;
+    }
+    case 'invalid_union': {
+      if (issue.note === 'No matching discriminator' && issue.options) {
+        const expected = issue.options.map((v) => String(v)).join(' | ');
+        const parent = issue.input;
+        const given = parent !== null && typeof parent === 'object' && issue.discriminator ? (parent as Record<string, unknown>)[issue.discriminator] : undefined;
+        if (given === undefined) return `${where}: required but missing (expected ${expected})`;
+        return `${where}: unknown value ${describe(given)} (expected ${expected})`;
+      }
       return `${where}: ${issue.message}`;
     }
     default:
@@ -99,23 +119,32 @@ export function validateConfig<S extends z.ZodType>(schema: S, value: unknown, f
 export function parseConfig<S extends z.ZodType>(schema: S, text: string, fileName: string): DeepReadonly<z.output<S>> {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    const lines = doc.errors.map((e) => {
+    // The yaml package repeats the position in its message and often reports one mistake several times.
+    const lines = [...new Set(doc.errors.map((e) => {
       const pos = e.linePos?.[0];
-      return `${fileName}${pos ? `:${pos.line}:${pos.col}` : ''}: ${e.message.split('\n')[0]}`;
-    });
+      const message = (e.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
+      return `${fileName}${pos ? `:${pos.line}:${pos.col}` : ''}: ${message}`;
+    }))];
     throw new MeshfedError('MESHFED_E_CONFIG_PARSE', lines.join('\n'), { details: lines });
   }
   return validateConfig(schema, doc.toJS() ?? {}, fileName);
 }
 
-/** Reads, parses and validates a file. */
-export function loadConfigFile<S extends z.ZodType>(schema: S, path: string): DeepReadonly<z.output<S>> {
-  let text: string;
+/** Reads a config file as text. Throws MESHFED_E_CONFIG_READ naming the path and the reason. */
+export function readConfigText(path: string): string {
   try {
-    text = readFileSync(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch (cause) {
-    const reason = (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (cause as Error).message;
+    const code = (cause as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'no such file'
+      : code === 'EACCES' ? 'permission denied'
+        : code === 'EISDIR' ? 'is a directory, not a file'
+          : (cause as Error).message;
     throw new MeshfedError('MESHFED_E_CONFIG_READ', `${path}: cannot read: ${reason}`, { cause });
   }
-  return parseConfig(schema, text, path);
+}
+
+/** Reads, parses and validates a file. */
+export function loadConfigFile<S extends z.ZodType>(schema: S, path: string): DeepReadonly<z.output<S>> {
+  return parseConfig(schema, readConfigText(path), path);
 }
