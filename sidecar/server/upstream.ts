@@ -1,0 +1,182 @@
+// The innermost handlers: send an attempt to a mesh endpoint over mTLS (directly or via a gateway) or to the local app.
+import { Readable } from 'node:stream';
+import type { PeerCertificate } from 'node:tls';
+import { Pool, type Dispatcher } from 'undici';
+import type { Handler, ProxyRequest, ProxyResponse, EndpointRef } from '../types.ts';
+import { forwardableHeaders, serviceHost } from './headers.ts';
+import { gatewaySni } from '../gateway/sni.ts';
+
+/** PEM material for one side of an mTLS connection; `generation` changes whenever the material rotates. */
+export interface TlsMaterial {
+  readonly ca: string | readonly string[];
+  readonly cert: string;
+  readonly key: string;
+  readonly generation: number;
+}
+
+export interface UpstreamStats {
+  pools: number;
+}
+
+/** An upstream handler with its connection pools. */
+export interface Upstream {
+  readonly handler: Handler;
+  stats(): UpstreamStats;
+  close(): Promise<void>;
+}
+
+/** Options shared by both upstreams. */
+interface PoolTuning {
+  /** Connections per destination pool; the circuit breaker bounds requests above this. */
+  readonly connections?: number;
+  readonly connectTimeoutMs?: number;
+}
+
+/**
+ * Sends each request to `req.target` over mTLS, verifying that the server presents `target.identity`
+ * (a SPIFFE ID in its URI SAN) on a chain to our roots. Another network: connect to `target.viaGateway` with
+ * its SNI, so the gateway can route without decrypting; TLS stays end to end with the destination sidecar.
+ */
+export function createMeshUpstream(opts: PoolTuning & { tls: () => TlsMaterial }): Upstream {
+  const pools = new Map<string, Pool>();
+  const poolFor = (req: ProxyRequest, t: EndpointRef): Pool => {
+    const mat = opts.tls();
+    const h2 = req.protocol !== 'http1';
+    const via = t.viaGateway;
+    const host = via ? via.address : t.address;
+    const port = via ? via.port : t.port;
+    // Node refuses an IP address as SNI; a direct connection names the destination service instead.
+    const servername = via ? via.sni : gatewaySni({ port: t.port, subset: '', host: serviceHost(req.route?.service ?? req.service) });
+    const key = `${mat.generation}|${h2 ? 2 : 1}|${host}:${port}|${servername}|${t.identity ?? ''}`;
+    let pool = pools.get(key);
+    if (!pool) {
+      const expected = t.identity;
+      pool = new Pool(`https://${host.includes(':') ? `[${host}]` : host}:${port}`, {
+        connections: opts.connections ?? 128,
+        allowH2: h2,
+        pipelining: 1,
+        keepAliveTimeout: 30_000,
+        connect: {
+          ca: mat.ca as string[], cert: mat.cert, key: mat.key, servername, rejectUnauthorized: true,
+          timeout: opts.connectTimeoutMs ?? 5_000,
+          ALPNProtocols: h2 ? ['h2'] : ['http/1.1'],
+          checkServerIdentity: (_host: string, cert: PeerCertificate) => checkSpiffe(cert, expected),
+        },
+      });
+      pools.set(key, pool);
+      dropStale(pools, mat.generation);
+    }
+    return pool;
+  };
+  const handler: Handler = async (req) => {
+    const t = req.target;
+    if (!t) return failure(503, 'connect-failure', 'no endpoint chosen');
+    return send(poolFor(req, t), req, t.id, t.zone);
+  };
+  return { handler, stats: () => ({ pools: pools.size }), close: () => closeAll(pools) };
+}
+
+/** Forwards to the local application on plain HTTP/1.1 or cleartext HTTP/2 (gRPC), keep-alive pooled. */
+export function createAppUpstream(opts: PoolTuning & { host: string; port: number }): Upstream {
+  const origin = `http://${opts.host}:${opts.port}`;
+  const h1 = new Pool(origin, { connections: opts.connections ?? 128, pipelining: 1, keepAliveTimeout: 30_000, connect: { timeout: opts.connectTimeoutMs ?? 5_000 } });
+  let h2: Pool | undefined;
+  const handler: Handler = async (req) => {
+    const pool = req.protocol === 'http1' ? h1 : (h2 ??= new Pool(origin, { connections: 4, allowH2: true, h2Options: { useH2c: true }, connect: { timeout: opts.connectTimeoutMs ?? 5_000 } }));
+    return send(pool, req, `app:${opts.port}`, undefined);
+  };
+  return {
+    handler,
+    stats: () => ({ pools: h2 ? 2 : 1 }),
+    close: async () => { await Promise.all([h1.close(), h2?.close()]); },
+  };
+}
+
+/** Accepts the server when it presents the expected SPIFFE ID; any ID when none is expected (the chain is still verified). */
+export function checkSpiffe(cert: PeerCertificate, expected: string | undefined): Error | undefined {
+  if (expected === undefined) return undefined;
+  const uris = (cert.subjectaltname ?? '').split(', ').filter((s) => s.startsWith('URI:')).map((s) => s.slice(4));
+  return uris.includes(expected) ? undefined : new Error(`server identity ${uris.join(',') || '(none)'} is not ${expected}`);
+}
+
+async function send(pool: Dispatcher, req: ProxyRequest, endpoint: string, zone: string | undefined): Promise<ProxyResponse> {
+  const headers = forwardableHeaders(req.headers);
+  headers['host'] = req.authority;
+  let res: Dispatcher.ResponseData;
+  try {
+    res = await pool.request({
+      method: req.method as Dispatcher.HttpMethod,
+      path: req.path,
+      headers,
+      body: req.body === null ? null : Readable.from(req.body, { objectMode: false }),
+      signal: req.signal,
+      headersTimeout: 0,
+      bodyTimeout: 0,
+    });
+  } catch (e) {
+    return classify(e, req.signal, endpoint, zone);
+  }
+  const body = res.body;
+  const trailers = new Promise<Record<string, string>>((resolve) => {
+    body.once('end', () => resolve(res.trailers ?? {}));
+    body.once('error', () => resolve({}));
+    body.once('close', () => resolve(res.trailers ?? {}));
+  });
+  const out: ProxyResponse = {
+    status: res.statusCode,
+    headers: forwardableHeaders(res.headers as Record<string, string | string[] | undefined>) as Record<string, string | string[]>,
+    body,
+    trailers,
+    endpoint,
+    ...(zone !== undefined ? { zone } : {}),
+  };
+  return out;
+}
+
+const CONNECT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EADDRNOTAVAIL', 'ERR_TLS_CERT_ALTNAME_INVALID', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'CERT_HAS_EXPIRED']);
+
+/** Turns a transport error into a value the retry and outlier layers can reason about. */
+function classify(e: unknown, signal: AbortSignal, endpoint: string, zone: string | undefined): ProxyResponse {
+  const code = (e as { code?: string }).code ?? '';
+  const causeCode = ((e as { cause?: { code?: string } }).cause?.code) ?? '';
+  const z = zone !== undefined ? { zone } : {};
+  if (signal.aborted) {
+    const reason = signal.reason as { name?: string } | undefined;
+    const timedOut = reason?.name === 'TimeoutError';
+    return { ...failure(timedOut ? 504 : 499, timedOut ? 'timeout' : 'reset', timedOut ? 'upstream timeout' : 'client went away'), endpoint, ...z };
+  }
+  if (CONNECT_CODES.has(code) || CONNECT_CODES.has(causeCode) || /certificate|identity|self.signed/i.test(String((e as Error).message))) {
+    return { ...failure(503, 'connect-failure', `connect to ${endpoint} failed: ${code || (e as Error).message}`), endpoint, ...z };
+  }
+  return { ...failure(502, 'reset', `${endpoint}: ${code || (e as Error).message}`), endpoint, ...z };
+}
+
+/** A locally produced error response; the reason goes in a header so an operator can see why. */
+export function failure(status: number, flag: string, reason: string): ProxyResponse {
+  const body = `${reason}\n`;
+  return {
+    status,
+    headers: { 'content-type': 'text/plain; charset=utf-8', 'x-meshfed-reason': reason.replace(/[^\x20-\x7e]/g, '?').slice(0, 200) },
+    body: oneChunk(Buffer.from(body)),
+    flags: [flag],
+  };
+}
+
+async function* oneChunk(b: Uint8Array): AsyncIterable<Uint8Array> {
+  yield b;
+}
+
+function dropStale(pools: Map<string, Pool>, generation: number): void {
+  for (const [k, p] of pools) {
+    if (!k.startsWith(`${generation}|`)) {
+      pools.delete(k);
+      void p.close().catch(() => {});
+    }
+  }
+}
+
+async function closeAll(pools: Map<string, Pool>): Promise<void> {
+  const all = [...pools.values()];
+  pools.clear();
+  await Promise.all(all.map((p) => p.destroy().catch(() => {})));
+}
