@@ -1,0 +1,163 @@
+// Kubernetes discovery: informers (list + watch via @kubernetes/client-node) on federated Services, EndpointSlices and Nodes.
+import * as k8s from '@kubernetes/client-node';
+import type { Logger } from '../../common/logger.ts';
+import { backoffDelay, type BackoffPolicy } from '../report/backoff.ts';
+import {
+  buildServices, FEDERATE_LABEL, parseEndpointSlice, parseNode, parseService, SERVICE_NAME_LABEL, servicesKey,
+  type Discovery, type LocalService, type NodeTopology, type ParsedSlice,
+} from './model.ts';
+
+/** How to reach the API server and how to behave when it fails. */
+export interface KubernetesDiscoveryOptions {
+  /** A kubeconfig file; omitted with inCluster = true. */
+  readonly kubeconfig?: string;
+  readonly inCluster?: boolean;
+  readonly logger: Logger;
+  /** Restart delay after a failed list or watch; jitter comes from `random`. */
+  readonly backoff?: BackoffPolicy;
+  readonly random?: () => number;
+  /** Called once per skipped malformed object (and per resourceVersion), for metrics. */
+  readonly onMalformed?: (kind: string, name: string) => void;
+  /** Called when a list or watch failed and a restart was scheduled. */
+  readonly onWatchError?: (resource: string) => void;
+}
+
+const RESTART_BACKOFF: BackoffPolicy = { initialMs: 200, maxMs: 10_000, multiplier: 2, jitter: 0.5 };
+
+type AnyInformer = k8s.Informer<k8s.KubernetesObject> & k8s.ObjectCache<k8s.KubernetesObject>;
+
+/**
+ * Discovery from a Kubernetes API server.
+ *
+ * Invariants: the view is recomputed from the three informer caches, never patched by events, so a relist
+ * after 410 Gone (the informer replaces its cache and fires add/update/delete for the difference) can neither
+ * lose nor duplicate endpoints; a failed list or watch restarts the informer after a jittered backoff, and the
+ * informer itself resumes a closed watch from its last resourceVersion.
+ */
+export class KubernetesDiscovery implements Discovery {
+  private readonly options: KubernetesDiscoveryOptions;
+  private readonly informers = new Map<string, AnyInformer>();
+  private readonly restartTimers = new Set<NodeJS.Timeout>();
+  private readonly failures = new Map<string, number>();
+  private readonly warned = new Set<string>();
+  private readonly listeners: (() => void)[] = [];
+  private services: readonly LocalService[] = [];
+  private key = servicesKey([]);
+  private recomputeQueued = false;
+  private stopped = false;
+
+  constructor(options: KubernetesDiscoveryOptions) {
+    this.options = options;
+    const kc = new k8s.KubeConfig();
+    if (options.inCluster) kc.loadFromCluster();
+    else if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
+    else kc.loadFromDefault();
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    const discovery = kc.makeApiClient(k8s.DiscoveryV1Api);
+    const federated = `${FEDERATE_LABEL}=true`;
+    this.add('services', k8s.makeInformer(kc, '/api/v1/services', () => core.listServiceForAllNamespaces({ labelSelector: federated }), federated));
+    this.add('endpointslices', k8s.makeInformer(kc, '/apis/discovery.k8s.io/v1/endpointslices',
+      () => discovery.listEndpointSliceForAllNamespaces({ labelSelector: SERVICE_NAME_LABEL }), SERVICE_NAME_LABEL));
+    this.add('nodes', k8s.makeInformer(kc, '/api/v1/nodes', () => core.listNode()));
+  }
+
+  private add(resource: string, informer: k8s.Informer<k8s.KubernetesObject> & k8s.ObjectCache<k8s.KubernetesObject>): void {
+    this.informers.set(resource, informer);
+    const changed = (): void => {
+      this.failures.set(resource, 0);
+      this.queueRecompute();
+    };
+    informer.on('add', changed);
+    informer.on('update', changed);
+    informer.on('delete', changed);
+    informer.on('error', (e: unknown) => this.restart(resource, informer, e));
+  }
+
+  private restart(resource: string, informer: AnyInformer, e: unknown): void {
+    if (this.stopped) return;
+    const attempt = this.failures.get(resource) ?? 0;
+    this.failures.set(resource, attempt + 1);
+    const delay = backoffDelay(this.options.backoff ?? RESTART_BACKOFF, attempt, this.options.random ?? Math.random);
+    this.options.onWatchError?.(resource);
+    this.options.logger.warn({ code: 'MESHFED_E_AGENT_DISCOVERY_FAILED', resource, attempt, delayMs: delay, err: String(e) },
+      `list/watch of ${resource} failed; restarting in ${delay} ms`);
+    const timer = setTimeout(() => {
+      this.restartTimers.delete(timer);
+      if (!this.stopped) informer.start().catch((err: unknown) => this.restart(resource, informer, err));
+    }, delay);
+    this.restartTimers.add(timer);
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    await Promise.all([...this.informers.entries()].map(async ([resource, inf]) => {
+      try {
+        await inf.start();
+      } catch (e) {
+        this.restart(resource, inf, e);
+      }
+    }));
+    this.recompute();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.restartTimers) clearTimeout(t);
+    this.restartTimers.clear();
+    await Promise.all([...this.informers.values()].map((i) => i.stop()));
+  }
+
+  current(): readonly LocalService[] {
+    return this.services;
+  }
+
+  onChange(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Coalesces a burst of informer events (e.g. a relist) into one recompute. */
+  private queueRecompute(): void {
+    if (this.recomputeQueued) return;
+    this.recomputeQueued = true;
+    setImmediate(() => {
+      this.recomputeQueued = false;
+      if (!this.stopped) this.recompute();
+    });
+  }
+
+  private warnOnce(kind: string, obj: k8s.KubernetesObject, message: string): void {
+    const id = `${kind}/${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}@${obj.metadata?.resourceVersion ?? ''}`;
+    if (this.warned.has(id)) return;
+    this.warned.add(id);
+    this.options.onMalformed?.(kind, `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`);
+    this.options.logger.warn({ code: 'MESHFED_E_AGENT_MALFORMED_OBJECT', kind, object: `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? '(unnamed)'}` },
+      `skipped malformed object: ${message}`);
+  }
+
+  private recompute(): void {
+    const nodes = new Map<string, NodeTopology>();
+    for (const n of this.informers.get('nodes')?.list() ?? []) {
+      const r = parseNode(n);
+      if (r.ok) nodes.set(r.value.name, r.value.topology);
+      else this.warnOnce('Node', n, r.error);
+    }
+    const services: { namespace: string; name: string; capacityRps: number }[] = [];
+    for (const s of this.informers.get('services')?.list() ?? []) {
+      const r = parseService(s);
+      if (!r.ok) this.warnOnce('Service', s, r.error);
+      else if (r.value.federated) services.push(r.value);
+    }
+    const slices: ParsedSlice[] = [];
+    for (const s of this.informers.get('endpointslices')?.list() ?? []) {
+      const r = parseEndpointSlice(s, nodes);
+      if (r.ok) slices.push(r.value);
+      else this.warnOnce('EndpointSlice', s, r.error);
+    }
+    const next = buildServices(services, slices);
+    const key = servicesKey(next);
+    if (key === this.key) return;
+    this.key = key;
+    this.services = next;
+    for (const l of this.listeners) l();
+  }
+}
