@@ -1,0 +1,26 @@
+// The one place @peculiar/x509 is loaded: reflect-metadata first, then node's WebCrypto as its provider.
+import 'reflect-metadata';
+import { webcrypto } from 'node:crypto';
+import * as x509 from '@peculiar/x509';
+
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<x509.CryptoProvider["set"]>[1]);
+
+export { x509 };
+
+/** WebCrypto types under their DOM names (the project compiles without the DOM lib). */
+export type CryptoKey = webcrypto.CryptoKey;
+export type CryptoKeyPair = webcrypto.CryptoKeyPair;
+
+/** Node's WebCrypto. */
+export const subtle = webcrypto.subtle;
+
+/** Extension OIDs used across trust/. */
+export const OID = {
+  basicConstraints: '2.5.29.19',
+  keyUsage: '2.5.29.15',
+  extKeyUsage: '2.5.29.37',
+  subjectAltName: '2.5.29.17',
+  nameConstraints: '2.5.29.30',
+  serverAuth: '1.3.6.1.5.5.7.3.1',
+  clientAuth: '1.3.6.1.5.5.7.3.2',
+} as const;
