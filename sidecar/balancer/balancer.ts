@@ -1,0 +1,125 @@
+// The picker source: holds per-service endpoints, weights, outlier state and in-flight counts, and republishes pickers on change.
+import type { SidecarConfig } from '../../api/sidecar-config.ts';
+import type { EndpointRef, Outcome, Picker, Random } from '../types.ts';
+import { endpointsFor, sniFor, weightsFor } from './endpoints.ts';
+import { createOutlierState, nextUnejection, recordOutcome, withEndpoints, type OutlierEvent, type OutlierState } from './outlier.ts';
+import { buildPicker } from './picker.ts';
+
+/** What the balancer layer needs: a current picker per service, and a place to report attempts. */
+export interface PickerSource {
+  /** The current immutable picker for a destination service, or undefined for an unknown service. */
+  picker(service: string): Picker | undefined;
+  /** An attempt to `endpoint` starts (counts toward least-request). */
+  begin(endpoint: EndpointRef): void;
+  /** The attempt ended; feeds outlier detection. Returns what the detector did, for metrics. */
+  end(service: string, endpoint: EndpointRef, outcome: Outcome, now: number): OutlierEvent | undefined;
+}
+
+/** The picker source the sidecar uses, fed by config (file or zone-agent stream). */
+export interface Balancer extends PickerSource {
+  /** Applies a new config; outlier history of endpoints that remain is kept. */
+  update(config: SidecarConfig): void;
+  /** Marks endpoints the I/O side found unreachable (replaces the previous set for that service). */
+  setUnreachable(service: string, ids: ReadonlySet<string>): void;
+  /** Requests in flight to an endpoint. */
+  inFlight(endpointId: string): number;
+  /** The outlier state of a service (for /config_dump and /stats). */
+  outlier(service: string): OutlierState | undefined;
+  /** When the next ejection ends, if any (informational: pickers need no republish for it, they read `now`). */
+  nextUnejection(now: number): number | undefined;
+}
+
+interface ServiceSlot {
+  endpoints: Map<string, EndpointRef[]>;
+  weights: Record<string, number>;
+  subsets: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  sni: (subset: string) => string;
+  outlier: OutlierState;
+  unreachable: ReadonlySet<string>;
+  picker: Picker | undefined;
+}
+
+/** Creates the balancer for a sidecar in `zone`. `random` drives zone and endpoint choice. */
+export function createBalancer(options: { zone: string; random: Random; config?: SidecarConfig }): Balancer {
+  const slots = new Map<string, ServiceSlot>();
+  const counts = new Map<string, number>();
+  const inFlight = (id: string): number => counts.get(id) ?? 0;
+
+  const rebuild = (slot: ServiceSlot): Picker => {
+    const p = buildPicker({
+      endpointsByZone: slot.endpoints,
+      weights: slot.weights,
+      subsets: slot.subsets,
+      outlier: slot.outlier,
+      unreachable: slot.unreachable,
+      inFlight,
+      random: options.random,
+      gatewaySni: slot.sni,
+    });
+    slot.picker = p;
+    return p;
+  };
+
+  const balancer: Balancer = {
+    update(config) {
+      const seen = new Set<string>();
+      for (const [name, svc] of Object.entries(config.services)) {
+        seen.add(name);
+        const endpoints = endpointsFor(config, name, options.zone);
+        const all = [...endpoints.values()].flat();
+        const od = svc.policy.outlierDetection;
+        const old = slots.get(name);
+        slots.set(name, {
+          endpoints,
+          weights: weightsFor(svc),
+          subsets: svc.subsets,
+          sni: sniFor(name, svc.port),
+          outlier: old ? withEndpoints(old.outlier, all, od) : createOutlierState(od, all),
+          unreachable: old?.unreachable ?? new Set(),
+          picker: undefined,
+        });
+      }
+      for (const name of [...slots.keys()]) if (!seen.has(name)) slots.delete(name);
+    },
+    setUnreachable(service, ids) {
+      const slot = slots.get(service);
+      if (!slot) return;
+      slot.unreachable = ids;
+      slot.picker = undefined;
+    },
+    picker(service) {
+      const slot = slots.get(service);
+      if (!slot) return undefined;
+      return slot.picker ?? rebuild(slot);
+    },
+    begin(endpoint) {
+      counts.set(endpoint.id, inFlight(endpoint.id) + 1);
+    },
+    end(service, endpoint, outcome, now) {
+      const n = inFlight(endpoint.id) - 1;
+      if (n > 0) counts.set(endpoint.id, n);
+      else counts.delete(endpoint.id);
+      const slot = slots.get(service);
+      if (!slot) return undefined;
+      const r = recordOutcome(slot.outlier, endpoint.id, outcome, now);
+      if (r.state !== slot.outlier) {
+        // Counters changing do not change picks; only a new ejection does, so only then is a new picker published.
+        slot.outlier = r.state;
+        if (r.event?.kind === 'ejected') slot.picker = undefined;
+      }
+      return r.event;
+    },
+    inFlight,
+    outlier: (service) => slots.get(service)?.outlier,
+    nextUnejection(now) {
+      let min: number | undefined;
+      for (const s of slots.values()) {
+        const t = nextUnejection(s.outlier, now);
+        if (t !== undefined && (min === undefined || t < min)) min = t;
+      }
+      return min;
+    },
+  };
+  if (options.config) balancer.update(options.config);
+  return balancer;
+}

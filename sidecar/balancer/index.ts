@@ -1,0 +1,8 @@
+// Public API of the sidecar balancer: pickers, outlier detection, endpoint and weight translation.
+export { buildPicker, p2c, weightedChoice, type PickerInput } from './picker.ts';
+export {
+  createOutlierState, withEndpoints, recordOutcome, isEjected, ejectedInZone, anyEjected, maxEjectedInZone, nextUnejection,
+  type OutlierConfig, type OutlierEntry, type OutlierState, type OutlierEvent,
+} from './outlier.ts';
+export { endpointsFor, weightsFor, serviceHost, serviceHosts, hostIndex, resolveAuthority, sniFor } from './endpoints.ts';
+export { createBalancer, type Balancer, type PickerSource } from './balancer.ts';
