@@ -1,0 +1,75 @@
+// Between Node's HTTP servers and the layer stack: requests in as ProxyRequest, ProxyResponse out, streamed both ways.
+import type http from 'node:http';
+import type http2 from 'node:http2';
+import type { ProxyRequest, ProxyResponse } from '../types.ts';
+import { isGrpc } from './headers.ts';
+
+/** A request from the HTTP/1.1 server or the HTTP/2 compatibility API; both are async-iterable bodies. */
+export type ServerRequest = http.IncomingMessage | http2.Http2ServerRequest;
+export type ServerResponse = http.ServerResponse | http2.Http2ServerResponse;
+
+/** The authority the client addressed (`:authority` on HTTP/2, Host on HTTP/1.1). */
+export function authorityOf(req: ServerRequest): string {
+  const h = req.headers;
+  return String(h[':authority'] ?? h['host'] ?? '');
+}
+
+/** Which protocol the request came in on; gRPC is HTTP/2 with an application/grpc content type. */
+export function protocolOf(req: ServerRequest): ProxyRequest['protocol'] {
+  if (req.httpVersionMajor !== 2) return 'http1';
+  return isGrpc(req.headers) ? 'grpc' : 'http2';
+}
+
+/** The request body as a stream, or null when the request has none (so upstream does not send a chunked empty body). */
+export function bodyOf(req: ServerRequest): AsyncIterable<Uint8Array> | null {
+  if (req.httpVersionMajor === 2) {
+    const stream = (req as http2.Http2ServerRequest).stream;
+    return stream.endAfterHeaders ? null : (req as AsyncIterable<Uint8Array>);
+  }
+  const h = req.headers;
+  const len = h['content-length'];
+  if (h['transfer-encoding'] !== undefined || (len !== undefined && len !== '0')) return req as AsyncIterable<Uint8Array>;
+  return null;
+}
+
+/**
+ * Streams a ProxyResponse to the client: headers, body with backpressure, then trailers (gRPC status lives there).
+ * Resolves when done; never throws (a client that went away just ends the copy).
+ */
+export async function writeResponse(res: ServerResponse, pr: ProxyResponse, extraHeaders?: Record<string, string>): Promise<void> {
+  const headers: Record<string, string | string[]> = { ...pr.headers, ...extraHeaders };
+  try {
+    if (res.headersSent || res.destroyed) return drain(pr);
+    (res as http.ServerResponse).writeHead(pr.status, headers);
+    if (pr.body) {
+      for await (const chunk of pr.body) {
+        if (res.destroyed) break;
+        if (!(res as http.ServerResponse).write(chunk)) await waitDrain(res);
+      }
+    }
+    if (pr.trailers) {
+      const t = await pr.trailers;
+      if (Object.keys(t).length > 0 && !res.destroyed) {
+        try { (res as http.ServerResponse).addTrailers(t); } catch { /* HTTP/1.1 without chunking cannot carry trailers */ }
+      }
+    }
+    if (!res.destroyed) res.end();
+  } catch {
+    if (!res.destroyed) (res as http.ServerResponse).destroy();
+    await drain(pr);
+  }
+}
+
+function waitDrain(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => { res.off('drain', done); res.off('close', done); resolve(); };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+/** Discards the rest of a body so its connection can be reused or closed. */
+async function drain(pr: ProxyResponse): Promise<void> {
+  const b = pr.body as (AsyncIterable<Uint8Array> & { destroy?: () => void }) | null;
+  if (b && typeof b.destroy === 'function') b.destroy();
+}

@@ -1,0 +1,151 @@
+// The sidecar's listeners: outbound (HTTP/1.1 + h2c sniffed on one port), inbound (mTLS, h2 + HTTP/1.1), with L4 faults.
+import net from 'node:net';
+import http from 'node:http';
+import http2 from 'node:http2';
+import type tls from 'node:tls';
+import { once } from 'node:events';
+import type { Duplex } from 'node:stream';
+import type { ServerRequest, ServerResponse } from './bridge.ts';
+import { wrapConnection, type L4Outcome } from '../l4/wrap.ts';
+import type { L4Faults } from '../l4/l4-faults.ts';
+
+/** The HTTP/2 client connection preface; a cleartext connection starting with it speaks h2c. */
+const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+
+/** Header limits: larger requests get 431 (HTTP/1.1) or a stream reset (HTTP/2), and the process stays up. */
+export const MAX_HEADER_BYTES = 16 * 1024;
+
+export type RequestListener = (req: ServerRequest, res: ServerResponse) => void;
+
+/** A running listener. */
+export interface Listener {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+interface Common {
+  readonly host: string;
+  readonly port: number;
+  readonly onRequest: RequestListener;
+  /** Counts what the listener refused: malformed HTTP, TLS failures, oversized headers. */
+  readonly onRefused: (reason: string) => void;
+  readonly l4?: () => L4Faults;
+  readonly onL4?: (outcome: L4Outcome) => void;
+}
+
+/** Tracks sockets so close() can end keep-alive connections instead of waiting for them. */
+function tracker() {
+  const set = new Set<Duplex>();
+  return {
+    add(s: Duplex) { set.add(s); s.once('close', () => set.delete(s)); },
+    destroyAll() { for (const s of set) s.destroy(); },
+  };
+}
+
+async function listen(server: net.Server, host: string, port: number): Promise<number> {
+  server.listen(port, host);
+  await once(server, 'listening');
+  return (server.address() as net.AddressInfo).port;
+}
+
+/**
+ * Outbound: the app speaks cleartext HTTP/1.1 or h2c (gRPC) to this port. The first bytes decide which server
+ * gets the socket; they are put back before the HTTP server reads them.
+ */
+export async function startOutboundListener(opts: Common): Promise<Listener> {
+  const h1 = http.createServer({ maxHeaderSize: MAX_HEADER_BYTES, keepAliveTimeout: 30_000, requestTimeout: 0 }, opts.onRequest);
+  const h2 = http2.createServer({ maxSessionMemory: 64, settings: { maxHeaderListSize: MAX_HEADER_BYTES } }, opts.onRequest);
+  h1.on('clientError', (e: NodeJS.ErrnoException, sock: Duplex) => {
+    opts.onRefused(e.code === 'HPE_HEADER_OVERFLOW' ? 'header-overflow' : 'malformed-http');
+    if (sock.writable) sock.end(e.code === 'HPE_HEADER_OVERFLOW' ? 'HTTP/1.1 431 Request Header Fields Too Large\r\nconnection: close\r\n\r\n' : 'HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+    else sock.destroy();
+  });
+  h2.on('sessionError', () => opts.onRefused('h2-session-error'));
+  const sockets = tracker();
+  const server = net.createServer({ noDelay: true }, (socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    const chunks: Buffer[] = [];
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      const head = Buffer.concat(chunks);
+      const n = Math.min(head.length, H2_PREFACE.length);
+      const isH2 = head.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
+      if (isH2 && head.length < H2_PREFACE.length) return;
+      socket.off('data', onData);
+      socket.pause();
+      socket.unshift(head);
+      (isH2 ? h2 : h1).emit('connection', socket);
+      socket.resume();
+    };
+    socket.on('data', onData);
+  });
+  const port = await listen(server, opts.host, opts.port);
+  return {
+    port,
+    close: async () => {
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      h1.closeAllConnections();
+      sockets.destroyAll();
+      await closed;
+    },
+  };
+}
+
+/** What the inbound listener needs to terminate mTLS; material may be swapped at runtime (rotation). */
+export interface InboundTls {
+  readonly options: () => tls.SecureContextOptions & { requestCert: true; rejectUnauthorized: true };
+}
+
+export interface InboundListener extends Listener {
+  /** Installs new certificates for new handshakes (rotation, config reload). */
+  reloadTls(): void;
+}
+
+/**
+ * Inbound: mTLS terminates here (HTTP/2 or HTTP/1.1 by ALPN). A raw TCP accept comes first so L4 faults apply
+ * before TLS, as a network fault would. Plain TCP, foreign certificates and broken handshakes are refused and counted.
+ */
+export async function startInboundListener(opts: Common & { tls: InboundTls }): Promise<InboundListener> {
+  const secure = http2.createSecureServer({
+    ...opts.tls.options(),
+    allowHTTP1: true,
+    maxSessionMemory: 64,
+    settings: { maxHeaderListSize: MAX_HEADER_BYTES },
+    // HTTP/1.1 requests over TLS go through Node's HTTP/1 parser with the same header limit.
+    maxHeaderSize: MAX_HEADER_BYTES,
+  } as http2.SecureServerOptions, opts.onRequest);
+  secure.on('tlsClientError', (e: NodeJS.ErrnoException) => opts.onRefused(tlsReason(e)));
+  secure.on('sessionError', () => opts.onRefused('h2-session-error'));
+  secure.on('clientError', (_e: Error, sock: Duplex) => { opts.onRefused('malformed-http'); sock.destroy(); });
+  const sockets = tracker();
+  const server = net.createServer({ noDelay: true }, (socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    const faults = opts.l4?.();
+    if (faults) {
+      const { stream, outcome } = wrapConnection(socket, faults);
+      if (outcome !== 'none') opts.onL4?.(outcome);
+      if (stream) secure.emit('connection', stream);
+      return;
+    }
+    secure.emit('connection', socket);
+  });
+  const port = await listen(server, opts.host, opts.port);
+  return {
+    port,
+    reloadTls: () => secure.setSecureContext(opts.tls.options()),
+    close: async () => {
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      sockets.destroyAll();
+      await closed;
+    },
+  };
+}
+
+function tlsReason(e: NodeJS.ErrnoException): string {
+  const m = `${e.code ?? ''} ${e.message}`;
+  if (/wrong version number|http request|unknown protocol|packet length too long/i.test(m)) return 'not-tls';
+  if (/certificate|unknown ca|verify|peer did not return/i.test(m)) return 'bad-client-certificate';
+  return 'tls-handshake';
+}
