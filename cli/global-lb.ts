@@ -1,0 +1,129 @@
+// `meshfed global-lb`: runs one global balancer replica (Federation gRPC, admin API, leader loop) until signalled.
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { parseCommand, parseDuration, parseHostPort, UsageError } from './args.ts';
+import { MeshfedError } from '../common/errors.ts';
+import { createLogger } from '../common/logger.ts';
+import { loadBalancerConfigFile } from '../api/balancer-config.ts';
+import { isTrustDomain } from '../api/identity.ts';
+import { openStore } from '../global-lb/store/index.ts';
+import { startGlobalLb, DEFAULT_MAX_REPORT_BYTES, type GlobalLbTls } from '../global-lb/index.ts';
+
+const spec = {
+  name: 'global-lb',
+  summary: 'run a global balancer replica (federation gRPC, admin API, weights)',
+  usage: 'meshfed global-lb (--etcd URL[,URL...] | --store memory) (--tls-cert F --tls-key F --tls-bundle F | --insecure) [options]',
+  allowPositionals: false,
+  options: {
+    config: { type: 'string', value: 'FILE', description: 'a global-lb config file (api/balancer-config.ts); flags override it' },
+    etcd: { type: 'string', value: 'URL[,URL...]', description: 'etcd endpoints, comma-separated' },
+    store: { type: 'string', value: 'etcd|memory', description: 'the state store; memory is for a single process only' },
+    'grpc-listen': { type: 'string', value: 'HOST:PORT', description: 'Federation gRPC listener for agents (default 127.0.0.1:15200)' },
+    'admin-listen': { type: 'string', value: 'HOST:PORT', description: 'admin HTTP API listener (default 127.0.0.1:15201)' },
+    heartbeat: { type: 'string', value: 'DURATION', description: 'expected agent heartbeat and the leader\'s recompute tick (default 1s)' },
+    'lease-ttl': { type: 'string', value: 'DURATION', description: 'TTL of zone report leases and of leadership, whole seconds (default 5s)' },
+    'replica-id': { type: 'string', value: 'ID', description: 'this replica\'s id (default HOSTNAME-PID)' },
+    'tls-cert': { type: 'string', value: 'FILE', description: 'this replica\'s certificate chain (PEM)' },
+    'tls-key': { type: 'string', value: 'FILE', description: 'its private key (PEM)' },
+    'tls-bundle': { type: 'string', value: 'FILE', description: 'roots agent certificates must chain to (PEM)' },
+    'trust-domain': { type: 'string', value: 'TD', description: 'require agent SPIFFE IDs in this trust domain' },
+    insecure: { type: 'boolean', description: 'plaintext gRPC without client authentication (local development only; logs a warning)' },
+    'max-report-bytes': { type: 'string', value: 'BYTES', description: `largest agent message accepted (default ${DEFAULT_MAX_REPORT_BYTES})` },
+  },
+  details: `
+Exit codes: 0 after SIGINT/SIGTERM, 1 when the replica cannot start, 2 for usage errors.
+The replica keeps no state of its own: policies, reports, weights and the trust bundle live in the store.
+Example: meshfed global-lb --etcd http://127.0.0.1:2379 --insecure --lease-ttl 5s`,
+} as const;
+
+function readPem(path: string, flag: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new MeshfedError('MESHFED_E_CONFIG_READ', `--${flag}: cannot read ${path}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** Runs a replica until SIGINT or SIGTERM. */
+export async function run(argv: readonly string[]): Promise<number> {
+  const parsed = parseCommand(spec, argv);
+  if (!parsed) return 0;
+  const v = parsed.values;
+  const base = v.config ? loadBalancerConfigFile(v.config) : undefined;
+
+  let storeKind: 'etcd' | 'memory' = base?.store.type ?? 'memory';
+  let endpoints: string[] = base?.store.type === 'etcd' ? [...base.store.endpoints] : [];
+  if (v.store !== undefined) {
+    if (v.store !== 'etcd' && v.store !== 'memory') throw new UsageError(`--store: "${v.store}" is not supported (use etcd or memory)`);
+    storeKind = v.store;
+  }
+  if (v.etcd !== undefined) {
+    if (v.store === 'memory') throw new UsageError('--etcd and --store memory exclude each other');
+    storeKind = 'etcd';
+    endpoints = v.etcd.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    if (endpoints.length === 0) throw new UsageError('--etcd: list at least one endpoint, e.g. http://127.0.0.1:2379');
+  }
+  if (storeKind === 'etcd' && endpoints.length === 0) throw new UsageError('--store etcd needs --etcd URL[,URL...]');
+  if (!v.config && v.store === undefined && v.etcd === undefined) throw new UsageError('choose a store: --etcd URL[,URL...] or --store memory');
+
+  const grpcListen = v['grpc-listen'] ? parseHostPort(v['grpc-listen'], 'grpc-listen') : (base?.grpcListen ?? { host: '127.0.0.1', port: 15200 });
+  const adminListen = v['admin-listen'] ? parseHostPort(v['admin-listen'], 'admin-listen') : (base?.adminListen ?? { host: '127.0.0.1', port: 15201 });
+  const heartbeatMs = v.heartbeat ? parseDuration(v.heartbeat, 'heartbeat') : (base?.heartbeat ?? 1000);
+  const leaseMs = v['lease-ttl'] ? parseDuration(v['lease-ttl'], 'lease-ttl') : (base?.leaseTtl ?? 5000);
+  if (heartbeatMs < 100) throw new UsageError('--heartbeat: must be at least 100ms');
+  if (leaseMs < 1000 || leaseMs % 1000 !== 0) throw new UsageError('--lease-ttl: must be whole seconds, at least 1s (etcd leases count in seconds)');
+  if (leaseMs < 2 * heartbeatMs) throw new UsageError('--lease-ttl: must be at least twice --heartbeat, so one late heartbeat does not drop a zone');
+  let maxReportBytes = DEFAULT_MAX_REPORT_BYTES;
+  if (v['max-report-bytes'] !== undefined) {
+    maxReportBytes = Number(v['max-report-bytes']);
+    if (!Number.isInteger(maxReportBytes) || maxReportBytes < 1024) throw new UsageError('--max-report-bytes: a whole number of bytes, at least 1024');
+  }
+  if (v['trust-domain'] !== undefined && !isTrustDomain(v['trust-domain'])) throw new UsageError(`--trust-domain: "${v['trust-domain']}" is not a SPIFFE trust domain`);
+
+  const tlsFiles = [v['tls-cert'], v['tls-key'], v['tls-bundle']];
+  let tls: GlobalLbTls | undefined;
+  let insecure = v.insecure || (base?.insecure ?? false);
+  if (tlsFiles.some((f) => f !== undefined)) {
+    if (tlsFiles.some((f) => f === undefined)) throw new UsageError('--tls-cert, --tls-key and --tls-bundle go together');
+    if (v.insecure) throw new UsageError('--insecure and --tls-* exclude each other');
+    insecure = false;
+    tls = { certPem: readPem(v['tls-cert']!, 'tls-cert'), keyPem: readPem(v['tls-key']!, 'tls-key'), bundlePem: readPem(v['tls-bundle']!, 'tls-bundle') };
+  } else if (base?.tls && !v.insecure) {
+    tls = { certPem: readPem(base.tls.cert, 'config tls.cert'), keyPem: readPem(base.tls.key, 'config tls.key'), bundlePem: readPem(base.tls.bundle, 'config tls.bundle') };
+  }
+  const trustDomain = v['trust-domain'] ?? base?.trustDomain;
+  if (tls && trustDomain) tls = { ...tls, trustDomain };
+  if (!tls && !insecure) throw new UsageError('give --tls-cert, --tls-key and --tls-bundle, or --insecure for local development');
+
+  const replicaId = v['replica-id'] ?? `${hostname()}-${process.pid}`;
+  const logger = createLogger({ component: 'global-lb' });
+  const store = await openStore(storeKind === 'memory' ? { kind: 'memory' } : { kind: 'etcd', endpoints });
+  let lb;
+  try {
+    lb = await startGlobalLb({
+      store, replicaId, grpcListen, adminListen, heartbeatMs,
+      leaseTtlSeconds: leaseMs / 1000,
+      ...(base ? { debounceMinMs: base.debounce.min, debounceMaxMs: base.debounce.max } : {}),
+      ...(tls ? { tls } : { insecure: true }),
+      maxReportBytes,
+      logger,
+    });
+  } catch (e) {
+    await store.close().catch(() => undefined);
+    throw new MeshfedError('MESHFED_E_INTERNAL', `cannot start: ${(e as Error).message}`, { cause: e });
+  }
+  // One machine-readable line on stdout, so supervisors and tests learn the bound ports.
+  process.stdout.write(JSON.stringify({ event: 'listening', replicaId, grpc: lb.grpcAddress, admin: lb.adminUrl }) + '\n');
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      logger.info({ signal }, 'shutting down');
+      resolve();
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  await lb.close();
+  await store.close().catch(() => undefined);
+  return 0;
+}

@@ -1,0 +1,246 @@
+// The leader loop: campaign in the store; while leading, recompute weights on every change (debounced and on a
+// steady tick, so hold-downs and ramps progress) and write only the tables whose version changed.
+import type { Campaign, Store, Watch } from '../store/store.ts';
+import { KEYS } from '../store/store.ts';
+import type { Logger } from '../../common/logger.ts';
+import { describeError } from '../../common/errors.ts';
+import { computeWeights, type EngineState, type FederationSnapshot, type ServiceTable, type ZoneState, type ZoneVerdict } from '../weights/index.ts';
+import type { ReplicaView } from './view.ts';
+import { toZoneState } from './report.ts';
+import { Debouncer } from './debounce.ts';
+import type { ServerMetrics } from './metrics.ts';
+
+export interface LeaderOptions {
+  readonly store: Store;
+  readonly view: ReplicaView;
+  readonly replicaId: string;
+  /** TTL of the campaign lease: a dead leader is replaced within about this long. */
+  readonly leaseTtlSeconds: number;
+  /** Recompute at least this often while leading, so time-based engine steps (hold-down, ramps) progress. */
+  readonly tickMs: number;
+  readonly debounceMinMs: number;
+  readonly debounceMaxMs: number;
+  readonly logger: Logger;
+  readonly metrics: ServerMetrics;
+  readonly now?: () => number;
+}
+
+/** Builds the engine's snapshot from the view: live zones, plus departed zones as not alive. */
+export function snapshotFromView(view: ReplicaView): FederationSnapshot {
+  const zones: ZoneState[] = [];
+  for (const [zone, report] of view.reports) zones.push(toZoneState(report, view.drains.has(zone), true));
+  for (const [zone, departed] of view.departed) {
+    if (!view.reports.has(zone)) zones.push(toZoneState(departed.last, view.drains.has(zone), false));
+  }
+  zones.sort((a, b) => (a.locality.zone < b.locality.zone ? -1 : a.locality.zone > b.locality.zone ? 1 : 0));
+  return { zones };
+}
+
+/**
+ * Leadership and the compute loop.
+ * States: candidate -> leader -> candidate (on lease loss or store trouble) -> ... ; stopped is final.
+ * Invariants: only a leader computes or writes; a new leader starts from a fresh EngineState (see docs/global-lb.md);
+ * a table is written only when its version differs from the stored one.
+ */
+export class LeaderLoop {
+  private readonly o: LeaderOptions;
+  private readonly now: () => number;
+  private campaign: Campaign | undefined;
+  private leading = false;
+  private stopped = false;
+  private leader: string | undefined;
+  private observer: Watch | undefined;
+  private state: EngineState | undefined;
+  private written = new Map<string, string>();
+  private lastVerdicts: readonly ZoneVerdict[] = [];
+  private computed = false;
+  private computing = false;
+  private again = false;
+  private tick: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private readonly debouncer: Debouncer;
+  private loopDone: Promise<void> = Promise.resolve();
+  private signalStop: () => void = () => undefined;
+  /** Resolves once stop() is called; every wait in the loop races it. */
+  private readonly stopping: Promise<string>;
+
+  constructor(options: LeaderOptions) {
+    this.o = options;
+    this.now = options.now ?? Date.now;
+    this.stopping = new Promise((resolve) => {
+      this.signalStop = () => resolve('stopping');
+    });
+    this.debouncer = new Debouncer(options.debounceMinMs, options.debounceMaxMs, () => void this.compute(), this.now);
+  }
+
+  isLeader(): boolean {
+    return this.leading;
+  }
+
+  /** The current leader's replica id, as observed in the store. */
+  leaderId(): string | undefined {
+    return this.leader;
+  }
+
+  /** True once this replica, while leading, has finished a compute round. */
+  firstComputeDone(): boolean {
+    return this.computed;
+  }
+
+  verdicts(): readonly ZoneVerdict[] {
+    return this.lastVerdicts;
+  }
+
+  start(): void {
+    this.loopDone = this.loop();
+    void this.observe();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.signalStop();
+    this.stepDown('stopping');
+    const c = this.campaign;
+    this.campaign = undefined;
+    await c?.resign().catch(() => undefined);
+    await this.observer?.cancel().catch(() => undefined);
+    await this.loopDone.catch(() => undefined);
+  }
+
+  private async observe(): Promise<void> {
+    let delay = 200;
+    while (!this.stopped) {
+      try {
+        this.observer = await this.o.store.observeLeader(KEYS.election, (id) => {
+          this.leader = id;
+        });
+        if (this.stopped) await this.observer.cancel();
+        return;
+      } catch (e) {
+        this.o.logger.warn({ err: describeError(e) }, 'cannot observe the leader yet; retrying');
+        await this.pause(delay);
+        delay = Math.min(delay * 2, 2000);
+      }
+    }
+  }
+
+  private async pause(ms: number): Promise<void> {
+    let t: NodeJS.Timeout | undefined;
+    await Promise.race([new Promise((resolve) => { t = setTimeout(resolve, ms); }), this.stopping]);
+    clearTimeout(t);
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopped) {
+      let lostReason: string | undefined;
+      let signalLost: (reason: string) => void = () => undefined;
+      const lost = new Promise<string>((resolve) => {
+        signalLost = resolve;
+      });
+      try {
+        const c = this.o.store.campaign(KEYS.election, this.o.replicaId, this.o.leaseTtlSeconds);
+        this.campaign = c;
+        c.onLost((reason) => {
+          lostReason = reason;
+          signalLost(reason);
+        });
+        const first = await Promise.race([c.elected.then(() => 'elected'), lost, this.stopping]);
+        if (first === 'elected' && !this.stopped && lostReason === undefined) {
+          this.becomeLeader();
+          const reason = await Promise.race([lost, this.stopping]);
+          this.stepDown(reason);
+        }
+        if (this.stopped) return;
+        await c.resign().catch(() => undefined);
+      } catch (e) {
+        this.o.logger.warn({ err: describeError(e) }, 'campaign failed; retrying');
+      }
+      if (!this.stopped) await this.pause(500);
+    }
+  }
+
+  private becomeLeader(): void {
+    this.leading = true;
+    this.state = undefined;
+    this.computed = false;
+    this.written = new Map([...this.o.view.tables].map(([k, t]) => [k, t.version]));
+    this.o.metrics.isLeader.set(1);
+    this.o.logger.info({ replicaId: this.o.replicaId }, 'elected leader; computing weights');
+    this.unsubscribe = this.o.view.subscribe((change) => {
+      if (change.reports || change.drains || change.policies || change.reset) this.debouncer.poke();
+    });
+    this.tick = setInterval(() => void this.compute(), this.o.tickMs);
+    void this.compute();
+  }
+
+  private stepDown(reason: string): void {
+    if (!this.leading) return;
+    this.leading = false;
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    if (this.tick) clearInterval(this.tick);
+    this.tick = undefined;
+    this.debouncer.cancel();
+    this.computed = false;
+    this.o.metrics.isLeader.set(0);
+    this.o.logger.warn({ replicaId: this.o.replicaId, reason }, 'no longer leader');
+  }
+
+  /** One round: snapshot -> engine -> write changed tables. Rounds never overlap; a request during one reruns it. */
+  private async compute(): Promise<void> {
+    if (!this.leading) return;
+    if (this.computing) {
+      this.again = true;
+      return;
+    }
+    this.computing = true;
+    try {
+      do {
+        this.again = false;
+        if (!this.o.view.synced) break;
+        const started = performance.now();
+        const now = this.now();
+        const result = computeWeights(snapshotFromView(this.o.view), this.o.view.policies, this.state, now);
+        this.o.metrics.computeDuration.observe((performance.now() - started) / 1000);
+        this.state = result.state;
+        this.lastVerdicts = result.verdicts;
+        const ok = await this.write(result.tables);
+        if (ok && this.leading) this.computed = true;
+      } while (this.again && this.leading);
+    } catch (e) {
+      this.o.logger.error({ err: describeError(e) }, 'weight compute failed');
+    } finally {
+      this.computing = false;
+    }
+  }
+
+  private async write(tables: ReadonlyMap<string, ServiceTable>): Promise<boolean> {
+    let allOk = true;
+    for (const [key, table] of tables) {
+      if (!this.leading || this.campaign?.isLeader() === false) return false;
+      if (this.written.get(key) === table.version) continue;
+      try {
+        await this.o.store.put(KEYS.weight(table.namespace, table.name), JSON.stringify(table));
+        this.written.set(key, table.version);
+        this.o.metrics.tablesWritten.inc();
+      } catch (e) {
+        allOk = false;
+        this.o.metrics.storeErrors.inc({ op: 'weights' });
+        this.o.logger.warn({ service: key, err: describeError(e) }, 'could not write weight table; retrying next round');
+      }
+    }
+    for (const key of [...this.written.keys()]) {
+      if (tables.has(key) || !this.leading) continue;
+      const [ns, name] = key.split('/') as [string, string];
+      try {
+        await this.o.store.delete(KEYS.weight(ns, name));
+        this.written.delete(key);
+      } catch (e) {
+        allOk = false;
+        this.o.metrics.storeErrors.inc({ op: 'weights' });
+        this.o.logger.warn({ service: key, err: describeError(e) }, 'could not delete weight table');
+      }
+    }
+    return allOk;
+  }
+}

@@ -1,0 +1,186 @@
+// Composes one global-lb replica: the store mirror, the leader loop, the Federation gRPC server and the admin API.
+import * as grpc from '@grpc/grpc-js';
+import type { AddressInfo } from 'node:net';
+import type { Server as HttpServer } from 'node:http';
+import type { Store } from '../store/store.ts';
+import { createLogger, type Logger } from '../../common/logger.ts';
+import { federationProto } from '../../api/proto.ts';
+import { parseSpiffeId } from '../../api/identity.ts';
+import { ReplicaView } from './view.ts';
+import { LeaderLoop } from './leader.ts';
+import { createFederationService, type FederationService, type PeerCheck } from './federation.ts';
+import { createAdminServer } from './admin.ts';
+import { createServerMetrics, type ServerMetrics } from './metrics.ts';
+import type { ReportLimits } from './report.ts';
+
+/** Default largest agent message (a report with every endpoint of every service of a zone). */
+export const DEFAULT_MAX_REPORT_BYTES = 8 * 1024 * 1024;
+
+export interface GlobalLbTls {
+  readonly certPem: string;
+  readonly keyPem: string;
+  /** Roots agents' certificates must chain to. */
+  readonly bundlePem: string;
+  /** When set, agents' SPIFFE IDs must be in this trust domain. */
+  readonly trustDomain?: string;
+}
+
+export interface GlobalLbOptions {
+  readonly store: Store;
+  readonly replicaId: string;
+  readonly grpcListen: { readonly host: string; readonly port: number };
+  readonly adminListen: { readonly host: string; readonly port: number };
+  /** The heartbeat agents are expected to keep; also the leader's steady recompute tick. */
+  readonly heartbeatMs: number;
+  /** TTL of zone report leases and of the leadership campaign. */
+  readonly leaseTtlSeconds: number;
+  readonly debounceMinMs?: number;
+  readonly debounceMaxMs?: number;
+  /** mTLS; omit only together with insecure: true. */
+  readonly tls?: GlobalLbTls;
+  readonly insecure?: boolean;
+  readonly maxReportBytes?: number;
+  readonly limits?: ReportLimits;
+  readonly logger?: Logger;
+  /** Include process metrics (off in tests that run several replicas in one process). */
+  readonly processMetrics?: boolean;
+}
+
+/** A running replica. */
+export interface GlobalLb {
+  readonly replicaId: string;
+  readonly grpcPort: number;
+  readonly adminPort: number;
+  readonly adminUrl: string;
+  readonly grpcAddress: string;
+  readonly view: ReplicaView;
+  readonly leader: LeaderLoop;
+  readonly federation: FederationService;
+  readonly metrics: ServerMetrics;
+  /** Stops serving, ends agent streams (revoking their leases) and resigns leadership. Does not close the store. */
+  close(): Promise<void>;
+}
+
+/** Checks that the peer certificate's SPIFFE ID is the agent identity of the Hello's zone. */
+export function spiffePeerCheck(trustDomain: string | undefined): PeerCheck {
+  return (call, helloZone) => {
+    const cert = call.getAuthContext()?.sslPeerCertificate;
+    const uris = (cert?.subjectaltname ?? '').split(',').map((s) => s.trim()).filter((s) => s.startsWith('URI:')).map((s) => s.slice(4));
+    const ids = uris.map(parseSpiffeId).filter((id) => id !== undefined);
+    const agent = ids.find((id) => id.kind === 'zone-agent');
+    if (!agent || agent.kind !== 'zone-agent') {
+      return { code: 'MESHFED_E_STREAM_BAD_HELLO', message: 'the client certificate carries no zone-agent SPIFFE ID (spiffe://<td>/meshfed/zone/<zone>)' };
+    }
+    if (trustDomain !== undefined && agent.trustDomain !== trustDomain) {
+      return { code: 'MESHFED_E_STREAM_BAD_HELLO', message: `the client certificate is for trust domain "${agent.trustDomain}", expected "${trustDomain}"` };
+    }
+    if (agent.zone !== helloZone) {
+      return { code: 'MESHFED_E_STREAM_BAD_HELLO', message: `Hello names zone "${helloZone}" but the client certificate is for zone "${agent.zone}"` };
+    }
+    return undefined;
+  };
+}
+
+function listen(server: HttpServer, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+/** Starts a replica. Resolves once both listeners are bound; the store sync and campaign continue in the background. */
+export async function startGlobalLb(options: GlobalLbOptions): Promise<GlobalLb> {
+  if (!options.tls && !options.insecure) throw new Error('startGlobalLb: give tls, or insecure: true');
+  const logger = options.logger ?? createLogger({ component: 'global-lb' });
+  const metrics = createServerMetrics({ processMetrics: options.processMetrics ?? true });
+  const { store, replicaId } = options;
+  const view = new ReplicaView(store, logger);
+  const leader = new LeaderLoop({
+    store, view, replicaId, logger, metrics,
+    leaseTtlSeconds: options.leaseTtlSeconds,
+    tickMs: options.heartbeatMs,
+    debounceMinMs: options.debounceMinMs ?? 100,
+    debounceMaxMs: options.debounceMaxMs ?? 1000,
+  });
+  const federation = createFederationService({
+    store, view, replicaId, logger, metrics,
+    leaseTtlSeconds: options.leaseTtlSeconds,
+    ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.tls ? { checkPeer: spiffePeerCheck(options.tls.trustDomain) } : {}),
+  });
+
+  const maxBytes = options.maxReportBytes ?? DEFAULT_MAX_REPORT_BYTES;
+  const grpcServer = new grpc.Server({
+    'grpc.max_receive_message_length': maxBytes,
+    'grpc.keepalive_time_ms': Math.max(options.heartbeatMs * 5, 10_000),
+    'grpc.keepalive_timeout_ms': 10_000,
+  });
+  grpcServer.addService(federationProto().meshfed.v1.Federation.service, federation.handlers);
+  let credentials: grpc.ServerCredentials;
+  if (options.tls) {
+    credentials = grpc.ServerCredentials.createSsl(
+      Buffer.from(options.tls.bundlePem),
+      [{ cert_chain: Buffer.from(options.tls.certPem), private_key: Buffer.from(options.tls.keyPem) }],
+      true,
+    );
+  } else {
+    logger.warn('Federation gRPC is running WITHOUT TLS (--insecure): agents are not authenticated; use only for local development');
+    credentials = grpc.ServerCredentials.createInsecure();
+  }
+  const { host: gHost, port: gPort } = options.grpcListen;
+  const grpcTarget = gHost.includes(':') ? `[${gHost}]:${gPort}` : `${gHost}:${gPort}`;
+  const grpcPort = await new Promise<number>((resolve, reject) => {
+    grpcServer.bindAsync(grpcTarget, credentials, (e, port) => (e ? reject(e) : resolve(port)));
+  });
+
+  const admin = createAdminServer({
+    store, view, replicaId, metrics, logger,
+    isLeader: () => leader.isLeader(),
+    leaderId: () => leader.leaderId(),
+    firstComputeDone: () => leader.firstComputeDone(),
+    verdicts: () => leader.verdicts(),
+    streams: () => federation.streams(),
+  });
+  let adminPort: number;
+  try {
+    adminPort = await listen(admin, options.adminListen.host, options.adminListen.port);
+  } catch (e) {
+    grpcServer.forceShutdown();
+    throw e;
+  }
+
+  void view.start();
+  leader.start();
+  const aHost = options.adminListen.host.includes(':') ? `[${options.adminListen.host}]` : options.adminListen.host;
+  logger.info({ replicaId, grpcPort, adminPort, store: store.kind }, 'global-lb replica started');
+
+  let closing: Promise<void> | undefined;
+  return {
+    replicaId, grpcPort, adminPort, view, leader, federation, metrics,
+    adminUrl: `http://${aHost}:${adminPort}`,
+    grpcAddress: gHost.includes(':') ? `[${gHost}]:${grpcPort}` : `${gHost}:${grpcPort}`,
+    close() {
+      closing ??= (async () => {
+        await federation.closeAll();
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(() => {
+            grpcServer.forceShutdown();
+            resolve();
+          }, 2000);
+          grpcServer.tryShutdown(() => {
+            clearTimeout(t);
+            resolve();
+          });
+        });
+        await leader.stop();
+        await view.stop();
+        admin.closeAllConnections();
+        await new Promise<void>((resolve) => admin.close(() => resolve()));
+      })();
+      return closing;
+    },
+  };
+}

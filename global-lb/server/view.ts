@@ -1,0 +1,248 @@
+// Every replica's in-memory mirror of the store (reports, drains, policies, weight tables, trust bundle),
+// kept current by one prefix watch, relisted when the watch cannot resume.
+import type { Store, Watch, WatchEvent } from '../store/store.ts';
+import { KEYS } from '../store/store.ts';
+import type { Logger } from '../../common/logger.ts';
+import { describeError } from '../../common/errors.ts';
+import { validatePolicy, type Policy } from '../../api/policy.ts';
+import type { ServiceTable } from '../weights/index.ts';
+import type { TrustBundle } from '../../api/generated/meshfed/v1/TrustBundle.ts';
+import { parseStoredReport, type StoredZoneReport } from './report.ts';
+
+/** What changed in one batch of store events. */
+export interface ViewChange {
+  readonly reports: boolean;
+  readonly drains: boolean;
+  readonly policies: boolean;
+  /** Service keys ("ns/name") whose table was written or deleted. */
+  readonly tables: ReadonlySet<string>;
+  readonly trust: boolean;
+  /** True after a relist: every consumer should treat everything as changed. */
+  readonly reset: boolean;
+}
+
+/** A zone whose report key was deleted (lease revoked or expired); remembered so it can be shown as dead. */
+export interface DepartedZone {
+  readonly last: StoredZoneReport;
+  readonly departedAt: number;
+}
+
+type Route =
+  | { kind: 'report'; zone: string }
+  | { kind: 'drain'; zone: string }
+  | { kind: 'policy'; service: string }
+  | { kind: 'table'; service: string }
+  | { kind: 'trust' }
+  | { kind: 'other' };
+
+/** Maps a store key onto what it holds (KEYS layout). */
+export function routeKey(key: string): Route {
+  if (key === KEYS.trustBundle) return { kind: 'trust' };
+  if (key.startsWith(KEYS.zones)) {
+    const m = /^([^/]+)\/(report|drain)$/.exec(key.slice(KEYS.zones.length));
+    if (m) return m[2] === 'report' ? { kind: 'report', zone: m[1]! } : { kind: 'drain', zone: m[1]! };
+  }
+  for (const [prefix, kind] of [[KEYS.policies, 'policy'], [KEYS.weights, 'table']] as const) {
+    if (key.startsWith(prefix)) {
+      const m = /^([^/]+)\/([^/]+)$/.exec(key.slice(prefix.length));
+      if (m) return { kind, service: `${m[1]}/${m[2]}` };
+    }
+  }
+  return { kind: 'other' };
+}
+
+/** Parses a stored trust bundle, accepting the proto's snake_case or camelCase JSON. */
+export function parseTrustBundle(text: string): TrustBundle | undefined {
+  try {
+    const v = JSON.parse(text) as Record<string, unknown>;
+    const strings = (a: unknown): string[] => (Array.isArray(a) ? a.filter((x): x is string => typeof x === 'string') : []);
+    const roots = strings(v['root_pems'] ?? v['rootPems'] ?? v['roots']);
+    if (roots.length === 0) return undefined;
+    return {
+      trust_domain: String(v['trust_domain'] ?? v['trustDomain'] ?? ''),
+      root_pems: roots,
+      aliases: strings(v['aliases']),
+      revoked_serials: strings(v['revoked_serials'] ?? v['revokedSerials']),
+      version: String(v['version'] ?? ''),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+function parseTable(text: string): ServiceTable | undefined {
+  try {
+    const v = JSON.parse(text) as ServiceTable;
+    if (!v || typeof v.version !== 'string' || !Array.isArray(v.rows) || typeof v.namespace !== 'string' || typeof v.name !== 'string') return undefined;
+    return v;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The replica's mirror of the store. Invariant: after start() resolves, the maps reflect every event up to
+ * the last delivered revision; a watch error triggers a full relist, announced as a `reset` change.
+ */
+export class ReplicaView {
+  readonly reports = new Map<string, StoredZoneReport>();
+  readonly departed = new Map<string, DepartedZone>();
+  readonly drains = new Set<string>();
+  readonly policies = new Map<string, Policy>();
+  /** Policies whose stored value no longer validates (e.g. after a schema change), by service, with why. */
+  readonly invalidPolicies = new Map<string, string>();
+  readonly tables = new Map<string, ServiceTable>();
+  trust: TrustBundle | undefined;
+  /** The revision the mirror is current to. */
+  revision = 0;
+  synced = false;
+
+  private readonly store: Store;
+  private readonly logger: Logger;
+  private readonly now: () => number;
+  private readonly listeners = new Set<(change: ViewChange) => void>();
+  private watch: Watch | undefined;
+  private stopped = false;
+  private resyncing = false;
+
+  constructor(store: Store, logger: Logger, now: () => number = Date.now) {
+    this.store = store;
+    this.logger = logger;
+    this.now = now;
+  }
+
+  /** Registers a listener for every batch of changes; returns an unsubscribe function. */
+  subscribe(listener: (change: ViewChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Lists the store, then watches from the next revision. Retries until the store answers or stop() is called. */
+  async start(): Promise<void> {
+    await this.resync();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.watch?.cancel().catch(() => undefined);
+  }
+
+  private async resync(): Promise<void> {
+    if (this.resyncing || this.stopped) return;
+    this.resyncing = true;
+    try {
+      let delay = 200;
+      for (;;) {
+        if (this.stopped) return;
+        try {
+          await this.watch?.cancel().catch(() => undefined);
+          this.watch = undefined;
+          const { items, revision } = await this.store.list(KEYS.root);
+          const before = new Map(this.reports);
+          this.reports.clear();
+          this.drains.clear();
+          this.policies.clear();
+          this.invalidPolicies.clear();
+          this.tables.clear();
+          this.trust = undefined;
+          for (const kv of items) this.apply({ type: 'put', key: kv.key, value: kv.value, version: kv.version, modRevision: kv.modRevision });
+          const at = this.now();
+          for (const [zone, last] of before) {
+            if (!this.reports.has(zone)) this.departed.set(zone, { last, departedAt: at });
+          }
+          this.revision = revision;
+          this.watch = await this.store.watchPrefix(KEYS.root, (events) => this.onEvents(events), {
+            fromRevision: revision + 1,
+            onError: (e) => {
+              this.logger.warn({ err: describeError(e) }, 'store watch cannot resume; relisting');
+              void this.resync();
+            },
+          });
+          this.synced = true;
+          this.emit({ reports: true, drains: true, policies: true, tables: new Set(this.tables.keys()), trust: true, reset: true });
+          return;
+        } catch (e) {
+          this.logger.warn({ err: describeError(e), retryInMs: delay }, 'store list/watch failed; retrying');
+          await new Promise((r) => setTimeout(r, delay));
+          delay = Math.min(delay * 2, 2000);
+        }
+      }
+    } finally {
+      this.resyncing = false;
+    }
+  }
+
+  private onEvents(events: readonly WatchEvent[]): void {
+    let reports = false, drains = false, policies = false, trust = false;
+    const tables = new Set<string>();
+    for (const e of events) {
+      if (e.modRevision <= this.revision && this.synced) continue;
+      const route = this.apply(e);
+      this.revision = Math.max(this.revision, e.modRevision);
+      if (route.kind === 'report') reports = true;
+      else if (route.kind === 'drain') drains = true;
+      else if (route.kind === 'policy') policies = true;
+      else if (route.kind === 'table') tables.add(route.service);
+      else if (route.kind === 'trust') trust = true;
+    }
+    if (reports || drains || policies || trust || tables.size > 0) this.emit({ reports, drains, policies, tables, trust, reset: false });
+  }
+
+  private apply(e: WatchEvent): Route {
+    const route = routeKey(e.key);
+    const value = e.type === 'put' ? e.value : undefined;
+    switch (route.kind) {
+      case 'report': {
+        const parsed = value === undefined ? undefined : parseStoredReport(value);
+        if (parsed) {
+          this.reports.set(route.zone, parsed);
+          this.departed.delete(route.zone);
+        } else {
+          const last = this.reports.get(route.zone);
+          this.reports.delete(route.zone);
+          if (last) this.departed.set(route.zone, { last, departedAt: this.now() });
+        }
+        break;
+      }
+      case 'drain':
+        if (value === undefined) this.drains.delete(route.zone);
+        else this.drains.add(route.zone);
+        break;
+      case 'policy': {
+        this.policies.delete(route.service);
+        this.invalidPolicies.delete(route.service);
+        if (value !== undefined) {
+          try {
+            this.policies.set(route.service, validatePolicy(JSON.parse(value), `policy ${route.service}`));
+          } catch (err) {
+            this.invalidPolicies.set(route.service, describeError(err));
+            this.logger.error({ service: route.service, err: describeError(err) }, 'stored policy is invalid; using the default policy');
+          }
+        }
+        break;
+      }
+      case 'table': {
+        const parsed = value === undefined ? undefined : parseTable(value);
+        if (parsed) this.tables.set(route.service, parsed);
+        else this.tables.delete(route.service);
+        break;
+      }
+      case 'trust':
+        this.trust = value === undefined ? undefined : parseTrustBundle(value);
+        break;
+      case 'other':
+        break;
+    }
+    return route;
+  }
+
+  private emit(change: ViewChange): void {
+    for (const l of this.listeners) {
+      try {
+        l(change);
+      } catch (e) {
+        this.logger.error({ err: describeError(e) }, 'view listener failed');
+      }
+    }
+  }
+}
