@@ -93,6 +93,8 @@ export const topologySchema = z
     t.networks.forEach((network, ni) => {
       for (const zone of Object.keys(network.gateways)) {
         const actual = zoneNetwork.get(zone);
+        // A zone on an undeclared network was already reported above; one mistake, one line.
+        if (actual !== undefined && !networkNames.includes(actual)) continue;
         if (actual === undefined) fail(['networks', ni, 'gateways', zone], `unknown zone "${zone}" (declared: ${[...zoneNetwork.keys()].join(', ')})`);
         else if (actual !== network.name) fail(['networks', ni, 'gateways', zone], `zone "${zone}" is on network "${actual}", not "${network.name}"; move the gateway there`);
       }

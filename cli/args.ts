@@ -1,5 +1,6 @@
 // Argument parsing for every command: typed options, --help text, and usage errors that exit 2.
 import { parseArgs } from 'node:util';
+import { parseDurationMs, parseHostPortText } from '../api/fields.ts';
 
 /** One option of a command. */
 export interface OptionSpec {
@@ -92,20 +93,18 @@ export function required(value: string | undefined, flag: string): string {
   return value;
 }
 
-/** Parses a duration such as 500ms, 5s, 24h, 30d, 1y into milliseconds. */
+/** Parses a duration such as 500ms, 5s, 24h, 30d, 1y into milliseconds (the same grammar as config files). */
 export function parseDuration(text: string, flag: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|y)$/.exec(text.trim());
-  if (!m) throw new UsageError(`--${flag}: "${text}" is not a duration (use e.g. 500ms, 5s, 10m, 24h, 30d, 1y)`);
-  const unit = { ms: 1, s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, y: 365 * 86400e3 }[m[2] as 'ms'];
-  return Math.round(Number(m[1]) * unit);
+  const ms = parseDurationMs(text);
+  if (ms === undefined) throw new UsageError(`--${flag}: "${text}" is not a duration (use e.g. 500ms, 5s, 10m, 24h, 30d, 1y)`);
+  return ms;
 }
 
-/** Parses HOST:PORT (IPv6 as [::1]:PORT). */
+/** Parses HOST:PORT (IPv6 as [::1]:PORT; an empty host means 127.0.0.1). */
 export function parseHostPort(text: string, flag: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(text);
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || !(port >= 0 && port <= 65535)) throw new UsageError(`--${flag}: "${text}" is not HOST:PORT`);
-  return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
+  const hp = parseHostPortText(text);
+  if (!hp) throw new UsageError(`--${flag}: "${text}" is not HOST:PORT`);
+  return { host: hp.host, port: hp.port };
 }
 
 /** Output format shared by the commands that print data. */
