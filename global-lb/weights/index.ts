@@ -18,3 +18,7 @@ export type {
   ZoneVerdict,
 } from './types.ts';
 export { defaultPolicy, loadPolicyFile, parsePolicy, policyKey, policySchema, validatePolicy } from '../../api/policy.ts';
+export { computeServiceFromIndex, computeServiceWeights, computeWeights, FORGET_AFTER_MS, indexSnapshot, NOMINAL_RPS_PER_ENDPOINT, withServiceMemory, type SnapshotIndex } from './engine.ts';
+export { largestRemainder, dampStep, TOTAL_BP } from './damping.ts';
+export { SLOW_START_FLOOR } from './eligibility.ts';
+export { explain } from './explain.ts';

@@ -106,6 +106,8 @@ export interface ZoneMemory {
   readonly outReason?: string;
   /** Last round the zone was in the snapshot with this service; memory of long-gone zones is forgotten. */
   readonly lastSeen: number;
+  /** Where the zone was last seen, so a vanished zone can still be placed in a tier when its reason is shown. */
+  readonly locality?: Locality;
 }
 
 /** One service's memory. */

@@ -1,0 +1,113 @@
+// Zone eligibility for one service: the health test and the hysteresis state machine (out fast, hold-down, slow start).
+import type { ServiceStats, ZoneMemory } from './types.ts';
+
+/** A readmitted zone starts at this fraction of its capacity, so it gets some traffic to prove itself. */
+export const SLOW_START_FLOOR = 0.1;
+
+/** What the latest report says, before hysteresis. */
+export type Health = { readonly healthy: true } | { readonly healthy: false; readonly reason: string };
+
+/** Settings the health test reads from the policy. */
+export interface HealthRules {
+  readonly errorRate: number;
+  readonly minRequests: number;
+}
+
+/** Renders a fraction as a whole percentage ("41%"); keeps one decimal below 10% so 4.6% does not read as 5%. */
+export function percent(x: number): string {
+  const p = x * 100;
+  if (p > 0 && p < 10 && Math.round(p) !== p) return `${(Math.round(p * 10) / 10).toFixed(1)}%`;
+  return `${Math.round(p)}%`;
+}
+
+/** Renders milliseconds briefly: "850ms", "12s", "4m". */
+export function duration(ms: number): string {
+  if (ms < 1000) return `${Math.max(0, Math.round(ms))}ms`;
+  if (ms < 120_000) return `${Math.floor(ms / 1000)}s`;
+  if (ms < 7_200_000) return `${Math.floor(ms / 60_000)}m`;
+  return `${Math.floor(ms / 3_600_000)}h`;
+}
+
+/** The health test for a zone present in the snapshot. Order matters only for which reason is shown. */
+export function zoneHealth(
+  zone: { readonly alive: boolean; readonly drained: boolean },
+  stats: ServiceStats,
+  drainedByPolicy: boolean,
+  rules: HealthRules,
+): Health {
+  if (!zone.alive) return { healthy: false, reason: 'agent lease gone' };
+  if (zone.drained) return { healthy: false, reason: 'drained by operator' };
+  if (drainedByPolicy) return { healthy: false, reason: 'drained by policy (drainedZones)' };
+  if (stats.healthyEndpoints <= 0) return { healthy: false, reason: `no healthy endpoint (0 of ${stats.totalEndpoints})` };
+  const e = stats.errors;
+  const errors = e.http5xx + e.connectFailure + e.timeout + e.reset;
+  const total = errors + stats.successes;
+  if (total > 0 && total >= rules.minRequests) {
+    const rate = errors / total;
+    if (rate > rules.errorRate) return { healthy: false, reason: `error rate ${percent(rate)} > ejection ${percent(rules.errorRate)}` };
+  }
+  return { healthy: true };
+}
+
+/** The verdict of one round. */
+export interface Admission {
+  readonly eligible: boolean;
+  /** Fraction of capacity offered while slow-starting; 1 when not ramping, 0 when not eligible. */
+  readonly ramp: number;
+  /** Empty for an eligible zone at full strength. */
+  readonly reason: string;
+  readonly memory: ZoneMemory;
+}
+
+/**
+ * The hysteresis state machine.
+ * - in + unhealthy → out at once (fast failover).
+ * - out + healthy → holding (healthy since now); holding + unhealthy → out again (the hold-down restarts).
+ * - holding for ≥ holdDown → in, ramping from SLOW_START_FLOOR to 1 over slowStart.
+ * - unknown zone: unhealthy → out; healthy → in, ramping only when `rampNew` (the service already had memory, so this
+ *   zone joined later; on the engine's first round nothing ramps, so a restart does not throttle every zone).
+ * Invariant: eligible ⇔ memory.status === 'in'.
+ */
+export function admit(prev: ZoneMemory | undefined, health: Health, now: number, holdDownMs: number, slowStartMs: number, rampNew: boolean): Admission {
+  if (!health.healthy) {
+    const wasOut = prev !== undefined && prev.status !== 'in';
+    const since = prev !== undefined && prev.status === 'out' ? prev.since : now;
+    const memory: ZoneMemory = { status: 'out', since, outReason: health.reason, lastSeen: now };
+    const forHow = wasOut && prev.status === 'out' && now - since >= 1000 ? ` for ${duration(now - since)}` : '';
+    return { eligible: false, ramp: 0, reason: `out — ${health.reason}${forHow}`, memory };
+  }
+  if (prev === undefined) {
+    const memory: ZoneMemory = rampNew && slowStartMs > 0 ? { status: 'in', since: now, rampStart: now, lastSeen: now } : { status: 'in', since: now, lastSeen: now };
+    return inRound(memory, now, slowStartMs);
+  }
+  if (prev.status === 'out' || prev.status === 'holding') {
+    const healthySince = prev.status === 'holding' ? prev.since : now;
+    if (now - healthySince >= holdDownMs) {
+      const memory: ZoneMemory = slowStartMs > 0 ? { status: 'in', since: now, rampStart: now, lastSeen: now } : { status: 'in', since: now, lastSeen: now };
+      return inRound(memory, now, slowStartMs);
+    }
+    const memory: ZoneMemory = { status: 'holding', since: healthySince, lastSeen: now, ...(prev.outReason !== undefined ? { outReason: prev.outReason } : {}) };
+    const was = prev.outReason !== undefined ? ` (was out: ${prev.outReason})` : '';
+    return { eligible: false, ramp: 0, reason: `held down — healthy for ${duration(now - healthySince)} of ${duration(holdDownMs)}${was}`, memory };
+  }
+  return inRound({ ...prev, lastSeen: now }, now, slowStartMs);
+}
+
+function inRound(memory: ZoneMemory, now: number, slowStartMs: number): Admission {
+  if (memory.rampStart === undefined) return { eligible: true, ramp: 1, reason: '', memory };
+  const elapsed = now - memory.rampStart;
+  if (slowStartMs <= 0 || elapsed >= slowStartMs) {
+    const { rampStart: _done, ...rest } = memory;
+    return { eligible: true, ramp: 1, reason: '', memory: rest };
+  }
+  const ramp = Math.max(SLOW_START_FLOOR, elapsed / slowStartMs);
+  return { eligible: true, ramp, reason: `slow start ${percent(ramp)} (${duration(elapsed)} of ${duration(slowStartMs)})`, memory };
+}
+
+/** Memory for a zone that has vanished from the snapshot (its report aged out with its lease). */
+export function gone(prev: ZoneMemory, now: number, why: string): Admission {
+  const since = prev.status === 'out' ? prev.since : now;
+  const forHow = prev.status === 'out' && now - since >= 1000 ? ` for ${duration(now - since)}` : '';
+  const memory: ZoneMemory = { status: 'out', since, outReason: why, lastSeen: prev.lastSeen, ...(prev.locality ? { locality: prev.locality } : {}) };
+  return { eligible: false, ramp: 0, reason: `out — ${why}${forHow}`, memory };
+}
