@@ -14,4 +14,10 @@ export interface CommandEntry {
 /** Ordered as `meshfed --help` shows them. */
 export const COMMANDS: readonly CommandEntry[] = [
   { name: 'version', summary: 'print the meshfed and Node.js versions', load: () => import('./version.ts') },
+  { name: 'global-lb', summary: 'run a global balancer replica (federation gRPC, admin API, weights)', load: () => import('./global-lb.ts') },
+  { name: 'weights', summary: 'show the weight table of a service (--explain for reasons)', load: () => import('./weights.ts') },
+  { name: 'zones', summary: 'list zones: alive, drained, eligible, last report age', load: () => import('./zones.ts') },
+  { name: 'policy', summary: 'apply, validate, get or delete a service policy', load: () => import('./policy.ts') },
+  { name: 'drain', summary: 'take a zone out of rotation for every service', load: () => import('./drain.ts') },
+  { name: 'undrain', summary: 'put a drained zone back into rotation', load: () => import('./undrain.ts') },
 ];

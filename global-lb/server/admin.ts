@@ -249,8 +249,10 @@ async function route(deps: AdminDeps, req: IncomingMessage, res: ServerResponse)
         if (policy.namespace !== ns || policy.name !== name) {
           throw new HttpError(400, 'MESHFED_E_POLICY_INVALID', `policy ${ns}/${name}: namespace/name in the body (${policy.namespace}/${policy.name}) must match the URL`);
         }
-        const revision = await store.put(key, JSON.stringify(policy));
-        return [200, { policy, revision }];
+        // The input is stored, not the defaulted output: the schema's transforms (durations -> ms) are not idempotent,
+        // and keeping what the operator wrote lets defaults improve later.
+        const revision = await store.put(key, JSON.stringify(withNames));
+        return [200, { policy: withNames, revision }];
       }
       if (method === 'DELETE') {
         const existed = await store.delete(key);

@@ -19,7 +19,7 @@ test('trust bundles parse from snake_case or camelCase, and need roots', () => {
   assert.deepEqual(parseTrustBundle(JSON.stringify({ trustDomain: 'td', rootPems: ['R'], aliases: ['x'], version: 'v1' })), {
     trust_domain: 'td', root_pems: ['R'], aliases: ['x'], revoked_serials: [], version: 'v1',
   });
-  assert.equal(parseTrustBundle(JSON.stringify({ trust_domain: 'td', root_pems: ['A', 'B'] }))?.root_pems.length, 2);
+  assert.equal(parseTrustBundle(JSON.stringify({ trust_domain: 'td', root_pems: ['A', 'B'] }))?.root_pems?.length, 2);
   assert.equal(parseTrustBundle('{}'), undefined);
   assert.equal(parseTrustBundle('nope'), undefined);
 });

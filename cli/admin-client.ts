@@ -1,0 +1,80 @@
+// A small typed client for the global-lb admin API, used by the CLI commands.
+import { MeshfedError } from '../common/errors.ts';
+import { UsageError } from './args.ts';
+
+/** The admin URL used when neither --admin nor $MESHFED_ADMIN is given (global-lb's default --admin-listen). */
+export const DEFAULT_ADMIN_URL = 'http://127.0.0.1:15201';
+
+/** Picks the balancer: --admin, then $MESHFED_ADMIN, then the default. */
+export function resolveAdminUrl(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  const raw = flag ?? env['MESHFED_ADMIN'] ?? DEFAULT_ADMIN_URL;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new UsageError(`--admin: "${raw}" is not a URL (e.g. http://127.0.0.1:15201)`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--admin: "${raw}" must be an http:// or https:// URL`);
+  return url.toString().replace(/\/$/, '');
+}
+
+/** The JSON error body every admin route returns on failure. */
+export interface AdminErrorBody {
+  readonly error: { readonly code: string; readonly message: string; readonly details?: readonly string[] };
+}
+
+/** A failed admin call, keeping the HTTP status and the server's code and details. */
+export class AdminError extends MeshfedError {
+  readonly status: number;
+  constructor(status: number, code: string, message: string, details: readonly string[] = []) {
+    super(code, message, { details });
+    this.status = status;
+  }
+}
+
+/** The admin API as the CLI uses it. */
+export class AdminClient {
+  readonly baseUrl: string;
+  private readonly timeoutMs: number;
+
+  constructor(baseUrl: string, timeoutMs = 10_000) {
+    this.baseUrl = baseUrl;
+    this.timeoutMs = timeoutMs;
+  }
+
+  /** Calls a route; resolves the parsed JSON, or throws AdminError with the server's code. */
+  async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.baseUrl}${path}`, {
+        method,
+        signal: AbortSignal.timeout(this.timeoutMs),
+        ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+      });
+    } catch (e) {
+      const cause = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message;
+      throw new AdminError(0, 'MESHFED_E_ADMIN_UNREACHABLE', `cannot reach the balancer at ${this.baseUrl} (${cause}); set --admin or MESHFED_ADMIN`);
+    }
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      throw new AdminError(res.status, 'MESHFED_E_ADMIN_BAD_REQUEST', `${method} ${path}: the balancer answered ${res.status} with non-JSON`);
+    }
+    if (!res.ok) {
+      const e = (json as Partial<AdminErrorBody> | undefined)?.error;
+      throw new AdminError(res.status, e?.code ?? 'MESHFED_E_INTERNAL', e?.message ?? `${method} ${path}: HTTP ${res.status}`, e?.details ?? []);
+    }
+    return json as T;
+  }
+
+  get<T>(path: string): Promise<T> {
+    return this.call<T>('GET', path);
+  }
+}
+
+/** The option every admin-backed command shares. */
+export const ADMIN_OPTION = {
+  admin: { type: 'string', value: 'URL', description: `balancer admin API (default $MESHFED_ADMIN, then ${DEFAULT_ADMIN_URL})` },
+} as const;

@@ -1,0 +1,43 @@
+// `meshfed weights <ns/svc>`: shows a service's weight table (per source zone: target shares, tiers, reasons).
+import { parseCommand, parseOutput, renderTable, UsageError } from './args.ts';
+import { ADMIN_OPTION, AdminClient, resolveAdminUrl } from './admin-client.ts';
+import type { ServiceTable } from '../global-lb/weights/index.ts';
+
+const spec = {
+  name: 'weights',
+  summary: 'show the weight table of a service (--explain for reasons)',
+  usage: 'meshfed weights <namespace/name> [--explain] [--output table|json] [--admin URL]',
+  allowPositionals: true,
+  options: {
+    ...ADMIN_OPTION,
+    explain: { type: 'boolean', description: 'add the reason each zone got its share' },
+    output: { type: 'string', short: 'o', value: 'table|json', description: 'output format', default: 'table' },
+  },
+  details: 'Exit codes: 0 shown, 1 no table or balancer unreachable, 2 usage error.',
+} as const;
+
+/** Renders a table: one line per (source, target). */
+export function renderWeights(table: ServiceTable, explain: boolean): string {
+  const header = ['SOURCE', 'TARGET', 'TIER', 'SHARE', ...(explain ? ['REASON'] : [])];
+  const rows: string[][] = [];
+  for (const row of table.rows) {
+    for (const t of row.targets) {
+      rows.push([row.sourceZone + (row.panic ? ' (panic)' : ''), t.zone, String(t.tier), `${(t.basisPoints / 100).toFixed(2)}%`, ...(explain ? [t.reason] : [])]);
+    }
+  }
+  return `${table.service}  version ${table.version}  computed ${new Date(table.computedAt).toISOString()}\n` + renderTable(header, rows);
+}
+
+export async function run(argv: readonly string[]): Promise<number> {
+  const parsed = parseCommand(spec, argv);
+  if (!parsed) return 0;
+  const output = parseOutput(parsed.values.output);
+  const [service, ...extra] = parsed.positionals;
+  if (service === undefined || extra.length > 0) throw new UsageError('give exactly one service as namespace/name');
+  const m = /^([^/\s]+)\/([^/\s]+)$/.exec(service);
+  if (!m) throw new UsageError(`"${service}" is not namespace/name`);
+  const client = new AdminClient(resolveAdminUrl(parsed.values.admin));
+  const table = await client.get<ServiceTable>(`/v1/weights/${encodeURIComponent(m[1]!)}/${encodeURIComponent(m[2]!)}`);
+  process.stdout.write(output === 'json' ? JSON.stringify(table, null, 2) + '\n' : renderWeights(table, parsed.values.explain));
+  return 0;
+}
