@@ -1,0 +1,2 @@
+// Public API of sidecar authz decisions.
+export { authorize, matchesSpiffePattern, type AuthzDecision } from './authz.ts';
