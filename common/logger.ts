@@ -29,13 +29,32 @@ export function scrubSecrets(text: string): string {
   return text.replace(PRIVATE_KEY_PEM, '[redacted private key]');
 }
 
-function scrubDeep(value: unknown, depth: number): unknown {
+/** Field names whose values are key material wherever they appear; pino's redact paths only reach fixed depths. */
+const SECRET_FIELDS = new Set(['key', 'privateKey', 'keyPem', 'caKey', 'password', 'token', 'authorization']);
+
+/** A copy of an error with PEM keys scrubbed from its message, stack and cause, keeping its class for pino's serializer. */
+function scrubError(e: Error, depth: number): Error {
+  const text = `${e.message}\n${e.stack ?? ''}`;
+  if (scrubSecrets(text) === text && (e.cause === undefined || depth > 4)) return e;
+  const copy = Object.create(Object.getPrototypeOf(e) as object) as Error;
+  for (const [k, v] of Object.entries(e)) (copy as unknown as Record<string, unknown>)[k] = scrubDeep(v, depth + 1, k);
+  Object.defineProperty(copy, 'message', { value: scrubSecrets(e.message), enumerable: false, writable: true, configurable: true });
+  Object.defineProperty(copy, 'stack', { value: e.stack === undefined ? undefined : scrubSecrets(e.stack), enumerable: false, writable: true, configurable: true });
+  if (e.cause !== undefined) Object.defineProperty(copy, 'cause', { value: scrubDeep(e.cause, depth + 1), enumerable: false, writable: true, configurable: true });
+  return copy;
+}
+
+function scrubDeep(value: unknown, depth: number, field?: string): unknown {
+  if (field !== undefined && SECRET_FIELDS.has(field) && value !== undefined && value !== null) return '[redacted]';
   if (typeof value === 'string') return scrubSecrets(value);
-  if (depth > 4 || value === null || typeof value !== 'object') return value;
-  if (value instanceof Error) return value;
+  if (depth > 6 || value === null || typeof value !== 'object') return value;
+  if (value instanceof Error) return scrubError(value, depth);
   if (Array.isArray(value)) return value.map((v) => scrubDeep(v, depth + 1));
+  // Only plain objects are rebuilt; class instances (Buffers, Dates, URLs) keep their own serialisation.
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto !== Object.prototype && proto !== null) return value;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = scrubDeep(v, depth + 1);
+  for (const [k, v] of Object.entries(value)) out[k] = scrubDeep(v, depth + 1, k);
   return out;
 }
 
