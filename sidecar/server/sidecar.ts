@@ -1,0 +1,285 @@
+// The sidecar process: listeners, upstreams, admin port and config intake wired around the layer stacks.
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type http2 from 'node:http2';
+import type { TLSSocket } from 'node:tls';
+import type { SidecarConfig } from '../../api/sidecar-config.ts';
+import { createLogger, type Logger } from '../../common/logger.ts';
+import { createRegistry, type Registry } from '../../common/metrics.ts';
+import { MeshfedError, describeError } from '../../common/errors.ts';
+import { createBalancer, hostIndex, resolveAuthority, type Balancer } from '../balancer/index.ts';
+import type { Handler, ProxyRequest, ProxyResponse, Random } from '../types.ts';
+import { authorityOf, bodyOf, protocolOf, writeResponse, type ServerRequest, type ServerResponse } from './bridge.ts';
+import { startInboundListener, startOutboundListener, type InboundListener, type Listener } from './listeners.ts';
+import { createAppUpstream, createMeshUpstream, failure, type TlsMaterial, type Upstream } from './upstream.ts';
+import { createSidecarMetrics, countFlags, type SidecarMetrics } from './metrics.ts';
+import { startAdmin, type AdminServer, type RuntimeFaults } from './admin.ts';
+import { nextHop, TRACE_HEADERS, type TraceContext } from './trace.ts';
+import { watchConfigFile, hash, type ConfigWatch } from './config-watch.ts';
+import { NO_L4_FAULTS } from '../l4/l4-faults.ts';
+
+/** What the layer stacks are built from; sidecar/stack.ts turns these into the two handlers. */
+export interface StackDeps {
+  readonly zone: string;
+  readonly service: string;
+  readonly config: SidecarConfig;
+  readonly balancer: Balancer;
+  /** Innermost outbound handler: sends `req.target` over mTLS. */
+  readonly upstream: Handler;
+  /** Innermost inbound handler: the local app. */
+  readonly app: Handler;
+  /** Current runtime L7 fault rules (config file plus admin PUTs). */
+  readonly faults: () => RuntimeFaults['rules'];
+  readonly random: Random;
+  readonly clock: () => number;
+  readonly logger: Logger;
+  readonly metrics: SidecarMetrics;
+}
+
+/** Builds the outbound and inbound handlers from the deps; called again on every config change. */
+export type StackFactory = (deps: StackDeps) => { outbound: Handler; inbound: Handler };
+
+export interface SidecarOptions {
+  /** Own service, "namespace/name". */
+  readonly service: string;
+  readonly zone: string;
+  readonly appPort: number;
+  readonly appHost?: string;
+  /** Interface to bind every listener on; loopback unless told otherwise. */
+  readonly host?: string;
+  readonly inboundPort?: number;
+  readonly outboundPort?: number;
+  readonly adminPort?: number;
+  /** The initial config (already validated). */
+  readonly config: SidecarConfig;
+  /** Watched for changes when given. */
+  readonly configFile?: string;
+  /** Certificates; when absent they are read from config.certificates. */
+  readonly tls?: () => TlsMaterial;
+  readonly stack: StackFactory;
+  readonly logger?: Logger;
+  readonly registry?: Registry;
+  /** Share of requests written to the access log (errors and denials are always written). */
+  readonly accessLogSample?: number;
+  readonly random?: Random;
+}
+
+export interface Sidecar {
+  readonly inboundPort: number;
+  readonly outboundPort: number;
+  readonly adminPort: number;
+  readonly metrics: SidecarMetrics;
+  readonly balancer: Balancer;
+  /** The one config intake: the file watcher and the zone agent's stream both call it. Throws on a config it cannot use. */
+  applyConfig(cfg: SidecarConfig): void;
+  faults(): RuntimeFaults;
+  setFaults(f: RuntimeFaults): void;
+  close(): Promise<void>;
+}
+
+/** Reads the PEM files named in config.certificates; the generation changes when their content does. */
+function fileTls(getConfig: () => SidecarConfig): () => TlsMaterial {
+  let cache: { key: string; value: TlsMaterial } | undefined;
+  let generation = 0;
+  return () => {
+    const c = getConfig().certificates;
+    if (!c) throw new MeshfedError('MESHFED_E_SIDECAR_NO_CERTIFICATES', 'the config has no certificates: {cert, key, ca} (mTLS needs them)');
+    const read = (p: string) => readFileSync(p, 'utf8');
+    const cert = read(c.cert), key = read(c.key), ca = read(c.ca);
+    const k = hash(cert + key + ca);
+    if (cache?.key !== k) cache = { key: k, value: { cert, key, ca, generation: ++generation } };
+    return cache.value;
+  };
+}
+
+function hex(bytes: number): string {
+  return randomBytes(bytes).toString('hex');
+}
+
+/** The verified SPIFFE ID of the TLS peer behind a request (HTTP/2 stream or HTTP/1.1 socket). */
+function peerIdentityOf(req: ServerRequest): string | undefined {
+  const sock = (req.httpVersionMajor === 2 ? (req as http2.Http2ServerRequest).stream.session?.socket : req.socket) as TLSSocket | undefined;
+  if (!sock || typeof sock.getPeerCertificate !== 'function' || !sock.authorized) return undefined;
+  const san = sock.getPeerCertificate().subjectaltname ?? '';
+  const uri = san.split(', ').find((s) => s.startsWith('URI:spiffe://'));
+  return uri?.slice(4);
+}
+
+/** Copies request headers minus trace headers (replaced per hop) and spoofable identity headers. */
+function baseHeaders(req: ServerRequest): Record<string, string | string[] | undefined> {
+  const out: Record<string, string | string[] | undefined> = { ...req.headers };
+  for (const h of TRACE_HEADERS) delete out[h];
+  delete out['x-forwarded-client-cert'];
+  return out;
+}
+
+/** Starts a sidecar. Listeners are up and the config applied when the promise resolves. */
+export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
+  const host = opts.host ?? '127.0.0.1';
+  const logger = opts.logger ?? createLogger({ component: 'sidecar', zone: opts.zone });
+  const registry = opts.registry ?? createRegistry();
+  const metrics = createSidecarMetrics(registry);
+  const random = opts.random ?? Math.random;
+  const sample = opts.accessLogSample ?? 0.01;
+  let config = opts.config;
+  let index = hostIndex(config);
+  const tls = opts.tls ?? fileTls(() => config);
+  let faultState: RuntimeFaults = { rules: config.faults.rules, l4: NO_L4_FAULTS };
+  let faultsHash = hash(JSON.stringify(config.faults));
+  const balancer = createBalancer({ zone: opts.zone, random, config });
+  const mesh: Upstream = createMeshUpstream({ tls });
+  const app: Upstream = createAppUpstream({ host: opts.appHost ?? '127.0.0.1', port: opts.appPort });
+  let handlers = build();
+  let configVersion = hash(JSON.stringify(config));
+  let appliedAt = new Date().toISOString();
+
+  function build() {
+    return opts.stack({
+      zone: opts.zone, service: opts.service, config, balancer, upstream: mesh.handler, app: app.handler,
+      faults: () => faultState.rules, random, clock: Date.now, logger, metrics,
+    });
+  }
+
+  const accessLog = (dir: 'outbound' | 'inbound', req: ProxyRequest, res: ProxyResponse, ms: number, trace: TraceContext) => {
+    const always = res.status >= 500 || res.status === 403 || res.status === 429;
+    if (!always && random() >= sample) return;
+    logger.info({
+      access: dir, method: req.method, authority: req.authority, path: req.path, protocol: req.protocol, status: res.status,
+      duration_ms: Math.round(ms * 1000) / 1000, service: req.service, dest_zone: res.zone, endpoint: res.endpoint, flags: res.flags,
+      peer: req.peerIdentity, trace_id: trace.traceId, span_id: trace.spanId, request_id: trace.requestId,
+    }, 'access');
+  };
+
+  const serve = (dir: 'outbound' | 'inbound') => (req: ServerRequest, res: ServerResponse) => {
+    const t0 = performance.now();
+    const ac = new AbortController();
+    res.once('close', () => { if (!res.writableFinished) ac.abort(new Error('client went away')); });
+    const authority = authorityOf(req);
+    const service = dir === 'outbound' ? resolveAuthority(index, authority) : opts.service;
+    const hop = nextHop(req.headers, hex);
+    const trace = hop.ctx;
+    const headers = { ...baseHeaders(req), ...hop.headers };
+    const peer = dir === 'inbound' ? peerIdentityOf(req) : undefined;
+    if (peer !== undefined) headers['x-forwarded-client-cert'] = `URI=${peer}`;
+    const pr: ProxyRequest = {
+      method: req.method ?? 'GET', path: req.url ?? '/', authority, headers, body: bodyOf(req), protocol: protocolOf(req),
+      service: service ?? '', startedAt: Date.now(), attempt: 1, signal: ac.signal, ...(peer !== undefined ? { peerIdentity: peer } : {}),
+    };
+    const run = async (): Promise<ProxyResponse> => {
+      if (service === undefined) return failure(404, 'unknown-destination', `no service is named by "${authority}" (known: NAME.NS, NAME.NS.svc.meshfed, configured hosts)`);
+      return (dir === 'outbound' ? handlers.outbound : handlers.inbound)(pr);
+    };
+    run()
+      .catch((e: unknown) => {
+        logger.error({ err: e }, `${dir} stack threw (a bug in a layer)`);
+        return failure(500, 'internal', `internal error: ${describeError(e)}`);
+      })
+      .then(async (resp) => {
+        countFlags(metrics, pr.service, resp);
+        await writeResponse(res, resp, { 'x-request-id': trace.requestId });
+        const ms = performance.now() - t0;
+        if (dir === 'outbound') {
+          const labels = { source_zone: opts.zone, dest_zone: resp.zone ?? '', dest_service: pr.service || 'unknown' };
+          metrics.requests.inc({ ...labels, code: String(resp.status) });
+          metrics.duration.observe(labels, ms / 1000);
+        } else {
+          metrics.inbound.inc({ service: opts.service, code: String(resp.status) });
+          if (resp.status === 403) metrics.authzDenied.inc({ service: opts.service });
+        }
+        accessLog(dir, pr, resp, ms, trace);
+      })
+      .catch((e: unknown) => logger.warn({ err: e }, 'writing a response failed'));
+  };
+
+  // Check certificates before binding anything, so a sidecar without them fails at start with a clear error.
+  tls();
+  const outbound: Listener = await startOutboundListener({
+    host, port: opts.outboundPort ?? 0, onRequest: serve('outbound'),
+    onRefused: (reason) => metrics.refused.inc({ listener: 'outbound', reason }),
+  });
+  const inbound: InboundListener = await startInboundListener({
+    host, port: opts.inboundPort ?? 0, onRequest: serve('inbound'),
+    onRefused: (reason) => metrics.refused.inc({ listener: 'inbound', reason }),
+    l4: () => faultState.l4,
+    onL4: (outcome) => metrics.faults.inc({ kind: `l4-${outcome}` }),
+    tls: { options: () => { const m = tls(); return { cert: m.cert, key: m.key, ca: m.ca as string[], requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' }; } },
+  });
+
+  const sidecar: Sidecar = {
+    inboundPort: inbound.port,
+    outboundPort: outbound.port,
+    adminPort: 0,
+    metrics,
+    balancer,
+    applyConfig(cfg) {
+      const prev = config;
+      config = cfg;
+      try {
+        tls();
+        const next = build();
+        balancer.update(cfg);
+        index = hostIndex(cfg);
+        handlers = next;
+      } catch (e) {
+        config = prev;
+        metrics.configReloads.inc({ result: 'refused' });
+        throw e;
+      }
+      inbound.reloadTls();
+      const fh = hash(JSON.stringify(cfg.faults));
+      // Runtime PUTs survive reloads that leave the file's faults alone.
+      if (fh !== faultsHash) faultState = { ...faultState, rules: cfg.faults.rules };
+      faultsHash = fh;
+      configVersion = hash(JSON.stringify(cfg));
+      appliedAt = new Date().toISOString();
+      metrics.configReloads.inc({ result: 'applied' });
+      logger.info({ version: configVersion.slice(0, 12) }, 'config applied');
+    },
+    faults: () => faultState,
+    setFaults(f) {
+      faultState = f;
+      logger.info({ faults: f }, 'fault settings changed');
+    },
+    close: async () => {
+      watcher?.close();
+      await Promise.all([outbound.close(), inbound.close(), admin.close()]);
+      await Promise.all([mesh.close(), app.close()]);
+    },
+  };
+
+  const admin: AdminServer = await startAdmin({
+    host, port: opts.adminPort ?? 0,
+    hooks: {
+      registry,
+      ready: () => ({ ready: true }),
+      stats: () => ({
+        zone: opts.zone, service: opts.service, config_version: configVersion, config_applied_at: appliedAt,
+        upstream_pools: mesh.stats().pools,
+        services: Object.fromEntries(Object.keys(config.services).map((s) => {
+          const o = balancer.outlier(s);
+          return [s, { ejected: o ? [...o.entries.entries()].filter(([, e]) => e.ejectedUntil !== undefined && e.ejectedUntil > Date.now()).map(([id]) => id) : [] }];
+        })),
+      }),
+      configDump: () => ({ version: configVersion, applied_at: appliedAt, zone: opts.zone, service: opts.service, config, faults: faultState }),
+      faults: () => faultState,
+      setFaults: (f) => sidecar.setFaults(f),
+    },
+  });
+  (sidecar as { adminPort: number }).adminPort = admin.port;
+
+  let watcher: ConfigWatch | undefined;
+  if (opts.configFile !== undefined) {
+    watcher = watchConfigFile(opts.configFile, undefined, (cfg) => {
+      try {
+        sidecar.applyConfig(cfg);
+      } catch (e) {
+        logger.error({ err: describeError(e) }, 'config refused; keeping the previous one');
+      }
+    }, (e) => {
+      metrics.configReloads.inc({ result: 'refused' });
+      logger.error({ code: e.code, problems: e.details.length > 0 ? e.details : [e.message] }, 'config refused; keeping the previous one');
+    });
+  }
+  logger.info({ service: opts.service, inbound: inbound.port, outbound: outbound.port, admin: admin.port }, 'sidecar listening');
+  return sidecar;
+}
