@@ -303,7 +303,7 @@ const EMPTY_MEMORY: ServiceMemory = { zones: {}, weights: {} };
  * Recomputes one service. `index` is the indexed snapshot (see indexSnapshot); `prevMem` is the service's memory
  * from the last round (undefined on the first). Pure.
  */
-export function computeServiceFromIndex(index: SnapshotIndex, service: ServiceKey, policy: Policy, prevMem: ServiceMemory | undefined, now: number): ServiceResult {
+export function computeServiceFromIndex(index: SnapshotIndex, service: ServiceKey, policy: Policy, prevMem: ServiceMemory | undefined, now: number, explicitPolicy = true): ServiceResult {
   const p = compile(policy);
   const prevZones = prevMem?.zones ?? {};
   const rampNew = prevMem !== undefined;
@@ -449,7 +449,7 @@ export function computeServiceFromIndex(index: SnapshotIndex, service: ServiceKe
     verdicts.push({ zone: c.name, service, eligible: c.adm.eligible, reason: c.adm.reason === '' ? 'eligible' : c.adm.reason });
   }
   const memory: ServiceMemory = { zones: zonesMemory, weights: weightsMemory };
-  if (cands.length === 0 && prevMem === undefined) return { table: undefined, verdicts, memory: EMPTY_MEMORY };
+  if (cands.length === 0 && !explicitPolicy) return { table: undefined, verdicts, memory: EMPTY_MEMORY };
   const table: ServiceTable = {
     service,
     namespace: policy.namespace,
@@ -576,7 +576,7 @@ export function computeWeights(snapshot: FederationSnapshot, policies: ReadonlyM
   const verdicts: ZoneVerdict[] = [];
   const services: Record<ServiceKey, ServiceMemory> = {};
   for (const key of sorted) {
-    const r = computeServiceFromIndex(index, key, policyFor(key, policies), previous?.services[key], now);
+    const r = computeServiceFromIndex(index, key, policyFor(key, policies), previous?.services[key], now, policies.has(key));
     if (r.table) tables.set(key, r.table);
     for (const v of r.verdicts) verdicts.push(v);
     if (r.table) services[key] = r.memory;
@@ -586,7 +586,7 @@ export function computeWeights(snapshot: FederationSnapshot, policies: ReadonlyM
 
 /** Recomputes one service only (the incremental path); same semantics as computeWeights restricted to it. */
 export function computeServiceWeights(snapshot: FederationSnapshot, service: ServiceKey, policy: Policy | undefined, previous: EngineState | undefined, now: number): ServiceResult {
-  return computeServiceFromIndex(indexSnapshot(snapshot), service, policy ?? policyFor(service, new Map()), previous?.services[service], now);
+  return computeServiceFromIndex(indexSnapshot(snapshot), service, policy ?? policyFor(service, new Map()), previous?.services[service], now, policy !== undefined);
 }
 
 /** A copy of `previous` with one service's memory replaced (O(services); callers doing many updates may batch). */
