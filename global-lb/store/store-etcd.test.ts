@@ -1,0 +1,93 @@
+// Runs the Store conformance suite on a real etcd spawned on free loopback ports, plus etcd-only failure behaviour.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MeshfedError } from '../../common/errors.ts';
+import { startEtcd } from '../../test/support/etcd.ts';
+import type { EtcdServer } from '../../test/support/etcd.ts';
+import { EtcdStore } from './store-etcd.ts';
+import { runStoreConformance, waitFor } from './store.conformance.ts';
+import type { Store } from './store.ts';
+
+let etcd: EtcdServer;
+before(async () => {
+  etcd = await startEtcd();
+});
+after(async () => {
+  await etcd?.stop();
+});
+
+const open = (): EtcdStore => new EtcdStore({ endpoints: etcd.endpoints, callTimeoutMs: 3_000, keepaliveMs: 2_000 });
+
+runStoreConformance('etcd', async () => {
+  const store = open();
+  const peers: Store[] = [];
+  return {
+    store,
+    openPeer: async () => {
+      const peer = open();
+      peers.push(peer);
+      return peer;
+    },
+    compact: (revision) => store.compact(revision),
+    dropConnection: () => etcd.restart(),
+    close: async () => {
+      await Promise.all([store, ...peers].map((s) => s.close()));
+    },
+  };
+});
+
+test('etcd: calls fail with MESHFED_E_STORE_UNAVAILABLE within the timeout while etcd is frozen, and recover', async (t) => {
+  const store = new EtcdStore({ endpoints: etcd.endpoints, callTimeoutMs: 800, keepaliveMs: 2_000 });
+  t.after(() => store.close());
+  await store.put('/unavailable/a', '1');
+  await etcd.pause();
+  try {
+    const started = Date.now();
+    await assert.rejects(store.get('/unavailable/a'), (e: unknown) => e instanceof MeshfedError && e.code === 'MESHFED_E_STORE_UNAVAILABLE');
+    assert.ok(Date.now() - started < 3_000, `the call took ${Date.now() - started} ms`);
+    const h = await store.health();
+    assert.equal(h.ok, false);
+  } finally {
+    await etcd.resume();
+  }
+  await waitFor('health to come back', async () => (await store.health()).ok);
+  assert.equal((await store.get('/unavailable/a'))?.value, '1');
+});
+
+test('etcd: a watch keeps delivering after a freeze long enough to break the stream', async (t) => {
+  const store = new EtcdStore({ endpoints: etcd.endpoints, callTimeoutMs: 1_000, keepaliveMs: 1_000 });
+  const writer = open();
+  t.after(async () => {
+    await store.close();
+    await writer.close();
+  });
+  const seen: string[] = [];
+  const w = await store.watchPrefix('/freeze/', (evs) => seen.push(...evs.map((e) => e.key)));
+  await writer.put('/freeze/a', '1');
+  await waitFor('first event', () => seen.length === 1);
+  await etcd.pause();
+  // Long enough for the gRPC keepalive (1 s + timeout) to declare the stream dead.
+  await new Promise((r) => setTimeout(r, 3_500));
+  await etcd.resume();
+  await waitFor('writer back', async () => (await writer.health()).ok);
+  await writer.put('/freeze/b', '2');
+  await waitFor('second event', () => seen.length >= 2, 30_000);
+  assert.deepEqual(seen, ['/freeze/a', '/freeze/b']);
+  await w.cancel();
+});
+
+test('etcd: a kept-alive lease survives an etcd restart', async (t) => {
+  const store = open();
+  t.after(() => store.close());
+  const lease = await store.grantLease(3);
+  let lost = false;
+  lease.onLost(() => (lost = true));
+  lease.startKeepAlive();
+  await store.put('/restart/lease', 'x', { lease: lease.id });
+  await etcd.restart();
+  await waitFor('the store to answer again', async () => (await store.health()).ok);
+  await new Promise((r) => setTimeout(r, 4_000));
+  assert.equal(lost, false);
+  assert.equal((await store.get('/restart/lease'))?.value, 'x');
+  await lease.revoke();
+});

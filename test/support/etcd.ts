@@ -1,0 +1,181 @@
+// Spawns a real single-member etcd on free loopback ports with a temporary data dir, for integration tests.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePorts } from './ports.ts';
+
+export interface StartEtcdOptions {
+  /** The etcd binary; default `etcd` on PATH (or MESHFED_ETCD_BIN). */
+  readonly binary?: string;
+  /** How long to wait for etcd to answer /health; default 30 s. */
+  readonly readyTimeoutMs?: number;
+  /** Extra command-line flags, appended last. */
+  readonly extraArgs?: readonly string[];
+}
+
+/** A running etcd for a test. Every method waits until the change has taken effect. */
+export interface EtcdServer {
+  /** Client URLs, e.g. ["http://127.0.0.1:40123"]; pass to EtcdStore / openStore({ kind: 'etcd', endpoints }). */
+  readonly endpoints: readonly string[];
+  /** The data dir (kept across kill/restart, removed by stop). */
+  readonly dataDir: string;
+  /** The running process id, or undefined while stopped. */
+  pid(): number | undefined;
+  /** Terminates etcd (SIGTERM, then SIGKILL after 10 s) and removes the data dir. Idempotent. */
+  stop(): Promise<void>;
+  /** Sends a signal (default SIGKILL) and waits for the process to exit; the data dir is kept for restart(). */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Stops etcd if it runs (SIGTERM) and starts it again on the same ports and data dir; resolves when healthy. */
+  restart(): Promise<void>;
+  /** Freezes the process (SIGSTOP): connections stay open but nothing answers. */
+  pause(): Promise<void>;
+  /** Thaws a paused process (SIGCONT). */
+  resume(): Promise<void>;
+}
+
+const live = new Set<{ child: ChildProcess | undefined; dataDir: string }>();
+let exitHookInstalled = false;
+
+/** Kills every etcd this process started and removes their data dirs, even when a test crashed. */
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const e of live) {
+      try {
+        e.child?.kill('SIGKILL');
+      } catch {
+        // already gone
+      }
+      rmSync(e.dataDir, { recursive: true, force: true });
+    }
+  });
+}
+
+/**
+ * Starts etcd on free loopback ports (client and peer) with a fresh data dir and waits until it answers.
+ * Heartbeat 50 ms / election 250 ms make a single member fast and let leases as short as 1 s be honoured.
+ */
+export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdServer> {
+  installExitHook();
+  const binary = options.binary ?? process.env['MESHFED_ETCD_BIN'] ?? 'etcd';
+  const readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
+  const dataDir = mkdtempSync(join(tmpdir(), 'meshfed-etcd-'));
+  const entry: { child: ChildProcess | undefined; dataDir: string } = { child: undefined, dataDir };
+  live.add(entry);
+  let clientUrl = '';
+  let args: string[] = [];
+  let stderr = '';
+
+  const launch = async (): Promise<void> => {
+    stderr = '';
+    const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    entry.child = child;
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (chunk: string) => {
+      stderr = (stderr + chunk).slice(-4000);
+    });
+    let exited = false;
+    child.once('exit', () => {
+      exited = true;
+    });
+    child.once('error', (e) => {
+      exited = true;
+      stderr += `\nspawn ${binary}: ${e.message}`;
+    });
+    const deadline = Date.now() + readyTimeoutMs;
+    for (;;) {
+      if (exited) throw new Error(`etcd exited before it was ready:\n${stderr}`);
+      try {
+        const res = await fetch(`${clientUrl}/health`, { signal: AbortSignal.timeout(1_000) });
+        const body = (await res.json()) as { health?: string };
+        if (body.health === 'true') return;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error(`etcd did not become healthy within ${readyTimeoutMs} ms:\n${stderr}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+
+  const waitExit = (signal: NodeJS.Signals): Promise<void> => {
+    const child = entry.child;
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) {
+      entry.child = undefined;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const force = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      child.once('exit', () => {
+        clearTimeout(force);
+        entry.child = undefined;
+        resolve();
+      });
+      // A stopped process cannot act on SIGTERM until it is continued.
+      child.kill('SIGCONT');
+      child.kill(signal);
+    });
+  };
+
+  // Ports may be taken between probing and binding: retry with fresh ones.
+  for (let attempt = 1; ; attempt++) {
+    const [clientPort, peerPort] = await freePorts(2);
+    clientUrl = `http://127.0.0.1:${clientPort}`;
+    const peerUrl = `http://127.0.0.1:${peerPort}`;
+    args = [
+      '--name', 'meshfed-test',
+      '--data-dir', dataDir,
+      '--listen-client-urls', clientUrl,
+      '--advertise-client-urls', clientUrl,
+      '--listen-peer-urls', peerUrl,
+      '--initial-advertise-peer-urls', peerUrl,
+      '--initial-cluster', `meshfed-test=${peerUrl}`,
+      '--initial-cluster-state', 'new',
+      '--heartbeat-interval', '50',
+      '--election-timeout', '250',
+      '--grpc-keepalive-min-time', '1s',
+      '--logger', 'zap',
+      '--log-level', 'error',
+      ...(options.extraArgs ?? []),
+    ];
+    try {
+      await launch();
+      break;
+    } catch (e) {
+      await waitExit('SIGKILL');
+      if (attempt >= 3 || !/address already in use/.test(String(e))) {
+        live.delete(entry);
+        rmSync(dataDir, { recursive: true, force: true });
+        throw e;
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }
+
+  return {
+    endpoints: Object.freeze([clientUrl]),
+    dataDir,
+    pid: () => entry.child?.pid,
+    async stop() {
+      await waitExit('SIGTERM');
+      live.delete(entry);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+    kill: (signal = 'SIGKILL') => waitExit(signal),
+    async restart() {
+      await waitExit('SIGTERM');
+      await launch();
+    },
+    async pause() {
+      entry.child?.kill('SIGSTOP');
+    },
+    async resume() {
+      entry.child?.kill('SIGCONT');
+    },
+  };
+}
