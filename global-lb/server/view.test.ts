@@ -16,9 +16,11 @@ test('keys route to what they hold', () => {
 });
 
 test('trust bundles parse from snake_case or camelCase, and need roots', () => {
-  assert.deepEqual(parseTrustBundle(JSON.stringify({ trustDomain: 'td', rootPems: ['R'], aliases: ['x'], version: 'v1' })), {
+  assert.deepEqual(parseTrustBundle(JSON.stringify({ trust_domain: 'td', rootPems: ['R'], aliases: ['x'], version: 'v1' })), {
     trust_domain: 'td', root_pems: ['R'], aliases: ['x'], revoked_serials: [], version: 'v1',
   });
+  // The trust helper's bundle file format is validated: a root that is not a PEM certificate is refused.
+  assert.equal(parseTrustBundle(JSON.stringify({ trustDomain: 'td', roots: ['not a pem'] })), undefined);
   assert.equal(parseTrustBundle(JSON.stringify({ trust_domain: 'td', root_pems: ['A', 'B'] }))?.root_pems?.length, 2);
   assert.equal(parseTrustBundle('{}'), undefined);
   assert.equal(parseTrustBundle('nope'), undefined);

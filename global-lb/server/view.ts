@@ -7,6 +7,7 @@ import { describeError } from '../../common/errors.ts';
 import { validatePolicy, type Policy } from '../../api/policy.ts';
 import type { ServiceTable } from '../weights/index.ts';
 import type { TrustBundle } from '../../api/generated/meshfed/v1/TrustBundle.ts';
+import { bundleFromValue, bundleToProto } from '../../trust/bundle.ts';
 import { parseStoredReport, type StoredZoneReport } from './report.ts';
 
 /** What changed in one batch of store events. */
@@ -51,10 +52,21 @@ export function routeKey(key: string): Route {
   return { kind: 'other' };
 }
 
-/** Parses a stored trust bundle, accepting the proto's snake_case or camelCase JSON. */
+/**
+ * Parses a stored trust bundle: the bundle file format of trust/bundle.ts (validated there), or else the proto's
+ * snake_case JSON. Undefined when it holds no roots.
+ */
 export function parseTrustBundle(text: string): TrustBundle | undefined {
   try {
     const v = JSON.parse(text) as Record<string, unknown>;
+    if ('roots' in v && 'trustDomain' in v) {
+      try {
+        const b = bundleToProto(bundleFromValue(v, KEYS.trustBundle));
+        return (b.root_pems ?? []).length > 0 ? b : undefined;
+      } catch {
+        return undefined;
+      }
+    }
     const strings = (a: unknown): string[] => (Array.isArray(a) ? a.filter((x): x is string => typeof x === 'string') : []);
     const roots = strings(v['root_pems'] ?? v['rootPems'] ?? v['roots']);
     if (roots.length === 0) return undefined;
