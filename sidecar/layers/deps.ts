@@ -1,0 +1,76 @@
+// What the layers are given: clock, randomness, timers, current config and faults, the picker source, and event hooks.
+import type { FaultSettings, SidecarConfig } from '../../api/sidecar-config.ts';
+import type { PickerSource } from '../balancer/balancer.ts';
+import type { OutlierEvent } from '../balancer/outlier.ts';
+import type { MirrorTarget } from '../routing/match.ts';
+import type { Overflow } from '../resilience/circuit-breaker.ts';
+import type { RetryDecision } from '../resilience/retry.ts';
+import type { Clock, ProxyRequest, ProxyResponse, Random, RetryOn } from '../types.ts';
+
+/** Something the layers decided, for metrics and logs (the I/O side maps these to meshfed_* counters). */
+export type StackEvent =
+  | { readonly kind: 'retry'; readonly service: string; readonly condition: RetryOn; readonly attempt: number; readonly backoffMs: number }
+  | { readonly kind: 'retry-denied'; readonly service: string; readonly reason: Extract<RetryDecision, { retry: false }>['reason'] }
+  | { readonly kind: 'outlier'; readonly service: string; readonly event: OutlierEvent }
+  | { readonly kind: 'overflow'; readonly service: string; readonly overflow: Overflow }
+  | { readonly kind: 'fault'; readonly service: string; readonly fault: 'delay' | 'abort'; readonly direction: 'outbound' | 'inbound' }
+  | { readonly kind: 'authz-denied'; readonly service: string; readonly peer: string | undefined; readonly reason: string }
+  | { readonly kind: 'mirror'; readonly service: string; readonly target: MirrorTarget }
+  | { readonly kind: 'no-route'; readonly service: string };
+
+/** Everything the stack is built from. Pure layers get time, randomness and timers only from here. */
+export interface StackDeps {
+  readonly clock: Clock;
+  readonly random: Random;
+  /** Resolves after `ms`, or early (resolving, not rejecting) when `signal` aborts. */
+  readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Runs `fn` after `ms`; returns a cancel function. */
+  readonly schedule: (ms: number, fn: () => void) => () => void;
+  /** The current config (hot-reloaded by the I/O side); read once per request. */
+  readonly config: () => SidecarConfig;
+  /** The current runtime L7 fault settings (PUT /faults). */
+  readonly faults: () => FaultSettings;
+  readonly pickers: PickerSource;
+  /** Sends a fire-and-forget copy; the I/O side owns it (errors ignored, never awaited). Bodyless requests only. */
+  readonly mirror?: (req: ProxyRequest, target: MirrorTarget) => void;
+  readonly onEvent?: (event: StackEvent) => void;
+}
+
+/** A response the sidecar makes itself (no upstream), with a short text body and flags. */
+export function localResponse(status: number, text: string, flags: readonly string[], headers: Record<string, string> = {}): ProxyResponse {
+  const bytes = new TextEncoder().encode(`${text}\n`);
+  return {
+    status,
+    headers: { 'content-type': 'text/plain', 'content-length': String(bytes.length), ...headers },
+    body: (async function* () { yield bytes; })(),
+    flags,
+  };
+}
+
+/** Real timers, for production wiring. */
+export const realTimers = {
+  clock: (): number => Date.now(),
+  sleep: (ms: number, signal: AbortSignal): Promise<void> =>
+    new Promise<void>((resolve) => {
+      if (signal.aborted || ms <= 0) return resolve();
+      const t = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(t);
+        signal.removeEventListener('abort', done);
+        resolve();
+      }
+      signal.addEventListener('abort', done, { once: true });
+    }),
+  schedule: (ms: number, fn: () => void): (() => void) => {
+    const t = setTimeout(fn, ms);
+    return () => clearTimeout(t);
+  },
+};
+
+/** Lets go of a response body nobody will read, so its connection can be reused or closed. */
+export function discard(res: ProxyResponse): void {
+  const body = res.body;
+  if (body === null) return;
+  const it = body[Symbol.asyncIterator]();
+  void it.return?.().catch(() => undefined);
+}

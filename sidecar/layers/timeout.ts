@@ -1,0 +1,38 @@
+// Timeout layer: the route's overall deadline (all retries included); answers 504 and aborts what is below when it fires.
+import type { Handler, Layer, ProxyRequest, ProxyResponse } from '../types.ts';
+import { localResponse, type StackDeps } from './deps.ts';
+
+/**
+ * Runs `handler` under a deadline of `ms` (0: none), with `flags` on the 504 it answers when the deadline fires.
+ * The signal given below aborts on the deadline or when the caller's signal aborts. Shared with the retry layer.
+ */
+export async function withDeadline(deps: StackDeps, ms: number, req: ProxyRequest, handler: Handler, flags: readonly string[]): Promise<ProxyResponse> {
+  if (ms <= 0) return handler(req);
+  const ctl = new AbortController();
+  const parent = req.signal;
+  const onParent = (): void => ctl.abort(parent.reason);
+  if (parent.aborted) ctl.abort(parent.reason);
+  else parent.addEventListener('abort', onParent, { once: true });
+  let fire!: (r: ProxyResponse) => void;
+  const fired = new Promise<ProxyResponse>((resolve) => (fire = resolve));
+  const cancel = deps.schedule(ms, () => {
+    ctl.abort(new Error(`deadline of ${ms} ms exceeded`));
+    fire(localResponse(504, `meshfed: upstream did not answer within ${ms} ms`, flags));
+  });
+  try {
+    return await Promise.race([handler({ ...req, signal: ctl.signal }), fired]);
+  } finally {
+    cancel();
+    parent.removeEventListener('abort', onParent);
+  }
+}
+
+/** Uses req.route.timeoutMs; requests without a route decision pass straight through. */
+export function timeoutLayer(deps: StackDeps): Layer {
+  return (next) => (req) => withDeadline(deps, req.route?.timeoutMs ?? 0, req, next, ['timeout', 'route-timeout']);
+}
+
+/** The per-try deadline (req.route.retry.perTryTimeoutMs), just above the upstream so a timed-out try names its endpoint. */
+export function perTryTimeoutLayer(deps: StackDeps): Layer {
+  return (next) => (req) => withDeadline(deps, req.route?.retry.perTryTimeoutMs ?? 0, req, next, ['timeout', 'per-try-timeout']);
+}

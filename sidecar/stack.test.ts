@@ -1,0 +1,316 @@
+// The outbound and inbound stacks over a fake upstream (no sockets): weights, failover, retries, budget, faults, timeouts, authz.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { outboundStack, inboundStack } from './stack.ts';
+import { createBalancer } from './balancer/balancer.ts';
+import { parseSidecarConfig, type FaultSettings, type SidecarConfig } from '../api/sidecar-config.ts';
+import { parseFaultSettings } from './faults/schema.ts';
+import { seededRandom } from './random.ts';
+import type { StackDeps, StackEvent } from './layers/deps.ts';
+import type { Handler, ProxyRequest, ProxyResponse } from './types.ts';
+
+const CONFIG = `
+zone: a
+zones: { a: { network: n1 }, b: { network: n1 } }
+services:
+  shop/catalog:
+    endpoints:
+      a: ["127.0.0.1:1001", "127.0.0.1:1002", "127.0.0.1:1003"]
+      b: ["127.0.0.1:2001", "127.0.0.1:2002", "127.0.0.1:2003"]
+    weights: { a: 7000, b: 3000 }
+    policy:
+      timeout: 1s
+      retry: { attempts: 3 }
+      circuitBreaker: { maxRequests: 1000 }
+`;
+
+/** A fake clock whose sleeps pass at once and whose timers fire when the test advances time. */
+function fakeTime() {
+  let now = 0;
+  let timers: { at: number; fn: () => void }[] = [];
+  return {
+    now: () => now,
+    sleep: async (ms: number) => { now += ms; },
+    schedule: (ms: number, fn: () => void) => {
+      const t = { at: now + ms, fn };
+      timers.push(t);
+      return () => { timers = timers.filter((x) => x !== t); };
+    },
+    advance(ms: number) {
+      now += ms;
+      const due = timers.filter((t) => t.at <= now);
+      timers = timers.filter((t) => t.at > now);
+      for (const t of due) t.fn();
+    },
+    pending: () => timers.length,
+  };
+}
+
+function setup(options: { config?: string; faults?: FaultSettings; seed?: number } = {}) {
+  const config: SidecarConfig = parseSidecarConfig(options.config ?? CONFIG, 'test.yaml');
+  const time = fakeTime();
+  const random = seededRandom(options.seed ?? 42);
+  const events: StackEvent[] = [];
+  const deps: StackDeps = {
+    clock: time.now, random, sleep: time.sleep, schedule: time.schedule,
+    config: () => config, faults: () => options.faults ?? config.faults,
+    pickers: createBalancer({ zone: 'a', random, config }),
+    onEvent: (e) => events.push(e),
+  };
+  return { deps, time, events, config };
+}
+
+function request(over: Partial<ProxyRequest> = {}): ProxyRequest {
+  return {
+    method: 'GET', path: '/items', authority: 'catalog.shop', headers: {}, body: null, protocol: 'http1',
+    service: 'shop/catalog', startedAt: 0, attempt: 0, signal: new AbortController().signal, ...over,
+  };
+}
+
+const ok = (req: ProxyRequest): Promise<ProxyResponse> => Promise.resolve({ status: 200, headers: {}, body: null, endpoint: req.target!.id, zone: req.target!.zone });
+const connectFailure = (): Promise<ProxyResponse> => Promise.resolve({ status: 503, headers: {}, body: null, flags: ['connect-failure'] });
+
+function within(actual: number, expected: number, tol: number, what: string): void {
+  assert.ok(Math.abs(actual - expected) <= tol, `${what}: ${actual.toFixed(4)} not within ${expected} ± ${tol}`);
+}
+
+test('weights 70/30 over two zones split 5000 requests within ±3%', async () => {
+  const { deps, time } = setup();
+  const h = outboundStack(deps)(ok);
+  const zones = { a: 0, b: 0 };
+  for (let i = 0; i < 5000; i++) {
+    time.advance(1);
+    const res = await h(request());
+    assert.equal(res.status, 200);
+    zones[res.zone as 'a' | 'b']++;
+  }
+  within(zones.a / 5000, 0.7, 0.03, 'zone a share');
+  within(zones.b / 5000, 0.3, 0.03, 'zone b share');
+});
+
+test('when every endpoint of one zone fails, no GET fails and traffic moves to the other zone with no new weights', async () => {
+  const { deps, time, events } = setup();
+  let zoneADead = false;
+  const calls = { a: 0, b: 0 };
+  const upstream: Handler = (req) => {
+    const z = req.target!.zone as 'a' | 'b';
+    calls[z]++;
+    return z === 'a' && zoneADead ? connectFailure() : ok(req);
+  };
+  const h = outboundStack(deps)(upstream);
+  let failed = 0;
+  for (let i = 0; i < 4000; i++) {
+    time.advance(1); // 1 ms per request: 4 s in all, well inside the 30 s base ejection
+    if (i === 1000) zoneADead = true;
+    if (i === 2000) { calls.a = 0; calls.b = 0; }
+    const res = await h(request());
+    if (res.status !== 200) failed++;
+    else if (i >= 1000) assert.equal(res.zone, 'b');
+  }
+  assert.equal(failed, 0, 'every GET succeeded thanks to retries');
+  assert.equal(calls.a, 0, 'after the zone is ejected, no attempt goes to it');
+  assert.equal(calls.b, 2000);
+  const ejected = events.filter((e) => e.kind === 'outlier' && e.event.kind === 'ejected');
+  assert.equal(ejected.length, 3, 'all three endpoints of zone a were ejected');
+  assert.ok(events.some((e) => e.kind === 'retry'));
+});
+
+test('a retry goes to another endpoint first, then another zone', async () => {
+  const { deps } = setup({ config: CONFIG.replace('weights: { a: 7000, b: 3000 }', 'weights: { a: 10000, b: 0 }') });
+  const seen: string[] = [];
+  const h = outboundStack(deps)((req) => { seen.push(req.target!.id); return connectFailure(); });
+  const res = await h(request());
+  assert.equal(res.status, 503);
+  assert.equal(seen.length, 3);
+  assert.ok(seen[0]!.startsWith('a/') && seen[1]!.startsWith('a/') && seen[0] !== seen[1], `first two in zone a: ${seen}`);
+  assert.ok(seen[2]!.startsWith('b/'), `third in zone b: ${seen}`);
+  assert.ok(res.flags?.includes('retried'));
+});
+
+test('a non-idempotent POST is not retried; the route can allow it', async () => {
+  const { deps, events } = setup();
+  let calls = 0;
+  const h = outboundStack(deps)(() => { calls++; return Promise.resolve({ status: 503, headers: {}, body: null }); });
+  const res = await h(request({ method: 'POST' }));
+  assert.equal(res.status, 503);
+  assert.equal(calls, 1);
+  assert.ok(events.some((e) => e.kind === 'retry-denied' && e.reason === 'non-idempotent'));
+
+  const allowed = setup({ config: CONFIG.replace('retry: { attempts: 3 }', 'retry: { attempts: 3, retryNonIdempotent: true }') });
+  let calls2 = 0;
+  await outboundStack(allowed.deps)(() => { calls2++; return Promise.resolve({ status: 503, headers: {}, body: null }); })(request({ method: 'POST' }));
+  assert.equal(calls2, 3);
+});
+
+test('a request body that an attempt started reading is not sent again', async () => {
+  const { deps, events } = setup();
+  let calls = 0;
+  const h = outboundStack(deps)(async (req) => {
+    calls++;
+    for await (const _ of req.body!) break;
+    return { status: 503, headers: {}, body: null, flags: ['reset'] };
+  });
+  const body = (async function* () { yield new Uint8Array([1]); })();
+  const res = await h(request({ method: 'PUT', body }));
+  assert.equal(res.status, 503);
+  assert.equal(calls, 1);
+  assert.ok(events.some((e) => e.kind === 'retry-denied' && e.reason === 'body-consumed'));
+});
+
+test('the retry budget caps retries in flight at 20% of active requests', async () => {
+  const { deps, events } = setup();
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  let retries = 0;
+  const h = outboundStack(deps)(async (req) => {
+    if (req.attempt === 1) return { status: 503, headers: {}, body: null, flags: ['reset'] };
+    retries++;
+    await gate;
+    return ok(req);
+  });
+  const all = Array.from({ length: 100 }, () => h(request()));
+  await new Promise((r) => setImmediate(r));
+  release();
+  const results = await Promise.all(all);
+  assert.equal(retries, 20, '20% of 100 active requests');
+  assert.equal(results.filter((r) => r.status === 200).length, 20);
+  assert.equal(events.filter((e) => e.kind === 'retry-denied' && e.reason === 'budget-exhausted').length, 80);
+});
+
+test('with few requests, the minimum of 3 concurrent retries applies', async () => {
+  const { deps } = setup();
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  let retries = 0;
+  const h = outboundStack(deps)(async (req) => {
+    if (req.attempt === 1) return { status: 503, headers: {}, body: null, flags: ['reset'] };
+    retries++;
+    await gate;
+    return ok(req);
+  });
+  const all = Array.from({ length: 5 }, () => h(request()));
+  await new Promise((r) => setImmediate(r));
+  release();
+  await Promise.all(all);
+  assert.equal(retries, 3);
+});
+
+test('injected aborts and delays hit their percentages within ±3%', async () => {
+  const faults = parseFaultSettings({ rules: [{ service: 'shop/catalog', delay: { fixed: '100ms', percent: 20 }, abort: { httpStatus: 503, percent: 10 } }] });
+  const { deps, time, events } = setup({ faults });
+  const h = outboundStack(deps)(ok);
+  let aborted = 0;
+  let delayed = 0;
+  const n = 5000;
+  for (let i = 0; i < n; i++) {
+    const before = time.now();
+    const res = await h(request());
+    if (res.flags?.includes('fault-abort')) { aborted++; assert.equal(res.status, 503); }
+    if (time.now() - before === 100) delayed++;
+  }
+  within(aborted / n, 0.1, 0.03, 'abort share');
+  within(delayed / n, 0.2, 0.03, 'delay share');
+  assert.equal(events.filter((e) => e.kind === 'fault' && e.fault === 'abort').length, aborted);
+});
+
+test('a gRPC request aborted by a fault gets HTTP 200 with grpc-status', async () => {
+  const faults = parseFaultSettings({ rules: [{ abort: { grpcStatus: 14, percent: 100 }, headers: [{ name: 'x-chaos', present: true }] }] });
+  const { deps } = setup({ faults });
+  const h = outboundStack(deps)(ok);
+  const res = await h(request({ protocol: 'grpc', method: 'POST', headers: { 'x-chaos': '1' } }));
+  assert.equal(res.status, 200);
+  assert.equal(res.headers['grpc-status'], '14');
+  assert.equal((await h(request({ protocol: 'grpc', method: 'POST' }))).flags?.includes('fault-abort') ?? false, false);
+});
+
+test('the route timeout answers 504 and aborts the upstream call', async () => {
+  const { deps, time } = setup();
+  let upstreamSignal: AbortSignal | undefined;
+  const h = outboundStack(deps)((req) => {
+    upstreamSignal = req.signal;
+    return new Promise(() => undefined); // never answers
+  });
+  const pending = h(request());
+  await new Promise((r) => setImmediate(r));
+  time.advance(999);
+  assert.equal(upstreamSignal?.aborted, false);
+  time.advance(1);
+  const res = await pending;
+  assert.equal(res.status, 504);
+  assert.ok(res.flags?.includes('route-timeout'));
+  assert.equal(upstreamSignal?.aborted, true);
+  assert.equal(time.pending(), 0, 'no timer left behind');
+});
+
+test('a per-try timeout is retried on another endpoint and counts toward ejection', async () => {
+  const { deps, time } = setup({ config: CONFIG.replace('retry: { attempts: 3 }', 'retry: { attempts: 3, perTryTimeout: 100ms, retryOn: [reset] }') });
+  const seen: string[] = [];
+  const h = outboundStack(deps)((req) => {
+    seen.push(req.target!.id);
+    return seen.length === 1 ? new Promise(() => undefined) : ok(req);
+  });
+  const pending = h(request());
+  await new Promise((r) => setImmediate(r));
+  time.advance(100);
+  const res = await pending;
+  assert.equal(res.status, 200);
+  assert.equal(seen.length, 2);
+  assert.notEqual(seen[0], seen[1]);
+  assert.ok(res.flags?.includes('retried'));
+});
+
+test('the circuit breaker refuses requests beyond maxRequests at once', async () => {
+  const { deps, events } = setup({ config: CONFIG.replace('maxRequests: 1000', 'maxRequests: 2') });
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const h = outboundStack(deps)(async (req) => { await gate; return ok(req); });
+  const a = h(request());
+  const b = h(request());
+  const c = await h(request());
+  assert.equal(c.status, 503);
+  assert.equal(c.headers['x-meshfed-overflow'], 'max-requests');
+  assert.ok(c.flags?.includes('circuit-open'));
+  release();
+  assert.deepEqual([(await a).status, (await b).status], [200, 200]);
+  assert.equal((await h(request())).status, 200, 'room again once they finished');
+  assert.equal(events.filter((e) => e.kind === 'overflow').length, 1);
+});
+
+test('an unknown service is answered 404 without touching the upstream', async () => {
+  const { deps } = setup();
+  let calls = 0;
+  const res = await outboundStack(deps)((req) => { calls++; return ok(req); })(request({ service: 'shop/nope' }));
+  assert.equal(res.status, 404);
+  assert.equal(calls, 0);
+});
+
+test('canary split and mirror through the stack', async () => {
+  const cfg = CONFIG.replace('    weights: { a: 7000, b: 3000 }', `    weights: { a: 7000, b: 3000 }
+    subsets: { v1: { v: "1" }, v2: { v: "2" } }
+    routes: [ { name: canary, split: [ { subset: v1, weight: 80 }, { subset: v2, weight: 20 } ], mirror: { subset: v2, percent: 50 } } ]`)
+    .replace(/"127\.0\.0\.1:(\d)00(\d)"/g, (_m, z, n) => `{ address: "127.0.0.1:${z}00${n}", labels: { v: "${n === '3' ? '2' : '1'}" } }`);
+  const { deps } = setup({ config: cfg });
+  let mirrors = 0;
+  const withMirror: StackDeps = { ...deps, mirror: (req, target) => { mirrors++; assert.equal(target.subset, 'v2'); assert.equal(req.route?.subset, 'v2'); } };
+  const h = outboundStack(withMirror)(ok);
+  let v2 = 0;
+  const n = 4000;
+  for (let i = 0; i < n; i++) if ((await h(request())).endpoint!.endsWith('3')) v2++;
+  within(v2 / n, 0.2, 0.03, 'v2 share');
+  within(mirrors / n, 0.5, 0.03, 'mirror share');
+});
+
+test('inbound: authz denies an unlisted identity with 403 and its reason; a listed one reaches the app', async () => {
+  const { deps, events } = setup({ config: `${CONFIG}\nauthz: { allow: { shop/catalog: ["spiffe://td/ns/shop/sa/web"] } }\n` });
+  let appCalls = 0;
+  const h = inboundStack(deps)(() => { appCalls++; return Promise.resolve({ status: 200, headers: {}, body: null }); });
+  const denied = await h(request({ peerIdentity: 'spiffe://td/ns/shop/sa/evil' }));
+  assert.equal(denied.status, 403);
+  let text = '';
+  for await (const c of denied.body!) text += new TextDecoder().decode(c);
+  assert.match(text, /spiffe:\/\/td\/ns\/shop\/sa\/evil is not on the allow list of shop\/catalog/);
+  assert.equal(appCalls, 0);
+  assert.equal((await h(request({ peerIdentity: 'spiffe://td/ns/shop/sa/web' }))).status, 200);
+  assert.equal(appCalls, 1);
+  assert.equal(events.filter((e) => e.kind === 'authz-denied').length, 1);
+});
