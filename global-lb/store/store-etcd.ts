@@ -329,7 +329,9 @@ class EtcdLeaseHandle implements Lease {
     if (this.lost) return false;
     const sentAt = Date.now();
     try {
-      await this.store.call(`keep lease ${this.id} alive`, () => this.lease.keepaliveOnce(), Math.min(5_000, this.ttlSeconds * 1_000));
+      const ms = Math.min(5_000, this.ttlSeconds * 1_000);
+      // The deadline ends the one-shot keep-alive stream too, so a frozen etcd does not accumulate open streams.
+      await this.store.call(`keep lease ${this.id} alive`, () => this.lease.keepaliveOnce({ deadline: Date.now() + ms }), ms);
       this.lastRefresh = sentAt;
       return true;
     } catch (e) {
