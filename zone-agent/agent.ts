@@ -1,0 +1,335 @@
+// Composes one zone agent: discovery, the Federation reporter, fail-static state, the sidecar relay, CA and admin API.
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as grpc from '@grpc/grpc-js';
+import type { Locality } from '../api/locality.ts';
+import { globalLbId } from '../api/identity.ts';
+import type { BalancerMessage__Output } from '../api/generated/meshfed/v1/BalancerMessage.ts';
+import type { RelayState } from '../api/generated/meshfed/v1/RelayState.ts';
+import { describeError } from '../common/errors.ts';
+import { createLogger, type Logger } from '../common/logger.ts';
+import { KubernetesDiscovery } from './discovery/kubernetes.ts';
+import { StaticFileDiscovery } from './discovery/static.ts';
+import type { Discovery, LocalService } from './discovery/model.ts';
+import { FederationReporter, federationCredentials } from './report/client.ts';
+import { buildReport } from './report/build.ts';
+import type { BackoffPolicy } from './report/backoff.ts';
+import { RelayServer } from './relay/server.ts';
+import { applyWeights, buildRelayState, EMPTY_BALANCER_STATE, type BalancerState } from './relay/state.ts';
+import { loadLastGood, saveLastGood } from './failstatic/store.ts';
+import { csrSigner, issueZoneIdentity, loadClusterCa } from './ca/signer.ts';
+import { addStats, dropSidecar, EMPTY_WINDOW, resetWindow, type WindowTotals } from './telemetry/merge.ts';
+import { HealthChecker, type HealthCheckSettings } from './telemetry/health-checker.ts';
+import { RttProber } from './telemetry/rtt.ts';
+import { createAgentMetrics, type AgentMetrics } from './metrics.ts';
+
+/** The version the agent announces in its Hello. */
+export const AGENT_VERSION = '0.1.0';
+
+/** Where endpoints come from. */
+export type DiscoverySpec =
+  | { readonly kind: 'kubernetes'; readonly kubeconfig?: string; readonly inCluster?: boolean }
+  | { readonly kind: 'static'; readonly file: string }
+  | { readonly kind: 'custom'; readonly discovery: Discovery };
+
+export interface ZoneAgentOptions {
+  readonly locality: Locality;
+  readonly cluster: string;
+  readonly network: string;
+  readonly trustDomain: string;
+  /** host:port of every global-lb replica. */
+  readonly globalLb: readonly string[];
+  /** Plaintext to global-lb (local development only). */
+  readonly insecure: boolean;
+  readonly discovery: DiscoverySpec;
+  /** The plug-in CA directory; needed for mTLS to global-lb and to sign sidecar certificates. */
+  readonly caDir?: string;
+  readonly gatewayAddress?: string;
+  /** Directory for the fail-static state. */
+  readonly stateDir: string;
+  readonly relayListen: { readonly host: string; readonly port: number };
+  readonly adminListen: { readonly host: string; readonly port: number };
+  readonly reportIntervalMs?: number;
+  readonly heartbeatMs?: number;
+  readonly workloadCertTtlMs?: number;
+  readonly healthCheck?: HealthCheckSettings;
+  /** Measure TLS handshake RTT to other zones' gateways this often; 0 disables. */
+  readonly rttIntervalMs?: number;
+  readonly backoff?: BackoffPolicy;
+  readonly random?: () => number;
+  readonly logger?: Logger;
+  readonly processMetrics?: boolean;
+}
+
+/** What GET /v1/status returns. */
+export interface AgentStatus {
+  readonly zone: string;
+  readonly cluster: string;
+  readonly network: string;
+  readonly agentId: string;
+  readonly balancer: { readonly connected: boolean; readonly address: string | null; readonly lastRefusal: { code: string; message: string } | null };
+  readonly weights: { readonly tables: number; readonly receivedAtUnixMs: number; readonly ageSeconds: number | null; readonly stale: boolean };
+  readonly relay: { readonly subscribers: number; readonly version: string };
+  readonly services: number;
+  readonly endpoints: number;
+}
+
+/** A running agent. */
+export interface ZoneAgent {
+  readonly relayPort: number;
+  readonly adminPort: number;
+  readonly metrics: AgentMetrics;
+  status(): AgentStatus;
+  /** The state sidecars are currently being served. */
+  relayState(): RelayState;
+  /** The last report built (for tests and status). */
+  lastReport(): ReturnType<typeof buildReport> | undefined;
+  stop(): Promise<void>;
+}
+
+/** Starts an agent. Resolves once the relay and admin ports are bound; the balancer is reached in the background. */
+export async function startZoneAgent(o: ZoneAgentOptions): Promise<ZoneAgent> {
+  const zone = o.locality.zone;
+  const logger = o.logger ?? createLogger({ component: 'zone-agent', zone });
+  const agentId = `${zone}-${randomUUID().slice(0, 8)}`;
+  let balancer: BalancerState = EMPTY_BALANCER_STATE;
+  let connected = false;
+  let window: WindowTotals = EMPTY_WINDOW;
+  let windowStartMs = Date.now();
+  let lastReport: ReturnType<typeof buildReport> | undefined;
+  let current: RelayState | undefined;
+  const metrics = createAgentMetrics(() => balancer.weightsReceivedAtMs, { processMetrics: o.processMetrics ?? true });
+
+  const persisted = loadLastGood(o.stateDir, zone);
+  if (!persisted.ok) logger.warn({ code: 'MESHFED_E_AGENT_FAILSTATIC_READ', err: persisted.error }, 'starting without the persisted state');
+  else if (persisted.value) {
+    balancer = persisted.value;
+    logger.info({ tables: Object.keys(balancer.weights).length, receivedAt: new Date(balancer.weightsReceivedAtMs).toISOString() }, 'serving persisted last good weights until global-lb answers');
+  }
+
+  const ca = o.caDir !== undefined ? loadClusterCa(o.caDir) : undefined;
+  let credentials: grpc.ChannelCredentials;
+  if (o.insecure) {
+    logger.warn('Federation stream WITHOUT TLS (insecure): for local development only');
+    credentials = grpc.credentials.createInsecure();
+  } else {
+    if (!ca) throw new Error('startZoneAgent: caDir is required unless insecure');
+    const id = await issueZoneIdentity(ca, o.trustDomain, zone, 30 * 24 * 3600_000);
+    credentials = federationCredentials({ rootsPem: id.rootsPem, certChainPem: id.certChainPem, keyPem: id.keyPem, balancerId: globalLbId(o.trustDomain) });
+  }
+
+  let staticDiscovery: StaticFileDiscovery | undefined;
+  let discovery: Discovery;
+  switch (o.discovery.kind) {
+    case 'kubernetes':
+      discovery = new KubernetesDiscovery({
+        ...(o.discovery.kubeconfig !== undefined ? { kubeconfig: o.discovery.kubeconfig } : {}),
+        ...(o.discovery.inCluster !== undefined ? { inCluster: o.discovery.inCluster } : {}),
+        logger,
+        onMalformed: (kind) => metrics.malformedObjects.inc({ kind }),
+        onWatchError: (resource) => metrics.watchErrors.inc({ resource }),
+      });
+      break;
+    case 'static':
+      discovery = staticDiscovery = new StaticFileDiscovery({ file: o.discovery.file, logger, onInvalid: () => metrics.staticInvalid.inc() });
+      break;
+    case 'custom':
+      discovery = o.discovery.discovery;
+  }
+
+  const health = o.healthCheck ? new HealthChecker(o.healthCheck, () => publish()) : undefined;
+  const localServices = (): readonly LocalService[] => {
+    const raw = discovery.current();
+    return health ? health.overlay(raw, healthPaths()) : raw;
+  };
+
+  const rtt = new RttProber();
+
+  const relay = new RelayServer({
+    zone,
+    trustDomain: o.trustDomain,
+    logger,
+    ...(ca ? { signer: csrSigner(ca, o.workloadCertTtlMs ?? 24 * 3600_000) } : {}),
+    onStats: (sidecarId, stats) => {
+      const r = addStats(window, sidecarId, stats);
+      if (r.ok) window = r.value;
+      return r;
+    },
+    onSidecarGone: (sidecarId) => {
+      window = dropSidecar(window, sidecarId);
+    },
+    onProtocolError: () => metrics.relayProtocolErrors.inc(),
+    onCertificateIssued: () => metrics.certificatesIssued.inc(),
+    onSubscribersChanged: (n) => metrics.relaySubscribers.set(n),
+  });
+
+  function policies(): { policies: Record<string, string>; faultsJson: string } {
+    const file = staticDiscovery?.currentFile();
+    const out: Record<string, string> = {};
+    for (const s of file?.services ?? []) if (s.policy) out[`${s.namespace}/${s.name}`] = JSON.stringify(s.policy);
+    return { policies: out, faultsJson: file?.faults ? JSON.stringify(file.faults) : '' };
+  }
+
+  function publish(): void {
+    const p = policies();
+    const next = buildRelayState({
+      self: { locality: o.locality, cluster: o.cluster, network: o.network, gatewayAddress: o.gatewayAddress ?? '' },
+      local: localServices(),
+      balancer,
+      policies: p.policies,
+      faultsJson: p.faultsJson,
+      stale: !connected,
+    });
+    if (current?.version === next.version) return;
+    current = next;
+    metrics.relayPushes.inc();
+    relay.publish(next);
+  }
+
+  function persist(): void {
+    const r = saveLastGood(o.stateDir, zone, balancer, Date.now());
+    if (!r.ok) {
+      metrics.failstaticWriteErrors.inc();
+      logger.error({ code: 'MESHFED_E_AGENT_FAILSTATIC_WRITE', err: r.error }, 'could not persist the last good state');
+    }
+  }
+
+  function onBalancerMessage(m: BalancerMessage__Output): void {
+    switch (m.msg) {
+      case 'weights':
+        if (!m.weights) return;
+        balancer = { ...balancer, weights: applyWeights(balancer.weights, m.weights), weightsReceivedAtMs: Date.now() };
+        break;
+      case 'directory':
+        if (!m.directory) return;
+        balancer = { ...balancer, directory: m.directory };
+        rtt.setTargets(gatewayTargets());
+        break;
+      case 'trust_bundle':
+        if (!m.trust_bundle) return;
+        balancer = { ...balancer, bundle: m.trust_bundle };
+        break;
+      default:
+        return;
+    }
+    publish();
+    persist();
+  }
+
+  function gatewayTargets(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const z of balancer.directory?.zones ?? []) {
+      const name = z.locality?.zone;
+      if (name && name !== zone && z.gateway_address) out[name] = z.gateway_address;
+    }
+    return out;
+  }
+
+  const reporter = new FederationReporter({
+    addresses: o.globalLb,
+    credentials,
+    hello: {
+      locality: { ...o.locality }, cluster: o.cluster, network: o.network,
+      gateway_address: o.gatewayAddress ?? '', agent_id: agentId, agent_version: AGENT_VERSION,
+    },
+    reportIntervalMs: o.reportIntervalMs ?? 1000,
+    heartbeatMs: o.heartbeatMs ?? 1000,
+    buildReport: (sequence, nowMs) => {
+      const report = buildReport({ zone, sequence, nowMs, windowMs: nowMs - windowStartMs, services: localServices(), window, rttsMs: rtt.current() });
+      window = resetWindow(window);
+      windowStartMs = nowMs;
+      lastReport = report;
+      return report;
+    },
+    onMessage: onBalancerMessage,
+    onConnected: (up, address) => {
+      connected = up;
+      metrics.balancerConnected.set(up ? 1 : 0);
+      logger.info({ address, connected: up }, up ? 'Federation stream open' : 'Federation stream lost; serving last good state');
+      publish();
+    },
+    onReportSent: () => metrics.reportsSent.inc(),
+    logger,
+    ...(o.backoff ? { backoff: o.backoff } : {}),
+    ...(o.random ? { random: o.random } : {}),
+  });
+
+  discovery.onChange(() => {
+    health?.setTargets(discovery.current(), healthPaths());
+    publish();
+  });
+  function healthPaths(): Record<string, string> {
+    const paths: Record<string, string> = {};
+    for (const s of staticDiscovery?.currentFile()?.services ?? []) if (s.healthCheckPath) paths[`${s.namespace}/${s.name}`] = s.healthCheckPath;
+    return paths;
+  }
+
+  const admin = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://agent');
+    if (req.method === 'GET' && url.pathname === '/v1/status') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(status()));
+    } else if (req.method === 'GET' && url.pathname === '/metrics') {
+      metrics.registry.metrics().then((text) => {
+        res.writeHead(200, { 'content-type': metrics.registry.contentType });
+        res.end(text);
+      }, (e: unknown) => {
+        res.writeHead(500);
+        res.end(describeError(e));
+      });
+    } else if (req.method === 'GET' && url.pathname === '/healthz') {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('ok\n');
+    } else {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ code: 'MESHFED_E_NOT_FOUND', message: `no route ${req.method} ${url.pathname} (try GET /v1/status, /metrics, /healthz)` }));
+    }
+  });
+
+  function status(): AgentStatus {
+    const at = balancer.weightsReceivedAtMs;
+    const services = discovery.current();
+    return {
+      zone, cluster: o.cluster, network: o.network, agentId,
+      balancer: { connected, address: reporter.connectedTo ?? null, lastRefusal: reporter.lastRefusal ?? null },
+      weights: { tables: Object.keys(balancer.weights).length, receivedAtUnixMs: at, ageSeconds: at > 0 ? (Date.now() - at) / 1000 : null, stale: !connected },
+      relay: { subscribers: relay.subscriberCount, version: current?.version ?? '' },
+      services: services.length,
+      endpoints: services.reduce((n, s) => n + s.endpoints.length, 0),
+    };
+  }
+
+  await discovery.start();
+  health?.setTargets(discovery.current(), healthPaths());
+  health?.start();
+  const relayPort = await relay.listen(o.relayListen.host, o.relayListen.port);
+  const adminPort = await new Promise<number>((resolve, reject) => {
+    admin.once('error', reject);
+    admin.listen(o.adminListen.port, o.adminListen.host, () => resolve((admin.address() as AddressInfo).port));
+  });
+  publish();
+  reporter.start();
+  if ((o.rttIntervalMs ?? 10_000) > 0) rtt.start(o.rttIntervalMs ?? 10_000);
+  rtt.setTargets(gatewayTargets());
+
+  return {
+    relayPort,
+    adminPort,
+    metrics,
+    status,
+    relayState: () => current as RelayState,
+    lastReport: () => lastReport,
+    async stop() {
+      reporter.stop();
+      rtt.stop();
+      health?.stop();
+      await discovery.stop();
+      await relay.close();
+      await new Promise<void>((resolve) => {
+        admin.close(() => resolve());
+        admin.closeAllConnections();
+      });
+    },
+  };
+}

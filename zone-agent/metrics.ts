@@ -1,0 +1,45 @@
+// The zone agent's Prometheus metrics, on its own registry (served at /metrics on the admin port).
+import { counter, createRegistry, gauge, type Registry } from '../common/metrics.ts';
+
+/** Every metric the agent exports. */
+export interface AgentMetrics {
+  readonly registry: Registry;
+  readonly balancerConnected: ReturnType<typeof gauge>;
+  readonly reportsSent: ReturnType<typeof counter>;
+  readonly relaySubscribers: ReturnType<typeof gauge>;
+  readonly relayPushes: ReturnType<typeof counter>;
+  readonly relayProtocolErrors: ReturnType<typeof counter>;
+  readonly certificatesIssued: ReturnType<typeof counter>;
+  readonly malformedObjects: ReturnType<typeof counter<'kind'>>;
+  readonly watchErrors: ReturnType<typeof counter<'resource'>>;
+  readonly staticInvalid: ReturnType<typeof counter>;
+  readonly failstaticWriteErrors: ReturnType<typeof counter>;
+}
+
+/**
+ * Creates the metrics. `weightsReceivedAtMs` is read at scrape time, so `meshfed_weights_age_seconds` is always
+ * current; it is -1 while no weights were ever received (nothing persisted, balancer never reached).
+ */
+export function createAgentMetrics(weightsReceivedAtMs: () => number, options: { processMetrics?: boolean } = {}): AgentMetrics {
+  const registry = createRegistry({ processMetrics: options.processMetrics ?? true });
+  const age = gauge(registry, 'meshfed_weights_age_seconds', 'Seconds since the weights this agent serves were received from global-lb (-1: never)');
+  Object.assign(age, {
+    collect() {
+      const at = weightsReceivedAtMs();
+      age.set(at > 0 ? Math.max(0, (Date.now() - at) / 1000) : -1);
+    },
+  });
+  return {
+    registry,
+    balancerConnected: gauge(registry, 'meshfed_agent_balancer_connected', '1 while a Federation stream to global-lb is open and answered'),
+    reportsSent: counter(registry, 'meshfed_agent_reports_sent_total', 'Zone reports sent to global-lb'),
+    relaySubscribers: gauge(registry, 'meshfed_agent_relay_subscribers', 'Sidecar streams currently subscribed to the relay'),
+    relayPushes: counter(registry, 'meshfed_agent_relay_pushes_total', 'New relay state versions pushed to sidecars'),
+    relayProtocolErrors: counter(registry, 'meshfed_agent_relay_protocol_errors_total', 'Sidecar streams closed for breaking the relay protocol'),
+    certificatesIssued: counter(registry, 'meshfed_agent_certificates_issued_total', 'Sidecar certificates signed'),
+    malformedObjects: counter(registry, 'meshfed_agent_discovery_malformed_total', 'Kubernetes objects skipped as malformed', ['kind']),
+    watchErrors: counter(registry, 'meshfed_agent_discovery_watch_errors_total', 'Failed Kubernetes list/watch attempts (each is retried)', ['resource']),
+    staticInvalid: counter(registry, 'meshfed_agent_static_invalid_total', 'Static discovery file edits refused as invalid'),
+    failstaticWriteErrors: counter(registry, 'meshfed_agent_failstatic_write_errors_total', 'Failed writes of the fail-static state'),
+  };
+}

@@ -1,0 +1,241 @@
+// The local gRPC relay: streams the zone's state to every subscribed sidecar, takes their stats, signs their CSRs.
+import * as grpc from '@grpc/grpc-js';
+import { relayProto } from '../../api/relay.ts';
+import type { RelayMessage } from '../../api/generated/meshfed/v1/RelayMessage.ts';
+import type { RelayState } from '../../api/generated/meshfed/v1/RelayState.ts';
+import type { SidecarMessage__Output } from '../../api/generated/meshfed/v1/SidecarMessage.ts';
+import type { SidecarStats__Output } from '../../api/generated/meshfed/v1/SidecarStats.ts';
+import { workloadId } from '../../api/identity.ts';
+import { describeError, type Result } from '../../common/errors.ts';
+import type { Logger } from '../../common/logger.ts';
+
+/** A signed certificate for a sidecar. */
+export interface SignedCertificate {
+  readonly certChainPem: string;
+  readonly rootsPem: string;
+  readonly notBeforeMs: number;
+  readonly notAfterMs: number;
+  readonly spiffeId: string;
+}
+
+/** Signs a CSR for exactly the given SPIFFE ID; throws (with a reason) when it cannot. */
+export type CsrSigner = (csrPem: string, spiffeId: string) => Promise<SignedCertificate>;
+
+export interface RelayServerOptions {
+  readonly zone: string;
+  readonly trustDomain: string;
+  readonly logger: Logger;
+  readonly signer?: CsrSigner;
+  /** Share of a certificate's life after which the agent asks for a new key (0.5 = half-life, as DESIGN.md says). */
+  readonly rotateAt?: number;
+  /** Takes one sidecar's stats; an error value means the message is garbage and the stream is closed. */
+  readonly onStats: (sidecarId: string, stats: SidecarStats__Output) => Result<unknown, string>;
+  readonly onSidecarGone?: (sidecarId: string) => void;
+  readonly onProtocolError?: (reason: string) => void;
+  readonly onCertificateIssued?: () => void;
+  readonly onSubscribersChanged?: (count: number) => void;
+}
+
+/** A message that failed to decode; the handler sees it as a value instead of grpc-js failing the call silently. */
+interface Garbage {
+  readonly garbage: string;
+}
+
+type Incoming = SidecarMessage__Output | Garbage;
+
+interface Subscriber {
+  readonly call: grpc.ServerDuplexStream<Incoming, RelayMessage | Buffer>;
+  state: 'awaiting-subscribe' | 'subscribed' | 'closed';
+  sidecarId: string;
+  spiffeId: string;
+  lastVersion: string;
+  rotateTimer: NodeJS.Timeout | undefined;
+}
+
+/**
+ * The relay. Invariants: a stream gets state only after a valid Subscribe; every subscribed stream is sent the
+ * current state at once and each later version exactly once; a protocol violation closes the stream with
+ * INVALID_ARGUMENT and is counted; a certificate is only ever issued for the identity the stream subscribed with.
+ */
+export class RelayServer {
+  private readonly o: RelayServerOptions;
+  private readonly server: grpc.Server;
+  private readonly subscribers = new Set<Subscriber>();
+  private current: RelayState | undefined;
+  private currentBytes: Buffer | undefined;
+  private serialize: (m: RelayMessage) => Buffer;
+  private sidecarSeq = 0;
+  port = 0;
+
+  constructor(options: RelayServerOptions) {
+    this.o = options;
+    this.server = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
+    const def = relayProto().meshfed.v1.Relay.service;
+    const method = def.Subscribe;
+    this.serialize = method.responseSerialize as (m: RelayMessage) => Buffer;
+    const decode = method.requestDeserialize;
+    const serialize = this.serialize;
+    // Decode failures become values so the stream can be closed and counted; pre-serialized states (one encode for
+    // every subscriber) pass through the serializer untouched.
+    const patched = {
+      Subscribe: {
+        ...method,
+        requestDeserialize: (bytes: Buffer): Incoming => {
+          try {
+            return decode(bytes);
+          } catch (e) {
+            return { garbage: describeError(e) };
+          }
+        },
+        responseSerialize: (m: RelayMessage | Buffer): Buffer => (Buffer.isBuffer(m) ? m : serialize(m)),
+      },
+    } as unknown as grpc.ServiceDefinition;
+    this.server.addService(patched, { Subscribe: (call: grpc.ServerDuplexStream<Incoming, RelayMessage | Buffer>) => this.onStream(call) });
+  }
+
+  /** Binds on host:port (port 0 = any free one). */
+  async listen(host: string, port: number): Promise<number> {
+    const target = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+    this.port = await new Promise<number>((resolve, reject) => {
+      this.server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p)));
+    });
+    return this.port;
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.subscribers) this.closeStream(s);
+    await new Promise<void>((resolve) => {
+      this.server.tryShutdown(() => resolve());
+      setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, 1000).unref();
+    });
+  }
+
+  /** The number of subscribed sidecars. */
+  get subscriberCount(): number {
+    let n = 0;
+    for (const s of this.subscribers) if (s.state === 'subscribed') n++;
+    return n;
+  }
+
+  /** Publishes a state; sends it to every subscriber that does not hold this version yet. */
+  publish(state: RelayState): void {
+    if (this.current?.version === state.version) return;
+    this.current = state;
+    this.currentBytes = this.serialize({ state });
+    for (const s of this.subscribers) this.sendState(s);
+  }
+
+  private sendState(s: Subscriber): void {
+    if (s.state !== 'subscribed' || !this.current || !this.currentBytes || s.lastVersion === this.current.version) return;
+    s.lastVersion = this.current.version ?? '';
+    s.call.write(this.currentBytes);
+  }
+
+  private onStream(call: grpc.ServerDuplexStream<Incoming, RelayMessage | Buffer>): void {
+    const s: Subscriber = { call, state: 'awaiting-subscribe', sidecarId: '', spiffeId: '', lastVersion: '', rotateTimer: undefined };
+    this.subscribers.add(s);
+    call.on('data', (m: Incoming) => {
+      this.onMessage(s, m).catch((e: unknown) => this.violation(s, `internal: ${describeError(e)}`));
+    });
+    call.on('error', () => this.closeStream(s));
+    call.on('end', () => {
+      this.closeStream(s);
+    });
+    call.on('cancelled', () => this.closeStream(s));
+  }
+
+  private async onMessage(s: Subscriber, m: Incoming): Promise<void> {
+    if (s.state === 'closed') return;
+    if ('garbage' in m) return this.violation(s, `undecodable message: ${m.garbage}`);
+    if (s.state === 'awaiting-subscribe') {
+      if (m.msg !== 'subscribe' || !m.subscribe) return this.violation(s, `the first message must be a SubscribeRequest, got ${m.msg ?? 'an empty message'}`);
+      const sub = m.subscribe;
+      if (!sub.namespace || !sub.service || !sub.service_account) return this.violation(s, 'SubscribeRequest needs namespace, service and service_account');
+      if (sub.zone !== '' && sub.zone !== this.o.zone) return this.violation(s, `this agent serves zone ${this.o.zone}, not ${sub.zone}`);
+      s.state = 'subscribed';
+      s.sidecarId = sub.sidecar_id || `sidecar-${++this.sidecarSeq}`;
+      s.spiffeId = workloadId(this.o.trustDomain, sub.namespace, sub.service_account);
+      this.o.onSubscribersChanged?.(this.subscriberCount);
+      this.sendState(s);
+      if (sub.csr_pem) await this.issue(s, sub.csr_pem);
+      return;
+    }
+    switch (m.msg) {
+      case 'stats': {
+        const r = this.o.onStats(s.sidecarId, m.stats as SidecarStats__Output);
+        if (!r.ok) return this.violation(s, `bad stats: ${r.error}`);
+        return;
+      }
+      case 'csr':
+        return this.issue(s, m.csr?.csr_pem ?? '');
+      case 'subscribe':
+        return this.violation(s, 'SubscribeRequest may be sent once per stream');
+      default:
+        return this.violation(s, 'empty message');
+    }
+  }
+
+  private async issue(s: Subscriber, csrPem: string): Promise<void> {
+    if (!this.o.signer) {
+      this.o.logger.warn({ code: 'MESHFED_E_AGENT_CSR_REJECTED', sidecar: s.sidecarId }, 'certificate requested but the agent has no CA (--ca)');
+      s.call.write({ error: { code: 'MESHFED_E_AGENT_CSR_REJECTED', message: 'this agent has no CA configured (--ca)' } });
+      return;
+    }
+    let cert: SignedCertificate;
+    try {
+      cert = await this.o.signer(csrPem, s.spiffeId);
+    } catch (e) {
+      this.o.logger.warn({ code: 'MESHFED_E_AGENT_CSR_REJECTED', sidecar: s.sidecarId, spiffeId: s.spiffeId, err: describeError(e) }, 'certificate request refused');
+      if (s.state === 'subscribed') s.call.write({ error: { code: 'MESHFED_E_AGENT_CSR_REJECTED', message: describeError(e) } });
+      return;
+    }
+    if (s.state !== 'subscribed') return;
+    const life = cert.notAfterMs - cert.notBeforeMs;
+    const refreshAt = cert.notBeforeMs + Math.floor(life * (this.o.rotateAt ?? 0.5));
+    s.call.write({
+      certificate: {
+        cert_chain_pem: cert.certChainPem, root_pems: cert.rootsPem, spiffe_id: cert.spiffeId,
+        not_after_unix_ms: String(cert.notAfterMs), refresh_at_unix_ms: String(refreshAt),
+      },
+    });
+    this.o.onCertificateIssued?.();
+    if (s.rotateTimer) clearTimeout(s.rotateTimer);
+    s.rotateTimer = setTimeout(() => {
+      s.rotateTimer = undefined;
+      if (s.state === 'subscribed') s.call.write({ rotate: { reason: `certificate reaches ${Math.round((this.o.rotateAt ?? 0.5) * 100)}% of its life` } });
+    }, Math.max(0, refreshAt - Date.now()));
+  }
+
+  private violation(s: Subscriber, reason: string): void {
+    if (s.state === 'closed') return;
+    this.o.onProtocolError?.(reason);
+    this.o.logger.warn({ code: 'MESHFED_E_AGENT_RELAY_PROTOCOL', sidecar: s.sidecarId || '(not subscribed)', peer: s.call.getPeer() }, `closing sidecar stream: ${reason}`);
+    s.call.write({ error: { code: 'MESHFED_E_AGENT_RELAY_PROTOCOL', message: reason } });
+    this.closeStream(s, { code: grpc.status.INVALID_ARGUMENT, details: reason });
+  }
+
+  private closeStream(s: Subscriber, status?: { code: grpc.status; details: string }): void {
+    if (s.state === 'closed') return;
+    const wasSubscribed = s.state === 'subscribed';
+    s.state = 'closed';
+    if (s.rotateTimer) clearTimeout(s.rotateTimer);
+    this.subscribers.delete(s);
+    if (status) {
+      // grpc-js ends a server stream with a status when 'error' is emitted on it.
+      s.call.emit('error', status);
+    } else {
+      try {
+        s.call.end();
+      } catch {
+        // already gone
+      }
+    }
+    if (wasSubscribed) {
+      this.o.onSidecarGone?.(s.sidecarId);
+      this.o.onSubscribersChanged?.(this.subscriberCount);
+    }
+  }
+}

@@ -1,0 +1,38 @@
+// Tests the pure health-check state machine.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { INITIAL_HEALTH, nextHealth, probeOk, type HealthState } from './health.ts';
+
+const t = { healthyThreshold: 2, unhealthyThreshold: 3 };
+const run = (results: boolean[], from: HealthState = INITIAL_HEALTH) => results.reduce((s, ok) => nextHealth(s, ok, t), from);
+
+test('goes unhealthy only after unhealthyThreshold consecutive failures', () => {
+  assert.equal(run([false, false]).healthy, true);
+  assert.equal(run([false, false, false]).healthy, false);
+  assert.equal(run([false, false, true, false, false]).healthy, true, 'a success breaks the run');
+});
+
+test('comes back only after healthyThreshold consecutive successes', () => {
+  const down = run([false, false, false]);
+  assert.equal(run([true], down).healthy, false);
+  assert.equal(run([true, true], down).healthy, true);
+  assert.equal(run([true, false, true], down).healthy, false);
+});
+
+test('run counters obey the invariant', () => {
+  for (const seq of [[true, true, false], [false, true], [false, false, false, false, true]]) {
+    const s = run(seq);
+    assert.ok(s.successes === 0 || s.failures === 0);
+  }
+  assert.deepEqual(run([false, false, false, false]), { healthy: false, successes: 0, failures: 4 });
+});
+
+test('probe outcomes: 2xx/3xx healthy, 4xx/5xx, errors and missing status not', () => {
+  assert.equal(probeOk({ status: 200 }), true);
+  assert.equal(probeOk({ status: 302 }), true);
+  assert.equal(probeOk({ status: 404 }), false);
+  assert.equal(probeOk({ status: 503 }), false);
+  assert.equal(probeOk({ error: 'timeout' }), false);
+  assert.equal(probeOk({ status: 200, error: 'reset after headers' }), false);
+  assert.equal(probeOk({}), false);
+});

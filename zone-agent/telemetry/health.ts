@@ -1,0 +1,35 @@
+// Pure active health-check decisions: consecutive successes/failures against healthy/unhealthy thresholds.
+
+/** Thresholds, as in Envoy's health checking: consecutive results needed to flip a verdict. */
+export interface HealthThresholds {
+  readonly healthyThreshold: number;
+  readonly unhealthyThreshold: number;
+}
+
+/**
+ * The verdict for one endpoint. Invariant: at most one of successes/failures is non-zero (they count the
+ * current run of equal results); `healthy` flips only when a run reaches its threshold.
+ */
+export interface HealthState {
+  readonly healthy: boolean;
+  readonly successes: number;
+  readonly failures: number;
+}
+
+/** New endpoints start healthy: discovery already said they are ready, and a probe must not delay their first use. */
+export const INITIAL_HEALTH: HealthState = Object.freeze({ healthy: true, successes: 0, failures: 0 });
+
+/** Folds one probe result into the state. */
+export function nextHealth(s: HealthState, ok: boolean, t: HealthThresholds): HealthState {
+  if (ok) {
+    const successes = s.successes + 1;
+    return { healthy: s.healthy || successes >= t.healthyThreshold, successes, failures: 0 };
+  }
+  const failures = s.failures + 1;
+  return { healthy: s.healthy && failures < t.unhealthyThreshold, successes: 0, failures };
+}
+
+/** What a probe outcome counts as: 2xx and 3xx are healthy; anything else, a timeout or a refused connection is not. */
+export function probeOk(result: { readonly status?: number; readonly error?: string }): boolean {
+  return result.error === undefined && result.status !== undefined && result.status >= 200 && result.status < 400;
+}
