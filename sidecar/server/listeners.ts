@@ -75,8 +75,13 @@ export async function startOutboundListener(opts: Common): Promise<Listener> {
       socket.off('data', onData);
       socket.pause();
       socket.unshift(head);
-      (isH2 ? h2 : h1).emit('connection', socket);
-      socket.resume();
+      if (isH2) {
+        // The HTTP/2 session reads the put-back bytes on its next tick; resuming here would flush them to nobody.
+        h2.emit('connection', socket);
+      } else {
+        h1.emit('connection', socket);
+        socket.resume();
+      }
     };
     socket.on('data', onData);
   });
@@ -100,6 +105,8 @@ export interface InboundTls {
 export interface InboundListener extends Listener {
   /** Installs new certificates for new handshakes (rotation, config reload). */
   reloadTls(): void;
+  /** Closes every open connection, so new L4 faults apply to all traffic at once (clients reconnect). */
+  dropConnections(): void;
 }
 
 /**
@@ -115,7 +122,7 @@ export async function startInboundListener(opts: Common & { tls: InboundTls }): 
     // HTTP/1.1 requests over TLS go through Node's HTTP/1 parser with the same header limit.
     maxHeaderSize: MAX_HEADER_BYTES,
   } as http2.SecureServerOptions, opts.onRequest);
-  secure.on('tlsClientError', (e: NodeJS.ErrnoException) => opts.onRefused(tlsReason(e)));
+  secure.on('tlsClientError', (e: NodeJS.ErrnoException, sock: tls.TLSSocket) => opts.onRefused(tlsReason(e, sock)));
   secure.on('sessionError', () => opts.onRefused('h2-session-error'));
   secure.on('clientError', (_e: Error, sock: Duplex) => { opts.onRefused('malformed-http'); sock.destroy(); });
   const sockets = tracker();
@@ -135,6 +142,7 @@ export async function startInboundListener(opts: Common & { tls: InboundTls }): 
   return {
     port,
     reloadTls: () => secure.setSecureContext(opts.tls.options()),
+    dropConnections: () => sockets.destroyAll(),
     close: async () => {
       const closed = new Promise<void>((r) => server.close(() => r()));
       sockets.destroyAll();
@@ -143,7 +151,9 @@ export async function startInboundListener(opts: Common & { tls: InboundTls }): 
   };
 }
 
-function tlsReason(e: NodeJS.ErrnoException): string {
+function tlsReason(e: NodeJS.ErrnoException, sock: tls.TLSSocket): string {
+  // A failed client-certificate check destroys the socket without an error of its own; the reason is kept here.
+  if (sock.authorizationError) return 'bad-client-certificate';
   const m = `${e.code ?? ''} ${e.message}`;
   if (/wrong version number|http request|unknown protocol|packet length too long/i.test(m)) return 'not-tls';
   if (/certificate|unknown ca|verify|peer did not return/i.test(m)) return 'bad-client-certificate';

@@ -237,7 +237,10 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     },
     faults: () => faultState,
     setFaults(f) {
+      const l4Changed = JSON.stringify(f.l4) !== JSON.stringify(faultState.l4);
       faultState = f;
+      // L4 faults are applied when a connection is accepted; dropping pooled connections makes them bite at once.
+      if (l4Changed) inbound.dropConnections();
       logger.info({ faults: f }, 'fault settings changed');
     },
     close: async () => {

@@ -76,13 +76,19 @@ export function createMeshUpstream(opts: PoolTuning & { tls: () => TlsMaterial }
   return { handler, stats: () => ({ pools: pools.size }), close: () => closeAll(pools) };
 }
 
+/**
+ * Cleartext HTTP/2 with prior knowledge. undici 8's Pool does not pass `h2Options.useH2c` down to its clients,
+ * while the older top-level flag works; it is missing from Pool's types, hence the spread.
+ */
+const H2C = { useH2c: true } as object;
+
 /** Forwards to the local application on plain HTTP/1.1 or cleartext HTTP/2 (gRPC), keep-alive pooled. */
 export function createAppUpstream(opts: PoolTuning & { host: string; port: number }): Upstream {
   const origin = `http://${opts.host}:${opts.port}`;
   const h1 = new Pool(origin, { connections: opts.connections ?? 128, pipelining: 1, keepAliveTimeout: 30_000, connect: { timeout: opts.connectTimeoutMs ?? 5_000 } });
   let h2: Pool | undefined;
   const handler: Handler = async (req) => {
-    const pool = req.protocol === 'http1' ? h1 : (h2 ??= new Pool(origin, { connections: 4, allowH2: true, h2Options: { useH2c: true }, connect: { timeout: opts.connectTimeoutMs ?? 5_000 } }));
+    const pool = req.protocol === 'http1' ? h1 : (h2 ??= new Pool(origin, { connections: 4, allowH2: true, connect: { timeout: opts.connectTimeoutMs ?? 5_000 }, ...H2C }));
     return send(pool, req, `app:${opts.port}`, undefined);
   };
   return {

@@ -56,6 +56,7 @@ export async function diskPki(trustDomain = 'mesh.test'): Promise<DiskPki> {
 /** What an echo app answers to GET: who it is and what reached it. */
 export interface EchoReply {
   readonly name: string;
+  readonly version: string;
   readonly zone: string;
   readonly method: string;
   readonly path: string;
@@ -98,7 +99,7 @@ export async function startEchoApp(t: Cleanup, name: string, zone: string): Prom
       r.end();
       return;
     }
-    const body: EchoReply = { name, zone, method: req.method ?? '', path: req.url ?? '', headers: req.headers as EchoReply['headers'] };
+    const body: EchoReply = { name, version: req.httpVersion, zone, method: req.method ?? '', path: req.url ?? '', headers: req.headers as EchoReply['headers'] };
     r.writeHead(200, { 'content-type': 'application/json' });
     r.end(JSON.stringify(body));
   };
