@@ -2,6 +2,8 @@
 // replica it is connected to; a dropped agent stream makes its zone ineligible and shares move to the next tier;
 // restarting etcd lets replicas recover without a restart and loses no policy or weight table.
 import { test, before, after } from 'node:test';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { startEtcd, type EtcdServer } from '../support/etcd.ts';
 import { openStore, type Store } from '../../global-lb/store/index.ts';
@@ -11,6 +13,16 @@ import { SimAgent, serviceReport } from '../support/agent-client.ts';
 import type { ServiceReport } from '../../api/generated/meshfed/v1/ServiceReport.ts';
 
 const LEASE_TTL_S = 2;
+const ROOT = join(import.meta.dirname, '..', '..');
+
+/** Runs the real CLI against a replica (asynchronously: the replicas live in this process). */
+function cli(admin: string, args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(join(ROOT, 'node_modules/.bin/node'), [join(ROOT, 'cli/meshfed.ts'), ...args], {
+      encoding: 'utf8', env: { ...process.env, MESHFED_ADMIN: admin, MESHFED_LOG_LEVEL: 'silent' }, timeout: 60_000,
+    }, (error, stdout, stderr) => resolve({ status: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }));
+  });
+}
 let etcd: EtcdServer;
 const stores: Store[] = [];
 const replicas: GlobalLb[] = [];
@@ -116,6 +128,25 @@ test('weight tables reach every agent, whichever replica it is connected to', as
   assert.match(metrics, /meshfed_agent_streams 1/);
 });
 
+test('the CLI shows a table with reasons, as JSON, and the zone list', async () => {
+  const admin = replicas[2]!.adminUrl;
+  const explain = await cli(admin, ['weights', 'shop/cart', '--explain']);
+  assert.equal(explain.status, 0, explain.stderr);
+  const a2line = explain.stdout.split('\n').find((l) => /^a2\s+a1\s/.test(l));
+  assert.ok(a2line, explain.stdout);
+  assert.match(a2line, /100\.00%/);
+  assert.ok(a2line.trim().split(/\s{2,}/).length >= 5, `a reason column: ${a2line}`);
+  const json = await cli(admin, ['weights', 'shop/cart', '-o', 'json']);
+  assert.equal(JSON.parse(json.stdout).service, 'shop/cart');
+  const zones = await cli(admin, ['zones']);
+  assert.equal(zones.status, 0, zones.stderr);
+  assert.match(zones.stdout, /^ZONE\s+CLOUD\/REGION/);
+  for (const z of ['a1', 'a2', 'b1']) assert.match(zones.stdout, new RegExp(`^${z}\\s+sim/r\\d\\s+net1\\s+yes`, 'm'));
+  const missing = await cli(admin, ['weights', 'shop/nothing']);
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /MESHFED_E_ADMIN_NOT_FOUND/);
+});
+
 test('dropping an agent\'s stream makes its zone ineligible and shares move to the next tier', async () => {
   const a2 = agents.get('a2')!.agent;
   const dropped = Date.now();
@@ -155,11 +186,14 @@ test('restarting etcd: replicas recover without a restart, and no policy or tabl
   connect('a1', replicas[2]!);
   await a2.waitFor(() => (a2.shares('shop/cart')?.['a1'] ?? 0) === 10000, 30_000, 'a2 -> a1 again after the etcd restart');
   // A change made after the restart goes through every layer: drain b1 and check the zone list says so.
-  const drain = await fetch(`${replicas[1]!.adminUrl}/v1/zones/b1/drain`, { method: 'POST' });
-  assert.equal(drain.status, 200);
+  const drain = await cli(replicas[1]!.adminUrl, ['drain', 'b1']);
+  assert.equal(drain.status, 0, drain.stderr);
+  assert.match(drain.stdout, /zone b1 drained/);
   await poll('b1 drained on every replica', 20_000, async () => {
     const all = await Promise.all(replicas.map(async (r) => (await getJson<{ zones: ZoneView[] }>(`${r.adminUrl}/v1/zones`)).body.zones.find((z) => z.zone === 'b1')?.drained));
     return all.every((d) => d === true) ? true : undefined;
   });
-  await fetch(`${replicas[1]!.adminUrl}/v1/zones/b1/undrain`, { method: 'POST' });
+  const undrain = await cli(replicas[0]!.adminUrl, ['undrain', 'b1']);
+  assert.equal(undrain.status, 0, undrain.stderr);
+  await poll('b1 undrained', 20_000, async () => ((await getJson<{ zones: ZoneView[] }>(`${replicas[2]!.adminUrl}/v1/zones`)).body.zones.find((z) => z.zone === 'b1')?.drained === false ? true : undefined));
 });
