@@ -15,7 +15,10 @@ export interface KeyValue {
   readonly lease?: string;
 }
 
-/** One change seen by a watcher. Revisions increase strictly across events of one store. */
+/**
+ * One change seen by a watcher. Revisions never decrease across events of one store; the events of one transaction
+ * (e.g. the deletes of an expiring lease) share its revision and arrive in one batch.
+ */
 export type WatchEvent =
   | { readonly type: 'put'; readonly key: string; readonly value: string; readonly version: number; readonly modRevision: number }
   | { readonly type: 'delete'; readonly key: string; readonly modRevision: number };
