@@ -12,6 +12,18 @@ export const serviceNameSchema = z.string().refine((s) => SERVICE.test(s), {
   error: (issue) => `"${String(issue.input)}" is not a service; write namespace/name (e.g. shop/catalog)`,
 });
 
+const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** A record whose keys are checked with a message that names the key (zod's own says only "Invalid key in record"). */
+function keyedRecord<T extends z.ZodType>(what: 'service' | 'zone', value: T) {
+  return z.record(z.string(), value).superRefine((rec, ctx) => {
+    for (const k of Object.keys(rec)) {
+      if (what === 'service' && !SERVICE.test(k)) ctx.addIssue({ code: 'custom', path: [k], message: `"${k}" is not a service; write namespace/name (e.g. shop/catalog)` });
+      if (what === 'zone' && !DNS_LABEL.test(k)) ctx.addIssue({ code: 'custom', path: [k], message: `"${k}" is not a valid zone name (lowercase letters, digits and "-", at most 63 characters)` });
+    }
+  });
+}
+
 function isRegex(text: string): boolean {
   try {
     new RegExp(text);
@@ -153,9 +165,9 @@ export const serviceSchema = z.strictObject({
   /** Named subsets, each a label selector over endpoint labels. */
   subsets: z.record(z.string().min(1), z.record(z.string(), z.string())).default({}),
   /** Endpoints per zone: `host:port` of each endpoint's sidecar inbound, or `{ address, labels }`. */
-  endpoints: z.record(dnsLabelSchema, z.array(endpointSchema)).default({}),
+  endpoints: keyedRecord('zone', z.array(endpointSchema)).default({}),
   /** This sidecar's weight row in basis points (sum 10000). Absent: equal shares over zones with endpoints. */
-  weights: z.record(dnsLabelSchema, z.number().int().min(0).max(10000)).optional(),
+  weights: keyedRecord('zone', z.number().int().min(0).max(10000)).optional(),
   routes: z.array(routeSchema).default([]),
   policy: policySchema.prefault({}),
 });
@@ -189,7 +201,7 @@ export const authzSchema = z.strictObject({
   /** What happens to a service with no allow list. */
   defaultAction: z.enum(['allow', 'deny']).default('allow'),
   /** Allowed caller identities per service (patterns: exact, `.../*` prefix, `spiffe://td/*`). */
-  allow: z.record(serviceNameSchema, z.array(spiffePatternSchema)).default({}),
+  allow: keyedRecord('service', z.array(spiffePatternSchema)).default({}),
 });
 
 /** A zone this sidecar can reach: its network and, for another network, its east-west gateway. */
@@ -204,8 +216,8 @@ export const sidecarConfigSchema = z
     /** This sidecar's zone (the --zone flag wins). */
     zone: dnsLabelSchema.optional(),
     trustDomain: z.string().refine(isTrustDomain, { message: 'not a trust domain (lowercase letters, digits, ".", "-", "_")' }).default('cluster.local'),
-    zones: z.record(dnsLabelSchema, zoneSchema).default({}),
-    services: z.record(serviceNameSchema, serviceSchema).default({}),
+    zones: keyedRecord('zone', zoneSchema).default({}),
+    services: keyedRecord('service', serviceSchema).default({}),
     authz: authzSchema.prefault({}),
     faults: faultSettingsSchema.prefault({}),
     certificates: z.strictObject({ cert: pathSchema, key: pathSchema, ca: pathSchema }).optional(),
