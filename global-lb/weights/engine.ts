@@ -26,6 +26,13 @@ export const NOMINAL_RPS_PER_ENDPOINT = 100;
 export const FORGET_AFTER_MS = 10 * 60_000;
 const EPS = 1e-9;
 
+// Plain arrays, not typed arrays: rows are short, and allocating typed arrays per row dominated the profile.
+function zeros(n: number): number[] {
+  const a = new Array<number>(n);
+  for (let i = 0; i < n; i++) a[i] = 0;
+  return a;
+}
+
 interface DistributeTarget {
   readonly text: string;
   readonly matcher: LocalityMatcher;
@@ -165,17 +172,17 @@ function rttFrom(src: ZoneState, dst: string, byName: ReadonlyMap<string, ZoneSt
 /** What the fill decided for one source, kept for the reasons. */
 interface SourcePlan {
   /** Real weights over the target list (sum 1, or all 0). */
-  readonly weights: Float64Array;
-  readonly tiers: Int32Array;
-  readonly lat: Float64Array;
+  readonly weights: number[];
+  readonly tiers: number[];
+  readonly lat: number[];
   /** Weight that came from overflow (every tier full at target utilisation). */
-  overflow: Float64Array | undefined;
+  overflow: number[] | undefined;
   readonly demand: number;
   readonly rule: DistributeRule | undefined;
   /** distribute targets with no eligible zone: their share went by failover order... */
   failed: readonly DistributeTarget[];
   /** ...and landed here (weight per target). */
-  failover: Float64Array | undefined;
+  failover: number[] | undefined;
 }
 
 /**
@@ -185,14 +192,14 @@ interface SourcePlan {
  * offer × latency factor. Demand left after the last tier (everything is at target utilisation) overflows over
  * every eligible zone in proportion to capacity × latency factor. Mutates `remaining` and each plan's arrays.
  */
-function fill(demands: readonly number[], plans: readonly { weights: Float64Array; tiers: Int32Array; lat: Float64Array; overflow: Float64Array | undefined }[], remaining: Float64Array, caps: Float64Array): Float64Array[] {
+function fill(demands: readonly number[], plans: readonly { weights: number[]; tiers: number[]; lat: number[]; overflow: number[] | undefined }[], remaining: number[], caps: number[]): number[][] {
   const n = remaining.length;
   const left = demands.slice();
-  const alloc = plans.map(() => new Float64Array(n));
+  const alloc = plans.map(() => zeros(n));
   let maxTier = 0;
   for (const p of plans) for (let e = 0; e < n; e++) maxTier = Math.max(maxTier, p.tiers[e]!);
-  const req = plans.map(() => new Float64Array(n));
-  const asked = new Float64Array(n);
+  const req = plans.map(() => zeros(n));
+  const asked = zeros(n);
   for (let k = 0; k <= maxTier; k++) {
     // A few passes let demand that one saturated zone refused reach its tier-mates that still have room.
     for (let pass = 0; pass < 4; pass++) {
@@ -240,7 +247,7 @@ function fill(demands: readonly number[], plans: readonly { weights: Float64Arra
       let wsum = 0;
       for (let e = 0; e < n; e++) wsum += caps[e]! * plan.lat[e]!;
       if (wsum > 0) {
-        const o = plan.overflow ?? new Float64Array(n);
+        const o = plan.overflow ?? zeros(n);
         for (let e = 0; e < n; e++) {
           const x = (left[s]! * caps[e]! * plan.lat[e]!) / wsum;
           a[e] += x;
@@ -254,7 +261,7 @@ function fill(demands: readonly number[], plans: readonly { weights: Float64Arra
 }
 
 /** Weights for a source with no measured demand: the nearest tier with an eligible zone takes everything. */
-function nearestTier(tiers: Int32Array, lat: Float64Array, remaining: Float64Array, offers: Float64Array, out: Float64Array): void {
+function nearestTier(tiers: number[], lat: number[], remaining: number[], offers: number[], out: number[]): void {
   const n = tiers.length;
   let k = Infinity;
   for (let e = 0; e < n; e++) if (tiers[e]! < k) k = tiers[e]!;
@@ -347,15 +354,15 @@ export function computeServiceFromIndex(index: SnapshotIndex, service: ServiceKe
   const panic = eligibleFraction < p.panicThreshold && panicZones.length > 0;
   const targets = panic ? panicZones : eligible;
   const n = targets.length;
-  const caps = Float64Array.from(targets, (c) => c.cap * (panic ? 1 : c.adm.ramp));
-  const offers = Float64Array.from(targets, (c) => (panic ? c.cap * p.u : c.offer));
+  const caps = targets.map((c) => c.cap * (panic ? 1 : c.adm.ramp));
+  const offers = targets.map((c) => (panic ? c.cap * p.u : c.offer));
 
   // 2-4. Tiers, fill with spillover, latency discount, distribute overrides: one plan per source.
   const sources = index.sources;
   const plans: SourcePlan[] = [];
   for (const src of sources) {
-    const tiers = new Int32Array(n);
-    const lat = new Float64Array(n);
+    const tiers = zeros(n);
+    const lat = zeros(n);
     for (let e = 0; e < n; e++) {
       const t = targets[e]!;
       tiers[e] = tierOf(p, src.locality, t.loc);
@@ -363,7 +370,7 @@ export function computeServiceFromIndex(index: SnapshotIndex, service: ServiceKe
       lat[e] = p.halfMs > 0 && rtt !== undefined && rtt > 0 ? p.halfMs / (p.halfMs + rtt) : 1;
     }
     const rule = panic ? undefined : p.rules.find((r) => matches(r.from, src.locality));
-    plans.push({ weights: new Float64Array(n), tiers, lat, overflow: undefined, demand: demandOf(src.services.get(service)), rule, failed: [], failover: undefined });
+    plans.push({ weights: zeros(n), tiers, lat, overflow: undefined, demand: demandOf(src.services.get(service)), rule, failed: [], failover: undefined });
   }
   const remaining = offers.slice();
   if (n > 0) {
@@ -452,8 +459,8 @@ export function computeServiceFromIndex(index: SnapshotIndex, service: ServiceKe
   if (cands.length === 0 && !explicitPolicy) return { table: undefined, verdicts, memory: EMPTY_MEMORY };
   const table: ServiceTable = {
     service,
-    namespace: policy.namespace,
-    name: policy.name,
+    namespace: service.slice(0, service.indexOf('/')),
+    name: service.slice(service.indexOf('/') + 1),
     version: hashRows(rows),
     computedAt: now,
     rows,
@@ -462,7 +469,7 @@ export function computeServiceFromIndex(index: SnapshotIndex, service: ServiceKe
 }
 
 /** Places a distribute rule's shares; targets with no eligible zone hand their share to the failover fill. */
-function distributeInto(plan: SourcePlan, targets: readonly Candidate[], remaining: Float64Array, offers: Float64Array, caps: Float64Array): void {
+function distributeInto(plan: SourcePlan, targets: readonly Candidate[], remaining: number[], offers: number[], caps: number[]): void {
   const n = targets.length;
   const failed: DistributeTarget[] = [];
   let failedShare = 0;
@@ -489,7 +496,7 @@ function distributeInto(plan: SourcePlan, targets: readonly Candidate[], remaini
   }
   plan.failed = failed;
   if (failedShare > EPS) {
-    const part = new Float64Array(n);
+    const part = zeros(n);
     if (plan.demand > 0) {
       const alloc = fill([plan.demand * failedShare], [{ weights: part, tiers: plan.tiers, lat: plan.lat, overflow: undefined }], remaining.slice(), caps)[0]!;
       let sum = 0;
@@ -554,11 +561,11 @@ function reasonFor(
   return parts.join('; ');
 }
 
+let sharedDefault: Policy | undefined;
+
+/** Services without a policy share one default policy object, so its compiled form is cached once, not per service. */
 function policyFor(service: ServiceKey, policies: ReadonlyMap<ServiceKey, Policy>): Policy {
-  const found = policies.get(service);
-  if (found) return found;
-  const slash = service.indexOf('/');
-  return defaultPolicy(service.slice(0, slash), service.slice(slash + 1));
+  return policies.get(service) ?? (sharedDefault ??= defaultPolicy('default', 'default'));
 }
 
 /**

@@ -1,0 +1,112 @@
+// Benchmark of the weight engine: full recompute at 1k/10k services × 10/50/100 zones, and one service alone.
+import { computeServiceFromIndex, computeWeights, indexSnapshot, type FederationSnapshot, type ServiceStats, type ZoneState } from '../global-lb/weights/index.ts';
+import { defaultPolicy } from '../api/policy.ts';
+
+/** Deterministic PRNG so every run measures the same federation. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * zones spread over 2 clouds × 5 regions; each service is deployed in `perService` zones (all zones when
+ * undefined), and every alive zone is a source row.
+ */
+function federation(services: number, zones: number, perService: number | undefined): FederationSnapshot {
+  const rand = prng(services * 1000 + zones);
+  const names = Array.from({ length: zones }, (_, i) => `z${i}`);
+  const maps = names.map(() => new Map<string, ServiceStats>());
+  for (let s = 0; s < services; s++) {
+    const key = `ns${s % 50}/svc${s}`;
+    const k = perService ?? zones;
+    const start = Math.floor(rand() * zones);
+    for (let j = 0; j < k; j++) {
+      const z = (start + j * 7) % zones;
+      maps[z]!.set(key, {
+        healthyEndpoints: 3,
+        totalEndpoints: 3,
+        capacityRps: 300,
+        rps: rand() * 300,
+        inFlight: 0,
+        successes: 1000,
+        errors: { http5xx: rand() < 0.01 ? 200 : 0, connectFailure: 0, timeout: 0, reset: 0 },
+      });
+    }
+  }
+  return {
+    zones: names.map((zone, i): ZoneState => ({
+      locality: { cloud: `c${i % 2}`, region: `c${i % 2}-r${i % 5}`, zone },
+      network: 'n',
+      alive: true,
+      drained: false,
+      reportedAt: 0,
+      services: maps[i]!,
+      rttMs: new Map(names.filter((n) => n !== zone).slice(0, 20).map((n, j) => [n, 1 + j] as const)),
+    })),
+  };
+}
+
+/** The naive peer: a plain split proportional to capacity, one row per source, no tiers, reasons or damping. */
+function naive(snapshot: FederationSnapshot): number {
+  const byService = new Map<string, { zone: string; cap: number }[]>();
+  for (const z of snapshot.zones)
+    for (const [k, s] of z.services) {
+      let l = byService.get(k);
+      if (!l) byService.set(k, (l = []));
+      l.push({ zone: z.locality.zone, cap: s.capacityRps });
+    }
+  let cells = 0;
+  for (const list of byService.values()) {
+    const total = list.reduce((a, b) => a + b.cap, 0);
+    for (const src of snapshot.zones) {
+      const row = list.map((t) => ({ zone: t.zone, bp: Math.round((t.cap / total) * 10000) }));
+      cells += row.length + (src.alive ? 0 : 1);
+    }
+  }
+  return cells;
+}
+
+function time<T>(fn: () => T, reps: number): { ms: number; value: T } {
+  let value = fn(); // warm-up
+  const t0 = performance.now();
+  for (let i = 0; i < reps; i++) value = fn();
+  return { ms: (performance.now() - t0) / reps, value };
+}
+
+export async function main(args: string[]): Promise<void> {
+  const quick = args.includes('--quick');
+  const shapes: [number, number][] = quick ? [[1000, 10]] : [[1000, 10], [1000, 50], [1000, 100], [10000, 10], [10000, 50], [10000, 100]];
+  const deployments: (number | undefined)[] = [3, undefined];
+  console.log('services  zones  deployed-in   engine full (ms)  steady round (ms)  naive (ms)  ratio  rows×targets   one service (ms)');
+  for (const [services, zones] of shapes) {
+    for (const per of deployments) {
+      if (per === undefined && services * zones * zones > 20_000_000 && !args.includes('--all')) {
+        console.log(`${String(services).padStart(8)}  ${String(zones).padStart(5)}  ${'all'.padStart(11)}   skipped: ${services * zones * zones / 1e6}M source×target cells (pass --all)`);
+        continue;
+      }
+      const snap = federation(services, zones, per);
+      const reps = services * zones >= 500_000 ? 1 : 3;
+      const first = time(() => computeWeights(snap, new Map(), undefined, 0), reps);
+      const steady = time(() => computeWeights(snap, new Map(), first.value.state, 1000), reps);
+      const peer = time(() => naive(snap), reps);
+      let cells = 0;
+      for (const t of first.value.tables.values()) for (const r of t.rows) cells += r.targets.length;
+      const index = indexSnapshot(snap);
+      const key = 'ns7/svc7';
+      const mem = first.value.state.services[key];
+      const pol = defaultPolicy('ns7', 'svc7');
+      const one = time(() => computeServiceFromIndex(index, key, pol, mem, 1000), 50);
+      console.log(
+        `${String(services).padStart(8)}  ${String(zones).padStart(5)}  ${(per === undefined ? 'all' : `${per} zones`).padStart(11)}   ${first.ms.toFixed(0).padStart(16)}  ${steady.ms.toFixed(0).padStart(17)}  ${peer.ms.toFixed(0).padStart(10)}  ${(steady.ms / peer.ms).toFixed(1).padStart(5)}  ${String(cells).padStart(12)}   ${one.ms.toFixed(3).padStart(16)}`,
+      );
+    }
+  }
+  console.log('\nfull = first round (no memory); steady = next round with memory (damping on); ratio = steady / naive.');
+  console.log('one service = computeServiceFromIndex on an already-indexed snapshot (the incremental path).');
+}
