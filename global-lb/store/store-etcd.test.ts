@@ -125,3 +125,30 @@ test('etcd: a watch killed mid-way through replaying history resumes after its l
   assert.deepEqual(seen, [...seen].sort((a, b) => a - b));
   await w.cancel();
 });
+
+test('etcd: a leader that cannot refresh its lease for a whole TTL steps down, and another replica takes over', async (t) => {
+  const a = new EtcdStore({ endpoints: etcd.endpoints, callTimeoutMs: 500, keepaliveMs: 2_000 });
+  const b = open();
+  t.after(async () => {
+    await a.close();
+    await b.close();
+  });
+  const election = `freeze-${process.pid}`;
+  const leader = a.campaign(election, 'replica-a', 2);
+  await leader.elected;
+  const next = b.campaign(election, 'replica-b', 2);
+  let reason: string | undefined;
+  leader.onLost((r) => (reason = r));
+  await etcd.pause();
+  try {
+    // The leader must give up on its own while etcd is unreachable: it cannot know whether etcd expired its lease.
+    await waitFor('the leader to step down', () => reason !== undefined, 10_000);
+  } finally {
+    await etcd.resume();
+  }
+  assert.equal(reason, 'lease lost');
+  assert.equal(leader.isLeader(), false);
+  await next.elected;
+  assert.equal(next.isLeader(), true);
+  await next.resign();
+});
