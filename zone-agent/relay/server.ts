@@ -193,8 +193,9 @@ export class RelayServer {
       return;
     }
     if (s.state !== 'subscribed') return;
-    const life = cert.notAfterMs - cert.notBeforeMs;
-    const refreshAt = cert.notBeforeMs + Math.floor(life * (this.o.rotateAt ?? 0.5));
+    // Measured from issuance, not notBefore: CAs backdate notBefore for clock skew, which would pull rotation early.
+    const issuedAt = Math.max(cert.notBeforeMs, Date.now());
+    const refreshAt = issuedAt + Math.floor((cert.notAfterMs - issuedAt) * (this.o.rotateAt ?? 0.5));
     s.call.write({
       certificate: {
         cert_chain_pem: cert.certChainPem, root_pems: cert.rootsPem, spiffe_id: cert.spiffeId,
