@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { parseSidecarConfig, loadSidecarConfig } from './sidecar-config.ts';
 import { MeshfedError } from '../common/errors.ts';
 
@@ -61,6 +62,19 @@ test('matches: exactly one operator, valid regexes, durations with units', () =>
   assert.match(problems(`${base}      - { name: r, match: [ { path: { regex: "(" } } ] }`), /"\(" is not a valid regular expression/);
   assert.match(problems(`${base}      - { name: r, timeout: 5 }`), /routes\[0\]\.timeout: expected a duration, got 5 \(write it with a unit/);
   assert.match(problems(`${base}      - { name: r, retry: { retryOn: [5xx] } }`), /retryOn\[0\]: unknown value "5xx" \(expected [a-z0-9 |-]*gateway-error/);
+});
+
+test('retryOn accepts 503 written as a number, as YAML reads it unquoted', () => {
+  const c = parseSidecarConfig('services: { shop/c: { policy: { retry: { retryOn: [503, gateway-error] } } } }', 's.yaml');
+  assert.deepEqual(c.services['shop/c']!.policy.retry.retryOn, ['503', 'gateway-error']);
+});
+
+test('the complete example in docs/sidecar-config.md is valid', () => {
+  const doc = readFileSync(join(import.meta.dirname, '..', 'docs', 'sidecar-config.md'), 'utf8');
+  const yaml = /```yaml\n([\s\S]*?)```/.exec(doc)?.[1];
+  assert.ok(yaml);
+  const c = parseSidecarConfig(yaml, 'docs/sidecar-config.md');
+  assert.equal(c.services['shop/catalog']!.routes.length, 2);
 });
 
 test('service names, endpoints and SPIFFE IDs are checked', () => {

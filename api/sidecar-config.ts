@@ -78,7 +78,8 @@ export const retrySchema = z.strictObject({
   attempts: z.number().int().min(1).max(10).default(3),
   /** "0ms" means no per-try deadline. */
   perTryTimeout: durationSchema.default(0),
-  retryOn: z.array(z.enum(RETRY_ON)).default(['connect-failure', 'reset', '503']),
+  // YAML reads an unquoted 503 as a number; accept it as the condition it obviously means.
+  retryOn: z.array(z.preprocess((v) => (v === 503 ? '503' : v), z.enum(RETRY_ON))).default(['connect-failure', 'reset', '503']),
   backoffBase: durationSchema.default(25),
   backoffMax: durationSchema.default(250),
   /** Also retry POST and PATCH (unsafe unless the upstream deduplicates). */
