@@ -63,6 +63,7 @@ test('insecure agents may omit caDir', () => {
 const MALFORMED: ReadonlyArray<{ name: string; text: string; error: string }> = [
   { name: 'unknown key', text: `${MINIMAL}reportIntervall: 2s\n`, error: 'agent.yaml: (top level): unknown key "reportIntervall" (allowed: zone, cluster, network, trustDomain, globalLb, discovery, caDir, gatewayAddress, adminListen, relayListen, healthCheck, reportInterval, stateDir)' },
   { name: 'unknown key in a nested mapping', text: `${MINIMAL}healthCheck: { intervall: 2s }\n`, error: 'agent.yaml: healthCheck: unknown key "intervall" (allowed: interval, timeout, healthyThreshold, unhealthyThreshold)' },
+  { name: 'unknown key in the chosen discovery', text: MINIMAL.replace('{ type: static, file: endpoints.yaml }', '{ type: static, file: e.yaml, inCluster: true }'), error: 'agent.yaml: discovery: unknown key "inCluster" (allowed: type, file)' },
   { name: 'bad locality', text: MINIMAL.replace('aws/us-east-1/us-east-1a', 'aws/us-east-1'), error: 'agent.yaml: zone: "aws/us-east-1" is not a locality; write cloud/region/zone, each a DNS label (e.g. aws/us-east-1/us-east-1a)' },
   { name: 'bad discovery type (enum)', text: MINIMAL.replace('type: static', 'type: consul'), error: 'agent.yaml: discovery.type: unknown value "consul" (expected kubernetes | static)' },
   { name: 'kubernetes discovery without kubeconfig or inCluster', text: MINIMAL.replace('{ type: static, file: endpoints.yaml }', '{ type: kubernetes }'), error: 'agent.yaml: discovery: say how to reach Kubernetes: kubeconfig: PATH, or inCluster: true' },

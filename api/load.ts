@@ -79,28 +79,53 @@ export function formatIssue(issue: IssueLike, allowedKeys?: readonly string[]): 
   }
 }
 
-/** Walks the schema along a path to list the keys allowed there, so unknown-key errors can name them. */
-function allowedKeysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] | undefined {
-  let node: unknown = schema;
-  const unwrap = (n: unknown): unknown => {
-    let cur = n as { def?: { type?: string; innerType?: unknown; in?: unknown; shape?: unknown; element?: unknown; valueType?: unknown } } | undefined;
-    for (let i = 0; i < 10 && cur?.def; i++) {
-      const t = cur.def.type;
-      if (t === 'optional' || t === 'default' || t === 'nullable' || t === 'prefault' || t === 'readonly' || t === 'catch') cur = cur.def.innerType as typeof cur;
-      else if (t === 'pipe') cur = cur.def.in as typeof cur;
-      else break;
-    }
-    return cur;
+interface SchemaNode {
+  def?: {
+    type?: string; innerType?: unknown; in?: unknown; shape?: Record<string, unknown>; element?: unknown; valueType?: unknown;
+    options?: readonly unknown[]; discriminator?: string; values?: readonly unknown[];
   };
+}
+
+function unwrap(n: unknown): SchemaNode | undefined {
+  let cur = n as SchemaNode | undefined;
+  for (let i = 0; i < 10 && cur?.def; i++) {
+    const t = cur.def.type;
+    if (t === 'optional' || t === 'default' || t === 'nullable' || t === 'prefault' || t === 'readonly' || t === 'catch') cur = cur.def.innerType as SchemaNode;
+    else if (t === 'pipe') cur = cur.def.in as SchemaNode;
+    else break;
+  }
+  return cur;
+}
+
+/** For a discriminated union, the option the value's discriminator selects; otherwise the node itself. */
+function selectOption(n: SchemaNode | undefined, value: unknown): SchemaNode | undefined {
+  if (n?.def?.type !== 'union' || !n.def.discriminator || !n.def.options) return n;
+  const given = value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[n.def.discriminator] : undefined;
+  for (const option of n.def.options) {
+    const o = unwrap(option);
+    const literal = unwrap(o?.def?.shape?.[n.def.discriminator]);
+    if (literal?.def?.values?.includes(given)) return o;
+  }
+  return undefined;
+}
+
+/**
+ * Walks the schema (and the value beside it, to pick discriminated-union options) along a path to list the keys
+ * allowed there, so unknown-key errors can name them.
+ */
+function allowedKeysAt(schema: z.ZodType, path: readonly PropertyKey[], value: unknown): string[] | undefined {
+  let node: unknown = schema;
+  let here = value;
   for (const part of path) {
-    const n = unwrap(node) as { def?: { type?: string; shape?: Record<string, unknown>; element?: unknown; valueType?: unknown } } | undefined;
+    const n = selectOption(unwrap(node), here);
     if (!n?.def) return undefined;
     if (n.def.type === 'object' && typeof part === 'string') node = n.def.shape?.[part];
     else if (n.def.type === 'array') node = n.def.element;
     else if (n.def.type === 'record') node = n.def.valueType;
     else return undefined;
+    here = here !== null && typeof here === 'object' ? (here as Record<PropertyKey, unknown>)[part] : undefined;
   }
-  const n = unwrap(node) as { def?: { type?: string; shape?: Record<string, unknown> } } | undefined;
+  const n = selectOption(unwrap(node), here);
   return n?.def?.type === 'object' && n.def.shape ? Object.keys(n.def.shape) : undefined;
 }
 
@@ -109,7 +134,7 @@ export function validateConfig<S extends z.ZodType>(schema: S, value: unknown, f
   const result = schema.safeParse(value, { reportInput: true });
   if (result.success) return deepFreeze(result.data);
   const lines = result.error.issues.map((issue) => {
-    const allowed = issue.code === 'unrecognized_keys' ? allowedKeysAt(schema, issue.path) : undefined;
+    const allowed = issue.code === 'unrecognized_keys' ? allowedKeysAt(schema, issue.path, value) : undefined;
     return `${fileName}: ${formatIssue(issue as unknown as IssueLike, allowed)}`;
   });
   throw new MeshfedError('MESHFED_E_CONFIG_INVALID', lines.join('\n'), { details: lines });
