@@ -175,6 +175,8 @@ export function createFederationService(options: FederationOptions): FederationS
   const storeReport = async (s: AgentStream) => {
     const zone = s.identity!.locality.zone;
     const report = s.lastReport!;
+    // A report doubles as a heartbeat: a put alone does not refresh an etcd lease's TTL.
+    if (s.lease && !(await s.lease.keepAliveOnce())) s.lease = undefined;
     if (!s.lease) {
       const lease = await store.grantLease(leaseTtlSeconds);
       if (s.state === 'closed') {

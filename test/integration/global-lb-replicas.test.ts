@@ -11,6 +11,9 @@ import { startGlobalLb, type GlobalLb, type ZoneView } from '../../global-lb/ind
 import { createLogger } from '../../common/logger.ts';
 import { SimAgent, serviceReport } from '../support/agent-client.ts';
 import type { ServiceReport } from '../../api/generated/meshfed/v1/ServiceReport.ts';
+import { KEYS } from '../../global-lb/store/index.ts';
+import { createTestPki } from '../../trust/testing.ts';
+import { bundleToJson } from '../../trust/bundle.ts';
 
 const LEASE_TTL_S = 2;
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -145,6 +148,27 @@ test('the CLI shows a table with reasons, as JSON, and the zone list', async () 
   const missing = await cli(admin, ['weights', 'shop/nothing']);
   assert.equal(missing.status, 1);
   assert.match(missing.stderr, /MESHFED_E_ADMIN_NOT_FOUND/);
+});
+
+test('the trust bundle set in the store reaches every agent', async () => {
+  const pki = await createTestPki({ trustDomain: 'example.org' });
+  await stores[0]!.put(KEYS.trustBundle, bundleToJson(pki.bundle));
+  for (const zone of ['a1', 'a2', 'b1']) {
+    const a = agents.get(zone)!.agent;
+    await a.waitFor(() => a.trust?.root_pems[0] === pki.root.certPem, 20_000, 'the trust bundle');
+    assert.equal(a.trust?.trust_domain, 'example.org');
+  }
+});
+
+test('a stationary input writes no new tables: only changed versions are written', async () => {
+  const lead = await leader();
+  const written = async () => Number(/meshfed_weight_tables_written_total (\d+)/.exec(await (await fetch(`${lead.adminUrl}/metrics`)).text())?.[1]);
+  const before = await written();
+  // Reports keep arriving every 300 ms with the same numbers: several debounced rounds and heartbeat ticks run.
+  const end = Date.now() + 2500;
+  while (Date.now() < end) await new Promise((r) => setTimeout(r, 250));
+  assert.equal(await written(), before);
+  assert.ok((await lead.metrics.computeDuration.get()).values.find((v) => v.metricName === 'meshfed_compute_duration_seconds_count')!.value >= 3, 'rounds did run');
 });
 
 test('dropping an agent\'s stream makes its zone ineligible and shares move to the next tier', async () => {
