@@ -269,6 +269,7 @@ test('the circuit breaker refuses requests beyond maxRequests at once', async ()
   const c = await h(request());
   assert.equal(c.status, 503);
   assert.equal(c.headers['x-meshfed-overflow'], 'max-requests');
+  assert.equal(c.headers['x-meshfed-code'], 'MESHFED_E_SIDECAR_CIRCUIT_OPEN');
   assert.ok(c.flags?.includes('circuit-open'));
   release();
   assert.deepEqual([(await a).status, (await b).status], [200, 200]);
@@ -281,6 +282,7 @@ test('an unknown service is answered 404 without touching the upstream', async (
   let calls = 0;
   const res = await outboundStack(deps)((req) => { calls++; return ok(req); })(request({ service: 'shop/nope' }));
   assert.equal(res.status, 404);
+  assert.equal(res.headers['x-meshfed-code'], 'MESHFED_E_SIDECAR_NO_ROUTE');
   assert.equal(calls, 0);
 });
 

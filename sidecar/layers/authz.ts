@@ -8,6 +8,6 @@ export function authzLayer(deps: StackDeps): Layer {
     const d = authorize(deps.config().authz, req.service, req.peerIdentity);
     if (d.allow) return next(req);
     deps.onEvent?.({ kind: 'authz-denied', service: req.service, peer: req.peerIdentity, reason: d.reason });
-    return localResponse(403, `RBAC: access denied: ${d.reason}`, ['authz-denied']);
+    return localResponse(403, 'MESHFED_E_SIDECAR_AUTHZ_DENIED', `RBAC: access denied: ${d.reason}`, ['authz-denied']);
   };
 }

@@ -15,12 +15,12 @@ export function classifyOutcome(res: ProxyResponse): Outcome {
 export function balanceLayer(deps: StackDeps): Layer {
   return (next) => async (req) => {
     const picker = deps.pickers.picker(req.service);
-    if (!picker) return localResponse(503, `meshfed: no endpoints known for ${req.service}`, ['no-healthy-upstream']);
+    if (!picker) return localResponse(503, 'MESHFED_E_SIDECAR_NO_HEALTHY_UPSTREAM', `meshfed: no endpoints known for ${req.service}`, ['no-healthy-upstream']);
     const subset = req.route?.subset;
     const p = picker.pick(subset === undefined ? { now: deps.clock() } : { now: deps.clock(), subset }, req.exclude);
-    if (p.kind === 'queue') return localResponse(503, `meshfed: endpoints of ${req.service} not known yet`, ['no-healthy-upstream', 'not-ready']);
-    if (p.kind === 'unavailable') return localResponse(503, `meshfed: no healthy upstream for ${req.service}: ${p.reason}`, ['no-healthy-upstream']);
-    if (p.kind === 'drop') return localResponse(503, `meshfed: dropped: ${p.reason}`, ['dropped']);
+    if (p.kind === 'queue') return localResponse(503, 'MESHFED_E_SIDECAR_NO_HEALTHY_UPSTREAM', `meshfed: endpoints of ${req.service} not known yet`, ['no-healthy-upstream', 'not-ready']);
+    if (p.kind === 'unavailable') return localResponse(503, 'MESHFED_E_SIDECAR_NO_HEALTHY_UPSTREAM', `meshfed: no healthy upstream for ${req.service}: ${p.reason}`, ['no-healthy-upstream']);
+    if (p.kind === 'drop') return localResponse(503, 'MESHFED_E_SIDECAR_NO_HEALTHY_UPSTREAM', `meshfed: dropped: ${p.reason}`, ['dropped']);
     const ep = p.endpoint;
     deps.pickers.begin(ep);
     let res: ProxyResponse;
@@ -28,7 +28,7 @@ export function balanceLayer(deps: StackDeps): Layer {
       res = await next({ ...req, target: ep });
     } catch (e) {
       // The upstream contract is "errors are values"; a throw is treated as a reset so the request still gets an answer.
-      res = localResponse(502, `meshfed: upstream failed: ${e instanceof Error ? e.message : String(e)}`, ['reset']);
+      res = localResponse(502, 'MESHFED_E_SIDECAR_UPSTREAM_FAILED', `meshfed: upstream failed: ${e instanceof Error ? e.message : String(e)}`, ['reset']);
     }
     const event = deps.pickers.end(req.service, ep, classifyOutcome(res), deps.clock());
     if (event) deps.onEvent?.({ kind: 'outlier', service: req.service, event });

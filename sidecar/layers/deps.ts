@@ -5,6 +5,7 @@ import type { OutlierEvent } from '../balancer/outlier.ts';
 import type { MirrorTarget } from '../routing/match.ts';
 import type { Overflow } from '../resilience/circuit-breaker.ts';
 import type { RetryDecision } from '../resilience/retry.ts';
+import type { SidecarCode } from '../errors.ts';
 import type { Clock, ProxyRequest, ProxyResponse, Random, RetryOn } from '../types.ts';
 
 /** Something the layers decided, for metrics and logs (the I/O side maps these to meshfed_* counters). */
@@ -36,12 +37,12 @@ export interface StackDeps {
   readonly onEvent?: (event: StackEvent) => void;
 }
 
-/** A response the sidecar makes itself (no upstream), with a short text body and flags. */
-export function localResponse(status: number, text: string, flags: readonly string[], headers: Record<string, string> = {}): ProxyResponse {
+/** A response the sidecar makes itself (no upstream), with a short text body, flags, and its code in `x-meshfed-code`. */
+export function localResponse(status: number, code: SidecarCode, text: string, flags: readonly string[], headers: Record<string, string> = {}): ProxyResponse {
   const bytes = new TextEncoder().encode(`${text}\n`);
   return {
     status,
-    headers: { 'content-type': 'text/plain', 'content-length': String(bytes.length), ...headers },
+    headers: { 'content-type': 'text/plain', 'content-length': String(bytes.length), 'x-meshfed-code': code, ...headers },
     body: (async function* () { yield bytes; })(),
     flags,
   };

@@ -10,7 +10,7 @@ export function routeLayer(deps: StackDeps): Layer {
     const svc = config.services[req.service];
     if (!svc) {
       deps.onEvent?.({ kind: 'no-route', service: req.service });
-      return localResponse(404, `meshfed: no service "${req.service}" for authority "${req.authority}"`, ['no-route']);
+      return localResponse(404, 'MESHFED_E_SIDECAR_NO_ROUTE', `meshfed: no service "${req.service}" for authority "${req.authority}"`, ['no-route']);
     }
     const { decision, mirror } = decideRoute(req.service, svc, req, deps.random, config.services);
     // A streamed body can be read once; mirroring it would mean buffering, so only bodyless requests are mirrored.

@@ -17,7 +17,7 @@ export async function withDeadline(deps: StackDeps, ms: number, req: ProxyReques
   const fired = new Promise<ProxyResponse>((resolve) => (fire = resolve));
   const cancel = deps.schedule(ms, () => {
     ctl.abort(new Error(`deadline of ${ms} ms exceeded`));
-    fire(localResponse(504, `meshfed: upstream did not answer within ${ms} ms`, flags));
+    fire(localResponse(504, 'MESHFED_E_SIDECAR_UPSTREAM_TIMEOUT', `meshfed: upstream did not answer within ${ms} ms`, flags));
   });
   try {
     return await Promise.race([handler({ ...req, signal: ctl.signal }), fired]);

@@ -1,0 +1,14 @@
+// Stable error codes of the sidecar and gateway (sidecar-io owns this file; sidecar-core appends its codes).
+
+/** Sidecar codes, code -> meaning. Each row is documented in docs/errors.md. */
+export const SIDECAR_CODES = {
+  // sidecar-core: answers the layers make themselves, sent in the `x-meshfed-code` response header.
+  MESHFED_E_SIDECAR_NO_ROUTE: 'the destination service named by the request is not in the sidecar config (404)',
+  MESHFED_E_SIDECAR_NO_HEALTHY_UPSTREAM: 'no endpoint of the destination could be picked (503)',
+  MESHFED_E_SIDECAR_CIRCUIT_OPEN: 'the destination already has its maximum of requests in flight (503)',
+  MESHFED_E_SIDECAR_UPSTREAM_TIMEOUT: 'the route deadline or the per-try deadline fired (504)',
+  MESHFED_E_SIDECAR_UPSTREAM_FAILED: 'the upstream handler threw instead of answering (502; a bug in the I/O side)',
+  MESHFED_E_SIDECAR_AUTHZ_DENIED: "the caller's SPIFFE ID is not allowed to call this service (403)",
+} as const;
+
+export type SidecarCode = keyof typeof SIDECAR_CODES;
