@@ -85,6 +85,9 @@ export function buildPicker(input: PickerInput): Picker {
   }
   const weightOf = (zone: string): number => input.weights[zone] ?? 0;
   const ready = input.ready ?? true;
+  // The common case (nothing ejected, excluded or unreachable) needs no filtering: its zone lists are precomputed.
+  const fastZones = new Map<string, string[]>();
+  for (const [name, table] of bySubset) fastZones.set(name, zones.filter((z) => weightOf(z) > 0 && (table.get(z)?.length ?? 0) > 0));
 
   return {
     pick(request: PickRequest, exclude: PickExclude = NO_EXCLUDE): Pick {
@@ -93,6 +96,11 @@ export function buildPicker(input: PickerInput): Picker {
       if (!table) return { kind: 'unavailable', reason: `unknown subset "${request.subset}"` };
       const ejections = input.outlier !== undefined && anyEjected(input.outlier, request.now);
       const unreachable = input.unreachable;
+      if (!ejections && !unreachable?.size && exclude.endpoints.size === 0 && exclude.zones.size === 0) {
+        const fast = fastZones.get(request.subset ?? '') as string[];
+        const zone = weightedChoice(fast, weightOf, input.random);
+        if (zone !== undefined) return { kind: 'complete', endpoint: p2c(table.get(zone) as EndpointRef[], input.inFlight, input.random) as EndpointRef, zone };
+      }
 
       const available = (zone: string, honourExclude: boolean, honourEjection: boolean): EndpointRef[] => {
         const eps = table.get(zone) ?? [];
