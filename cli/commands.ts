@@ -20,4 +20,5 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'policy', summary: 'apply, validate, get or delete a service policy', load: () => import('./policy.ts') },
   { name: 'drain', summary: 'take a zone out of rotation for every service', load: () => import('./drain.ts') },
   { name: 'undrain', summary: 'put a drained zone back into rotation', load: () => import('./undrain.ts') },
+  { name: 'zone-agent', summary: 'run a zone agent (endpoint discovery, reports to global-lb, relay to sidecars)', load: () => import('./zone-agent.ts') },
 ];

@@ -9,7 +9,6 @@ import type { BalancerMessage__Output } from '../api/generated/meshfed/v1/Balanc
 import type { RelayState } from '../api/generated/meshfed/v1/RelayState.ts';
 import { describeError } from '../common/errors.ts';
 import { createLogger, type Logger } from '../common/logger.ts';
-import { KubernetesDiscovery } from './discovery/kubernetes.ts';
 import { StaticFileDiscovery } from './discovery/static.ts';
 import type { Discovery, LocalService } from './discovery/model.ts';
 import { FederationReporter, federationCredentials } from './report/client.ts';
@@ -122,7 +121,9 @@ export async function startZoneAgent(o: ZoneAgentOptions): Promise<ZoneAgent> {
   let staticDiscovery: StaticFileDiscovery | undefined;
   let discovery: Discovery;
   switch (o.discovery.kind) {
-    case 'kubernetes':
+    case 'kubernetes': {
+      // Loaded on demand: the Kubernetes client is large, and static-file agents never need it.
+      const { KubernetesDiscovery } = await import('./discovery/kubernetes.ts');
       discovery = new KubernetesDiscovery({
         ...(o.discovery.kubeconfig !== undefined ? { kubeconfig: o.discovery.kubeconfig } : {}),
         ...(o.discovery.inCluster !== undefined ? { inCluster: o.discovery.inCluster } : {}),
@@ -131,6 +132,7 @@ export async function startZoneAgent(o: ZoneAgentOptions): Promise<ZoneAgent> {
         onWatchError: (resource) => metrics.watchErrors.inc({ resource }),
       });
       break;
+    }
     case 'static':
       discovery = staticDiscovery = new StaticFileDiscovery({ file: o.discovery.file, logger, onInvalid: () => metrics.staticInvalid.inc() });
       break;

@@ -1,0 +1,149 @@
+// `meshfed zone-agent`: runs one zone agent (discovery, reporting to global-lb, relay to sidecars) until signalled.
+import { parseCommand, parseDuration, parseHostPort, required, UsageError } from './args.ts';
+import { MeshfedError } from '../common/errors.ts';
+import { createLogger } from '../common/logger.ts';
+import { loadAgentConfigFile, type AgentConfig } from '../api/agent-config.ts';
+import { isTrustDomain } from '../api/identity.ts';
+import { parseLocality, formatLocality, type Locality } from '../api/locality.ts';
+import { formatHostPort, parseHostPortText } from '../api/fields.ts';
+import { startZoneAgent, type DiscoverySpec } from '../zone-agent/index.ts';
+
+const spec = {
+  name: 'zone-agent',
+  summary: 'run a zone agent (endpoint discovery, reports to global-lb, relay to sidecars)',
+  usage: 'meshfed zone-agent --zone CLOUD/REGION/ZONE --cluster NAME --network NAME --global-lb ADDR[,ADDR...] (--kubeconfig FILE | --in-cluster | --static FILE) (--ca DIR | --insecure) [options]',
+  allowPositionals: false,
+  options: {
+    config: { type: 'string', value: 'FILE', description: 'a zone-agent config file (api/agent-config.ts); flags override it' },
+    zone: { type: 'string', value: 'CLOUD/REGION/ZONE', description: 'the locality this agent serves, e.g. aws/us-east-1/us-east-1a' },
+    cluster: { type: 'string', value: 'NAME', description: 'the cluster name (a DNS label)' },
+    network: { type: 'string', value: 'NAME', description: 'the network name; zones on one network reach each other directly' },
+    'global-lb': { type: 'string', value: 'ADDR[,ADDR...]', description: 'every global-lb replica as host:port; the agent fails over between them' },
+    kubeconfig: { type: 'string', value: 'FILE', description: 'discover endpoints from Kubernetes with this kubeconfig' },
+    'in-cluster': { type: 'boolean', description: 'discover endpoints from Kubernetes with the pod\'s service account' },
+    static: { type: 'string', value: 'FILE', description: 'discover endpoints from a static YAML file (api/static-discovery.ts), re-read on change' },
+    ca: { type: 'string', value: 'DIR', description: 'the cluster\'s plug-in CA directory (root-cert.pem, ca-cert.pem, ca-key.pem, cert-chain.pem)' },
+    insecure: { type: 'boolean', description: 'plaintext to global-lb (local development only; logs a warning)' },
+    'trust-domain': { type: 'string', value: 'TD', description: 'the SPIFFE trust domain (default meshfed.local)' },
+    gateway: { type: 'string', value: 'HOST:PORT', description: 'this zone\'s east-west gateway as other networks reach it' },
+    'relay-listen': { type: 'string', value: 'HOST:PORT', description: 'the sidecar relay gRPC listener (default 127.0.0.1:15101)' },
+    'admin-listen': { type: 'string', value: 'HOST:PORT', description: 'the admin HTTP listener: /v1/status, /metrics, /healthz (default 127.0.0.1:15100)' },
+    'state-dir': { type: 'string', value: 'DIR', description: 'where the last good weights are kept for fail-static (default .meshfed/agent-state)' },
+    'report-interval': { type: 'string', value: 'DURATION', description: 'how often to report to global-lb (default 1s)' },
+    'cert-ttl': { type: 'string', value: 'DURATION', description: 'lifetime of sidecar certificates; they rotate at half-life (default 24h)' },
+  },
+  details: `
+Exit codes: 0 after SIGINT/SIGTERM, 1 when the agent cannot start, 2 for usage errors.
+When global-lb is unreachable the agent keeps serving sidecars the last good weights (fail-static); see
+GET /v1/status and the meshfed_weights_age_seconds metric on the admin port.
+Example: meshfed zone-agent --zone sim/r1/a1 --cluster c1 --network n1 --global-lb 127.0.0.1:15200 --static services.yaml --insecure`,
+} as const;
+
+/** The resolved settings, from a config file and flags (flags win). Exported for tests. */
+export interface ResolvedAgentArgs {
+  readonly locality: Locality;
+  readonly cluster: string;
+  readonly network: string;
+  readonly trustDomain: string;
+  readonly globalLb: string[];
+  readonly insecure: boolean;
+  readonly discovery: DiscoverySpec;
+  readonly caDir?: string;
+  readonly gatewayAddress?: string;
+  readonly relayListen: { host: string; port: number };
+  readonly adminListen: { host: string; port: number };
+  readonly stateDir: string;
+  readonly reportIntervalMs: number;
+  readonly workloadCertTtlMs: number;
+  readonly healthCheck: AgentConfig['healthCheck'];
+}
+
+const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** Turns argv into agent settings; throws UsageError for anything a user must fix. */
+export function resolveArgs(argv: readonly string[]): ResolvedAgentArgs | undefined {
+  const parsed = parseCommand(spec, argv);
+  if (!parsed) return undefined;
+  const v = parsed.values;
+  const base = v.config ? loadAgentConfigFile(v.config) : undefined;
+
+  const zoneText = v.zone ?? (base ? formatLocality(base.zone) : undefined);
+  const locality = parseLocality(required(zoneText, 'zone'));
+  if (!locality) throw new UsageError(`--zone: "${zoneText}" is not CLOUD/REGION/ZONE (each a DNS label, e.g. aws/us-east-1/us-east-1a)`);
+  const cluster = required(v.cluster ?? base?.cluster, 'cluster');
+  const network = required(v.network ?? base?.network, 'network');
+  for (const [flag, value] of [['cluster', cluster], ['network', network]] as const) {
+    if (!DNS_LABEL.test(value)) throw new UsageError(`--${flag}: "${value}" is not a DNS label (lowercase letters, digits, "-")`);
+  }
+  const trustDomain = v['trust-domain'] ?? base?.trustDomain ?? 'meshfed.local';
+  if (!isTrustDomain(trustDomain)) throw new UsageError(`--trust-domain: "${trustDomain}" is not a SPIFFE trust domain`);
+
+  let globalLb: string[];
+  if (v['global-lb'] !== undefined) {
+    globalLb = v['global-lb'].split(',').map((s) => s.trim()).filter((s) => s !== '');
+    for (const a of globalLb) if (!parseHostPortText(a)) throw new UsageError(`--global-lb: "${a}" is not HOST:PORT`);
+  } else {
+    globalLb = (base?.globalLb.addresses ?? []).map(formatHostPort);
+  }
+  if (globalLb.length === 0) throw new UsageError('missing required option --global-lb (every replica as host:port, comma-separated)');
+
+  const sources = [v.kubeconfig !== undefined, v['in-cluster'], v.static !== undefined].filter(Boolean).length;
+  if (sources > 1) throw new UsageError('--kubeconfig, --in-cluster and --static exclude each other');
+  let discovery: DiscoverySpec;
+  if (v.kubeconfig !== undefined) discovery = { kind: 'kubernetes', kubeconfig: v.kubeconfig };
+  else if (v['in-cluster']) discovery = { kind: 'kubernetes', inCluster: true };
+  else if (v.static !== undefined) discovery = { kind: 'static', file: v.static };
+  else if (base?.discovery.type === 'static') discovery = { kind: 'static', file: base.discovery.file };
+  else if (base?.discovery.type === 'kubernetes') {
+    discovery = base.discovery.inCluster ? { kind: 'kubernetes', inCluster: true } : { kind: 'kubernetes', kubeconfig: base.discovery.kubeconfig as string };
+  } else throw new UsageError('say where endpoints come from: --kubeconfig FILE, --in-cluster or --static FILE');
+
+  const caDir = v.ca ?? base?.caDir;
+  const insecure = v.insecure || (base?.globalLb.insecure ?? false);
+  if (!insecure && caDir === undefined) throw new UsageError('give --ca DIR (the cluster CA, for mTLS to global-lb and sidecar certificates), or --insecure for local development');
+  const gateway = v.gateway ?? (base?.gatewayAddress ? formatHostPort(base.gatewayAddress) : undefined);
+  if (gateway !== undefined && !parseHostPortText(gateway)) throw new UsageError(`--gateway: "${gateway}" is not HOST:PORT`);
+  const reportIntervalMs = v['report-interval'] ? parseDuration(v['report-interval'], 'report-interval') : (base?.reportInterval ?? 1000);
+  if (reportIntervalMs < 100 || reportIntervalMs > 60_000) throw new UsageError('--report-interval: must be between 100ms and 60s');
+  const workloadCertTtlMs = v['cert-ttl'] ? parseDuration(v['cert-ttl'], 'cert-ttl') : 24 * 3600_000;
+  if (workloadCertTtlMs < 60_000) throw new UsageError('--cert-ttl: must be at least 1m');
+
+  return {
+    locality, cluster, network, trustDomain, globalLb, insecure, discovery,
+    ...(caDir !== undefined ? { caDir } : {}),
+    ...(gateway !== undefined ? { gatewayAddress: gateway } : {}),
+    relayListen: v['relay-listen'] ? parseHostPort(v['relay-listen'], 'relay-listen') : (base?.relayListen ?? { host: '127.0.0.1', port: 15101 }),
+    adminListen: v['admin-listen'] ? parseHostPort(v['admin-listen'], 'admin-listen') : (base?.adminListen ?? { host: '127.0.0.1', port: 15100 }),
+    stateDir: v['state-dir'] ?? base?.stateDir ?? '.meshfed/agent-state',
+    reportIntervalMs,
+    workloadCertTtlMs,
+    // Probes run only for services whose discovery names a health-check path.
+    healthCheck: base?.healthCheck ?? { interval: 5000, timeout: 1000, healthyThreshold: 2, unhealthyThreshold: 3 },
+  };
+}
+
+/** Runs the agent until SIGINT or SIGTERM. */
+export async function run(argv: readonly string[]): Promise<number> {
+  const args = resolveArgs(argv);
+  if (!args) return 0;
+  const logger = createLogger({ component: 'zone-agent', zone: args.locality.zone });
+  let agent;
+  try {
+    agent = await startZoneAgent({ ...args, logger });
+  } catch (e) {
+    if (e instanceof MeshfedError) throw e;
+    throw new MeshfedError('MESHFED_E_INTERNAL', `cannot start: ${(e as Error).message}`, { cause: e });
+  }
+  // One machine-readable line on stdout, so supervisors and tests learn the bound ports.
+  process.stdout.write(JSON.stringify({ event: 'listening', zone: args.locality.zone, relay: `${args.relayListen.host}:${agent.relayPort}`, admin: `http://${args.adminListen.host}:${agent.adminPort}` }) + '\n');
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      logger.info({ signal }, 'shutting down');
+      resolve();
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  await agent.stop();
+  return 0;
+}
