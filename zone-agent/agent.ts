@@ -16,7 +16,7 @@ import { buildReport } from './report/build.ts';
 import type { BackoffPolicy } from './report/backoff.ts';
 import { RelayServer } from './relay/server.ts';
 import { applyWeights, buildRelayState, EMPTY_BALANCER_STATE, type BalancerState } from './relay/state.ts';
-import { loadLastGood, saveLastGood } from './failstatic/store.ts';
+import { LastGoodWriter, loadLastGood } from './failstatic/store.ts';
 import { csrSigner, issueZoneIdentity, loadClusterCa } from './ca/signer.ts';
 import { addStats, dropSidecar, EMPTY_WINDOW, resetWindow, type WindowTotals } from './telemetry/merge.ts';
 import { HealthChecker, type HealthCheckSettings } from './telemetry/health-checker.ts';
@@ -59,6 +59,8 @@ export interface ZoneAgentOptions {
   readonly random?: () => number;
   readonly logger?: Logger;
   readonly processMetrics?: boolean;
+  /** Encode each relay state once for all sidecars (default true); false exists as a benchmark baseline. */
+  readonly relayEncodeOnce?: boolean;
 }
 
 /** What GET /v1/status returns. */
@@ -164,6 +166,7 @@ export async function startZoneAgent(o: ZoneAgentOptions): Promise<ZoneAgent> {
     onProtocolError: () => metrics.relayProtocolErrors.inc(),
     onCertificateIssued: () => metrics.certificatesIssued.inc(),
     onSubscribersChanged: (n) => metrics.relaySubscribers.set(n),
+    ...(o.relayEncodeOnce !== undefined ? { encodeOnce: o.relayEncodeOnce } : {}),
   });
 
   function policies(): { policies: Record<string, string>; faultsJson: string } {
@@ -189,12 +192,12 @@ export async function startZoneAgent(o: ZoneAgentOptions): Promise<ZoneAgent> {
     relay.publish(next);
   }
 
+  const writer = new LastGoodWriter(o.stateDir, zone, (error) => {
+    metrics.failstaticWriteErrors.inc();
+    logger.error({ code: 'MESHFED_E_AGENT_FAILSTATIC_WRITE', err: error }, 'could not persist the last good state');
+  });
   function persist(): void {
-    const r = saveLastGood(o.stateDir, zone, balancer, Date.now());
-    if (!r.ok) {
-      metrics.failstaticWriteErrors.inc();
-      logger.error({ code: 'MESHFED_E_AGENT_FAILSTATIC_WRITE', err: r.error }, 'could not persist the last good state');
-    }
+    writer.save(balancer);
   }
 
   function onBalancerMessage(m: BalancerMessage__Output): void {
@@ -324,6 +327,7 @@ export async function startZoneAgent(o: ZoneAgentOptions): Promise<ZoneAgent> {
     lastReport: () => lastReport,
     async stop() {
       reporter.stop();
+      await writer.flush();
       rtt.stop();
       health?.stop();
       await discovery.stop();

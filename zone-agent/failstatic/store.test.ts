@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadLastGood, saveLastGood, STATE_FILE } from './store.ts';
+import { LastGoodWriter, loadLastGood, saveLastGood, STATE_FILE } from './store.ts';
 import type { BalancerState } from '../relay/state.ts';
 
 function tmp(t: import('node:test').TestContext): string {
@@ -50,4 +50,18 @@ test('a write into an unwritable place is an error value, not a throw', (t) => {
   writeFileSync(join(dir, 'file'), 'x');
   const r = saveLastGood(join(dir, 'file', 'sub'), 'a', state, 1);
   assert.equal(r.ok, false);
+});
+
+test('the coalescing writer leaves the newest state on disk', async (t) => {
+  const dir = tmp(t);
+  const errors: string[] = [];
+  const w = new LastGoodWriter(dir, 'a', (e) => errors.push(e));
+  for (let i = 1; i <= 20; i++) w.save({ ...state, weightsReceivedAtMs: i });
+  await w.flush();
+  assert.deepEqual(loadLastGood(dir, 'a'), { ok: true, value: { ...state, weightsReceivedAtMs: 20 } });
+  assert.equal(errors.length, 0);
+  const bad = new LastGoodWriter(join(dir, STATE_FILE, 'x'), 'a', (e) => errors.push(e));
+  bad.save(state);
+  await bad.flush();
+  assert.equal(errors.length, 1);
 });

@@ -1,5 +1,6 @@
 // Fail-static persistence: the last good balancer state (weights, directory, bundle) on disk, written atomically.
 import { mkdirSync, openSync, writeSync, fsyncSync, closeSync, renameSync, readFileSync } from 'node:fs';
+import { mkdir, open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { err, ok, type Result } from '../../common/errors.ts';
 import type { BalancerState } from '../relay/state.ts';
@@ -65,4 +66,63 @@ export function loadLastGood(dir: string, zone: string): Result<BalancerState | 
     return err(`${path}: state is missing weights or weightsReceivedAtMs`);
   }
   return ok({ directory: s.directory ?? undefined, weights: s.weights, bundle: s.bundle ?? undefined, weightsReceivedAtMs: s.weightsReceivedAtMs });
+}
+
+/** The same atomic write off the event loop, so a slow disk never delays pushes to sidecars. */
+export async function saveLastGoodAsync(dir: string, zone: string, state: BalancerState, nowMs: number): Promise<Result<string, string>> {
+  const path = join(dir, STATE_FILE);
+  const tmp = `${path}.${process.pid}.tmp`;
+  try {
+    await mkdir(dir, { recursive: true });
+    const body: OnDisk = { format: FORMAT, zone, savedAtMs: nowMs, state };
+    const fh = await open(tmp, 'w', 0o600);
+    try {
+      await fh.writeFile(JSON.stringify(body));
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+    return ok(path);
+  } catch (e) {
+    return err(`${path}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Coalesces saves: at most one write in flight; changes arriving meanwhile are written once after it, with the
+ * newest state. Invariant: after flush() resolves, the file holds the last state passed to save().
+ */
+export class LastGoodWriter {
+  private readonly dir: string;
+  private readonly zone: string;
+  private readonly onError: (message: string) => void;
+  private next: BalancerState | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(dir: string, zone: string, onError: (message: string) => void) {
+    this.dir = dir;
+    this.zone = zone;
+    this.onError = onError;
+  }
+
+  save(state: BalancerState): void {
+    this.next = state;
+    this.running ??= this.drain();
+  }
+
+  /** Resolves when everything saved so far is on disk. */
+  async flush(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.next) {
+      const s = this.next;
+      this.next = undefined;
+      const r = await saveLastGoodAsync(this.dir, this.zone, s, Date.now());
+      if (!r.ok) this.onError(r.error);
+    }
+    this.running = undefined;
+  }
 }

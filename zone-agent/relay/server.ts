@@ -34,6 +34,8 @@ export interface RelayServerOptions {
   readonly onProtocolError?: (reason: string) => void;
   readonly onCertificateIssued?: () => void;
   readonly onSubscribersChanged?: (count: number) => void;
+  /** Encode each state once for all subscribers (default). False encodes per stream; kept as the bench's baseline. */
+  readonly encodeOnce?: boolean;
 }
 
 /** A message that failed to decode; the handler sees it as a value instead of grpc-js failing the call silently. */
@@ -131,7 +133,7 @@ export class RelayServer {
   private sendState(s: Subscriber): void {
     if (s.state !== 'subscribed' || !this.current || !this.currentBytes || s.lastVersion === this.current.version) return;
     s.lastVersion = this.current.version ?? '';
-    s.call.write(this.currentBytes);
+    s.call.write(this.o.encodeOnce === false ? { state: this.current } : this.currentBytes);
   }
 
   private onStream(call: grpc.ServerDuplexStream<Incoming, RelayMessage | Buffer>): void {
