@@ -1,0 +1,69 @@
+// Telemetry at the edge: active HTTP health checks take a failing endpoint out of the relayed state and bring it
+// back; RTT to a peer zone's gateway is measured as a real TLS handshake.
+import 'reflect-metadata';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer } from 'node:http';
+import { createServer as createTlsServer } from 'node:tls';
+import type { AddressInfo } from 'node:net';
+import { createLogger } from '../../common/logger.ts';
+import { startZoneAgent } from '../../zone-agent/agent.ts';
+import { measureHandshake, RttProber } from '../../zone-agent/telemetry/rtt.ts';
+import { createTestPki } from '../../trust/testing.ts';
+import { TestSidecar, until } from './agent-support.ts';
+
+test('health checks mark an endpoint unhealthy after the threshold and healthy again after recovery', async (t) => {
+  let healthy = true;
+  let probes = 0;
+  const app = createServer((req, res) => {
+    probes++;
+    res.statusCode = req.url === '/healthz' && healthy ? 200 : 503;
+    res.end();
+  });
+  await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => { app.closeAllConnections(); app.close(() => r()); }));
+  const port = (app.address() as AddressInfo).port;
+  const dir = mkdtempSync(join(tmpdir(), 'meshfed-agent-hc-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  // The second endpoint has nothing listening: refused connections count as failures.
+  writeFileSync(join(dir, 's.yaml'), `services:\n  - namespace: shop\n    name: cart\n    healthCheckPath: /healthz\n    endpoints: ["127.0.0.1:${port}", "127.0.0.1:1"]\n`);
+  const a = await startZoneAgent({
+    locality: { cloud: 'sim', region: 'r1', zone: 'a1' }, cluster: 'c1', network: 'n1', trustDomain: 'meshfed.local',
+    globalLb: ['127.0.0.1:1'], insecure: true, discovery: { kind: 'static', file: join(dir, 's.yaml') },
+    stateDir: join(dir, 'state'), relayListen: { host: '127.0.0.1', port: 0 }, adminListen: { host: '127.0.0.1', port: 0 },
+    healthCheck: { interval: 100, timeout: 1000, healthyThreshold: 2, unhealthyThreshold: 3 }, rttIntervalMs: 0,
+    backoff: { initialMs: 1000, maxMs: 5000, multiplier: 2, jitter: 0 }, logger: createLogger({ component: 'zone-agent', level: 'silent' }), processMetrics: false,
+  });
+  t.after(() => a.stop());
+  const sc = new TestSidecar(a.relayPort);
+  t.after(() => sc.close());
+  await until('dead endpoint out', () => sc.endpoints('a1', 'cart').join() === `127.0.0.1:${port},127.0.0.1:1!`);
+  healthy = false;
+  const before = probes;
+  await until('failing endpoint out', () => sc.endpoints('a1', 'cart').includes(`127.0.0.1:${port}!`));
+  assert.ok(probes - before >= 3, `went out after ${probes - before} probes (threshold 3)`);
+  healthy = true;
+  await until('back in', () => sc.endpoints('a1', 'cart').includes(`127.0.0.1:${port}`));
+});
+
+test('RTT is the TLS handshake time to each peer gateway; unreachable gateways are left out', async (t) => {
+  const pki = await createTestPki({ trustDomain: 'meshfed.local' });
+  const gw = await pki.issue('spiffe://meshfed.local/ns/meshfed/sa/gateway', { usages: ['server'] });
+  const server = createTlsServer({ cert: gw.chainPem, key: gw.keyPem }, (s) => s.end());
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => server.close(() => r())));
+  const addr = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const ms = await measureHandshake(addr, 5000);
+  assert.ok(ms !== undefined && ms > 0 && ms < 5000, `handshake ${ms} ms`);
+  assert.equal(await measureHandshake('127.0.0.1:1', 2000), undefined);
+  assert.equal(await measureHandshake('not-an-address', 2000), undefined);
+  const p = new RttProber();
+  p.setTargets({ b1: addr, c1: '127.0.0.1:1' });
+  await p.probeAll();
+  assert.deepEqual(Object.keys(p.current()), ['b1']);
+  p.setTargets({});
+  assert.deepEqual(p.current(), {});
+});
