@@ -288,7 +288,7 @@ export async function startZoneAgent(o: ZoneAgentOptions): Promise<ZoneAgent> {
       res.end('ok\n');
     } else {
       res.writeHead(404, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ code: 'MESHFED_E_NOT_FOUND', message: `no route ${req.method} ${url.pathname} (try GET /v1/status, /metrics, /healthz)` }));
+      res.end(JSON.stringify({ code: 'MESHFED_E_AGENT_NOT_FOUND', message: `no route ${req.method} ${url.pathname} (try GET /v1/status, /metrics, /healthz)` }));
     }
   });
 

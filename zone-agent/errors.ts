@@ -13,6 +13,7 @@ export const ZONE_AGENT_CODES = {
   MESHFED_E_AGENT_RELAY_PROTOCOL: 'a sidecar broke the relay protocol (garbage, no Subscribe first); its stream was closed',
   MESHFED_E_AGENT_CSR_REJECTED: 'a sidecar certificate request was refused (bad CSR, bad identity)',
   MESHFED_E_AGENT_CA_LOAD: 'the cluster intermediate CA could not be loaded from the --ca directory',
+  MESHFED_E_AGENT_NOT_FOUND: 'the admin API has no such route (404)',
 } as const;
 
 export type ZoneAgentCode = keyof typeof ZONE_AGENT_CODES;
