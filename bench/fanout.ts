@@ -60,6 +60,7 @@ const grpc = require(workerData.grpcPath);
 const clients = [];
 let subscribed = 0;
 let want = null;
+let times = [];
 const pending = new Set();
 function subscribeBytes(i) {
   // SidecarMessage{subscribe(1): SubscribeRequest{namespace(1)="shop", service(2)="web", service_account(3)="web", zone(4)="a1", sidecar_id(5)}}
@@ -76,7 +77,9 @@ for (let i = 0; i < workerData.n; i++) {
     if (first) { first = false; if (++subscribed === workerData.n) parentPort.postMessage({ type: 'ready' }); }
     if (want !== null && pending.has(i) && bytes.indexOf(want) >= 0) {
       pending.delete(i);
-      parentPort.postMessage({ type: 'got', i, version: want.toString(), at: performance.timeOrigin + performance.now() });
+      times.push(performance.timeOrigin + performance.now());
+      // One message per round, not per sidecar, so reporting does not load the agent's thread during the fan-out.
+      if (pending.size === 0) parentPort.postMessage({ type: 'round', version: want.toString(), times });
     }
   });
   call.on('error', () => {});
@@ -85,7 +88,7 @@ for (let i = 0; i < workerData.n; i++) {
 }
 parentPort.on('message', (m) => {
   if (m === 'close') { for (const x of clients) { x.call.cancel(); x.c.close(); } parentPort.postMessage({ type: 'closed' }); return; }
-  if (m.want) { want = Buffer.from(m.want); pending.clear(); for (let i = 0; i < workerData.n; i++) pending.add(i); parentPort.postMessage({ type: 'armed' }); }
+  if (m.want) { want = Buffer.from(m.want); times = []; pending.clear(); for (let i = 0; i < workerData.n; i++) pending.add(i); parentPort.postMessage({ type: 'armed' }); }
 });
 `;
 
@@ -114,14 +117,15 @@ async function runCase(n: number, encodeOnce: boolean, rounds: number, services:
   let ready: () => void = () => undefined;
   const readyP = new Promise<void>((r) => (ready = r));
   let armed: () => void = () => undefined;
-  worker.on('message', (m: { type: string; i: number; version: string; at: number }) => {
+  worker.on('message', (m: { type: string; version: string; times: number[] }) => {
     if (m.type === 'ready') ready();
     if (m.type === 'armed') armed();
-    if (m.type !== 'got') return;
+    if (m.type !== 'round') return;
     const w = waiters.get(m.version);
-    if (!w || !w.left.delete(m.i)) return;
-    w.times.push(m.at);
-    if (w.left.size === 0) w.done();
+    if (!w) return;
+    w.times.push(...m.times);
+    w.left.clear();
+    w.done();
   });
   await readyP;
   const completion: number[] = [];
@@ -137,9 +141,10 @@ async function runCase(n: number, encodeOnce: boolean, rounds: number, services:
       worker.postMessage({ want: version });
     });
     const t0 = lb.push(tables(r, services));
-    const timeout = new Promise<void>((_, rej) => setTimeout(() => rej(new Error(`round ${r}: ${waiter.left.size} of ${n} sidecars never got the weights`)), 30_000).unref());
+    const timeout = new Promise<void>((_, rej) => setTimeout(() => rej(new Error(`round ${r}: not all ${n} sidecars got the weights within 30 s`)), 30_000).unref());
     await Promise.race([doneP, timeout]);
     waiters.delete(version);
+    if (waiter.times.length !== n) throw new Error(`round ${r}: ${waiter.times.length} receipts for ${n} sidecars`);
     const lat = waiter.times.map((t) => t - t0);
     // The first rounds warm up the JIT and grpc-js buffers; they are not counted.
     if (r > WARMUP) {
