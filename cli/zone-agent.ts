@@ -95,7 +95,12 @@ export function resolveArgs(argv: readonly string[]): ResolvedAgentArgs | undefi
   else if (v.static !== undefined) discovery = { kind: 'static', file: v.static };
   else if (base?.discovery.type === 'static') discovery = { kind: 'static', file: base.discovery.file };
   else if (base?.discovery.type === 'kubernetes') {
-    discovery = base.discovery.inCluster ? { kind: 'kubernetes', inCluster: true } : { kind: 'kubernetes', kubeconfig: base.discovery.kubeconfig as string };
+    const d = base.discovery;
+    discovery = {
+      kind: 'kubernetes', namespaces: [...d.namespaces],
+      ...(d.inCluster ? { inCluster: true } : { kubeconfig: d.kubeconfig as string }),
+      ...(d.context !== undefined ? { context: d.context } : {}),
+    };
   } else throw new UsageError('say where endpoints come from: --kubeconfig FILE, --in-cluster or --static FILE');
 
   const caDir = v.ca ?? base?.caDir;

@@ -28,7 +28,7 @@ export const AGENT_VERSION = '0.1.0';
 
 /** Where endpoints come from. */
 export type DiscoverySpec =
-  | { readonly kind: 'kubernetes'; readonly kubeconfig?: string; readonly inCluster?: boolean }
+  | { readonly kind: 'kubernetes'; readonly kubeconfig?: string; readonly inCluster?: boolean; readonly context?: string; readonly namespaces?: readonly string[] }
   | { readonly kind: 'static'; readonly file: string }
   | { readonly kind: 'custom'; readonly discovery: Discovery };
 
@@ -129,6 +129,8 @@ export async function startZoneAgent(o: ZoneAgentOptions): Promise<ZoneAgent> {
       discovery = new KubernetesDiscovery({
         ...(o.discovery.kubeconfig !== undefined ? { kubeconfig: o.discovery.kubeconfig } : {}),
         ...(o.discovery.inCluster !== undefined ? { inCluster: o.discovery.inCluster } : {}),
+        ...(o.discovery.context !== undefined ? { context: o.discovery.context } : {}),
+        ...(o.discovery.namespaces !== undefined ? { namespaces: o.discovery.namespaces } : {}),
         logger,
         onMalformed: (kind) => metrics.malformedObjects.inc({ kind }),
         onWatchError: (resource) => metrics.watchErrors.inc({ resource }),

@@ -150,3 +150,21 @@ test('an unreachable API server is retried with backoff and discovery recovers',
   api2.apply('endpointslices', endpointSlice('shop', 'cart-a', 'cart', 8080, [{ ip: '10.0.0.1' }]));
   await until('recovered', () => addrs(disc.current(), 'cart').length === 1, 20_000);
 });
+
+test('namespaces limit which federated services are discovered', async (t) => {
+  const api = await new FakeKubeApi().start();
+  const dir = mkdtempSync(join(tmpdir(), 'meshfed-agent-disc-'));
+  const kubeconfig = api.writeKubeconfig(join(dir, 'kubeconfig'));
+  const disc = new KubernetesDiscovery({ kubeconfig, namespaces: ['shop'], logger: createLogger({ component: 'zone-agent', level: 'silent' }) });
+  t.after(async () => {
+    await disc.stop();
+    await api.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  api.apply('services', service('shop', 'cart'));
+  api.apply('services', service('other', 'cart'));
+  api.apply('endpointslices', endpointSlice('shop', 'cart-a', 'cart', 8080, [{ ip: '10.0.0.1' }]));
+  api.apply('endpointslices', endpointSlice('other', 'cart-a', 'cart', 8080, [{ ip: '10.9.0.1' }]));
+  await disc.start();
+  assert.deepEqual(disc.current().map((s) => `${s.namespace}/${s.name}=${s.endpoints.map((e) => e.address).join()}`), ['shop/cart=10.0.0.1']);
+});

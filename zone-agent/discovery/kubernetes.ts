@@ -12,6 +12,10 @@ export interface KubernetesDiscoveryOptions {
   /** A kubeconfig file; omitted with inCluster = true. */
   readonly kubeconfig?: string;
   readonly inCluster?: boolean;
+  /** A kubeconfig context other than the file's current one. */
+  readonly context?: string;
+  /** Only services in these namespaces; every namespace when empty or absent. */
+  readonly namespaces?: readonly string[];
   readonly logger: Logger;
   /** Restart delay after a failed list or watch; jitter comes from `random`. */
   readonly backoff?: BackoffPolicy;
@@ -52,6 +56,7 @@ export class KubernetesDiscovery implements Discovery {
     if (options.inCluster) kc.loadFromCluster();
     else if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
     else kc.loadFromDefault();
+    if (options.context !== undefined) kc.setCurrentContext(options.context);
     const core = kc.makeApiClient(k8s.CoreV1Api);
     const discovery = kc.makeApiClient(k8s.DiscoveryV1Api);
     const federated = `${FEDERATE_LABEL}=true`;
@@ -134,6 +139,11 @@ export class KubernetesDiscovery implements Discovery {
       `skipped malformed object: ${message}`);
   }
 
+  private inScope(namespace: string): boolean {
+    const ns = this.options.namespaces;
+    return ns === undefined || ns.length === 0 || ns.includes(namespace);
+  }
+
   private recompute(): void {
     const nodes = new Map<string, NodeTopology>();
     for (const n of this.informers.get('nodes')?.list() ?? []) {
@@ -145,7 +155,7 @@ export class KubernetesDiscovery implements Discovery {
     for (const s of this.informers.get('services')?.list() ?? []) {
       const r = parseService(s);
       if (!r.ok) this.warnOnce('Service', s, r.error);
-      else if (r.value.federated) services.push(r.value);
+      else if (r.value.federated && this.inScope(r.value.namespace)) services.push(r.value);
     }
     const slices: ParsedSlice[] = [];
     for (const s of this.informers.get('endpointslices')?.list() ?? []) {
