@@ -1,7 +1,7 @@
 // Spawns a real single-member etcd on free loopback ports with a temporary data dir, for integration tests.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePorts } from './ports.ts';
@@ -25,11 +25,11 @@ export interface EtcdServer {
   pid(): number | undefined;
   /** Terminates etcd (SIGTERM, then SIGKILL after 10 s) and removes the data dir. Idempotent. */
   stop(): Promise<void>;
-  /** Sends a signal (default SIGKILL) and waits for the process to exit; the data dir is kept for restart(). */
+  /** Sends a terminating signal (default SIGKILL) and waits for the exit; the data dir is kept for restart(). */
   kill(signal?: NodeJS.Signals): Promise<void>;
   /** Stops etcd if it runs (SIGTERM) and starts it again on the same ports and data dir; resolves when healthy. */
   restart(): Promise<void>;
-  /** Freezes the process (SIGSTOP): connections stay open but nothing answers. */
+  /** Freezes the process (SIGSTOP) and resolves once every thread has stopped: connections stay open, nothing answers. */
   pause(): Promise<void>;
   /** Thaws a paused process (SIGCONT). */
   resume(): Promise<void>;
@@ -172,10 +172,39 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdSer
       await launch();
     },
     async pause() {
+      const pid = entry.child?.pid;
       entry.child?.kill('SIGSTOP');
+      // Signals are delivered asynchronously: a request racing the signal could still be answered.
+      if (pid !== undefined) await waitForState(pid, (state) => state === 'T' || state === 't');
     },
     async resume() {
+      const pid = entry.child?.pid;
       entry.child?.kill('SIGCONT');
+      if (pid !== undefined) await waitForState(pid, (state) => state !== 'T' && state !== 't');
     },
   };
+}
+
+/**
+ * Polls the state letters (R, S, T, ...) of every thread in /proc/<pid>/task until they all match, so a SIGSTOP has
+ * reached every thread of etcd before pause() returns. Gives up quietly where there is no procfs.
+ */
+async function waitForState(pid: number, matches: (state: string) => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let states: string[];
+    try {
+      states = readdirSync(`/proc/${pid}/task`).map((tid) => {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        // The command name is in parentheses and may contain spaces; the state follows the closing one.
+        const end = stat.lastIndexOf(')');
+        return stat.slice(end + 2, end + 3);
+      });
+    } catch {
+      return; // no procfs, or the process (or a thread) is gone
+    }
+    if (states.every(matches)) return;
+    if (Date.now() > deadline) throw new Error(`etcd (pid ${pid}) did not reach the expected state: ${states.join('')}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
