@@ -167,6 +167,7 @@ export async function startZoneAgent(o: ZoneAgentOptions): Promise<ZoneAgent> {
     },
     onProtocolError: () => metrics.relayProtocolErrors.inc(),
     onCertificateIssued: () => metrics.certificatesIssued.inc(),
+    onSkipped: () => metrics.relaySkipped.inc(),
     onSubscribersChanged: (n) => metrics.relaySubscribers.set(n),
     ...(o.relayEncodeOnce !== undefined ? { encodeOnce: o.relayEncodeOnce } : {}),
   });

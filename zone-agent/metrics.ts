@@ -9,6 +9,7 @@ export interface AgentMetrics {
   readonly relaySubscribers: ReturnType<typeof gauge>;
   readonly relayPushes: ReturnType<typeof counter>;
   readonly relayProtocolErrors: ReturnType<typeof counter>;
+  readonly relaySkipped: ReturnType<typeof counter>;
   readonly certificatesIssued: ReturnType<typeof counter>;
   readonly malformedObjects: ReturnType<typeof counter<'kind'>>;
   readonly watchErrors: ReturnType<typeof counter<'resource'>>;
@@ -36,6 +37,7 @@ export function createAgentMetrics(weightsReceivedAtMs: () => number, options: {
     relaySubscribers: gauge(registry, 'meshfed_agent_relay_subscribers', 'Sidecar streams currently subscribed to the relay'),
     relayPushes: counter(registry, 'meshfed_agent_relay_pushes_total', 'New relay state versions pushed to sidecars'),
     relayProtocolErrors: counter(registry, 'meshfed_agent_relay_protocol_errors_total', 'Sidecar streams closed for breaking the relay protocol'),
+    relaySkipped: counter(registry, 'meshfed_agent_relay_skipped_total', 'State versions not sent to a sidecar that was not reading; it gets the newest one when it drains'),
     certificatesIssued: counter(registry, 'meshfed_agent_certificates_issued_total', 'Sidecar certificates signed'),
     malformedObjects: counter(registry, 'meshfed_agent_discovery_malformed_total', 'Kubernetes objects skipped as malformed', ['kind']),
     watchErrors: counter(registry, 'meshfed_agent_discovery_watch_errors_total', 'Failed Kubernetes list/watch attempts (each is retried)', ['resource']),

@@ -34,6 +34,8 @@ export interface RelayServerOptions {
   readonly onProtocolError?: (reason: string) => void;
   readonly onCertificateIssued?: () => void;
   readonly onSubscribersChanged?: (count: number) => void;
+  /** Called when a state version was skipped for a sidecar that is not reading (it will get a newer one). */
+  readonly onSkipped?: () => void;
   /** Encode each state once for all subscribers (default). False encodes per stream; kept as the bench's baseline. */
   readonly encodeOnce?: boolean;
 }
@@ -51,6 +53,8 @@ interface Subscriber {
   sidecarId: string;
   spiffeId: string;
   lastVersion: string;
+  /** The stream's buffer is full; the newest state goes out on 'drain' instead of queueing every version. */
+  blocked: boolean;
   rotateTimer: NodeJS.Timeout | undefined;
 }
 
@@ -130,14 +134,30 @@ export class RelayServer {
     for (const s of this.subscribers) this.sendState(s);
   }
 
+  /**
+   * Sends the current state unless the stream holds it. A sidecar that does not read fills its stream's buffer;
+   * from then on it is skipped and gets only the newest state once it drains, so memory per slow sidecar stays
+   * bounded and a complete state (never a stale backlog) arrives first.
+   */
   private sendState(s: Subscriber): void {
     if (s.state !== 'subscribed' || !this.current || !this.currentBytes || s.lastVersion === this.current.version) return;
+    if (s.blocked) {
+      this.o.onSkipped?.();
+      return;
+    }
     s.lastVersion = this.current.version ?? '';
-    s.call.write(this.o.encodeOnce === false ? { state: this.current } : this.currentBytes);
+    const more = s.call.write(this.o.encodeOnce === false ? { state: this.current } : this.currentBytes);
+    if (!more) {
+      s.blocked = true;
+      s.call.once('drain', () => {
+        s.blocked = false;
+        this.sendState(s);
+      });
+    }
   }
 
   private onStream(call: grpc.ServerDuplexStream<Incoming, RelayMessage | Buffer>): void {
-    const s: Subscriber = { call, state: 'awaiting-subscribe', sidecarId: '', spiffeId: '', lastVersion: '', rotateTimer: undefined };
+    const s: Subscriber = { call, state: 'awaiting-subscribe', sidecarId: '', spiffeId: '', lastVersion: '', blocked: false, rotateTimer: undefined };
     this.subscribers.add(s);
     call.on('data', (m: Incoming) => {
       this.onMessage(s, m).catch((e: unknown) => this.violation(s, `internal: ${describeError(e)}`));
