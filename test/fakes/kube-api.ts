@@ -179,6 +179,20 @@ export class FakeKubeApi {
     for (const r of Object.keys(this.log) as KubeResource[]) this.log[r] = [];
   }
 
+  /**
+   * Sends a BOOKMARK (an object carrying only the current resourceVersion) on every open watch, as the apiserver
+   * does periodically, so clients can resume from a recent version even when nothing they watch changed.
+   */
+  bookmark(): number {
+    let n = 0;
+    for (const w of this.watches) {
+      const spec = KUBE_RESOURCES[w.resource];
+      this.send(w.res, 'BOOKMARK', { apiVersion: spec.apiVersion, kind: spec.kind, metadata: { resourceVersion: String(this.revision) } });
+      n++;
+    }
+    return n;
+  }
+
   /** The number of watch connections currently open. */
   openWatches(resource?: KubeResource): number {
     let n = 0;

@@ -168,3 +168,24 @@ test('namespaces limit which federated services are discovered', async (t) => {
   await disc.start();
   assert.deepEqual(disc.current().map((s) => `${s.namespace}/${s.name}=${s.endpoints.map((e) => e.address).join()}`), ['shop/cart=10.0.0.1']);
 });
+
+test('a BOOKMARK moves the resume point forward, so a later compaction needs no relist', async (t) => {
+  const { api, disc } = await setup(t);
+  api.apply('services', service('shop', 'cart'));
+  api.apply('endpointslices', endpointSlice('shop', 'cart-a', 'cart', 8080, [{ ip: '10.0.0.1' }]));
+  await disc.start();
+  await until('watches open', () => api.openWatches() === 3);
+  // Changes elsewhere advance the global resourceVersion past what the slice watch has seen.
+  for (let i = 0; i < 5; i++) api.apply('nodes', node(`n${i}`, 'r', 'z'));
+  const before = Number(disc.resourceVersions()['endpointslices']);
+  assert.equal(api.bookmark(), 3);
+  await until('bookmark taken', () => Number(disc.resourceVersions()['endpointslices']) >= before + 5);
+  const lists = api.stats.lists.endpointslices;
+  api.compact();
+  api.dropWatches();
+  await until('resumed', () => api.openWatches('endpointslices') === 1);
+  api.apply('endpointslices', endpointSlice('shop', 'cart-b', 'cart', 8080, [{ ip: '10.0.0.2' }]));
+  await until('live', () => addrs(disc.current(), 'cart').length === 2);
+  assert.equal(api.stats.lists.endpointslices, lists, 'resumed from the bookmark without a relist');
+  assert.equal(api.stats.goneSent, 0);
+});

@@ -116,6 +116,17 @@ export class KubernetesDiscovery implements Discovery {
     return this.services;
   }
 
+  /** The resourceVersion each informer would resume its watch from (for status pages and tests). */
+  resourceVersions(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [resource, inf] of this.informers) {
+      // ListWatch has it; the Informer interface does not declare it.
+      const rv = (inf as unknown as { latestResourceVersion?: () => string }).latestResourceVersion?.();
+      out[resource] = rv ?? '';
+    }
+    return out;
+  }
+
   onChange(listener: () => void): void {
     this.listeners.push(listener);
   }
