@@ -1,7 +1,6 @@
 // The sidecar's Prometheus metrics, and the counting of a finished request from its response flags.
 import type client from 'prom-client';
 import { counter, histogram, LATENCY_BUCKETS, type Registry } from '../../common/metrics.ts';
-import type { ProxyResponse } from '../types.ts';
 
 /** Every metric the sidecar exports; names and labels are a public contract (dashboards match on them). */
 export interface SidecarMetrics {
@@ -32,13 +31,4 @@ export function createSidecarMetrics(registry: Registry): SidecarMetrics {
     authzDenied: counter(registry, 'meshfed_authz_denied_total', 'Inbound requests denied by identity-based authz', ['service']),
     configReloads: counter(registry, 'meshfed_config_reloads_total', 'Config applications by result', ['result']),
   };
-}
-
-/** Counts the per-request metrics that the layers report through response flags. */
-export function countFlags(m: SidecarMetrics, service: string, res: ProxyResponse): void {
-  for (const f of res.flags ?? []) {
-    if (f === 'retried') m.retries.inc({ dest_service: service });
-    else if (f === 'circuit-open') m.overflows.inc({ dest_service: service });
-    else if (f.startsWith('fault-')) m.faults.inc({ kind: f.slice(6) });
-  }
 }

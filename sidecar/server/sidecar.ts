@@ -12,11 +12,39 @@ import type { Handler, ProxyRequest, ProxyResponse, Random } from '../types.ts';
 import { authorityOf, bodyOf, protocolOf, writeResponse, type ServerRequest, type ServerResponse } from './bridge.ts';
 import { startInboundListener, startOutboundListener, type InboundListener, type Listener } from './listeners.ts';
 import { createAppUpstream, createMeshUpstream, failure, type TlsMaterial, type Upstream } from './upstream.ts';
-import { createSidecarMetrics, countFlags, type SidecarMetrics } from './metrics.ts';
+import { createSidecarMetrics, type SidecarMetrics } from './metrics.ts';
 import { startAdmin, type AdminServer, type RuntimeFaults } from './admin.ts';
 import { nextHop, TRACE_HEADERS, type TraceContext } from './trace.ts';
 import { watchConfigFile, hash, type ConfigWatch } from './config-watch.ts';
 import { NO_L4_FAULTS } from '../l4/l4-faults.ts';
+import { createStacks, type StackEvent } from '../core.ts';
+
+/**
+ * The production stack: sidecar-core's layers, with their decisions counted as meshfed_* metrics and mirrors sent
+ * fire-and-forget through the same balancer and upstream.
+ */
+export const defaultStack: StackFactory = (d) => {
+  const onEvent = (e: StackEvent) => {
+    if (e.kind === 'retry') d.metrics.retries.inc({ dest_service: e.service });
+    else if (e.kind === 'overflow') d.metrics.overflows.inc({ dest_service: e.service });
+    else if (e.kind === 'fault') d.metrics.faults.inc({ kind: `${e.direction}-${e.fault}` });
+    d.onEvent?.(e);
+  };
+  const mirror = (req: ProxyRequest, target: { service: string; subset?: string }) => {
+    const pick = d.balancer.picker(target.service)?.pick({ now: d.clock(), ...(target.subset !== undefined ? { subset: target.subset } : {}) });
+    if (pick?.kind !== 'complete') return;
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(), 10_000);
+    void d.upstream({ ...req, target: pick.endpoint, signal: ac.signal, headers: { ...req.headers, 'x-meshfed-mirror': '1' } })
+      .then((r) => (r.body as { destroy?: () => void } | null)?.destroy?.())
+      .catch(() => {})
+      .finally(() => clearTimeout(timer));
+  };
+  return createStacks({
+    config: d.config, balancer: d.balancer, upstream: d.upstream, app: d.app, faults: d.faults, random: d.random, clock: d.clock,
+    metrics: d.metrics, logger: d.logger, onEvent, mirror,
+  });
+};
 
 /** What the layer stacks are built from; sidecar/stack.ts turns these into the two handlers. */
 export interface StackDeps {
@@ -34,6 +62,8 @@ export interface StackDeps {
   readonly clock: () => number;
   readonly logger: Logger;
   readonly metrics: SidecarMetrics;
+  /** Sees every decision the layers report (tests, debugging). */
+  readonly onEvent?: (e: StackEvent) => void;
 }
 
 /** Builds the outbound and inbound handlers from the deps; called again on every config change. */
@@ -56,12 +86,15 @@ export interface SidecarOptions {
   readonly configFile?: string;
   /** Certificates; when absent they are read from config.certificates. */
   readonly tls?: () => TlsMaterial;
-  readonly stack: StackFactory;
+  /** The layer stacks; sidecar-core's createStacks unless a test swaps in its own. */
+  readonly stack?: StackFactory;
   readonly logger?: Logger;
   readonly registry?: Registry;
   /** Share of requests written to the access log (errors and denials are always written). */
   readonly accessLogSample?: number;
   readonly random?: Random;
+  /** Sees every decision the layers report (tests, debugging). */
+  readonly onEvent?: (e: StackEvent) => void;
 }
 
 export interface Sidecar {
@@ -134,9 +167,9 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
   let appliedAt = new Date().toISOString();
 
   function build() {
-    return opts.stack({
+    return (opts.stack ?? defaultStack)({
       zone: opts.zone, service: opts.service, config, balancer, upstream: mesh.handler, app: app.handler,
-      faults: () => faultState.rules, random, clock: Date.now, logger, metrics,
+      faults: () => faultState.rules, random, clock: Date.now, logger, metrics, ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
     });
   }
 
@@ -175,7 +208,6 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
         return failure(500, 'internal', `internal error: ${describeError(e)}`);
       })
       .then(async (resp) => {
-        countFlags(metrics, pr.service, resp);
         await writeResponse(res, resp, { 'x-request-id': trace.requestId });
         const ms = performance.now() - t0;
         if (dir === 'outbound') {
@@ -205,6 +237,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     tls: { options: () => { const m = tls(); return { cert: m.cert, key: m.key, ca: m.ca as string[], requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' }; } },
   });
 
+  let closing: Promise<void> | undefined;
   const sidecar: Sidecar = {
     inboundPort: inbound.port,
     outboundPort: outbound.port,
@@ -243,11 +276,11 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
       if (l4Changed) inbound.dropConnections();
       logger.info({ faults: f }, 'fault settings changed');
     },
-    close: async () => {
+    close: () => (closing ??= (async () => {
       watcher?.close();
       await Promise.all([outbound.close(), inbound.close(), admin.close()]);
       await Promise.all([mesh.close(), app.close()]);
-    },
+    })()),
   };
 
   const admin: AdminServer = await startAdmin({

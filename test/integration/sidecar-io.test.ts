@@ -13,7 +13,7 @@ import { bareStack, diskPki, quietLogger, startEchoApp, tempDir, type EchoReply 
 
 const cleanups: (() => unknown)[] = [];
 const hooks = { after: (fn: () => unknown) => { cleanups.push(fn); } };
-after(async () => { for (const fn of cleanups.reverse()) await fn(); });
+after(async () => { for (const fn of cleanups.reverse()) await Promise.resolve().then(fn).catch(() => {}); });
 let client: Sidecar;
 let server: Sidecar;
 let serverIdentity = '';
