@@ -21,4 +21,5 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'drain', summary: 'take a zone out of rotation for every service', load: () => import('./drain.ts') },
   { name: 'undrain', summary: 'put a drained zone back into rotation', load: () => import('./undrain.ts') },
   { name: 'zone-agent', summary: 'run a zone agent (endpoint discovery, reports to global-lb, relay to sidecars)', load: () => import('./zone-agent.ts') },
+  { name: 'trust', summary: 'federation CA: root, cluster intermediates (Istio plug-in files), workload certs, verify, bundles', load: () => import('./trust.ts') },
 ];
