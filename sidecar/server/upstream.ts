@@ -39,6 +39,7 @@ interface PoolTuning {
  */
 export function createMeshUpstream(opts: PoolTuning & { tls: () => TlsMaterial }): Upstream {
   const pools = new Map<string, Pool>();
+  const sniOf = new WeakMap<Pool, string>();
   const poolFor = (req: ProxyRequest, t: EndpointRef): Pool => {
     const mat = opts.tls();
     const h2 = req.protocol !== 'http1';
@@ -64,6 +65,7 @@ export function createMeshUpstream(opts: PoolTuning & { tls: () => TlsMaterial }
         },
       });
       pools.set(key, pool);
+      sniOf.set(pool, servername);
       dropStale(pools, mat.generation);
     }
     return pool;
@@ -71,7 +73,8 @@ export function createMeshUpstream(opts: PoolTuning & { tls: () => TlsMaterial }
   const handler: Handler = async (req) => {
     const t = req.target;
     if (!t) return failure(503, 'connect-failure', 'no endpoint chosen');
-    return send(poolFor(req, t), req, t.id, t.zone);
+    const pool = poolFor(req, t);
+    return send(pool, req, t.id, t.zone, sniOf.get(pool));
   };
   return { handler, stats: () => ({ pools: pools.size }), close: () => closeAll(pools) };
 }
@@ -105,7 +108,11 @@ export function checkSpiffe(cert: PeerCertificate, expected: string | undefined)
   return uris.includes(expected) ? undefined : new Error(`server identity ${uris.join(',') || '(none)'} is not ${expected}`);
 }
 
-async function send(pool: Dispatcher, req: ProxyRequest, endpoint: string, zone: string | undefined): Promise<ProxyResponse> {
+/**
+ * Sends one attempt. `servername` pins the TLS SNI: undici otherwise derives it from the Host header per request
+ * (which would name the app's host, not the gateway target) and reconnects whenever it changes.
+ */
+async function send(pool: Dispatcher, req: ProxyRequest, endpoint: string, zone: string | undefined, servername?: string): Promise<ProxyResponse> {
   const headers = forwardableHeaders(req.headers);
   headers['host'] = req.authority;
   let res: Dispatcher.ResponseData;
@@ -118,6 +125,8 @@ async function send(pool: Dispatcher, req: ProxyRequest, endpoint: string, zone:
       signal: req.signal,
       headersTimeout: 0,
       bodyTimeout: 0,
+      // Accepted by undici's Request but missing from its types.
+      ...(servername !== undefined ? ({ servername } as object) : {}),
     });
   } catch (e) {
     return classify(e, req.signal, endpoint, zone);
