@@ -189,3 +189,35 @@ test('hot reload: rotating the server certificate drops no request and keeps ope
   assert.equal(await echoed, `${FRONT}|still-here`);
   assert.equal(longLived.getPeerCertificate().serialNumber.toLowerCase(), oldSerial);
 });
+
+test('watchCredentialFiles: a half-written rotation is held back, the completed one reaches new handshakes', async () => {
+  const { mkdtempSync, rmSync, writeFileSync, renameSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { watchCredentialFiles } = await import('../../trust/tls.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'meshfed-trust-watch-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const put = (name: string, text: string) => {
+    writeFileSync(join(dir, `${name}.tmp`), text, { mode: 0o600 });
+    renameSync(join(dir, `${name}.tmp`), join(dir, name)); // how rotators replace files
+  };
+  put('chain.pem', cart.chainPem);
+  put('key.pem', cart.keyPem);
+  put('root-cert.pem', pki.root.certPem);
+  const errors: Error[] = [];
+  const watcher = watchCredentialFiles({ cert: join(dir, 'chain.pem'), key: join(dir, 'key.pem'), root: join(dir, 'root-cert.pem') }, { onError: (e) => errors.push(e) });
+  cleanups.push(() => watcher.close());
+  const server = await startEcho(watcher.source);
+  const client = creds(front);
+  const serialOf = (pem: string) => new x509.X509Certificate(pem).serialNumber.toLowerCase();
+  assert.equal((await request(server.port, client, { spiffeId: CART })).serverSerial, serialOf(cart.certPem));
+
+  const rotated = await pki.issue(CART, { ca: pki.west });
+  put('chain.pem', rotated.chainPem); // the key is still the old one: inconsistent, must not be applied
+  await pollUntil('the watcher to report the mismatch', () => errors.length > 0);
+  assert.equal(watcher.source.generation, 0);
+  assert.equal((await request(server.port, client, { spiffeId: CART })).serverSerial, serialOf(cart.certPem));
+  put('key.pem', rotated.keyPem);
+  await pollUntil('the rotation to be applied', () => watcher.source.generation === 1);
+  assert.equal((await request(server.port, client, { spiffeId: CART })).serverSerial, serialOf(rotated.certPem));
+});
