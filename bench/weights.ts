@@ -18,7 +18,7 @@ function prng(seed: number): () => number {
  * zones spread over 2 clouds × 5 regions; each service is deployed in `perService` zones (all zones when
  * undefined), and every alive zone is a source row.
  */
-function federation(services: number, zones: number, perService: number | undefined): FederationSnapshot {
+export function federation(services: number, zones: number, perService: number | undefined): FederationSnapshot {
   const rand = prng(services * 1000 + zones);
   const names = Array.from({ length: zones }, (_, i) => `z${i}`);
   const maps = names.map(() => new Map<string, ServiceStats>());
@@ -81,8 +81,11 @@ function time<T>(fn: () => T, reps: number): { ms: number; value: T } {
 
 export async function main(args: string[]): Promise<void> {
   const quick = args.includes('--quick');
-  const shapes: [number, number][] = quick ? [[1000, 10]] : [[1000, 10], [1000, 50], [1000, 100], [10000, 10], [10000, 50], [10000, 100]];
-  const deployments: (number | undefined)[] = [3, undefined];
+  const only = args.find((a) => a.startsWith('--shape='))?.slice('--shape='.length);
+  let shapes: [number, number][] = quick ? [[1000, 10]] : [[1000, 10], [1000, 50], [1000, 100], [10000, 10], [10000, 50], [10000, 100]];
+  if (only !== undefined) shapes = shapes.filter(([s, z]) => `${s}x${z}` === only);
+  const deployOnly = args.find((a) => a.startsWith('--deployed='))?.slice('--deployed='.length);
+  const deployments: (number | undefined)[] = deployOnly === undefined ? [3, undefined] : [deployOnly === 'all' ? undefined : Number(deployOnly)];
   console.log('services  zones  deployed-in   engine full (ms)  steady round (ms)  naive (ms)  ratio  rows×targets   one service (ms)');
   for (const [services, zones] of shapes) {
     for (const per of deployments) {

@@ -126,20 +126,103 @@ function matches(m: LocalityMatcher, l: Locality): boolean {
   return (m.cloud === undefined || m.cloud === l.cloud) && (m.region === undefined || m.region === l.region) && (m.zone === undefined || m.zone === l.zone);
 }
 
-/** The snapshot, indexed once per round. */
+/** The snapshot, indexed once per round. Besides the public fields it carries caches the engine fills lazily. */
 export interface SnapshotIndex {
   /** Sorted by zone name. */
   readonly zones: readonly ZoneState[];
   readonly byName: ReadonlyMap<string, ZoneState>;
   /** Alive zones: each gets a row in every table. */
   readonly sources: readonly ZoneState[];
+  /** Position in `zones` of the zone byName returns. */
+  readonly posByName: ReadonlyMap<string, number>;
+  /** The sources' names; every service's memory of a round shares this one array. */
+  readonly sourceNames: readonly string[];
+  /** Per source, a hash of its name (for versions). */
+  readonly sourceHash: Int32Array;
+  /** Per destination zone position, lazily: proximity from each source (by source position). */
+  readonly proxTo: (Uint8Array | undefined)[];
+  /** Per destination zone position, lazily: rtt from each source when known and > 0, else 0. */
+  readonly rttTo: (Float64Array | undefined)[];
+  /** Per compiled policy with distribute rules, lazily: the index of the rule each source matches (-1: none). */
+  readonly ruleOf: Map<Params, Int32Array>;
+  /** Position in `zones` of each source. */
+  readonly sourcePos: Int32Array;
+  /** Last mapping of a memory's source list onto `sourceNames` (every service of a round shares one list). */
+  remapCache: { readonly from: readonly string[]; readonly to: Int32Array } | undefined;
+  /** Filled by computeWeights in one pass: each service's reports as (zone position, stats), in zone order. */
+  byService: Map<ServiceKey, { readonly pos: number[]; readonly stats: ServiceStats[] }> | undefined;
+}
+
+function strHash(s: string, h: number): number {
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h;
 }
 
 /** Indexes a snapshot (sorting zones by name so results do not depend on input order). */
 export function indexSnapshot(snapshot: FederationSnapshot): SnapshotIndex {
   const zones = [...snapshot.zones].sort((a, b) => (a.locality.zone < b.locality.zone ? -1 : a.locality.zone > b.locality.zone ? 1 : 0));
-  const byName = new Map(zones.map((z) => [z.locality.zone, z] as const));
-  return { zones, byName, sources: zones.filter((z) => z.alive) };
+  const byName = new Map<string, ZoneState>();
+  const posByName = new Map<string, number>();
+  zones.forEach((z, i) => {
+    byName.set(z.locality.zone, z);
+    posByName.set(z.locality.zone, i);
+  });
+  const sources = zones.filter((z) => z.alive);
+  const sourceNames = sources.map((z) => z.locality.zone);
+  const sourceHash = new Int32Array(sources.length);
+  const sourcePos = new Int32Array(sources.length);
+  for (let i = 0, k = 0; i < zones.length; i++) if (zones[i]!.alive) sourcePos[k++] = i;
+  for (let i = 0; i < sources.length; i++) sourceHash[i] = strHash(sourceNames[i]!, 0x811c9dc5);
+  return {
+    zones,
+    byName,
+    sources,
+    posByName,
+    sourceNames,
+    sourceHash,
+    proxTo: new Array<Uint8Array | undefined>(zones.length).fill(undefined),
+    rttTo: new Array<Float64Array | undefined>(zones.length).fill(undefined),
+    ruleOf: new Map(),
+    sourcePos,
+    remapCache: undefined,
+    byService: undefined,
+  };
+}
+
+function proxColumn(index: SnapshotIndex, pos: number): Uint8Array {
+  let col = index.proxTo[pos];
+  if (col) return col;
+  const dst = index.zones[pos]!.locality;
+  const src = index.sources;
+  col = new Uint8Array(src.length);
+  for (let s = 0; s < src.length; s++) col[s] = proximity(src[s]!.locality, dst);
+  return (index.proxTo[pos] = col);
+}
+
+/** rtt from each source to the zone at `pos`: the source's own measurement, else the destination's of the source. */
+function rttColumn(index: SnapshotIndex, pos: number): Float64Array {
+  let col = index.rttTo[pos];
+  if (col) return col;
+  const dst = index.zones[pos]!;
+  const name = dst.locality.zone;
+  const src = index.sources;
+  col = new Float64Array(src.length);
+  for (let s = 0; s < src.length; s++) {
+    const z = src[s]!;
+    if (z.locality.zone === name) continue;
+    const rtt = z.rttMs.get(name) ?? dst.rttMs.get(z.locality.zone);
+    col[s] = rtt !== undefined && rtt > 0 ? rtt : 0;
+  }
+  return (index.rttTo[pos] = col);
+}
+
+function rulesOf(index: SnapshotIndex, p: Params): Int32Array {
+  let r = index.ruleOf.get(p);
+  if (r) return r;
+  r = new Int32Array(index.sources.length);
+  for (let s = 0; s < r.length; s++) r[s] = p.rules.findIndex((rule) => matches(rule.from, index.sources[s]!.locality));
+  index.ruleOf.set(p, r);
+  return r;
 }
 
 /** A zone that has, or had, the service. */
@@ -147,6 +230,8 @@ interface Candidate {
   readonly name: string;
   readonly loc: Locality;
   readonly zone: ZoneState | undefined;
+  /** Position in index.zones of the zone whose report this is, or of the zone named so (vanished service); -1: not in the snapshot. */
+  readonly pos: number;
   readonly stats: ServiceStats | undefined;
   readonly adm: Admission;
   /** Capacity at 100% utilisation (rps). */
@@ -165,11 +250,7 @@ function demandOf(s: ServiceStats | undefined): number {
   return d > 0 && Number.isFinite(d) ? d : 0;
 }
 
-function rttFrom(src: ZoneState, dst: string, byName: ReadonlyMap<string, ZoneState>): number | undefined {
-  return src.rttMs.get(dst) ?? byName.get(dst)?.rttMs.get(src.locality.zone);
-}
-
-/** What the fill decided for one source, kept for the reasons. */
+/** What the fill decided for one source (or a group of sources that see the service alike), kept for the reasons. */
 interface SourcePlan {
   /** Real weights over the target list (sum 1, or all 0). */
   readonly weights: number[];
@@ -185,6 +266,80 @@ interface SourcePlan {
   failover: number[] | undefined;
 }
 
+/**
+ * Sources that get the same row. Two sources share a group when nothing that decides a row differs between them:
+ * no own demand (or panic, where demand does not matter), the same distribute rule, the same tier for every
+ * candidate zone, the same rtt to every target, and the same last published row (damping starts from it).
+ */
+interface Group {
+  readonly plan: SourcePlan;
+  readonly outTiers: number[];
+  readonly rtt: number[];
+  readonly rule: number;
+  readonly prevRow: number;
+  /** A source with own demand takes part in the shared fill and never shares its row. */
+  readonly unique: boolean;
+  shares: readonly TargetShare[];
+  memRow: number;
+  h1: number;
+  h2: number;
+}
+
+/** What the reasons of one service read; captured by the lazily rendered reason texts. */
+interface ReasonContext {
+  readonly p: Params;
+  readonly panic: boolean;
+  readonly eligibleFraction: number;
+  readonly targets: readonly Candidate[];
+  readonly offers: readonly number[];
+  /** Spare offer after the fill (no longer mutated once the rows are built). */
+  readonly remaining: readonly number[];
+}
+
+/** Per-row facts the reasons need besides the plan. */
+interface RowFacts {
+  readonly plan: SourcePlan;
+  /** Rounded target before damping. */
+  readonly target: readonly number[];
+  readonly firstTier: number;
+  readonly usedTier: number;
+}
+
+/**
+ * A share whose reason is rendered on first read (then kept). It is an own enumerable property, so JSON.stringify
+ * and deep equality see the text like any other field; only tables somebody reads pay for building it.
+ */
+function lazyShare(zone: string, basisPoints: number, tier: number, cx: ReasonContext, row: RowFacts, e: number): TargetShare {
+  let text: string | undefined;
+  return {
+    zone,
+    basisPoints,
+    tier,
+    get reason(): string {
+      return (text ??= reasonFor(cx, row, e, basisPoints));
+    },
+  };
+}
+
+// Scratch buffers reused across services (never captured by results): the signature of the source being grouped
+// and an open-addressing table from signature hash to group.
+let scratchTiers: number[] = [];
+let scratchOut: number[] = [];
+let scratchRtt: number[] = [];
+let slots = new Int32Array(64);
+let statsAt: (ServiceStats | undefined)[] = [];
+
+/** Maps a memory's source list to this round's sources (-1: not a source last time). */
+function remap(index: SnapshotIndex, from: readonly string[]): Int32Array {
+  const cached = index.remapCache;
+  if (cached !== undefined && cached.from === from) return cached.to;
+  const to = new Int32Array(index.sources.length);
+  const at = new Map<string, number>();
+  for (let i = 0; i < from.length; i++) at.set(from[i]!, i);
+  for (let i = 0; i < to.length; i++) to[i] = at.get(index.sourceNames[i]!) ?? -1;
+  index.remapCache = { from, to };
+  return to;
+}
 /**
  * Capacity-based fill with spillover, for several sources sharing zone capacity. Demand is placed tier by tier;
  * each zone grants requests up to its remaining offer, splitting it in proportion to what each source asked, and
@@ -279,36 +434,28 @@ function nearestTier(tiers: number[], lat: number[], remaining: number[], offers
   }
 }
 
-/** FNV-1a over the parts of the rows that matter to the data plane; two lanes for 64 bits. */
-function hashRows(rows: readonly SourceRow[]): string {
-  let h1 = 0x811c9dc5;
-  let h2 = 0x01000193 ^ 0x5bd1e995;
-  const mix = (x: number) => {
-    h1 = Math.imul(h1 ^ x, 0x01000193);
-    h2 = Math.imul(h2 ^ x, 0x5bd1e995) ^ (h2 >>> 15);
-  };
-  const str = (s: string) => {
-    for (let i = 0; i < s.length; i++) mix(s.charCodeAt(i));
-    mix(0xff);
-  };
-  for (const row of rows) {
-    str(row.sourceZone);
-    mix(row.panic ? 1 : 2);
-    for (const t of row.targets) {
-      str(t.zone);
-      mix(t.basisPoints);
-      mix(t.tier);
-    }
-    mix(0xfe);
-  }
-  return (h1 >>> 0).toString(16).padStart(8, '0') + (h2 >>> 0).toString(16).padStart(8, '0');
-}
 
-const EMPTY_MEMORY: ServiceMemory = { zones: {}, weights: {} };
+const EMPTY_MEMORY: ServiceMemory = { zones: {}, sources: [], rowOf: [], rows: [] };
+const NO_REPORTS = { pos: [] as number[], stats: [] as ServiceStats[] };
+
+function reportsOf(index: SnapshotIndex, service: ServiceKey): { readonly pos: readonly number[]; readonly stats: readonly ServiceStats[] } {
+  if (index.byService) return index.byService.get(service) ?? NO_REPORTS;
+  const pos: number[] = [];
+  const stats: ServiceStats[] = [];
+  for (let i = 0; i < index.zones.length; i++) {
+    const s = index.zones[i]!.services.get(service);
+    if (s) {
+      pos.push(i);
+      stats.push(s);
+    }
+  }
+  return { pos, stats };
+}
 
 /**
  * Recomputes one service. `index` is the indexed snapshot (see indexSnapshot); `prevMem` is the service's memory
- * from the last round (undefined on the first). Pure.
+ * from the last round (undefined on the first). Pure (the index only caches what it derives from the snapshot).
+ * Zone names are unique in a snapshot.
  */
 export function computeServiceFromIndex(index: SnapshotIndex, service: ServiceKey, policy: Policy, prevMem: ServiceMemory | undefined, now: number, explicitPolicy = true): ServiceResult {
   const p = compile(policy);
@@ -316,70 +463,165 @@ export function computeServiceFromIndex(index: SnapshotIndex, service: ServiceKe
   const rampNew = prevMem !== undefined;
 
   // 1. Eligibility, with hysteresis.
+  const reports = reportsOf(index, service);
   const cands: Candidate[] = [];
-  const seen = new Set<string>();
-  for (const zone of index.zones) {
-    const stats = zone.services.get(service);
-    if (!stats || (stats.totalEndpoints <= 0 && stats.healthyEndpoints <= 0)) continue;
+  let remembered = 0;
+  for (let k = 0; k < reports.pos.length; k++) {
+    const stats = reports.stats[k]!;
+    if (stats.totalEndpoints <= 0 && stats.healthyEndpoints <= 0) continue;
+    const pos = reports.pos[k]!;
+    const zone = index.zones[pos]!;
     const name = zone.locality.zone;
-    seen.add(name);
+    if (Object.hasOwn(prevZones, name)) remembered++;
     const health = zoneHealth(zone, stats, p.drained.has(name), p);
     const adm = admit(prevZones[name], health, now, p.holdDownMs, p.slowStartMs, rampNew);
     const cap = capacityOf(stats);
-    cands.push({ name, loc: zone.locality, zone, stats, adm, cap, offer: adm.eligible ? cap * p.u * adm.ramp : 0 });
+    cands.push({ name, loc: zone.locality, zone, pos, stats, adm, cap, offer: adm.eligible ? cap * p.u * adm.ramp : 0 });
   }
-  for (const name of Object.keys(prevZones)) {
-    if (seen.has(name)) continue;
-    const prev = prevZones[name]!;
-    if (now - prev.lastSeen > FORGET_AFTER_MS) continue;
-    const zone = index.byName.get(name);
-    const why = zone === undefined ? 'no report (agent lease gone)' : zone.alive ? 'service no longer reported in this zone' : 'agent lease gone';
-    const loc = zone?.locality ?? prev.locality;
-    if (!loc) continue;
-    cands.push({ name, loc, zone, stats: undefined, adm: gone(prev, now, why), cap: 0, offer: 0 });
+  const prevNames = prevMem === undefined ? [] : Object.keys(prevZones);
+  if (prevNames.length > remembered) {
+    const seen = new Set(cands.map((c) => c.name));
+    for (const name of prevNames) {
+      if (seen.has(name)) continue;
+      const prev = prevZones[name]!;
+      if (now - prev.lastSeen > FORGET_AFTER_MS) continue;
+      const zone = index.byName.get(name);
+      const why = zone === undefined ? 'no report (agent lease gone)' : zone.alive ? 'service no longer reported in this zone' : 'agent lease gone';
+      const loc = zone?.locality ?? prev.locality;
+      if (!loc) continue;
+      cands.push({ name, loc, zone, pos: zone === undefined ? -1 : index.posByName.get(name)!, stats: undefined, adm: gone(prev, now, why), cap: 0, offer: 0 });
+    }
+    cands.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
-  cands.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 
-  const eligible = cands.filter((c) => c.adm.eligible);
+  const verdicts: ZoneVerdict[] = [];
+  const zonesMemory: Record<string, ZoneMemory> = {};
+  for (const c of cands) {
+    zonesMemory[c.name] = c.adm.memory.locality === c.loc ? c.adm.memory : { ...c.adm.memory, locality: c.loc };
+    verdicts.push({ zone: c.name, service, eligible: c.adm.eligible, reason: c.adm.reason === '' ? 'eligible' : c.adm.reason });
+  }
+  if (cands.length === 0 && !explicitPolicy) return { table: undefined, verdicts, memory: EMPTY_MEMORY };
+
   // 5 (panic) is decided before filling: it changes who may receive traffic at all.
   let healthyEligible = 0;
   let totalEndpoints = 0;
+  let panicCount = 0;
   for (const c of cands) {
     if (!c.stats || !c.zone?.alive || c.zone.drained || p.drained.has(c.name)) continue;
     totalEndpoints += c.stats.totalEndpoints;
     if (c.adm.eligible) healthyEligible += c.stats.healthyEndpoints;
+    if (c.stats.healthyEndpoints > 0) panicCount++;
   }
   const eligibleFraction = totalEndpoints > 0 ? healthyEligible / totalEndpoints : 0;
-  const panicZones = cands.filter((c) => c.stats && c.zone?.alive && !c.zone.drained && !p.drained.has(c.name) && c.stats.healthyEndpoints > 0);
-  const panic = eligibleFraction < p.panicThreshold && panicZones.length > 0;
-  const targets = panic ? panicZones : eligible;
+  const panic = eligibleFraction < p.panicThreshold && panicCount > 0;
+  const targets: Candidate[] = [];
+  const outs: Candidate[] = [];
+  for (const c of cands) {
+    const isTarget = panic ? c.stats !== undefined && c.zone?.alive === true && !c.zone.drained && !p.drained.has(c.name) && c.stats.healthyEndpoints > 0 : c.adm.eligible;
+    (isTarget ? targets : outs).push(c);
+  }
   const n = targets.length;
+  const o = outs.length;
   const caps = targets.map((c) => c.cap * (panic ? 1 : c.adm.ramp));
   const offers = targets.map((c) => (panic ? c.cap * p.u : c.offer));
 
-  // 2-4. Tiers, fill with spillover, latency discount, distribute overrides: one plan per source.
-  const sources = index.sources;
-  const plans: SourcePlan[] = [];
-  for (const src of sources) {
-    const tiers = zeros(n);
-    const lat = zeros(n);
-    for (let e = 0; e < n; e++) {
-      const t = targets[e]!;
-      tiers[e] = tierOf(p, src.locality, t.loc);
-      const rtt = t.name === src.locality.zone ? 0 : rttFrom(src, t.name, index.byName);
-      lat[e] = p.halfMs > 0 && rtt !== undefined && rtt > 0 ? p.halfMs / (p.halfMs + rtt) : 1;
-    }
-    const rule = panic ? undefined : p.rules.find((r) => matches(r.from, src.locality));
-    plans.push({ weights: zeros(n), tiers, lat, overflow: undefined, demand: demandOf(src.services.get(service)), rule, failed: [], failover: undefined });
+  // 2-4. Tiers and latency factors per source; sources that see the service alike share one plan (see Group).
+  const S = index.sources.length;
+  const explicitTiers = p.zoneTier !== undefined;
+  const tierT = new Array<number>(n);
+  const proxT: Uint8Array[] = new Array<Uint8Array>(n);
+  const rttT: (Float64Array | undefined)[] = new Array<Float64Array | undefined>(n);
+  for (let e = 0; e < n; e++) {
+    const t = targets[e]!;
+    if (explicitTiers) tierT[e] = p.zoneTier!.get(t.name) ?? p.zoneTierCount;
+    else proxT[e] = proxColumn(index, t.pos);
+    rttT[e] = p.halfMs > 0 ? rttColumn(index, t.pos) : undefined;
   }
+  const tierO = new Array<number>(o);
+  const proxO: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(o);
+  for (let e = 0; e < o; e++) {
+    const c = outs[e]!;
+    if (explicitTiers) tierO[e] = p.zoneTier!.get(c.name) ?? p.zoneTierCount;
+    else proxO[e] = c.pos >= 0 ? proxColumn(index, c.pos) : undefined;
+  }
+  const byProx = p.tierByProximity!;
+  const rules = p.rules.length > 0 && !panic ? rulesOf(index, p) : undefined;
+  const prevRows = !panic && n > 0 && prevMem !== undefined && prevMem.rows.length > 0 ? prevMem : undefined;
+  const map = prevRows ? remap(index, prevRows.sources) : undefined;
+  if (statsAt.length < index.zones.length) statsAt = new Array<ServiceStats | undefined>(index.zones.length).fill(undefined);
+  for (let k = 0; k < reports.pos.length; k++) statsAt[reports.pos[k]!] = reports.stats[k]!;
+  if (slots.length < 2 * S) slots = new Int32Array(1 << Math.ceil(Math.log2(2 * S)));
+  const mask = slots.length - 1;
+  if (scratchTiers.length < n) scratchTiers = zeros(n);
+  if (scratchRtt.length < n) scratchRtt = zeros(n);
+  if (scratchOut.length < o) scratchOut = zeros(o);
+
+  const groups: Group[] = [];
+  const groupOf = new Array<number>(S);
+  const used: number[] = [];
+  for (let s = 0; s < S; s++) {
+    const src = index.sources[s]!;
+    const demand = demandOf(statsAt[index.sourcePos[s]!]);
+    const rule = rules ? rules[s]! : -1;
+    const mapped = map ? map[s]! : -1;
+    const prevRow = mapped >= 0 ? (prevRows!.rowOf[mapped] ?? -1) : -1;
+    let h = Math.imul(rule + 0x9e37, 0x01000193) ^ (prevRow + 1);
+    for (let e = 0; e < n; e++) {
+      const tier = explicitTiers ? tierT[e]! : byProx[proxT[e]![s]!]!;
+      const r = rttT[e] ? rttT[e]![s]! : 0;
+      scratchTiers[e] = tier;
+      scratchRtt[e] = r;
+      h = Math.imul(h ^ tier, 0x01000193);
+      h = Math.imul(h ^ ((r * 1024) | 0), 0x01000193);
+    }
+    for (let e = 0; e < o; e++) {
+      const c = outs[e]!;
+      const pr = proxO[e];
+      const tier = explicitTiers ? tierO[e]! : pr ? byProx[pr[s]!]! : tierOf(p, src.locality, c.loc);
+      scratchOut[e] = tier;
+      h = Math.imul(h ^ tier, 0x01000193);
+    }
+    const unique = !panic && demand > 0;
+    let slot = -1;
+    if (!unique) {
+      slot = h & mask;
+      let found = -1;
+      for (let id = slots[slot]!; id !== 0; slot = (slot + 1) & mask, id = slots[slot]!) {
+        const g = groups[id - 1]!;
+        if (sameSignature(g, rule, prevRow, n, o)) {
+          found = id - 1;
+          break;
+        }
+      }
+      if (found >= 0) {
+        groupOf[s] = found;
+        continue;
+      }
+    }
+    const tiers = scratchTiers.slice(0, n);
+    const rtt = scratchRtt.slice(0, n);
+    const lat = zeros(n);
+    for (let e = 0; e < n; e++) lat[e] = p.halfMs > 0 && rtt[e]! > 0 ? p.halfMs / (p.halfMs + rtt[e]!) : 1;
+    const plan: SourcePlan = { weights: zeros(n), tiers, lat, overflow: undefined, demand, rule: rule >= 0 ? p.rules[rule] : undefined, failed: [], failover: undefined };
+    groupOf[s] = groups.length;
+    groups.push({ plan, outTiers: scratchOut.slice(0, o), rtt, rule, prevRow, unique, shares: [], memRow: -1, h1: 0, h2: 0 });
+    if (slot >= 0) {
+      slots[slot] = groups.length;
+      used.push(slot);
+    }
+  }
+  for (const slot of used) slots[slot] = 0;
+  for (let k = 0; k < reports.pos.length; k++) statsAt[reports.pos[k]!] = undefined;
+
   const remaining = offers.slice();
   if (n > 0) {
     if (panic) {
       let total = 0;
       for (let e = 0; e < n; e++) total += caps[e]!;
-      for (const plan of plans) for (let e = 0; e < n; e++) plan.weights[e] = caps[e]! / total;
+      for (const g of groups) for (let e = 0; e < n; e++) g.plan.weights[e] = caps[e]! / total;
     } else {
-      const filled = plans.filter((pl) => pl.rule === undefined && pl.demand > 0);
+      const filled: SourcePlan[] = [];
+      for (const g of groups) if (g.plan.rule === undefined && g.plan.demand > 0) filled.push(g.plan);
       const alloc = fill(
         filled.map((pl) => pl.demand),
         filled,
@@ -393,37 +635,27 @@ export function computeServiceFromIndex(index: SnapshotIndex, service: ServiceKe
         for (let e = 0; e < n; e++) pl.weights[e] = sum > 0 ? a[e]! / sum : 0;
         if (pl.overflow) for (let e = 0; e < n; e++) pl.overflow[e] = sum > 0 ? pl.overflow[e]! / sum : 0;
       });
-      for (const pl of plans) {
+      for (const g of groups) {
+        const pl = g.plan;
         if (pl.rule !== undefined) distributeInto(pl, targets, remaining, offers, caps);
         else if (pl.demand <= 0) nearestTier(pl.tiers, pl.lat, remaining, offers, pl.weights);
       }
     }
   }
 
-  // 6. Rounding, damping, reasons.
-  const rows: SourceRow[] = [];
-  const weightsMemory: Record<string, Record<string, number>> = {};
-  const tierUtil = (plan: SourcePlan, k: number): number => {
-    let used = 0;
-    let cap = 0;
-    for (let e = 0; e < n; e++) {
-      if (plan.tiers[e] !== k) continue;
-      used += offers[e]! - remaining[e]!;
-      cap += targets[e]!.cap;
-    }
-    return cap > 0 ? used / cap : 0;
-  };
-  const outCands = cands.filter((c) => !targets.includes(c));
-  for (let si = 0; si < sources.length; si++) {
-    const src = sources[si]!;
-    const srcName = src.locality.zone;
-    const plan = plans[si]!;
-    const target = largestRemainder(Array.from(plan.weights));
-    const prevRow = prevMem?.weights[srcName];
+  // 6. Rounding, damping and shares, once per group; reasons are rendered when read.
+  const cx: ReasonContext = { p, panic, eligibleFraction, targets, offers, remaining };
+  const memRows: Record<string, number>[] = [];
+  for (const g of groups) {
+    const plan = g.plan;
+    const target = largestRemainder(plan.weights);
     let final = target;
-    if (!panic && prevRow !== undefined && n > 0) {
-      const prevArr = targets.map((t) => prevRow[t.name] ?? 0);
-      final = dampStep(prevArr, target, p.maxStep, p.deadband);
+    if (g.prevRow >= 0) {
+      const prevRow = prevRows!.rows[g.prevRow];
+      if (prevRow !== undefined) {
+        const prevArr = targets.map((t) => prevRow[t.name] ?? 0);
+        final = dampStep(prevArr, target, p.maxStep, p.deadband);
+      }
     }
     let firstTier = Infinity;
     let usedTier = -1;
@@ -433,39 +665,63 @@ export function computeServiceFromIndex(index: SnapshotIndex, service: ServiceKe
     }
     let standbyTier = Infinity;
     for (let e = 0; e < n; e++) if (plan.tiers[e]! > usedTier) standbyTier = Math.min(standbyTier, plan.tiers[e]!);
+    const facts: RowFacts = { plan, target, firstTier, usedTier };
     const out: TargetShare[] = [];
     const rowMem: Record<string, number> = {};
     for (let e = 0; e < n; e++) {
-      const t = targets[e]!;
       const bp = final[e]!;
       const tier = plan.tiers[e]!;
       if (bp <= 0 && tier > usedTier && tier !== standbyTier) continue;
-      if (bp > 0) rowMem[t.name] = bp;
-      out.push({ zone: t.name, basisPoints: bp, tier, reason: reasonFor(p, plan, e, t, bp, target[e]!, firstTier, usedTier, panic, eligibleFraction, tierUtil, targets) });
+      if (bp > 0) rowMem[targets[e]!.name] = bp;
+      out.push(lazyShare(targets[e]!.name, bp, tier, cx, facts, e));
     }
-    for (const c of outCands) out.push({ zone: c.name, basisPoints: 0, tier: tierOf(p, src.locality, c.loc), reason: c.adm.reason });
+    for (let e = 0; e < o; e++) out.push({ zone: outs[e]!.name, basisPoints: 0, tier: g.outTiers[e]!, reason: outs[e]!.adm.reason });
     out.sort((a, b) => a.tier - b.tier || (a.zone < b.zone ? -1 : a.zone > b.zone ? 1 : 0));
-    rows.push({ sourceZone: srcName, targets: out, panic });
-    weightsMemory[srcName] = rowMem;
+    let h1 = 0x811c9dc5;
+    let h2 = 0x5bd1e995;
+    for (const t of out) {
+      h1 = Math.imul(strHash(t.zone, h1) ^ t.basisPoints, 0x01000193);
+      h2 = Math.imul(h2 ^ Math.imul(h1 ^ t.tier, 0x5bd1e995), 0x5bd1e995) ^ (h2 >>> 15);
+    }
+    g.shares = out;
+    g.memRow = memRows.push(rowMem) - 1;
+    g.h1 = h1;
+    g.h2 = h2;
   }
 
-  const zonesMemory: Record<string, ZoneMemory> = {};
-  const verdicts: ZoneVerdict[] = [];
-  for (const c of cands) {
-    zonesMemory[c.name] = c.adm.memory.locality === c.loc ? c.adm.memory : { ...c.adm.memory, locality: c.loc };
-    verdicts.push({ zone: c.name, service, eligible: c.adm.eligible, reason: c.adm.reason === '' ? 'eligible' : c.adm.reason });
+  const rows: SourceRow[] = new Array<SourceRow>(S);
+  const rowOf = new Array<number>(S);
+  let v1 = 0x811c9dc5;
+  let v2 = 0x01000193 ^ 0x5bd1e995;
+  for (let s = 0; s < S; s++) {
+    const g = groups[groupOf[s]!]!;
+    rows[s] = { sourceZone: index.sourceNames[s]!, targets: g.shares, panic };
+    rowOf[s] = g.memRow;
+    v1 = Math.imul(v1 ^ index.sourceHash[s]!, 0x01000193);
+    v1 = Math.imul(v1 ^ g.h1, 0x01000193);
+    v2 = Math.imul(v2 ^ g.h2, 0x5bd1e995) ^ (v2 >>> 15);
+    v2 = Math.imul(v2 ^ v1, 0x5bd1e995);
   }
-  const memory: ServiceMemory = { zones: zonesMemory, weights: weightsMemory };
-  if (cands.length === 0 && !explicitPolicy) return { table: undefined, verdicts, memory: EMPTY_MEMORY };
+  const hex = (x: number) => (x >>> 0).toString(16).padStart(8, '0');
+  const memory: ServiceMemory = { zones: zonesMemory, sources: index.sourceNames, rowOf, rows: memRows };
+  const slash = service.indexOf('/');
   const table: ServiceTable = {
     service,
-    namespace: service.slice(0, service.indexOf('/')),
-    name: service.slice(service.indexOf('/') + 1),
-    version: hashRows(rows),
+    namespace: service.slice(0, slash),
+    name: service.slice(slash + 1),
+    version: hex(v1 ^ (panic ? 0x5a5a5a5a : 0)) + hex(v2),
     computedAt: now,
     rows,
   };
   return { table, verdicts, memory };
+}
+
+function sameSignature(g: Group, rule: number, prevRow: number, n: number, o: number): boolean {
+  if (g.unique || g.rule !== rule || g.prevRow !== prevRow) return false;
+  const tiers = g.plan.tiers;
+  for (let e = 0; e < n; e++) if (tiers[e] !== scratchTiers[e] || g.rtt[e] !== scratchRtt[e]) return false;
+  for (let e = 0; e < o; e++) if (g.outTiers[e] !== scratchOut[e]) return false;
+  return true;
 }
 
 /** Places a distribute rule's shares; targets with no eligible zone hand their share to the failover fill. */
@@ -513,20 +769,22 @@ function distributeInto(plan: SourcePlan, targets: readonly Candidate[], remaini
   }
 }
 
-function reasonFor(
-  p: Params,
-  plan: SourcePlan,
-  e: number,
-  t: Candidate,
-  bp: number,
-  targetBp: number,
-  firstTier: number,
-  usedTier: number,
-  panic: boolean,
-  eligibleFraction: number,
-  tierUtil: (plan: SourcePlan, k: number) => number,
-  targets: readonly Candidate[],
-): string {
+function tierUtil(cx: ReasonContext, plan: SourcePlan, k: number): number {
+  let used = 0;
+  let cap = 0;
+  for (let e = 0; e < cx.targets.length; e++) {
+    if (plan.tiers[e] !== k) continue;
+    used += cx.offers[e]! - cx.remaining[e]!;
+    cap += cx.targets[e]!.cap;
+  }
+  return cap > 0 ? used / cap : 0;
+}
+
+function reasonFor(cx: ReasonContext, row: RowFacts, e: number, bp: number): string {
+  const { p, panic, eligibleFraction, targets } = cx;
+  const { plan, firstTier, usedTier } = row;
+  const t = targets[e]!;
+  const targetBp = row.target[e]!;
   const tier = plan.tiers[e]!;
   const parts: string[] = [];
   const tierText = `tier ${tier} (${tierLabel(p, tier)})`;
@@ -549,11 +807,11 @@ function reasonFor(
   } else if (tier > firstTier) {
     let prev = -1;
     for (let x = 0; x < targets.length; x++) if (plan.tiers[x]! < tier) prev = Math.max(prev, plan.tiers[x]!);
-    parts.push(`${tierText}: spillover, tier ${prev} at ${percent(tierUtil(plan, prev))} utilisation (target ${percent(p.u)})`);
+    parts.push(`${tierText}: spillover, tier ${prev} at ${percent(tierUtil(cx, plan, prev))} utilisation (target ${percent(p.u)})`);
   } else if (plan.demand <= 0) {
     parts.push(`${tierText}: nearest eligible tier; no demand measured from this zone`);
   } else {
-    parts.push(`${tierText}: nearest tier has room, ${percent(tierUtil(plan, tier))} utilised (target ${percent(p.u)})`);
+    parts.push(`${tierText}: nearest tier has room, ${percent(tierUtil(cx, plan, tier))} utilised (target ${percent(p.u)})`);
   }
   if (plan.lat[e]! < 0.95) parts.push(`latency discount to ${percent(plan.lat[e]!)}`);
   if (t.adm.reason !== '') parts.push(t.adm.reason);
@@ -575,7 +833,20 @@ function policyFor(service: ServiceKey, policies: ReadonlyMap<ServiceKey, Policy
 export function computeWeights(snapshot: FederationSnapshot, policies: ReadonlyMap<ServiceKey, Policy>, previous: EngineState | undefined, now: number): EngineResult {
   const index = indexSnapshot(snapshot);
   const keys = new Set<ServiceKey>();
-  for (const z of index.zones) for (const k of z.services.keys()) keys.add(k);
+  // One pass over every report builds each service's list, so no service looks itself up in every zone.
+  const byService = new Map<ServiceKey, { pos: number[]; stats: ServiceStats[] }>();
+  for (let i = 0; i < index.zones.length; i++) {
+    for (const [k, s] of index.zones[i]!.services) {
+      let l = byService.get(k);
+      if (l === undefined) {
+        byService.set(k, (l = { pos: [], stats: [] }));
+        keys.add(k);
+      }
+      l.pos.push(i);
+      l.stats.push(s);
+    }
+  }
+  index.byService = byService;
   for (const k of policies.keys()) keys.add(k);
   if (previous) for (const k of Object.keys(previous.services)) keys.add(k);
   const sorted = [...keys].sort();
@@ -588,7 +859,7 @@ export function computeWeights(snapshot: FederationSnapshot, policies: ReadonlyM
     for (const v of r.verdicts) verdicts.push(v);
     if (r.table) services[key] = r.memory;
   }
-  return { tables, verdicts, state: { format: 1, services } };
+  return { tables, verdicts, state: { format: 2, services } };
 }
 
 /** Recomputes one service only (the incremental path); same semantics as computeWeights restricted to it. */
@@ -601,5 +872,5 @@ export function withServiceMemory(previous: EngineState | undefined, service: Se
   const services: Record<ServiceKey, ServiceMemory> = { ...(previous?.services ?? {}) };
   if (memory === undefined) delete services[service];
   else services[service] = memory;
-  return { format: 1, services };
+  return { format: 2, services };
 }

@@ -113,13 +113,21 @@ export interface ZoneMemory {
 /** One service's memory. */
 export interface ServiceMemory {
   readonly zones: Readonly<Record<string, ZoneMemory>>;
-  /** Last published weights: source zone -> target zone -> basis points (only non-zero entries). */
-  readonly weights: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  /**
+   * Source zones of the round this memory is from. Every service of a round shares one array, so the engine maps
+   * it onto the next round's sources once per round, not once per service.
+   */
+  readonly sources: readonly string[];
+  /** rowOf[i]: index into `rows` of the weights last published from sources[i]. */
+  readonly rowOf: readonly number[];
+  /** Distinct published rows (sources that shared a row share its entry): target zone -> basis points, non-zero only. */
+  readonly rows: readonly Readonly<Record<string, number>>[];
 }
 
 /** Memory carried between rounds: hysteresis timers, slow-start ramps, last weights for damping. Opaque to callers, JSON-serialisable. */
 export interface EngineState {
-  readonly format: 1;
+  /** 2: weights kept as shared rows (ServiceMemory.rows); memory is never persisted, so no older format is read. */
+  readonly format: 2;
   readonly services: Readonly<Record<ServiceKey, ServiceMemory>>;
 }
 

@@ -1,0 +1,623 @@
+// The straightforward per-source weight engine (pre-optimisation), kept only as a test oracle for engine.ts; not exported.
+import { proximity, type Locality, type LocalityLevel } from '../../api/locality.ts';
+import { defaultPolicy, durationMs, parseLocalityMatcher, type LocalityMatcher } from '../../api/policy.ts';
+import { dampStep, largestRemainder } from './damping.ts';
+import { admit, gone, percent, zoneHealth, type Admission } from './eligibility.ts';
+import type {
+  FederationSnapshot,
+  Policy,
+  ServiceKey,
+  ServiceStats,
+  ServiceTable,
+  SourceRow,
+  TargetShare,
+  ZoneMemory,
+  ZoneState,
+  ZoneVerdict,
+} from './types.ts';
+
+/** The reference's own memory layout (per source zone), independent of the optimised engine's. */
+interface ServiceMemory {
+  readonly zones: Readonly<Record<string, ZoneMemory>>;
+  readonly weights: Readonly<Record<string, Readonly<Record<string, number>>>>;
+}
+/** Memory carried between the reference's rounds. */
+export interface EngineState {
+  readonly format: 1;
+  readonly services: Readonly<Record<ServiceKey, ServiceMemory>>;
+}
+/** A full round of the reference. */
+export interface EngineResult {
+  readonly tables: ReadonlyMap<ServiceKey, ServiceTable>;
+  readonly verdicts: readonly ZoneVerdict[];
+  readonly state: EngineState;
+}
+interface ServiceResult {
+  readonly table: ServiceTable | undefined;
+  readonly verdicts: readonly ZoneVerdict[];
+  readonly memory: ServiceMemory;
+}
+
+/** Capacity assumed per healthy endpoint when a zone reports none, so such zones still get a share. */
+export const NOMINAL_RPS_PER_ENDPOINT = 100;
+/** Memory of a zone that has not been seen for this long is dropped. */
+export const FORGET_AFTER_MS = 10 * 60_000;
+const EPS = 1e-9;
+
+// Plain arrays, not typed arrays: rows are short, and allocating typed arrays per row dominated the profile.
+function zeros(n: number): number[] {
+  const a = new Array<number>(n);
+  for (let i = 0; i < n; i++) a[i] = 0;
+  return a;
+}
+
+interface DistributeTarget {
+  readonly text: string;
+  readonly matcher: LocalityMatcher;
+  readonly share: number;
+}
+interface DistributeRule {
+  readonly from: LocalityMatcher;
+  readonly fromText: string;
+  readonly to: readonly DistributeTarget[];
+}
+
+/** A policy compiled into what the hot loop reads. */
+interface Params {
+  readonly u: number;
+  readonly errorRate: number;
+  readonly minRequests: number;
+  readonly holdDownMs: number;
+  readonly slowStartMs: number;
+  readonly halfMs: number;
+  readonly maxStep: number;
+  readonly deadband: number;
+  readonly panicThreshold: number;
+  readonly drained: ReadonlySet<string>;
+  /** Tier by proximity (0 same zone .. 3 different cloud) when failover uses levels. */
+  readonly tierByProximity: readonly number[] | undefined;
+  readonly levels: readonly LocalityLevel[];
+  readonly zoneTier: ReadonlyMap<string, number> | undefined;
+  readonly zoneTierCount: number;
+  readonly rules: readonly DistributeRule[];
+}
+
+const paramsCache = new WeakMap<Policy, Params>();
+
+function compile(policy: Policy): Params {
+  const cached = paramsCache.get(policy);
+  if (cached) return cached;
+  const levels = policy.failover.priority;
+  let tierByProximity: number[] | undefined;
+  let zoneTier: Map<string, number> | undefined;
+  let zoneTierCount = 0;
+  if (policy.failover.zones) {
+    zoneTier = new Map();
+    policy.failover.zones.forEach((tier, i) => {
+      for (const z of typeof tier === 'string' ? [tier] : tier) zoneTier!.set(z, i);
+    });
+    zoneTierCount = policy.failover.zones.length;
+  } else {
+    const lv = levels ?? [];
+    // A level "matches" when the two localities share it; unmatched levels form a prefix of the nearest-first list.
+    const matches = (level: LocalityLevel, prox: number) => (level === 'zone' ? prox === 0 : level === 'region' ? prox <= 1 : prox <= 2);
+    tierByProximity = [0, 1, 2, 3].map((prox) => lv.filter((l) => !matches(l, prox)).length);
+  }
+  const params: Params = {
+    u: policy.targetUtilization,
+    errorRate: policy.ejection.errorRate,
+    minRequests: policy.ejection.minRequests,
+    holdDownMs: durationMs(policy.holdDown),
+    slowStartMs: durationMs(policy.slowStart),
+    halfMs: durationMs(policy.latency.halfWeightAt),
+    maxStep: policy.maxStep,
+    deadband: policy.deadband,
+    panicThreshold: policy.panicThreshold,
+    drained: new Set(policy.drainedZones),
+    tierByProximity,
+    levels: levels ?? [],
+    zoneTier,
+    zoneTierCount,
+    rules: policy.distribute.map((r) => ({
+      from: parseLocalityMatcher(r.from)!,
+      fromText: r.from,
+      to: Object.entries(r.to)
+        .filter(([, pct]) => pct > 0)
+        .map(([text, pct]) => ({ text, matcher: parseLocalityMatcher(text)!, share: pct / 100 })),
+    })),
+  };
+  paramsCache.set(policy, params);
+  return params;
+}
+
+function tierOf(p: Params, src: Locality, dst: Locality): number {
+  if (p.zoneTier) return p.zoneTier.get(dst.zone) ?? p.zoneTierCount;
+  return p.tierByProximity![proximity(src, dst)]!;
+}
+
+function tierLabel(p: Params, tier: number): string {
+  if (p.zoneTier) return tier < p.zoneTierCount ? 'explicit order' : 'unlisted zones';
+  return tier < p.levels.length ? `same ${p.levels[tier]}` : 'anywhere';
+}
+
+function matches(m: LocalityMatcher, l: Locality): boolean {
+  return (m.cloud === undefined || m.cloud === l.cloud) && (m.region === undefined || m.region === l.region) && (m.zone === undefined || m.zone === l.zone);
+}
+
+/** The snapshot, indexed once per round. */
+export interface SnapshotIndex {
+  /** Sorted by zone name. */
+  readonly zones: readonly ZoneState[];
+  readonly byName: ReadonlyMap<string, ZoneState>;
+  /** Alive zones: each gets a row in every table. */
+  readonly sources: readonly ZoneState[];
+}
+
+/** Indexes a snapshot (sorting zones by name so results do not depend on input order). */
+export function indexSnapshot(snapshot: FederationSnapshot): SnapshotIndex {
+  const zones = [...snapshot.zones].sort((a, b) => (a.locality.zone < b.locality.zone ? -1 : a.locality.zone > b.locality.zone ? 1 : 0));
+  const byName = new Map(zones.map((z) => [z.locality.zone, z] as const));
+  return { zones, byName, sources: zones.filter((z) => z.alive) };
+}
+
+/** A zone that has, or had, the service. */
+interface Candidate {
+  readonly name: string;
+  readonly loc: Locality;
+  readonly zone: ZoneState | undefined;
+  readonly stats: ServiceStats | undefined;
+  readonly adm: Admission;
+  /** Capacity at 100% utilisation (rps). */
+  readonly cap: number;
+  /** Capacity offered to the fill: cap × targetUtilization × slow-start ramp. */
+  readonly offer: number;
+}
+
+function capacityOf(s: ServiceStats): number {
+  return s.capacityRps > 0 ? s.capacityRps : s.healthyEndpoints * NOMINAL_RPS_PER_ENDPOINT;
+}
+
+function demandOf(s: ServiceStats | undefined): number {
+  if (!s) return 0;
+  const d = s.demandRps ?? s.rps;
+  return d > 0 && Number.isFinite(d) ? d : 0;
+}
+
+function rttFrom(src: ZoneState, dst: string, byName: ReadonlyMap<string, ZoneState>): number | undefined {
+  return src.rttMs.get(dst) ?? byName.get(dst)?.rttMs.get(src.locality.zone);
+}
+
+/** What the fill decided for one source, kept for the reasons. */
+interface SourcePlan {
+  /** Real weights over the target list (sum 1, or all 0). */
+  readonly weights: number[];
+  readonly tiers: number[];
+  readonly lat: number[];
+  /** Weight that came from overflow (every tier full at target utilisation). */
+  overflow: number[] | undefined;
+  readonly demand: number;
+  readonly rule: DistributeRule | undefined;
+  /** distribute targets with no eligible zone: their share went by failover order... */
+  failed: readonly DistributeTarget[];
+  /** ...and landed here (weight per target). */
+  failover: number[] | undefined;
+}
+
+/**
+ * Capacity-based fill with spillover, for several sources sharing zone capacity. Demand is placed tier by tier;
+ * each zone grants requests up to its remaining offer, splitting it in proportion to what each source asked, and
+ * what a tier cannot take spills to the next. Inside a tier a source asks each zone in proportion to its remaining
+ * offer × latency factor. Demand left after the last tier (everything is at target utilisation) overflows over
+ * every eligible zone in proportion to capacity × latency factor. Mutates `remaining` and each plan's arrays.
+ */
+function fill(demands: readonly number[], plans: readonly { weights: number[]; tiers: number[]; lat: number[]; overflow: number[] | undefined }[], remaining: number[], caps: number[]): number[][] {
+  const n = remaining.length;
+  const left = demands.slice();
+  const alloc = plans.map(() => zeros(n));
+  let maxTier = 0;
+  for (const p of plans) for (let e = 0; e < n; e++) maxTier = Math.max(maxTier, p.tiers[e]!);
+  const req = plans.map(() => zeros(n));
+  const asked = zeros(n);
+  for (let k = 0; k <= maxTier; k++) {
+    // A few passes let demand that one saturated zone refused reach its tier-mates that still have room.
+    for (let pass = 0; pass < 4; pass++) {
+      asked.fill(0);
+      let any = false;
+      for (let s = 0; s < plans.length; s++) {
+        if (left[s]! <= EPS) continue;
+        const { tiers, lat } = plans[s]!;
+        let wsum = 0;
+        for (let e = 0; e < n; e++) if (tiers[e] === k && remaining[e]! > EPS) wsum += remaining[e]! * lat[e]!;
+        const r = req[s]!;
+        if (wsum <= 0) {
+          r.fill(0);
+          continue;
+        }
+        any = true;
+        for (let e = 0; e < n; e++) {
+          const q = tiers[e] === k && remaining[e]! > EPS ? (left[s]! * remaining[e]! * lat[e]!) / wsum : 0;
+          r[e] = q;
+          asked[e] += q;
+        }
+      }
+      if (!any) break;
+      let granted = 0;
+      for (let s = 0; s < plans.length; s++) {
+        if (left[s]! <= EPS) continue;
+        const r = req[s]!;
+        const a = alloc[s]!;
+        for (let e = 0; e < n; e++) {
+          if (r[e]! <= 0) continue;
+          const g = asked[e]! > remaining[e]! ? (r[e]! * remaining[e]!) / asked[e]! : r[e]!;
+          a[e] += g;
+          left[s] -= g;
+          granted += g;
+        }
+      }
+      for (let e = 0; e < n; e++) if (asked[e]! > 0) remaining[e] = Math.max(0, remaining[e]! - Math.min(asked[e]!, remaining[e]!));
+      if (granted <= EPS) break;
+    }
+  }
+  for (let s = 0; s < plans.length; s++) {
+    const a = alloc[s]!;
+    const plan = plans[s]!;
+    if (left[s]! > EPS * Math.max(1, demands[s]!)) {
+      let wsum = 0;
+      for (let e = 0; e < n; e++) wsum += caps[e]! * plan.lat[e]!;
+      if (wsum > 0) {
+        const o = plan.overflow ?? zeros(n);
+        for (let e = 0; e < n; e++) {
+          const x = (left[s]! * caps[e]! * plan.lat[e]!) / wsum;
+          a[e] += x;
+          o[e] += x;
+        }
+        plan.overflow = o;
+      }
+    }
+  }
+  return alloc;
+}
+
+/** Weights for a source with no measured demand: the nearest tier with an eligible zone takes everything. */
+function nearestTier(tiers: number[], lat: number[], remaining: number[], offers: number[], out: number[]): void {
+  const n = tiers.length;
+  let k = Infinity;
+  for (let e = 0; e < n; e++) if (tiers[e]! < k) k = tiers[e]!;
+  let spare = 0;
+  for (let e = 0; e < n; e++) if (tiers[e] === k) spare += remaining[e]!;
+  const basis = spare > EPS ? remaining : offers;
+  let wsum = 0;
+  for (let e = 0; e < n; e++) if (tiers[e] === k) wsum += basis[e]! * lat[e]!;
+  for (let e = 0; e < n; e++) out[e] = tiers[e] === k ? (wsum > 0 ? (basis[e]! * lat[e]!) / wsum : 0) : 0;
+  if (wsum <= 0) {
+    // Every zone of the tier offers nothing (all ramping from zero cannot happen, but guard): split evenly.
+    let c = 0;
+    for (let e = 0; e < n; e++) if (tiers[e] === k) c++;
+    for (let e = 0; e < n; e++) out[e] = tiers[e] === k ? 1 / c : 0;
+  }
+}
+
+/** FNV-1a over the parts of the rows that matter to the data plane; two lanes for 64 bits. */
+function hashRows(rows: readonly SourceRow[]): string {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193 ^ 0x5bd1e995;
+  const mix = (x: number) => {
+    h1 = Math.imul(h1 ^ x, 0x01000193);
+    h2 = Math.imul(h2 ^ x, 0x5bd1e995) ^ (h2 >>> 15);
+  };
+  const str = (s: string) => {
+    for (let i = 0; i < s.length; i++) mix(s.charCodeAt(i));
+    mix(0xff);
+  };
+  for (const row of rows) {
+    str(row.sourceZone);
+    mix(row.panic ? 1 : 2);
+    for (const t of row.targets) {
+      str(t.zone);
+      mix(t.basisPoints);
+      mix(t.tier);
+    }
+    mix(0xfe);
+  }
+  return (h1 >>> 0).toString(16).padStart(8, '0') + (h2 >>> 0).toString(16).padStart(8, '0');
+}
+
+const EMPTY_MEMORY: ServiceMemory = { zones: {}, weights: {} };
+
+/**
+ * Recomputes one service. `index` is the indexed snapshot (see indexSnapshot); `prevMem` is the service's memory
+ * from the last round (undefined on the first). Pure.
+ */
+export function computeServiceFromIndex(index: SnapshotIndex, service: ServiceKey, policy: Policy, prevMem: ServiceMemory | undefined, now: number, explicitPolicy = true): ServiceResult {
+  const p = compile(policy);
+  const prevZones = prevMem?.zones ?? {};
+  const rampNew = prevMem !== undefined;
+
+  // 1. Eligibility, with hysteresis.
+  const cands: Candidate[] = [];
+  const seen = new Set<string>();
+  for (const zone of index.zones) {
+    const stats = zone.services.get(service);
+    if (!stats || (stats.totalEndpoints <= 0 && stats.healthyEndpoints <= 0)) continue;
+    const name = zone.locality.zone;
+    seen.add(name);
+    const health = zoneHealth(zone, stats, p.drained.has(name), p);
+    const adm = admit(prevZones[name], health, now, p.holdDownMs, p.slowStartMs, rampNew);
+    const cap = capacityOf(stats);
+    cands.push({ name, loc: zone.locality, zone, stats, adm, cap, offer: adm.eligible ? cap * p.u * adm.ramp : 0 });
+  }
+  for (const name of Object.keys(prevZones)) {
+    if (seen.has(name)) continue;
+    const prev = prevZones[name]!;
+    if (now - prev.lastSeen > FORGET_AFTER_MS) continue;
+    const zone = index.byName.get(name);
+    const why = zone === undefined ? 'no report (agent lease gone)' : zone.alive ? 'service no longer reported in this zone' : 'agent lease gone';
+    const loc = zone?.locality ?? prev.locality;
+    if (!loc) continue;
+    cands.push({ name, loc, zone, stats: undefined, adm: gone(prev, now, why), cap: 0, offer: 0 });
+  }
+  cands.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+
+  const eligible = cands.filter((c) => c.adm.eligible);
+  // 5 (panic) is decided before filling: it changes who may receive traffic at all.
+  let healthyEligible = 0;
+  let totalEndpoints = 0;
+  for (const c of cands) {
+    if (!c.stats || !c.zone?.alive || c.zone.drained || p.drained.has(c.name)) continue;
+    totalEndpoints += c.stats.totalEndpoints;
+    if (c.adm.eligible) healthyEligible += c.stats.healthyEndpoints;
+  }
+  const eligibleFraction = totalEndpoints > 0 ? healthyEligible / totalEndpoints : 0;
+  const panicZones = cands.filter((c) => c.stats && c.zone?.alive && !c.zone.drained && !p.drained.has(c.name) && c.stats.healthyEndpoints > 0);
+  const panic = eligibleFraction < p.panicThreshold && panicZones.length > 0;
+  const targets = panic ? panicZones : eligible;
+  const n = targets.length;
+  const caps = targets.map((c) => c.cap * (panic ? 1 : c.adm.ramp));
+  const offers = targets.map((c) => (panic ? c.cap * p.u : c.offer));
+
+  // 2-4. Tiers, fill with spillover, latency discount, distribute overrides: one plan per source.
+  const sources = index.sources;
+  const plans: SourcePlan[] = [];
+  for (const src of sources) {
+    const tiers = zeros(n);
+    const lat = zeros(n);
+    for (let e = 0; e < n; e++) {
+      const t = targets[e]!;
+      tiers[e] = tierOf(p, src.locality, t.loc);
+      const rtt = t.name === src.locality.zone ? 0 : rttFrom(src, t.name, index.byName);
+      lat[e] = p.halfMs > 0 && rtt !== undefined && rtt > 0 ? p.halfMs / (p.halfMs + rtt) : 1;
+    }
+    const rule = panic ? undefined : p.rules.find((r) => matches(r.from, src.locality));
+    plans.push({ weights: zeros(n), tiers, lat, overflow: undefined, demand: demandOf(src.services.get(service)), rule, failed: [], failover: undefined });
+  }
+  const remaining = offers.slice();
+  if (n > 0) {
+    if (panic) {
+      let total = 0;
+      for (let e = 0; e < n; e++) total += caps[e]!;
+      for (const plan of plans) for (let e = 0; e < n; e++) plan.weights[e] = caps[e]! / total;
+    } else {
+      const filled = plans.filter((pl) => pl.rule === undefined && pl.demand > 0);
+      const alloc = fill(
+        filled.map((pl) => pl.demand),
+        filled,
+        remaining,
+        caps,
+      );
+      filled.forEach((pl, i) => {
+        const a = alloc[i]!;
+        let sum = 0;
+        for (let e = 0; e < n; e++) sum += a[e]!;
+        for (let e = 0; e < n; e++) pl.weights[e] = sum > 0 ? a[e]! / sum : 0;
+        if (pl.overflow) for (let e = 0; e < n; e++) pl.overflow[e] = sum > 0 ? pl.overflow[e]! / sum : 0;
+      });
+      for (const pl of plans) {
+        if (pl.rule !== undefined) distributeInto(pl, targets, remaining, offers, caps);
+        else if (pl.demand <= 0) nearestTier(pl.tiers, pl.lat, remaining, offers, pl.weights);
+      }
+    }
+  }
+
+  // 6. Rounding, damping, reasons.
+  const rows: SourceRow[] = [];
+  const weightsMemory: Record<string, Record<string, number>> = {};
+  const tierUtil = (plan: SourcePlan, k: number): number => {
+    let used = 0;
+    let cap = 0;
+    for (let e = 0; e < n; e++) {
+      if (plan.tiers[e] !== k) continue;
+      used += offers[e]! - remaining[e]!;
+      cap += targets[e]!.cap;
+    }
+    return cap > 0 ? used / cap : 0;
+  };
+  const outCands = cands.filter((c) => !targets.includes(c));
+  for (let si = 0; si < sources.length; si++) {
+    const src = sources[si]!;
+    const srcName = src.locality.zone;
+    const plan = plans[si]!;
+    const target = largestRemainder(Array.from(plan.weights));
+    const prevRow = prevMem?.weights[srcName];
+    let final = target;
+    if (!panic && prevRow !== undefined && n > 0) {
+      const prevArr = targets.map((t) => prevRow[t.name] ?? 0);
+      final = dampStep(prevArr, target, p.maxStep, p.deadband);
+    }
+    let firstTier = Infinity;
+    let usedTier = -1;
+    for (let e = 0; e < n; e++) {
+      firstTier = Math.min(firstTier, plan.tiers[e]!);
+      if (final[e]! > 0) usedTier = Math.max(usedTier, plan.tiers[e]!);
+    }
+    let standbyTier = Infinity;
+    for (let e = 0; e < n; e++) if (plan.tiers[e]! > usedTier) standbyTier = Math.min(standbyTier, plan.tiers[e]!);
+    const out: TargetShare[] = [];
+    const rowMem: Record<string, number> = {};
+    for (let e = 0; e < n; e++) {
+      const t = targets[e]!;
+      const bp = final[e]!;
+      const tier = plan.tiers[e]!;
+      if (bp <= 0 && tier > usedTier && tier !== standbyTier) continue;
+      if (bp > 0) rowMem[t.name] = bp;
+      out.push({ zone: t.name, basisPoints: bp, tier, reason: reasonFor(p, plan, e, t, bp, target[e]!, firstTier, usedTier, panic, eligibleFraction, tierUtil, targets) });
+    }
+    for (const c of outCands) out.push({ zone: c.name, basisPoints: 0, tier: tierOf(p, src.locality, c.loc), reason: c.adm.reason });
+    out.sort((a, b) => a.tier - b.tier || (a.zone < b.zone ? -1 : a.zone > b.zone ? 1 : 0));
+    rows.push({ sourceZone: srcName, targets: out, panic });
+    weightsMemory[srcName] = rowMem;
+  }
+
+  const zonesMemory: Record<string, ZoneMemory> = {};
+  const verdicts: ZoneVerdict[] = [];
+  for (const c of cands) {
+    zonesMemory[c.name] = c.adm.memory.locality === c.loc ? c.adm.memory : { ...c.adm.memory, locality: c.loc };
+    verdicts.push({ zone: c.name, service, eligible: c.adm.eligible, reason: c.adm.reason === '' ? 'eligible' : c.adm.reason });
+  }
+  const memory: ServiceMemory = { zones: zonesMemory, weights: weightsMemory };
+  if (cands.length === 0 && !explicitPolicy) return { table: undefined, verdicts, memory: EMPTY_MEMORY };
+  const table: ServiceTable = {
+    service,
+    namespace: service.slice(0, service.indexOf('/')),
+    name: service.slice(service.indexOf('/') + 1),
+    version: hashRows(rows),
+    computedAt: now,
+    rows,
+  };
+  return { table, verdicts, memory };
+}
+
+/** Places a distribute rule's shares; targets with no eligible zone hand their share to the failover fill. */
+function distributeInto(plan: SourcePlan, targets: readonly Candidate[], remaining: number[], offers: number[], caps: number[]): void {
+  const n = targets.length;
+  const failed: DistributeTarget[] = [];
+  let failedShare = 0;
+  for (const to of plan.rule!.to) {
+    let spare = 0;
+    let cnt = 0;
+    for (let e = 0; e < n; e++) {
+      if (!matches(to.matcher, targets[e]!.loc)) continue;
+      cnt++;
+      spare += remaining[e]! * plan.lat[e]!;
+    }
+    if (cnt === 0) {
+      failed.push(to);
+      failedShare += to.share;
+      continue;
+    }
+    const basis = spare > EPS ? remaining : offers;
+    let wsum = 0;
+    for (let e = 0; e < n; e++) if (matches(to.matcher, targets[e]!.loc)) wsum += basis[e]! * plan.lat[e]!;
+    for (let e = 0; e < n; e++) {
+      if (!matches(to.matcher, targets[e]!.loc)) continue;
+      plan.weights[e] += wsum > 0 ? (to.share * basis[e]! * plan.lat[e]!) / wsum : to.share / cnt;
+    }
+  }
+  plan.failed = failed;
+  if (failedShare > EPS) {
+    const part = zeros(n);
+    if (plan.demand > 0) {
+      const alloc = fill([plan.demand * failedShare], [{ weights: part, tiers: plan.tiers, lat: plan.lat, overflow: undefined }], remaining.slice(), caps)[0]!;
+      let sum = 0;
+      for (let e = 0; e < n; e++) sum += alloc[e]!;
+      for (let e = 0; e < n; e++) part[e] = sum > 0 ? alloc[e]! / sum : 0;
+    } else {
+      nearestTier(plan.tiers, plan.lat, remaining, offers, part);
+    }
+    for (let e = 0; e < n; e++) {
+      part[e] = failedShare * part[e]!;
+      plan.weights[e] += part[e]!;
+    }
+    plan.failover = part;
+  }
+}
+
+function reasonFor(
+  p: Params,
+  plan: SourcePlan,
+  e: number,
+  t: Candidate,
+  bp: number,
+  targetBp: number,
+  firstTier: number,
+  usedTier: number,
+  panic: boolean,
+  eligibleFraction: number,
+  tierUtil: (plan: SourcePlan, k: number) => number,
+  targets: readonly Candidate[],
+): string {
+  const tier = plan.tiers[e]!;
+  const parts: string[] = [];
+  const tierText = `tier ${tier} (${tierLabel(p, tier)})`;
+  if (panic) {
+    parts.push(`panic: only ${percent(eligibleFraction)} of endpoints eligible (< ${percent(p.panicThreshold)}); spread over every zone with a healthy endpoint by capacity`);
+    if (!t.adm.eligible) parts.push(`normally ${t.adm.reason}`);
+    return parts.join('; ');
+  }
+  if (bp <= 0) {
+    parts.push(tier > usedTier ? `standby: ${tierText}, takes traffic when nearer tiers fail or fill` : `${tierText}: no spare capacity left this round`);
+  } else if (plan.rule) {
+    const to = plan.rule.to.find((d) => matches(d.matcher, t.loc));
+    if (to) parts.push(`distribute from ${plan.rule.fromText}: ${Math.round(to.share * 100)}% to ${to.text}`);
+    if (plan.failover && plan.failover[e]! > EPS) {
+      const names = plan.failed.map((f) => `${f.text} (${Math.round(f.share * 100)}%)`).join(', ');
+      parts.push(`${tierText}: takes by failover order the share of ${names}, which has no eligible zone`);
+    }
+  } else if (plan.overflow && plan.overflow[e]! > 0 && plan.overflow[e]! >= plan.weights[e]! - EPS) {
+    parts.push(`${tierText}: overflow, every tier is at ${percent(p.u)} target utilisation`);
+  } else if (tier > firstTier) {
+    let prev = -1;
+    for (let x = 0; x < targets.length; x++) if (plan.tiers[x]! < tier) prev = Math.max(prev, plan.tiers[x]!);
+    parts.push(`${tierText}: spillover, tier ${prev} at ${percent(tierUtil(plan, prev))} utilisation (target ${percent(p.u)})`);
+  } else if (plan.demand <= 0) {
+    parts.push(`${tierText}: nearest eligible tier; no demand measured from this zone`);
+  } else {
+    parts.push(`${tierText}: nearest tier has room, ${percent(tierUtil(plan, tier))} utilised (target ${percent(p.u)})`);
+  }
+  if (plan.lat[e]! < 0.95) parts.push(`latency discount to ${percent(plan.lat[e]!)}`);
+  if (t.adm.reason !== '') parts.push(t.adm.reason);
+  if (bp !== targetBp) parts.push(`damped: moving to ${targetBp} bp by at most ${p.maxStep}/round`);
+  return parts.join('; ');
+}
+
+let sharedDefault: Policy | undefined;
+
+/** Services without a policy share one default policy object, so its compiled form is cached once, not per service. */
+function policyFor(service: ServiceKey, policies: ReadonlyMap<ServiceKey, Policy>): Policy {
+  return policies.get(service) ?? (sharedDefault ??= defaultPolicy('default', 'default'));
+}
+
+/**
+ * Computes every service's weight table. Services are those any zone reports, any policy names, or the last round
+ * remembers. Services without a policy use defaultPolicy. Pure: same inputs, same outputs.
+ */
+export function computeWeights(snapshot: FederationSnapshot, policies: ReadonlyMap<ServiceKey, Policy>, previous: EngineState | undefined, now: number): EngineResult {
+  const index = indexSnapshot(snapshot);
+  const keys = new Set<ServiceKey>();
+  for (const z of index.zones) for (const k of z.services.keys()) keys.add(k);
+  for (const k of policies.keys()) keys.add(k);
+  if (previous) for (const k of Object.keys(previous.services)) keys.add(k);
+  const sorted = [...keys].sort();
+  const tables = new Map<ServiceKey, ServiceTable>();
+  const verdicts: ZoneVerdict[] = [];
+  const services: Record<ServiceKey, ServiceMemory> = {};
+  for (const key of sorted) {
+    const r = computeServiceFromIndex(index, key, policyFor(key, policies), previous?.services[key], now, policies.has(key));
+    if (r.table) tables.set(key, r.table);
+    for (const v of r.verdicts) verdicts.push(v);
+    if (r.table) services[key] = r.memory;
+  }
+  return { tables, verdicts, state: { format: 1, services } };
+}
+
+/** Recomputes one service only (the incremental path); same semantics as computeWeights restricted to it. */
+export function computeServiceWeights(snapshot: FederationSnapshot, service: ServiceKey, policy: Policy | undefined, previous: EngineState | undefined, now: number): ServiceResult {
+  return computeServiceFromIndex(indexSnapshot(snapshot), service, policy ?? policyFor(service, new Map()), previous?.services[service], now, policy !== undefined);
+}
+
+/** A copy of `previous` with one service's memory replaced (O(services); callers doing many updates may batch). */
+export function withServiceMemory(previous: EngineState | undefined, service: ServiceKey, memory: ServiceMemory | undefined): EngineState {
+  const services: Record<ServiceKey, ServiceMemory> = { ...(previous?.services ?? {}) };
+  if (memory === undefined) delete services[service];
+  else services[service] = memory;
+  return { format: 1, services };
+}
