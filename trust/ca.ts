@@ -1,5 +1,5 @@
 // The certificate authority: root and per-cluster intermediate CAs, CSRs, workload certificates and renewal timing.
-import { createPrivateKey, randomBytes } from 'node:crypto';
+import { createPrivateKey, randomBytes, X509Certificate as NodeX509 } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { GeneralName, GeneralSubtree, GeneralSubtrees, NameConstraints } from '@peculiar/asn1-x509';
 import { parseSpiffeId, isTrustDomain } from '../api/identity.ts';
@@ -161,17 +161,31 @@ export async function issueCertificate(p: IssueParams): Promise<string> {
     });
     return cert.toString('pem') + '\n';
   }
-  const issuerCert = parseCertPem(p.issuer.certPem);
+  const issuerInfo = await issuerOf(p.issuer.certPem);
   const { key, keyType } = await importKeyPem(p.issuer.keyPem);
-  extensions.push(await x509.AuthorityKeyIdentifierExtension.create(issuerCert.publicKey));
+  extensions.push(issuerInfo.aki);
   const cert = await x509.X509CertificateGenerator.create({
-    serialNumber, subject: p.subject, issuer: issuerCert.subjectName, publicKey: p.publicKey, signingKey: key,
+    serialNumber, subject: p.subject, issuer: issuerInfo.name, publicKey: p.publicKey, signingKey: key,
     notBefore: p.notBefore, notAfter: p.notAfter, signingAlgorithm: signingAlgorithm(keyType), extensions,
   });
   return cert.toString('pem') + '\n';
 }
 
-/** Parses one PEM (or DER) certificate; throws MESHFED_E_CERT_MALFORMED. */
+const issuers = new Map<string, Promise<{ name: x509.Name; aki: x509.Extension }>>();
+
+/** The issuer's name and the AKI its children carry; memoised because a CA signs many certificates. */
+function issuerOf(certPem: string): Promise<{ name: x509.Name; aki: x509.Extension }> {
+  let hit = issuers.get(certPem);
+  if (!hit) {
+    const cert = parseCertPem(certPem);
+    hit = x509.AuthorityKeyIdentifierExtension.create(cert.publicKey).then((aki) => ({ name: cert.subjectName, aki }));
+    if (issuers.size > 64) issuers.clear();
+    issuers.set(certPem, hit);
+  }
+  return hit;
+}
+
+/** Parses one PEM (or DER) certificate; throws MESHFED_E_TRUST_CA_INVALID. */
 export function parseCertPem(certPem: string | Uint8Array): x509.X509Certificate {
   try {
     return new x509.X509Certificate(typeof certPem === 'string' ? certPem : new Uint8Array(certPem));
@@ -283,16 +297,20 @@ export async function signCsr(ca: { certPem: string; keyPem: string }, csrPem: s
   const parsed = parseSpiffeId(spiffeId);
   if (!parsed) throw trustError('MESHFED_E_TRUST_CSR_INVALID', `the CSR's URI SAN "${spiffeId}" is not a SPIFFE ID`);
   if (opts.spiffeId !== undefined && opts.spiffeId !== spiffeId) throw trustError('MESHFED_E_TRUST_CSR_INVALID', `the CSR asks for ${spiffeId} but ${opts.spiffeId} was expected`);
-  const caCert = parseCertPem(ca.certPem);
-  const bc = caCert.extensions.find((e) => e.type === OID.basicConstraints);
-  if (!bc || !new x509.BasicConstraintsExtension(bc.rawData).ca) throw trustError('MESHFED_E_TRUST_CA_INVALID', 'the signing certificate is not a CA');
-  const caDomain = /OU=([^,]+)/.exec(caCert.subject)?.[1];
+  let caCert: NodeX509;
+  try {
+    caCert = new NodeX509(ca.certPem);
+  } catch (cause) {
+    throw trustError('MESHFED_E_TRUST_CA_INVALID', 'the CA certificate is not a PEM certificate', cause);
+  }
+  if (!caCert.ca) throw trustError('MESHFED_E_TRUST_CA_INVALID', 'the signing certificate is not a CA');
+  const caDomain = /(?:^|\n)OU=([^\n]+)/.exec(caCert.subject ?? '')?.[1];
   if (caDomain !== undefined && caDomain !== parsed.trustDomain) {
     throw trustError('MESHFED_E_TRUST_CSR_INVALID', `the CSR is for trust domain ${parsed.trustDomain} but this CA serves ${caDomain}`);
   }
   const now = opts.now ?? new Date();
   let notAfter = new Date(now.getTime() + (opts.ttlMs ?? DEFAULT_TTL.workload));
-  if (notAfter > caCert.notAfter) notAfter = caCert.notAfter;
+  if (notAfter > caCert.validToDate) notAfter = caCert.validToDate;
   const notBefore = new Date(now.getTime() - BACKDATE_MS);
   const certPem = await issueCertificate({
     subject: '', publicKey: csr.publicKey, issuer: ca, ca: false, uris: [spiffeId], notBefore, notAfter,

@@ -1,7 +1,10 @@
 // verifyPeer: the pure, synchronous decision whether a presented certificate chain is a trusted SPIFFE peer.
 import { X509Certificate as NodeX509, createHash } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
-import { NameConstraints } from '@peculiar/asn1-x509';
+import {
+  AuthorityKeyIdentifier, BasicConstraints, Certificate, ExtendedKeyUsage, KeyUsage, NameConstraints, SubjectAlternativeName, SubjectKeyIdentifier,
+  id_ce_authorityKeyIdentifier, id_ce_subjectKeyIdentifier,
+} from '@peculiar/asn1-x509';
 import { parseSpiffeId, type SpiffeId } from '../api/identity.ts';
 import type { TrustBundle } from '../api/trust-bundle.ts';
 import { err, ok, type Result } from '../common/errors.ts';
@@ -65,34 +68,71 @@ interface Parsed {
   readonly fingerprint: string;
 }
 
+/** Parsed certificates by DER hash: peers and intermediates repeat across handshakes, and parsing dominates. */
+const parseCache = new Map<string, Parsed>();
+const PARSE_CACHE_MAX = 2048;
+
 function parse(der: Buffer): Parsed {
+  const fingerprint = createHash('sha256').update(der).digest('hex');
+  const hit = parseCache.get(fingerprint);
+  if (hit) return hit;
+  const parsed = parseUncached(der, fingerprint);
+  if (parseCache.size >= PARSE_CACHE_MAX) parseCache.delete(parseCache.keys().next().value as string);
+  parseCache.set(fingerprint, parsed);
+  return parsed;
+}
+
+function hex(buf: ArrayBuffer | ArrayBufferView): string {
+  return Buffer.from(ArrayBuffer.isView(buf) ? new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength) : new Uint8Array(buf)).toString('hex');
+}
+
+// node:crypto parses the outer certificate fast; extensions node does not expose (path length, key usage bits,
+// name constraints, key identifiers) come from @peculiar/asn1-x509, whose schema parse is cheaper than x509's wrappers.
+function parseUncached(der: Buffer, fingerprint: string): Parsed {
   const node = new NodeX509(der);
-  const c = new x509.X509Certificate(new Uint8Array(der));
-  const ext = (oid: string) => c.extensions.find((e) => e.type === oid);
-  const bc = ext(OID.basicConstraints);
-  const bcv = bc ? new x509.BasicConstraintsExtension(bc.rawData) : undefined;
-  const ku = ext(OID.keyUsage);
-  const eku = ext(OID.extKeyUsage);
-  const san = ext(OID.subjectAltName);
-  const nc = ext(OID.nameConstraints);
-  const ski = ext('2.5.29.14');
-  const aki = ext('2.5.29.35');
+  const cert = AsnConvert.parse(der, Certificate);
+  let ca = false;
+  let pathLen: number | undefined;
+  let keyUsage: number | undefined;
+  let eku: string[] | undefined;
+  let uris: string[] = [];
   let permittedUriHosts: string[] | undefined;
-  if (nc) {
-    const v = AsnConvert.parse(nc.value, NameConstraints);
-    permittedUriHosts = (v.permittedSubtrees ?? []).map((s) => s.base.uniformResourceIdentifier).filter((u): u is string => u !== undefined);
+  let ski: string | undefined;
+  let aki: string | undefined;
+  for (const e of cert.tbsCertificate.extensions ?? []) {
+    const v = e.extnValue.buffer;
+    switch (e.extnID) {
+      case OID.basicConstraints: {
+        const bc = AsnConvert.parse(v, BasicConstraints);
+        ca = bc.cA;
+        pathLen = bc.pathLenConstraint;
+        break;
+      }
+      case OID.keyUsage:
+        keyUsage = AsnConvert.parse(v, KeyUsage).toNumber();
+        break;
+      case OID.extKeyUsage:
+        eku = Array.from(AsnConvert.parse(v, ExtendedKeyUsage), String);
+        break;
+      case OID.subjectAltName:
+        uris = Array.from(AsnConvert.parse(v, SubjectAlternativeName)).map((n) => n.uniformResourceIdentifier).filter((u): u is string => u !== undefined);
+        break;
+      case OID.nameConstraints:
+        permittedUriHosts = Array.from(AsnConvert.parse(v, NameConstraints).permittedSubtrees ?? []).map((s) => s.base.uniformResourceIdentifier).filter((u): u is string => u !== undefined);
+        break;
+      case id_ce_subjectKeyIdentifier:
+        ski = hex(AsnConvert.parse(v, SubjectKeyIdentifier).buffer);
+        break;
+      case id_ce_authorityKeyIdentifier: {
+        const id = AsnConvert.parse(v, AuthorityKeyIdentifier).keyIdentifier;
+        aki = id ? hex(id.buffer) : undefined;
+        break;
+      }
+    }
   }
   return {
-    der, node, subject: c.subject, issuer: c.issuer, notBefore: c.notBefore, notAfter: c.notAfter,
-    ca: bcv?.ca ?? false, pathLen: bcv?.pathLength,
-    keyUsage: ku ? new x509.KeyUsagesExtension(ku.rawData).usages : undefined,
-    eku: eku ? new x509.ExtendedKeyUsageExtension(eku.rawData).usages.map(String) : undefined,
-    uris: san ? new x509.SubjectAlternativeNameExtension(san.rawData).names.items.filter((n) => n.type === 'url').map((n) => n.value) : [],
-    permittedUriHosts,
-    serial: normalizeSerial(c.serialNumber),
-    ski: ski ? new x509.SubjectKeyIdentifierExtension(ski.rawData).keyId.toLowerCase() : undefined,
-    aki: aki ? new x509.AuthorityKeyIdentifierExtension(aki.rawData).keyId?.toLowerCase() : undefined,
-    fingerprint: createHash('sha256').update(der).digest('hex'),
+    der, node, subject: node.subject ?? '', issuer: node.issuer ?? '', notBefore: node.validFromDate, notAfter: node.validToDate,
+    ca, pathLen, keyUsage, eku, uris, permittedUriHosts, serial: normalizeSerial(node.serialNumber), ski, aki, fingerprint,
   };
 }
 
