@@ -3,6 +3,9 @@
 /** Total of every non-empty row. */
 export const TOTAL_BP = 10000;
 
+// Scratch for remainders, reused across calls (never returned).
+let remBuf = new Float64Array(16);
+
 /**
  * Rounds non-negative reals to integers summing to exactly `total` (largest remainder; ties go to the lower index,
  * so the result is deterministic). All-zero input gives all zeros.
@@ -14,7 +17,8 @@ export function largestRemainder(values: readonly number[], total: number = TOTA
   const out = new Array<number>(n).fill(0);
   if (sum <= 0 || n === 0) return out;
   const scale = total / sum;
-  const rem = new Array<number>(n);
+  if (remBuf.length < n) remBuf = new Float64Array(2 * n);
+  const rem = remBuf;
   let used = 0;
   for (let i = 0; i < n; i++) {
     const exact = values[i]! > 0 ? values[i]! * scale : 0;
@@ -24,7 +28,16 @@ export function largestRemainder(values: readonly number[], total: number = TOTA
     used += f;
   }
   let left = total - used;
-  if (left > 0) {
+  if (left > 0 && left < n && n <= 32) {
+    // Picking the largest remainder `left` times (ties: lower index) is the sorted order's prefix, without sorting.
+    let taken = 0;
+    for (; left > 0; left--) {
+      let best = -1;
+      for (let i = 0; i < n; i++) if ((taken & (1 << i)) === 0 && (best < 0 || rem[i]! > rem[best]!)) best = i;
+      taken |= 1 << best;
+      out[best]!++;
+    }
+  } else if (left > 0) {
     const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => rem[b]! - rem[a]! || a - b);
     for (let k = 0; left > 0; k = (k + 1) % n) {
       out[order[k]!]!++;

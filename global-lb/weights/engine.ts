@@ -139,6 +139,8 @@ export interface SnapshotIndex {
   readonly sourceNames: readonly string[];
   /** Per source, a hash of its name (for versions). */
   readonly sourceHash: Int32Array;
+  /** Per zone position, a hash of its name (for versions). */
+  readonly nameHash: Int32Array;
   /** Per destination zone position, lazily: proximity from each source (by source position). */
   readonly proxTo: (Uint8Array | undefined)[];
   /** Per destination zone position, lazily: rtt from each source when known and > 0, else 0. */
@@ -170,6 +172,8 @@ export function indexSnapshot(snapshot: FederationSnapshot): SnapshotIndex {
   const sources = zones.filter((z) => z.alive);
   const sourceNames = sources.map((z) => z.locality.zone);
   const sourceHash = new Int32Array(sources.length);
+  const nameHash = new Int32Array(zones.length);
+  for (let i = 0; i < zones.length; i++) nameHash[i] = strHash(zones[i]!.locality.zone, 0x811c9dc5);
   const sourcePos = new Int32Array(sources.length);
   for (let i = 0, k = 0; i < zones.length; i++) if (zones[i]!.alive) sourcePos[k++] = i;
   for (let i = 0; i < sources.length; i++) sourceHash[i] = strHash(sourceNames[i]!, 0x811c9dc5);
@@ -180,6 +184,7 @@ export function indexSnapshot(snapshot: FederationSnapshot): SnapshotIndex {
     posByName,
     sourceNames,
     sourceHash,
+    nameHash,
     proxTo: new Array<Uint8Array | undefined>(zones.length).fill(undefined),
     rttTo: new Array<Float64Array | undefined>(zones.length).fill(undefined),
     ruleOf: new Map(),
@@ -274,15 +279,14 @@ interface SourcePlan {
 interface Group {
   readonly plan: SourcePlan;
   readonly outTiers: number[];
-  readonly rtt: number[];
   readonly rule: number;
   readonly prevRow: number;
   /** A source with own demand takes part in the shared fill and never shares its row. */
   readonly unique: boolean;
-  shares: readonly TargetShare[];
-  memRow: number;
-  h1: number;
-  h2: number;
+  /** Filled by step 6: the row's numbers and the facts its reasons read. */
+  facts: RowFacts | undefined;
+  /** Published basis points per target (damped). */
+  final: number[];
 }
 
 /** What the reasons of one service read; captured by the lazily rendered reason texts. */
@@ -303,6 +307,8 @@ interface RowFacts {
   readonly target: readonly number[];
   readonly firstTier: number;
   readonly usedTier: number;
+  /** The eligible tier listed at 0 bp after the used ones, so the data plane knows where to spill. */
+  readonly standbyTier: number;
 }
 
 /**
@@ -325,7 +331,7 @@ function lazyShare(zone: string, basisPoints: number, tier: number, cx: ReasonCo
 // and an open-addressing table from signature hash to group.
 let scratchTiers: number[] = [];
 let scratchOut: number[] = [];
-let scratchRtt: number[] = [];
+let scratchLat: number[] = [];
 let slots = new Int32Array(64);
 let statsAt: (ServiceStats | undefined)[] = [];
 
@@ -435,7 +441,9 @@ function nearestTier(tiers: number[], lat: number[], remaining: number[], offers
 }
 
 
-const EMPTY_MEMORY: ServiceMemory = { zones: {}, sources: [], rowOf: [], rows: [] };
+const EMPTY_MEMORY: ServiceMemory = { zones: {}, sources: [], rowOf: [], targets: [], rows: [] };
+const NONE_FAILED: readonly DistributeTarget[] = [];
+const NO_TIERS: number[] = [];
 const NO_REPORTS = { pos: [] as number[], stats: [] as ServiceStats[] };
 
 function reportsOf(index: SnapshotIndex, service: ServiceKey): { readonly pos: readonly number[]; readonly stats: readonly ServiceStats[] } {
@@ -553,7 +561,7 @@ export function computeServiceFromIndex(index: SnapshotIndex, service: ServiceKe
   if (slots.length < 2 * S) slots = new Int32Array(1 << Math.ceil(Math.log2(2 * S)));
   const mask = slots.length - 1;
   if (scratchTiers.length < n) scratchTiers = zeros(n);
-  if (scratchRtt.length < n) scratchRtt = zeros(n);
+  if (scratchLat.length < n) scratchLat = zeros(n);
   if (scratchOut.length < o) scratchOut = zeros(o);
 
   const groups: Group[] = [];
@@ -569,10 +577,11 @@ export function computeServiceFromIndex(index: SnapshotIndex, service: ServiceKe
     for (let e = 0; e < n; e++) {
       const tier = explicitTiers ? tierT[e]! : byProx[proxT[e]![s]!]!;
       const r = rttT[e] ? rttT[e]![s]! : 0;
+      const l = r > 0 ? p.halfMs / (p.halfMs + r) : 1;
       scratchTiers[e] = tier;
-      scratchRtt[e] = r;
+      scratchLat[e] = l;
       h = Math.imul(h ^ tier, 0x01000193);
-      h = Math.imul(h ^ ((r * 1024) | 0), 0x01000193);
+      h = Math.imul(h ^ ((l * 0x40000000) | 0), 0x01000193);
     }
     for (let e = 0; e < o; e++) {
       const c = outs[e]!;
@@ -598,13 +607,9 @@ export function computeServiceFromIndex(index: SnapshotIndex, service: ServiceKe
         continue;
       }
     }
-    const tiers = scratchTiers.slice(0, n);
-    const rtt = scratchRtt.slice(0, n);
-    const lat = zeros(n);
-    for (let e = 0; e < n; e++) lat[e] = p.halfMs > 0 && rtt[e]! > 0 ? p.halfMs / (p.halfMs + rtt[e]!) : 1;
-    const plan: SourcePlan = { weights: zeros(n), tiers, lat, overflow: undefined, demand, rule: rule >= 0 ? p.rules[rule] : undefined, failed: [], failover: undefined };
+    const plan: SourcePlan = { weights: zeros(n), tiers: scratchTiers.slice(0, n), lat: scratchLat.slice(0, n), overflow: undefined, demand, rule: rule >= 0 ? p.rules[rule] : undefined, failed: NONE_FAILED, failover: undefined };
     groupOf[s] = groups.length;
-    groups.push({ plan, outTiers: scratchOut.slice(0, o), rtt, rule, prevRow, unique, shares: [], memRow: -1, h1: 0, h2: 0 });
+    groups.push({ plan, outTiers: o > 0 ? scratchOut.slice(0, o) : NO_TIERS, rule, prevRow, unique, facts: undefined, final: NO_TIERS });
     if (slot >= 0) {
       slots[slot] = groups.length;
       used.push(slot);
@@ -643,17 +648,29 @@ export function computeServiceFromIndex(index: SnapshotIndex, service: ServiceKe
     }
   }
 
-  // 6. Rounding, damping and shares, once per group; reasons are rendered when read.
-  const cx: ReasonContext = { p, panic, eligibleFraction, targets, offers, remaining };
-  const memRows: Record<string, number>[] = [];
-  for (const g of groups) {
+  // 6. Rounding and damping, once per group. Rows (and their reasons) are built only when somebody reads them.
+  let prevAt: Int32Array | undefined;
+  if (prevRows) {
+    prevAt = new Int32Array(n);
+    const names = prevRows.targets;
+    for (let e = 0; e < n; e++) prevAt[e] = names.indexOf(targets[e]!.name);
+  }
+  const hashT = new Int32Array(n);
+  for (let e = 0; e < n; e++) hashT[e] = index.nameHash[targets[e]!.pos]!;
+  const hashO = new Int32Array(o);
+  for (let e = 0; e < o; e++) hashO[e] = outs[e]!.pos >= 0 ? index.nameHash[outs[e]!.pos]! : strHash(outs[e]!.name, 0x811c9dc5);
+  const g1 = new Int32Array(groups.length);
+  const g2 = new Int32Array(groups.length);
+  for (let gi = 0; gi < groups.length; gi++) {
+    const g = groups[gi]!;
     const plan = g.plan;
     const target = largestRemainder(plan.weights);
     let final = target;
     if (g.prevRow >= 0) {
       const prevRow = prevRows!.rows[g.prevRow];
       if (prevRow !== undefined) {
-        const prevArr = targets.map((t) => prevRow[t.name] ?? 0);
+        const prevArr = zeros(n);
+        for (let e = 0; e < n; e++) if (prevAt![e]! >= 0) prevArr[e] = prevRow[prevAt![e]!] ?? 0;
         final = dampStep(prevArr, target, p.maxStep, p.deadband);
       }
     }
@@ -665,61 +682,84 @@ export function computeServiceFromIndex(index: SnapshotIndex, service: ServiceKe
     }
     let standbyTier = Infinity;
     for (let e = 0; e < n; e++) if (plan.tiers[e]! > usedTier) standbyTier = Math.min(standbyTier, plan.tiers[e]!);
-    const facts: RowFacts = { plan, target, firstTier, usedTier };
-    const out: TargetShare[] = [];
-    const rowMem: Record<string, number> = {};
+    g.facts = { plan, target, firstTier, usedTier, standbyTier };
+    g.final = final;
+    // The row's hash is a sum over its (zone, bp, tier) entries, so it needs no sorting; equality only.
+    let h1 = 0;
+    let h2 = 0;
     for (let e = 0; e < n; e++) {
       const bp = final[e]!;
       const tier = plan.tiers[e]!;
       if (bp <= 0 && tier > usedTier && tier !== standbyTier) continue;
-      if (bp > 0) rowMem[targets[e]!.name] = bp;
-      out.push(lazyShare(targets[e]!.name, bp, tier, cx, facts, e));
+      const x = Math.imul(Math.imul(hashT[e]! ^ bp, 0x01000193) ^ tier, 0x5bd1e995);
+      h1 = (h1 + (x ^ (x >>> 13))) | 0;
+      h2 = (h2 + Math.imul(x ^ (x >>> 16), 0x85ebca6b)) | 0;
     }
-    for (let e = 0; e < o; e++) out.push({ zone: outs[e]!.name, basisPoints: 0, tier: g.outTiers[e]!, reason: outs[e]!.adm.reason });
-    out.sort((a, b) => a.tier - b.tier || (a.zone < b.zone ? -1 : a.zone > b.zone ? 1 : 0));
-    let h1 = 0x811c9dc5;
-    let h2 = 0x5bd1e995;
-    for (const t of out) {
-      h1 = Math.imul(strHash(t.zone, h1) ^ t.basisPoints, 0x01000193);
-      h2 = Math.imul(h2 ^ Math.imul(h1 ^ t.tier, 0x5bd1e995), 0x5bd1e995) ^ (h2 >>> 15);
+    for (let e = 0; e < o; e++) {
+      const x = Math.imul(Math.imul(hashO[e]!, 0x01000193) ^ g.outTiers[e]!, 0x5bd1e995);
+      h1 = (h1 + (x ^ (x >>> 13))) | 0;
+      h2 = (h2 + Math.imul(x ^ (x >>> 16), 0x85ebca6b)) | 0;
     }
-    g.shares = out;
-    g.memRow = memRows.push(rowMem) - 1;
-    g.h1 = h1;
-    g.h2 = h2;
+    g1[gi] = h1;
+    g2[gi] = h2;
   }
 
-  const rows: SourceRow[] = new Array<SourceRow>(S);
-  const rowOf = new Array<number>(S);
-  let v1 = 0x811c9dc5;
-  let v2 = 0x01000193 ^ 0x5bd1e995;
+  let v1 = 0x811c9dc5 ^ (panic ? 1 : 2);
+  let v2 = 0x5bd1e995;
   for (let s = 0; s < S; s++) {
-    const g = groups[groupOf[s]!]!;
-    rows[s] = { sourceZone: index.sourceNames[s]!, targets: g.shares, panic };
-    rowOf[s] = g.memRow;
+    const gi = groupOf[s]!;
     v1 = Math.imul(v1 ^ index.sourceHash[s]!, 0x01000193);
-    v1 = Math.imul(v1 ^ g.h1, 0x01000193);
-    v2 = Math.imul(v2 ^ g.h2, 0x5bd1e995) ^ (v2 >>> 15);
+    v1 = Math.imul(v1 ^ g1[gi]!, 0x01000193);
+    v2 = Math.imul(v2 ^ g2[gi]!, 0x5bd1e995) ^ (v2 >>> 15);
     v2 = Math.imul(v2 ^ v1, 0x5bd1e995);
   }
   const hex = (x: number) => (x >>> 0).toString(16).padStart(8, '0');
-  const memory: ServiceMemory = { zones: zonesMemory, sources: index.sourceNames, rowOf, rows: memRows };
+  const finals = new Array<number[]>(groups.length);
+  for (let gi = 0; gi < groups.length; gi++) finals[gi] = groups[gi]!.final;
+  const memory: ServiceMemory = { zones: zonesMemory, sources: index.sourceNames, rowOf: groupOf, targets: targets.map((t) => t.name), rows: finals };
+  const cx: ReasonContext = { p, panic, eligibleFraction, targets, offers, remaining };
+  const sourceNames = index.sourceNames;
+  let rows: SourceRow[] | undefined;
   const slash = service.indexOf('/');
   const table: ServiceTable = {
     service,
     namespace: service.slice(0, slash),
     name: service.slice(slash + 1),
-    version: hex(v1 ^ (panic ? 0x5a5a5a5a : 0)) + hex(v2),
+    version: hex(v1) + hex(v2),
     computedAt: now,
-    rows,
+    // An own enumerable accessor: JSON.stringify and deep equality see plain rows; only read tables pay for them.
+    get rows(): readonly SourceRow[] {
+      return (rows ??= buildRows(cx, groups, outs, groupOf, sourceNames));
+    },
   };
   return { table, verdicts, memory };
+}
+
+/** Builds a table's rows: one share list per group, shared by the group's sources. */
+function buildRows(cx: ReasonContext, groups: readonly Group[], outs: readonly Candidate[], groupOf: readonly number[], sourceNames: readonly string[]): SourceRow[] {
+  const n = cx.targets.length;
+  const shares = groups.map((g): readonly TargetShare[] => {
+    const facts = g.facts!;
+    const out: TargetShare[] = [];
+    for (let e = 0; e < n; e++) {
+      const bp = g.final[e]!;
+      const tier = facts.plan.tiers[e]!;
+      if (bp <= 0 && tier > facts.usedTier && tier !== facts.standbyTier) continue;
+      out.push(lazyShare(cx.targets[e]!.name, bp, tier, cx, facts, e));
+    }
+    for (let e = 0; e < outs.length; e++) out.push({ zone: outs[e]!.name, basisPoints: 0, tier: g.outTiers[e]!, reason: outs[e]!.adm.reason });
+    return out.sort((a, b) => a.tier - b.tier || (a.zone < b.zone ? -1 : a.zone > b.zone ? 1 : 0));
+  });
+  const rows = new Array<SourceRow>(sourceNames.length);
+  for (let s = 0; s < rows.length; s++) rows[s] = { sourceZone: sourceNames[s]!, targets: shares[groupOf[s]!]!, panic: cx.panic };
+  return rows;
 }
 
 function sameSignature(g: Group, rule: number, prevRow: number, n: number, o: number): boolean {
   if (g.unique || g.rule !== rule || g.prevRow !== prevRow) return false;
   const tiers = g.plan.tiers;
-  for (let e = 0; e < n; e++) if (tiers[e] !== scratchTiers[e] || g.rtt[e] !== scratchRtt[e]) return false;
+  const lat = g.plan.lat;
+  for (let e = 0; e < n; e++) if (tiers[e] !== scratchTiers[e] || lat[e] !== scratchLat[e]) return false;
   for (let e = 0; e < o; e++) if (g.outTiers[e] !== scratchOut[e]) return false;
   return true;
 }

@@ -120,8 +120,10 @@ export interface ServiceMemory {
   readonly sources: readonly string[];
   /** rowOf[i]: index into `rows` of the weights last published from sources[i]. */
   readonly rowOf: readonly number[];
-  /** Distinct published rows (sources that shared a row share its entry): target zone -> basis points, non-zero only. */
-  readonly rows: readonly Readonly<Record<string, number>>[];
+  /** The zones that could receive traffic last round (eligible, or every healthy zone in panic). */
+  readonly targets: readonly string[];
+  /** Distinct published rows (sources that shared a row share its entry): rows[r][e] = basis points to targets[e]. */
+  readonly rows: readonly (readonly number[])[];
 }
 
 /** Memory carried between rounds: hysteresis timers, slow-start ramps, last weights for damping. Opaque to callers, JSON-serialisable. */
