@@ -2,10 +2,15 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type TLSSocket } from 'node:tls';
+import { createServer as createHttpServer } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { mkdtempSync, rmSync, writeFileSync, renameSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createTestPki, type TestPki } from '../../trust/testing.ts';
 import { createIntermediateCa, createRootCa, issueWorkload, type WorkloadCert } from '../../trust/ca.ts';
 import { addRoots, makeBundle, removeRoot, revokeSerial, rootFingerprint, type TrustBundle } from '../../trust/bundle.ts';
-import { TlsCredentialSource, createMtlsServer, mtlsClientOptions, peerIdentity, type MtlsServer } from '../../trust/tls.ts';
+import { TlsCredentialSource, createMtlsServer, mtlsClientOptions, peerIdentity, serveHttp, watchCredentialFiles, type MtlsServer } from '../../trust/tls.ts';
 import type { PeerExpectations } from '../../trust/verify.ts';
 import { x509 } from '../../trust/x509.ts';
 
@@ -191,10 +196,6 @@ test('hot reload: rotating the server certificate drops no request and keeps ope
 });
 
 test('watchCredentialFiles: a half-written rotation is held back, the completed one reaches new handshakes', async () => {
-  const { mkdtempSync, rmSync, writeFileSync, renameSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
-  const { watchCredentialFiles } = await import('../../trust/tls.ts');
   const dir = mkdtempSync(join(tmpdir(), 'meshfed-trust-watch-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const put = (name: string, text: string) => {
@@ -220,4 +221,27 @@ test('watchCredentialFiles: a half-written rotation is held back, the completed 
   put('key.pem', rotated.keyPem);
   await pollUntil('the rotation to be applied', () => watcher.source.generation === 1);
   assert.equal((await request(server.port, client, { spiffeId: CART })).serverSerial, serialOf(rotated.certPem));
+});
+
+test('serveHttp: HTTP/1.1 over the mTLS server sees the caller identity; a client without a certificate is refused', async () => {
+  const mtls = createMtlsServer(creds(cart), { spiffeId: FRONT });
+  const http = createHttpServer((req, res) => res.end(`hello ${peerIdentity(req.socket as TLSSocket) ?? 'nobody'}`));
+  serveHttp(mtls, http);
+  const port = await mtls.listen(0, '127.0.0.1');
+  cleanups.push(() => mtls.close());
+  const get = (options: object) => new Promise<string>((resolve, reject) => {
+    const req = httpsRequest({ host: '127.0.0.1', port, path: '/', agent: false, ...options }, (res) => {
+      let body = '';
+      res.on('data', (d) => { body += String(d); });
+      res.on('end', () => resolve(body));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  assert.equal(await get(mtlsClientOptions(creds(front), { spiffeId: CART })), `hello ${FRONT}`);
+  // No client certificate at all: the server refuses it before HTTP sees the socket.
+  await assert.rejects(get({ ca: [pki.root.certPem], checkServerIdentity: () => undefined }));
+  await pollUntil('the refusal to be counted', () => mtls.stats.rejected === 1);
+  assert.equal(mtls.stats.rejectedByCode.get('MESHFED_E_CERT_MALFORMED'), 1);
+  assert.equal(mtls.stats.accepted, 1);
 });
