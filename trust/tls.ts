@@ -25,6 +25,7 @@ import { createServer as createNetServer, type AddressInfo, type Server as NetSe
 import type { Server as HttpServer } from 'node:http';
 import { EventEmitter } from 'node:events';
 import { watch, readFileSync, type FSWatcher } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import type { Registry } from '../common/metrics.ts';
 import { counter } from '../common/metrics.ts';
@@ -143,7 +144,6 @@ function loadCredentialFiles(files: CredentialFiles): TlsCredentials {
 
 function leafSpiffeId(leafPem: string): string | undefined {
   try {
-    const { X509Certificate } = process.getBuiltinModule('node:crypto');
     const alt = new X509Certificate(leafPem).subjectAltName ?? '';
     return /URI:(spiffe:\/\/[^,\s]+)/.exec(alt)?.[1];
   } catch {
