@@ -1,0 +1,79 @@
+// `meshfed up`: the whole federation on this machine (trust, store, balancers, agents, gateways, the sample shop).
+import { parseCommand, parseDuration, UsageError } from './args.ts';
+import { DEFAULT_TOPOLOGY, loadTopologyFile } from '../api/topology.ts';
+import { DEFAULT_SHOP } from '../local/plan.ts';
+import { startFederation, summary } from '../local/up.ts';
+import { startLoad, type Load } from '../local/load.ts';
+import { DEFAULT_STATE_DIR } from '../local/state.ts';
+
+const spec = {
+  name: 'up',
+  summary: 'run a whole multi-zone federation with a sample shop on this machine (Ctrl-C or `meshfed down` stops it)',
+  usage: 'meshfed up [--config federation.yaml] [--load RPS] [--state-dir DIR]',
+  options: {
+    config: { type: 'string', value: 'FILE', description: 'a topology file (api/topology.ts); default: 3 zones, 2 clouds, 2 networks' },
+    load: { type: 'string', value: 'RPS', description: 'send steady traffic at every zone frontend (requests/s in total)' },
+    'load-duration': { type: 'string', value: 'DURATION', description: 'stop the load after this long', default: '10m' },
+    'state-dir': { type: 'string', value: 'DIR', description: 'where up.json, logs and the trust root live', default: DEFAULT_STATE_DIR },
+    store: { type: 'string', value: 'auto|etcd|memory', description: 'auto: etcd when the binary is on PATH, else the embedded store', default: 'auto' },
+  },
+  details: `Prints progress per component, then a summary, and writes <state-dir>/up.json (read by status, weights, drain, fault, down).
+The trust root and cluster intermediates are created on first run under <state-dir>/trust and kept; <state-dir>/run is removed on stop.
+Exit codes: 0 after Ctrl-C / SIGTERM / meshfed down, 1 when a component fails to start or crashes, 2 usage error.`,
+} as const;
+
+export async function run(argv: readonly string[]): Promise<number> {
+  const parsed = parseCommand(spec, argv);
+  if (!parsed) return 0;
+  const v = parsed.values;
+  const store = v.store;
+  if (store !== 'auto' && store !== 'etcd' && store !== 'memory') throw new UsageError(`--store: "${store}" is not auto, etcd or memory`);
+  let rps: number | undefined;
+  if (v.load !== undefined) {
+    rps = Number(v.load);
+    if (!Number.isFinite(rps) || rps <= 0 || rps > 5000) throw new UsageError(`--load: "${v.load}" is not a rate between 1 and 5000 requests/s`);
+  }
+  const loadMs = parseDuration(v['load-duration'], 'load-duration');
+  const topology = v.config !== undefined ? loadTopologyFile(v.config) : DEFAULT_TOPOLOGY;
+  const print = (line: string) => process.stdout.write(line + '\n');
+
+  let interrupted = false;
+  const onSignal = () => {
+    interrupted = true;
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  print(`meshfed up: starting (state in ${v['state-dir']})`);
+  let fed;
+  try {
+    fed = await startFederation({ stateDir: v['state-dir'], topology, layout: DEFAULT_SHOP, print, store });
+  } catch (e) {
+    process.stderr.write(`meshfed up: ${(e as Error).message}\nEverything that had started was stopped.\n`);
+    return 1;
+  }
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  if (interrupted) {
+    await fed.stop();
+    print('meshfed up: interrupted; stopped');
+    return 0;
+  }
+  print(summary(fed.state));
+  let load: Load | undefined;
+  if (rps !== undefined) {
+    const targets = fed.state.zones.flatMap((z) => (z.frontendUrl ? [z.frontendUrl] : []));
+    load = startLoad(targets, { rps, maxDurationMs: loadMs, maxRequests: Math.ceil((rps * loadMs) / 1000) }, print);
+    print(`load: ${rps} rps over ${targets.length} frontends for at most ${v['load-duration']}`);
+  }
+  print('ready');
+  const reason = await new Promise<{ code: number; why: string }>((resolve) => {
+    process.once('SIGINT', () => resolve({ code: 0, why: 'interrupted' }));
+    process.once('SIGTERM', () => resolve({ code: 0, why: 'asked to stop' }));
+    void fed.crashed.then((why) => resolve({ code: 1, why }));
+  });
+  print(`meshfed up: ${reason.why}; stopping`);
+  await load?.stop();
+  await fed.stop();
+  print('meshfed up: stopped; temporary state removed (trust root kept)');
+  return reason.code;
+}

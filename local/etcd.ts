@@ -1,0 +1,220 @@
+// Spawns a real single-member etcd on free loopback ports with a temporary data dir, for `meshfed up` and the tests.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePorts } from './ports.ts';
+import { spawnSync } from 'node:child_process';
+
+export interface StartEtcdOptions {
+  /** The etcd binary; default `etcd` on PATH (or MESHFED_ETCD_BIN). */
+  readonly binary?: string;
+  /** How long to wait for etcd to answer /health; default 30 s. */
+  readonly readyTimeoutMs?: number;
+  /** Extra command-line flags, appended last. */
+  readonly extraArgs?: readonly string[];
+  /** Parent of the data dir (a fresh sub-directory is made in it); default the OS temp dir. */
+  readonly parentDir?: string;
+}
+
+/** A running etcd for a test. Every method waits until the change has taken effect. */
+export interface EtcdServer {
+  /** Client URLs, e.g. ["http://127.0.0.1:40123"]; pass to EtcdStore / openStore({ kind: 'etcd', endpoints }). */
+  readonly endpoints: readonly string[];
+  /** The data dir (kept across kill/restart, removed by stop). */
+  readonly dataDir: string;
+  /** The running process id, or undefined while stopped. */
+  pid(): number | undefined;
+  /** Terminates etcd (SIGTERM, then SIGKILL after 10 s) and removes the data dir. Idempotent. */
+  stop(): Promise<void>;
+  /** Sends a terminating signal (default SIGKILL) and waits for the exit; the data dir is kept for restart(). */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Stops etcd if it runs (SIGTERM) and starts it again on the same ports and data dir; resolves when healthy. */
+  restart(): Promise<void>;
+  /** Freezes the process (SIGSTOP) and resolves once every thread has stopped: connections stay open, nothing answers. */
+  pause(): Promise<void>;
+  /** Thaws a paused process (SIGCONT). */
+  resume(): Promise<void>;
+}
+
+const live = new Set<{ child: ChildProcess | undefined; dataDir: string }>();
+let exitHookInstalled = false;
+
+/** Kills every etcd this process started and removes their data dirs, even when a test crashed. */
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const e of live) {
+      try {
+        e.child?.kill('SIGKILL');
+      } catch {
+        // already gone
+      }
+      rmSync(e.dataDir, { recursive: true, force: true });
+    }
+  });
+}
+
+/**
+ * Starts etcd on free loopback ports (client and peer) with a fresh data dir and waits until it answers.
+ * Heartbeat 50 ms / election 250 ms make a single member fast and let leases as short as 1 s be honoured.
+ */
+export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdServer> {
+  installExitHook();
+  const binary = options.binary ?? process.env['MESHFED_ETCD_BIN'] ?? 'etcd';
+  const readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
+  if (options.parentDir !== undefined) mkdirSync(options.parentDir, { recursive: true });
+  const dataDir = mkdtempSync(join(options.parentDir ?? tmpdir(), 'meshfed-etcd-'));
+  const entry: { child: ChildProcess | undefined; dataDir: string } = { child: undefined, dataDir };
+  live.add(entry);
+  let clientUrl = '';
+  let args: string[] = [];
+  let stderr = '';
+
+  const launch = async (): Promise<void> => {
+    stderr = '';
+    const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    entry.child = child;
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (chunk: string) => {
+      stderr = (stderr + chunk).slice(-4000);
+    });
+    let exited = false;
+    child.once('exit', () => {
+      exited = true;
+    });
+    child.once('error', (e) => {
+      exited = true;
+      stderr += `\nspawn ${binary}: ${e.message}`;
+    });
+    const deadline = Date.now() + readyTimeoutMs;
+    for (;;) {
+      if (exited) throw new Error(`etcd exited before it was ready:\n${stderr}`);
+      try {
+        const res = await fetch(`${clientUrl}/health`, { signal: AbortSignal.timeout(1_000) });
+        const body = (await res.json()) as { health?: string };
+        if (body.health === 'true') return;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error(`etcd did not become healthy within ${readyTimeoutMs} ms:\n${stderr}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+
+  const waitExit = (signal: NodeJS.Signals): Promise<void> => {
+    const child = entry.child;
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) {
+      entry.child = undefined;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const force = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      child.once('exit', () => {
+        clearTimeout(force);
+        entry.child = undefined;
+        resolve();
+      });
+      // A stopped process cannot act on SIGTERM until it is continued.
+      child.kill('SIGCONT');
+      child.kill(signal);
+    });
+  };
+
+  // Ports may be taken between probing and binding: retry with fresh ones.
+  for (let attempt = 1; ; attempt++) {
+    const [clientPort, peerPort] = await freePorts(2);
+    clientUrl = `http://127.0.0.1:${clientPort}`;
+    const peerUrl = `http://127.0.0.1:${peerPort}`;
+    args = [
+      '--name', 'meshfed-test',
+      '--data-dir', dataDir,
+      '--listen-client-urls', clientUrl,
+      '--advertise-client-urls', clientUrl,
+      '--listen-peer-urls', peerUrl,
+      '--initial-advertise-peer-urls', peerUrl,
+      '--initial-cluster', `meshfed-test=${peerUrl}`,
+      '--initial-cluster-state', 'new',
+      '--heartbeat-interval', '50',
+      '--election-timeout', '250',
+      '--grpc-keepalive-min-time', '1s',
+      '--logger', 'zap',
+      '--log-level', 'error',
+      ...(options.extraArgs ?? []),
+    ];
+    try {
+      await launch();
+      break;
+    } catch (e) {
+      await waitExit('SIGKILL');
+      if (attempt >= 3 || !/address already in use/.test(String(e))) {
+        live.delete(entry);
+        rmSync(dataDir, { recursive: true, force: true });
+        throw e;
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }
+
+  return {
+    endpoints: Object.freeze([clientUrl]),
+    dataDir,
+    pid: () => entry.child?.pid,
+    async stop() {
+      await waitExit('SIGTERM');
+      live.delete(entry);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+    kill: (signal = 'SIGKILL') => waitExit(signal),
+    async restart() {
+      await waitExit('SIGTERM');
+      await launch();
+    },
+    async pause() {
+      const pid = entry.child?.pid;
+      entry.child?.kill('SIGSTOP');
+      // Signals are delivered asynchronously: a request racing the signal could still be answered.
+      if (pid !== undefined) await waitForState(pid, (state) => state === 'T' || state === 't');
+    },
+    async resume() {
+      const pid = entry.child?.pid;
+      entry.child?.kill('SIGCONT');
+      if (pid !== undefined) await waitForState(pid, (state) => state !== 'T' && state !== 't');
+    },
+  };
+}
+
+/**
+ * Polls the state letters (R, S, T, ...) of every thread in /proc/<pid>/task until they all match, so a SIGSTOP has
+ * reached every thread of etcd before pause() returns. Gives up quietly where there is no procfs.
+ */
+async function waitForState(pid: number, matches: (state: string) => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let states: string[];
+    try {
+      states = readdirSync(`/proc/${pid}/task`).map((tid) => {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        // The command name is in parentheses and may contain spaces; the state follows the closing one.
+        const end = stat.lastIndexOf(')');
+        return stat.slice(end + 2, end + 3);
+      });
+    } catch {
+      return; // no procfs, or the process (or a thread) is gone
+    }
+    if (states.every(matches)) return;
+    if (Date.now() > deadline) throw new Error(`etcd (pid ${pid}) did not reach the expected state: ${states.join('')}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** True when the etcd binary (MESHFED_ETCD_BIN or `etcd` on PATH) can be run. */
+export function etcdAvailable(binary: string = process.env['MESHFED_ETCD_BIN'] ?? 'etcd'): boolean {
+  const r = spawnSync(binary, ['--version'], { stdio: 'ignore', timeout: 10_000 });
+  return r.error === undefined && r.status === 0;
+}

@@ -1,0 +1,56 @@
+// The `.meshfed/up.json` file: how `down`, `status`, `fault` and the admin client find a running local federation.
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+
+/** The default state directory, relative to the working directory. */
+export const DEFAULT_STATE_DIR = '.meshfed';
+
+const sidecarSchema = z.object({ service: z.string(), version: z.string(), instance: z.string(), adminUrl: z.string() });
+const zoneSchema = z.object({
+  name: z.string(),
+  locality: z.string(),
+  frontendUrl: z.string().optional(),
+  agentAdminUrl: z.string(),
+  gateway: z.string(),
+  sidecars: z.array(sidecarSchema),
+});
+
+/** What up.json holds. Machine-readable; fields are only ever added. */
+export const upStateSchema = z.object({
+  version: z.literal(1),
+  /** The `meshfed up` process; SIGTERM to it stops everything. */
+  pid: z.number().int(),
+  startedAt: z.string(),
+  store: z.enum(['etcd', 'memory']),
+  adminUrl: z.string(),
+  adminUrls: z.array(z.string()),
+  metricsUrls: z.array(z.string()),
+  logDir: z.string(),
+  runDir: z.string(),
+  zones: z.array(zoneSchema),
+  components: z.array(z.object({ name: z.string(), pid: z.number().int(), logFile: z.string() })),
+});
+
+export type UpState = z.infer<typeof upStateSchema>;
+
+/** The path of up.json in a state directory. */
+export function upStatePath(stateDir: string = DEFAULT_STATE_DIR): string {
+  return resolve(join(stateDir, 'up.json'));
+}
+
+/** Writes up.json atomically (a reader never sees half a file). */
+export function writeUpState(stateDir: string, state: UpState): void {
+  const path = upStatePath(stateDir);
+  writeFileSync(`${path}.tmp`, JSON.stringify(state, null, 2) + '\n');
+  renameSync(`${path}.tmp`, path);
+}
+
+/** Reads up.json; undefined when there is none. Throws with the file name when it is not a valid state file. */
+export function readUpState(stateDir: string = DEFAULT_STATE_DIR): UpState | undefined {
+  const path = upStatePath(stateDir);
+  if (!existsSync(path)) return undefined;
+  const parsed = upStateSchema.safeParse(JSON.parse(readFileSync(path, 'utf8')));
+  if (!parsed.success) throw new Error(`${path}: not a meshfed up state file (${parsed.error.issues[0]?.message ?? 'invalid'}); remove it and run meshfed up again`);
+  return parsed.data;
+}

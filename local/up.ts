@@ -1,0 +1,281 @@
+// Brings a whole local federation up (trust, store, balancers, agents, zones with the shop) and takes it down again.
+import 'reflect-metadata';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  createIntermediateCa, createRootCa, issueWorkload, readPluginCaDir, readRootDir, writePluginCaDir, writeRootDir, type KeyedCert,
+} from '../trust/index.ts';
+import type { Topology } from '../api/topology.ts';
+import { etcdAvailable, startEtcd, type EtcdServer } from './etcd.ts';
+import { freePorts } from './ports.ts';
+import { buildPlan, defaultPolicies, frontendUrl, staticDiscoveryFor, type FederationPlan, type ShopLayout } from './plan.ts';
+import { isAlive, StartError, Supervisor } from './supervisor.ts';
+import { readUpState, upStatePath, writeUpState, type UpState } from './state.ts';
+import { hopZones, type SampleReply } from './sample-app.ts';
+
+/** The meshfed CLI entry point, run with this same Node binary for every child. */
+const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'meshfed.ts');
+
+export interface UpOptions {
+  readonly stateDir: string;
+  readonly topology: Topology;
+  readonly layout: ShopLayout;
+  /** Prints one progress line. */
+  readonly print: (line: string) => void;
+  /** 'auto' uses etcd when the binary runs, else the in-process store. */
+  readonly store?: 'auto' | 'etcd' | 'memory';
+}
+
+/** A running federation. */
+export interface Federation {
+  readonly state: UpState;
+  readonly plan: FederationPlan;
+  /** Resolves when a component exits on its own (the federation is then broken). */
+  readonly crashed: Promise<string>;
+  /** Stops every process and removes the temporary state (the trust root stays). Idempotent. */
+  stop(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+async function httpOk(url: string, timeoutMs = 2000): Promise<boolean> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    await res.arrayBuffer();
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
+/** Creates the root on first run and one intermediate per cluster; reuses them later. */
+async function ensureTrust(trustDir: string, trustDomain: string, clusters: readonly string[], print: (l: string) => void): Promise<{ root: KeyedCert; caDirs: Map<string, string> }> {
+  const rootDir = join(trustDir, 'root');
+  let root: KeyedCert;
+  if (existsSync(join(rootDir, 'root-cert.pem'))) {
+    root = readRootDir(rootDir);
+    print(`  trust       reusing root CA in ${rootDir}`);
+  } else {
+    root = await createRootCa({ trustDomain });
+    writeRootDir(rootDir, root);
+    print(`  trust       created root CA for ${trustDomain} in ${rootDir} (kept by meshfed down)`);
+  }
+  const caDirs = new Map<string, string>();
+  for (const cluster of clusters) {
+    const dir = join(trustDir, cluster);
+    if (!existsSync(join(dir, 'ca-cert.pem'))) {
+      writePluginCaDir(dir, await createIntermediateCa({ root, cluster, trustDomain }));
+      print(`  trust       created intermediate CA for cluster ${cluster}`);
+    } else {
+      const ca = readPluginCaDir(dir);
+      if (ca.rootPem.trim() !== root.certPem.trim()) throw new Error(`${dir} was signed by another root than ${rootDir}; remove ${trustDir} to start over`);
+    }
+    caDirs.set(cluster, dir);
+  }
+  return { root, caDirs };
+}
+
+/**
+ * Starts everything. Invariant: on a thrown error nothing started is left running (components are stopped, etcd is
+ * stopped, the run directory removed); a StartError names the component and its log.
+ */
+export async function startFederation(opts: UpOptions): Promise<Federation> {
+  const stateDir = resolve(opts.stateDir);
+  const print = opts.print;
+  const previous = readUpState(stateDir);
+  if (previous && isAlive(previous.pid) && previous.pid !== process.pid) {
+    throw new Error(`a federation is already running from ${upStatePath(stateDir)} (pid ${previous.pid}); run meshfed down first`);
+  }
+  const runDir = join(stateDir, 'run');
+  rmSync(runDir, { recursive: true, force: true });
+  const logDir = join(runDir, 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const supervisor = new Supervisor(logDir);
+  let etcd: EtcdServer | undefined;
+  let stopped: Promise<void> | undefined;
+  const stop = () => (stopped ??= (async () => {
+    await supervisor.stopAll();
+    await etcd?.stop();
+    rmSync(runDir, { recursive: true, force: true });
+    const current = readUpStateQuiet(stateDir);
+    if (current === undefined || current.pid === process.pid) rmSync(upStatePath(stateDir), { force: true });
+  })());
+  let crashedResolve: (name: string) => void = () => {};
+  const crashed = new Promise<string>((r) => (crashedResolve = r));
+  supervisor.onExit((name, code, signal) => crashedResolve(`${name} exited (${signal ?? `code ${code}`}); see its log in ${logDir}`));
+
+  try {
+    const trustDomain = opts.topology.trustDomain;
+    const clusters = opts.topology.clusters.map((c) => c.name);
+    const { caDirs } = await ensureTrust(join(stateDir, 'trust'), trustDomain, clusters, print);
+
+    // The store: a real etcd when there is one, else one replica with the in-process store.
+    const wantEtcd = opts.store === 'etcd' || (opts.store !== 'memory' && etcdAvailable());
+    if (wantEtcd) {
+      etcd = await startEtcd({ parentDir: runDir });
+      print(`  etcd        ${etcd.endpoints.join(',')} (pid ${etcd.pid()})`);
+    } else {
+      print('  etcd        not found on PATH: using the embedded in-memory store with ONE global-lb replica');
+      print('              (replicas cannot share an in-process store; install etcd for two: apt-get install -y etcd-server)');
+    }
+    const replicas = etcd ? 2 : 1;
+
+    // Ports are chosen up front so every file can name them; a port taken in between makes that component fail to start, loudly.
+    let needed = 0;
+    buildPlan(opts.topology, opts.layout, replicas, () => ++needed);
+    const ports = await freePorts(needed);
+    let next = 0;
+    const plan = buildPlan(opts.topology, opts.layout, replicas, () => ports[next++]!);
+    const planFile = join(runDir, 'plan.json');
+    writeFileSync(planFile, JSON.stringify(plan, null, 2));
+
+    // A certificate for the balancers, from the first cluster's intermediate: agents check its SPIFFE ID.
+    const lbDir = join(runDir, 'global-lb');
+    mkdirSync(lbDir, { recursive: true });
+    const firstCa = readPluginCaDir(caDirs.get(clusters[0]!)!);
+    const lbCert = await issueWorkload(firstCa, `spiffe://${trustDomain}/meshfed/global-lb`, { usages: ['server', 'client'] });
+    writeFileSync(join(lbDir, 'chain.pem'), lbCert.chainPem);
+    writeFileSync(join(lbDir, 'key.pem'), lbCert.keyPem, { mode: 0o600 });
+    writeFileSync(join(lbDir, 'bundle.pem'), firstCa.rootPem);
+
+    for (let i = 0; i < replicas; i++) {
+      const admin = plan.adminUrls[i]!;
+      await supervisor.start({
+        name: `global-lb-${i + 1}`, command: process.execPath,
+        args: [CLI, 'global-lb', ...(etcd ? ['--etcd', etcd.endpoints.join(',')] : ['--store', 'memory']),
+          '--grpc-listen', plan.grpcAddresses[i]!, '--admin-listen', admin.replace('http://', ''), '--replica-id', `global-lb-${i + 1}`,
+          '--tls-cert', join(lbDir, 'chain.pem'), '--tls-key', join(lbDir, 'key.pem'), '--tls-bundle', join(lbDir, 'bundle.pem'), '--trust-domain', trustDomain],
+        ready: () => httpOk(`${admin}/healthz`),
+      });
+      print(`  global-lb   replica ${i + 1}: admin ${admin}, federation ${plan.grpcAddresses[i]}`);
+    }
+    await waitUntil('a global-lb replica to be ready', 30_000, async () => (await Promise.all(plan.adminUrls.map((u) => httpOk(`${u}/readyz`)))).some(Boolean));
+    for (const p of defaultPolicies()) {
+      await waitUntil(`policy ${p.namespace}/${p.name} to be accepted`, 15_000, () => putJson(`${plan.adminUrls[0]}/v1/policies/${p.namespace}/${p.name}`, p.body));
+    }
+    print(`  policies    ${defaultPolicies().map((p) => `${p.namespace}/${p.name}`).join(', ')} (catalog: 70% us-east-1a / 30% europe-west1-b from us-east-1a)`);
+
+    for (const z of plan.zones) {
+      const zoneDir = join(runDir, 'zones', z.zone);
+      mkdirSync(zoneDir, { recursive: true });
+      const staticFile = join(zoneDir, 'static.json');
+      writeFileSync(staticFile, JSON.stringify(staticDiscoveryFor(plan, z.zone), null, 2));
+      const agentAdmin = `http://127.0.0.1:${z.agentAdminPort}`;
+      await supervisor.start({
+        name: `agent-${z.zone}`, command: process.execPath,
+        args: [CLI, 'zone-agent', '--zone', `${z.cloud}/${z.region}/${z.zone}`, '--cluster', z.cluster, '--network', z.network,
+          '--global-lb', plan.grpcAddresses.join(','), '--static', staticFile, '--ca', caDirs.get(z.cluster)!, '--trust-domain', trustDomain,
+          '--gateway', `127.0.0.1:${z.gatewayPort}`, '--relay-listen', `127.0.0.1:${z.agentRelayPort}`, '--admin-listen', `127.0.0.1:${z.agentAdminPort}`,
+          '--state-dir', join(zoneDir, 'agent-state')],
+        ready: () => httpOk(`${agentAdmin}/healthz`),
+      });
+      print(`  agent       ${z.zone}: admin ${agentAdmin}`);
+      await supervisor.start({
+        name: `shop-${z.zone}`, command: process.execPath,
+        args: [CLI, 'sample-app', '--plan', planFile, '--zone', z.zone, '--ca', caDirs.get(z.cluster)!, '--work-dir', zoneDir],
+        ready: async () => (await Promise.all(z.instances.map((i) => httpOk(`http://127.0.0.1:${i.adminPort}/ready`)))).every(Boolean),
+        readyTimeoutMs: 60_000,
+      });
+      const counts = new Map<string, number>();
+      for (const i of z.instances) counts.set(i.service, (counts.get(i.service) ?? 0) + 1);
+      print(`  shop        ${z.zone}: ${[...counts].map(([s, n]) => `${s} x${n}`).join(', ')}, gateway 127.0.0.1:${z.gatewayPort}`);
+    }
+
+    // Ready means: every zone reported, tables exist for every service, and each frontend answers through the whole chain.
+    await waitUntil('weight tables for every zone', 60_000, async () => {
+      const res = await fetch(`${plan.adminUrls[0]}/v1/weights`, { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
+      if (!res?.ok) return false;
+      const body = (await res.json()) as { tables: { service: string; rows: { sourceZone: string }[] }[] };
+      return opts.layout.services.every((s) => {
+        const t = body.tables.find((x) => x.service === `shop/${s.name}`);
+        return t !== undefined && plan.zones.every((z) => t.rows.some((r) => r.sourceZone === z.zone));
+      });
+    });
+    for (const z of plan.zones) {
+      const url = frontendUrl(z);
+      if (url === undefined) continue;
+      await waitUntil(`${z.zone}'s frontend to answer through the whole chain`, 30_000, async () => {
+        const res = await fetch(url, { signal: AbortSignal.timeout(5000) }).catch(() => undefined);
+        if (!res?.ok) return false;
+        return hopZones((await res.json()) as SampleReply).length === opts.layout.services.length;
+      });
+    }
+
+    const state: UpState = {
+      version: 1, pid: process.pid, startedAt: new Date().toISOString(), store: etcd ? 'etcd' : 'memory',
+      adminUrl: plan.adminUrls[0]!, adminUrls: [...plan.adminUrls], metricsUrls: [...plan.adminUrls.map((u) => `${u}/metrics`), ...plan.zones.map((z) => `http://127.0.0.1:${z.agentAdminPort}/metrics`)],
+      logDir, runDir,
+      zones: plan.zones.map((z) => ({
+        name: z.zone, locality: `${z.cloud}/${z.region}/${z.zone}`, ...(frontendUrl(z) ? { frontendUrl: frontendUrl(z)! } : {}),
+        agentAdminUrl: `http://127.0.0.1:${z.agentAdminPort}`, gateway: `127.0.0.1:${z.gatewayPort}`,
+        sidecars: z.instances.map((i) => ({ service: `shop/${i.service}`, version: i.version, instance: i.instance, adminUrl: `http://127.0.0.1:${i.adminPort}` })),
+      })),
+      components: [
+        ...(etcd && etcd.pid() !== undefined ? [{ name: 'etcd', pid: etcd.pid()!, logFile: '(stderr of meshfed up)' }] : []),
+        ...supervisor.list(),
+      ],
+    };
+    writeUpState(stateDir, state);
+    return { state, plan, crashed, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+function readUpStateQuiet(stateDir: string): UpState | undefined {
+  try {
+    return readUpState(stateDir);
+  } catch {
+    return undefined;
+  }
+}
+
+async function putJson(url: string, body: unknown): Promise<boolean> {
+  try {
+    const res = await fetch(url, { method: 'PUT', body: JSON.stringify(body), headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(5000) });
+    const text = await res.text();
+    if (res.status === 400) throw new Error(`${url}: ${text}`);
+    return res.ok;
+  } catch (e) {
+    if ((e as Error).message.startsWith(url)) throw e;
+    return false;
+  }
+}
+
+/** Polls `check` every 200 ms until true; throws naming `what` after the deadline. */
+export async function waitUntil(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(200);
+  }
+}
+
+/** The closing summary `meshfed up` prints. */
+export function summary(state: UpState): string {
+  const lines = [
+    '',
+    `meshfed is up: ${state.zones.length} zones, ${state.adminUrls.length} global-lb replica(s) on ${state.store === 'etcd' ? 'etcd' : 'the embedded store'}`,
+    '',
+    `  admin API    ${state.adminUrl}   (export MESHFED_ADMIN=${state.adminUrl} is not needed: commands read ${'.meshfed/up.json'})`,
+    `  metrics      ${state.metricsUrls.join('\n               ')}`,
+    '  frontends',
+    ...state.zones.filter((z) => z.frontendUrl).map((z) => `    ${z.name.padEnd(16)} ${z.frontendUrl}`),
+    `  logs         ${state.logDir}`,
+    '',
+    'Try:',
+    `  curl -s ${state.zones.find((z) => z.frontendUrl)?.frontendUrl ?? ''}      # one request: which zone served each hop`,
+    '  meshfed status',
+    '  meshfed weights catalog --explain',
+    '  meshfed drain europe-west1-b   &&   meshfed undrain europe-west1-b',
+    '  meshfed fault set --zone us-east-1a --service catalog --abort 503 --percent 50',
+    '  meshfed down                       # or Ctrl-C here',
+    '',
+  ];
+  return lines.join('\n');
+}
+
+export { StartError };
