@@ -2,7 +2,8 @@
 import net from 'node:net';
 import http from 'node:http';
 import http2 from 'node:http2';
-import type tls from 'node:tls';
+import type { TLSSocket } from 'node:tls';
+import type { TlsCredentialSource } from '../../trust/index.ts';
 import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { ServerRequest, ServerResponse } from './bridge.ts';
@@ -97,32 +98,50 @@ export async function startOutboundListener(opts: Common): Promise<Listener> {
   };
 }
 
-/** What the inbound listener needs to terminate mTLS; material may be swapped at runtime (rotation). */
-export interface InboundTls {
-  readonly options: () => tls.SecureContextOptions & { requestCert: true; rejectUnauthorized: true };
-}
-
 export interface InboundListener extends Listener {
-  /** Installs new certificates for new handshakes (rotation, config reload). */
-  reloadTls(): void;
   /** Closes every open connection, so new L4 faults apply to all traffic at once (clients reconnect). */
   dropConnections(): void;
 }
 
+const PEER = Symbol('meshfed.peer');
+
+/** The verified SPIFFE ID of the peer behind a request's socket (set at handshake; read through HTTP/2's socket proxy). */
+export function requestPeer(socket: object | undefined): string | undefined {
+  return (socket as { [PEER]?: string } | undefined)?.[PEER];
+}
+
 /**
- * Inbound: mTLS terminates here (HTTP/2 or HTTP/1.1 by ALPN). A raw TCP accept comes first so L4 faults apply
- * before TLS, as a network fault would. Plain TCP, foreign certificates and broken handshakes are refused and counted.
+ * Inbound: mTLS terminates here (HTTP/2 or HTTP/1.1 by ALPN) with the credential source's chain and the bundle's
+ * roots; a client must present a certificate chaining to them. A raw TCP accept comes first so L4 faults apply
+ * before TLS, as a network fault would. A rotation in the source is installed for new handshakes at once.
+ *
+ * Why not trust/'s createMtlsServer: handing its verified TLSSocket to an http2 server stalls after the first
+ * stream (Node 24), so HTTP/2 (and gRPC) would not work inbound. Node's TLS verifies the chain to the bundle roots
+ * here; the SPIFFE ID is read from the verified leaf.
  */
-export async function startInboundListener(opts: Common & { tls: InboundTls }): Promise<InboundListener> {
+export async function startInboundListener(opts: Common & { tls: TlsCredentialSource }): Promise<InboundListener> {
+  const contextOf = () => {
+    const c = opts.tls.current;
+    return { cert: c.certChainPem, key: c.keyPem, ca: [...c.bundle.roots] };
+  };
   const secure = http2.createSecureServer({
-    ...opts.tls.options(),
+    ...contextOf(),
+    requestCert: true,
+    rejectUnauthorized: true,
+    minVersion: 'TLSv1.2',
     allowHTTP1: true,
     maxSessionMemory: 64,
     settings: { maxHeaderListSize: MAX_HEADER_BYTES },
     // HTTP/1.1 requests over TLS go through Node's HTTP/1 parser with the same header limit.
     maxHeaderSize: MAX_HEADER_BYTES,
   } as http2.SecureServerOptions, opts.onRequest);
-  secure.on('tlsClientError', (e: NodeJS.ErrnoException, sock: tls.TLSSocket) => opts.onRefused(tlsReason(e, sock)));
+  const unsubscribe = opts.tls.onChange(() => secure.setSecureContext(contextOf()));
+  secure.on('secureConnection', (sock: TLSSocket) => {
+    if (!sock.authorized) return;
+    const uri = (sock.getPeerCertificate().subjectaltname ?? '').split(', ').find((x) => x.startsWith('URI:spiffe://'));
+    if (uri) (sock as unknown as { [PEER]: string })[PEER] = uri.slice(4);
+  });
+  secure.on('tlsClientError', (e: NodeJS.ErrnoException, sock: TLSSocket) => opts.onRefused(tlsReason(e, sock)));
   secure.on('sessionError', () => opts.onRefused('h2-session-error'));
   secure.on('clientError', (_e: Error, sock: Duplex) => { opts.onRefused('malformed-http'); sock.destroy(); });
   const sockets = tracker();
@@ -141,9 +160,9 @@ export async function startInboundListener(opts: Common & { tls: InboundTls }): 
   const port = await listen(server, opts.host, opts.port);
   return {
     port,
-    reloadTls: () => secure.setSecureContext(opts.tls.options()),
     dropConnections: () => sockets.destroyAll(),
     close: async () => {
+      unsubscribe();
       const closed = new Promise<void>((r) => server.close(() => r()));
       sockets.destroyAll();
       await closed;
@@ -151,7 +170,7 @@ export async function startInboundListener(opts: Common & { tls: InboundTls }): 
   };
 }
 
-function tlsReason(e: NodeJS.ErrnoException, sock: tls.TLSSocket): string {
+function tlsReason(e: NodeJS.ErrnoException, sock: TLSSocket): string {
   // A failed client-certificate check destroys the socket without an error of its own; the reason is kept here.
   if (sock.authorizationError) return 'bad-client-certificate';
   const m = `${e.code ?? ''} ${e.message}`;

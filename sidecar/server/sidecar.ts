@@ -1,8 +1,6 @@
 // The sidecar process: listeners, upstreams, admin port and config intake wired around the layer stacks.
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type http2 from 'node:http2';
-import type { TLSSocket } from 'node:tls';
 import type { SidecarConfig } from '../../api/sidecar-config.ts';
 import { createLogger, type Logger } from '../../common/logger.ts';
 import { createRegistry, type Registry } from '../../common/metrics.ts';
@@ -10,8 +8,9 @@ import { MeshfedError, describeError } from '../../common/errors.ts';
 import { createBalancer, hostIndex, resolveAuthority, type Balancer } from '../balancer/index.ts';
 import type { Handler, ProxyRequest, ProxyResponse, Random } from '../types.ts';
 import { authorityOf, bodyOf, protocolOf, writeResponse, type ServerRequest, type ServerResponse } from './bridge.ts';
-import { startInboundListener, startOutboundListener, type InboundListener, type Listener } from './listeners.ts';
-import { createAppUpstream, createMeshUpstream, failure, type TlsMaterial, type Upstream } from './upstream.ts';
+import { requestPeer, startInboundListener, startOutboundListener, type InboundListener, type Listener } from './listeners.ts';
+import { createAppUpstream, createMeshUpstream, failure, type Upstream } from './upstream.ts';
+import { TlsCredentialSource, watchCredentialFiles, type CredentialWatch } from '../../trust/index.ts';
 import { createSidecarMetrics, type SidecarMetrics } from './metrics.ts';
 import { startAdmin, type AdminServer, type RuntimeFaults } from './admin.ts';
 import { nextHop, TRACE_HEADERS, type TraceContext } from './trace.ts';
@@ -84,8 +83,8 @@ export interface SidecarOptions {
   readonly config: SidecarConfig;
   /** Watched for changes when given. */
   readonly configFile?: string;
-  /** Certificates; when absent they are read from config.certificates. */
-  readonly tls?: () => TlsMaterial;
+  /** Certificates; when absent they are read (and watched) from the files in config.certificates. */
+  readonly tls?: TlsCredentialSource;
   /** The layer stacks; sidecar-core's createStacks unless a test swaps in its own. */
   readonly stack?: StackFactory;
   readonly logger?: Logger;
@@ -110,18 +109,35 @@ export interface Sidecar {
   close(): Promise<void>;
 }
 
-/** Reads the PEM files named in config.certificates; the generation changes when their content does. */
-function fileTls(getConfig: () => SidecarConfig): () => TlsMaterial {
-  let cache: { key: string; value: TlsMaterial } | undefined;
-  let generation = 0;
-  return () => {
-    const c = getConfig().certificates;
-    if (!c) throw new MeshfedError('MESHFED_E_SIDECAR_NO_CERTIFICATES', 'the config has no certificates: {cert, key, ca} (mTLS needs them)');
-    const read = (p: string) => readFileSync(p, 'utf8');
-    const cert = read(c.cert), key = read(c.key), ca = read(c.ca);
-    const k = hash(cert + key + ca);
-    if (cache?.key !== k) cache = { key: k, value: { cert, key, ca, generation: ++generation } };
-    return cache.value;
+/**
+ * Credentials from the files in config.certificates, hot-reloaded by trust/'s watcher. One source lives as long as
+ * the sidecar; when a config names other files, their credentials are forwarded into it.
+ */
+function fileCredentials(cfg: SidecarConfig): { source: TlsCredentialSource; follow(cfg: SidecarConfig): void; close(): void } {
+  const watchOf = (c: SidecarConfig): { watch: CredentialWatch; key: string } => {
+    const files = c.certificates;
+    if (!files) throw new MeshfedError('MESHFED_E_SIDECAR_NO_CERTIFICATES', 'the config has no certificates: { cert, key, ca } (mTLS needs them)');
+    return { watch: watchCredentialFiles({ cert: files.cert, key: files.key, root: files.ca }), key: `${files.cert}|${files.key}|${files.ca}` };
+  };
+  let current = watchOf(cfg);
+  const source = new TlsCredentialSource(current.watch.source.current);
+  let unsubscribe = current.watch.source.onChange((c) => source.update(c));
+  return {
+    source,
+    follow(next) {
+      const files = next.certificates;
+      if (!files || `${files.cert}|${files.key}|${files.ca}` === current.key) return;
+      const w = watchOf(next);
+      unsubscribe();
+      current.watch.close();
+      current = w;
+      source.update(w.watch.source.current);
+      unsubscribe = w.watch.source.onChange((c) => source.update(c));
+    },
+    close() {
+      unsubscribe();
+      current.watch.close();
+    },
   };
 }
 
@@ -131,11 +147,7 @@ function hex(bytes: number): string {
 
 /** The verified SPIFFE ID of the TLS peer behind a request (HTTP/2 stream or HTTP/1.1 socket). */
 function peerIdentityOf(req: ServerRequest): string | undefined {
-  const sock = (req.httpVersionMajor === 2 ? (req as http2.Http2ServerRequest).stream.session?.socket : req.socket) as TLSSocket | undefined;
-  if (!sock || typeof sock.getPeerCertificate !== 'function' || !sock.authorized) return undefined;
-  const san = sock.getPeerCertificate().subjectaltname ?? '';
-  const uri = san.split(', ').find((s) => s.startsWith('URI:spiffe://'));
-  return uri?.slice(4);
+  return requestPeer(req.httpVersionMajor === 2 ? (req as http2.Http2ServerRequest).stream.session?.socket : req.socket);
 }
 
 /** Copies request headers minus trace headers (replaced per hop) and spoofable identity headers. */
@@ -156,7 +168,8 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
   const sample = opts.accessLogSample ?? 0.01;
   let config = opts.config;
   let index = hostIndex(config);
-  const tls = opts.tls ?? fileTls(() => config);
+  const files = opts.tls ? undefined : fileCredentials(config);
+  const tls = opts.tls ?? files!.source;
   let faultState: RuntimeFaults = { rules: config.faults.rules, l4: NO_L4_FAULTS };
   let faultsHash = hash(JSON.stringify(config.faults));
   const balancer = createBalancer({ zone: opts.zone, random, config });
@@ -223,8 +236,6 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
       .catch((e: unknown) => logger.warn({ err: e }, 'writing a response failed'));
   };
 
-  // Check certificates before binding anything, so a sidecar without them fails at start with a clear error.
-  tls();
   const outbound: Listener = await startOutboundListener({
     host, port: opts.outboundPort ?? 0, onRequest: serve('outbound'),
     onRefused: (reason) => metrics.refused.inc({ listener: 'outbound', reason }),
@@ -234,7 +245,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     onRefused: (reason) => metrics.refused.inc({ listener: 'inbound', reason }),
     l4: () => faultState.l4,
     onL4: (outcome) => metrics.faults.inc({ kind: `l4-${outcome}` }),
-    tls: { options: () => { const m = tls(); return { cert: m.cert, key: m.key, ca: m.ca as string[], requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' }; } },
+    tls,
   });
 
   let closing: Promise<void> | undefined;
@@ -248,7 +259,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
       const prev = config;
       config = cfg;
       try {
-        tls();
+        files?.follow(cfg);
         const next = build();
         balancer.update(cfg);
         index = hostIndex(cfg);
@@ -258,7 +269,6 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
         metrics.configReloads.inc({ result: 'refused' });
         throw e;
       }
-      inbound.reloadTls();
       const fh = hash(JSON.stringify(cfg.faults));
       // Runtime PUTs survive reloads that leave the file's faults alone.
       if (fh !== faultsHash) faultState = { ...faultState, rules: cfg.faults.rules };
@@ -278,6 +288,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     },
     close: () => (closing ??= (async () => {
       watcher?.close();
+      files?.close();
       await Promise.all([outbound.close(), inbound.close(), admin.close()]);
       await Promise.all([mesh.close(), app.close()]);
     })()),

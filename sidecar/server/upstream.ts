@@ -1,18 +1,10 @@
 // The innermost handlers: send an attempt to a mesh endpoint over mTLS (directly or via a gateway) or to the local app.
 import { Readable } from 'node:stream';
-import type { PeerCertificate } from 'node:tls';
 import { Pool, type Dispatcher } from 'undici';
+import { mtlsClientOptions, type TlsCredentialSource } from '../../trust/index.ts';
 import type { Handler, ProxyRequest, ProxyResponse, EndpointRef } from '../types.ts';
 import { forwardableHeaders, serviceHost } from './headers.ts';
 import { gatewaySni } from '../gateway/sni.ts';
-
-/** PEM material for one side of an mTLS connection; `generation` changes whenever the material rotates. */
-export interface TlsMaterial {
-  readonly ca: string | readonly string[];
-  readonly cert: string;
-  readonly key: string;
-  readonly generation: number;
-}
 
 export interface UpstreamStats {
   pools: number;
@@ -37,18 +29,18 @@ interface PoolTuning {
  * (a SPIFFE ID in its URI SAN) on a chain to our roots. Another network: connect to `target.viaGateway` with
  * its SNI, so the gateway can route without decrypting; TLS stays end to end with the destination sidecar.
  */
-export function createMeshUpstream(opts: PoolTuning & { tls: () => TlsMaterial }): Upstream {
+export function createMeshUpstream(opts: PoolTuning & { tls: TlsCredentialSource }): Upstream {
   const pools = new Map<string, Pool>();
   const sniOf = new WeakMap<Pool, string>();
   const poolFor = (req: ProxyRequest, t: EndpointRef): Pool => {
-    const mat = opts.tls();
+    const source = opts.tls;
     const h2 = req.protocol !== 'http1';
     const via = t.viaGateway;
     const host = via ? via.address : t.address;
     const port = via ? via.port : t.port;
     // Node refuses an IP address as SNI; a direct connection names the destination service instead.
     const servername = via ? via.sni : gatewaySni({ port: t.port, subset: '', host: serviceHost(req.route?.service ?? req.service) });
-    const key = `${mat.generation}|${h2 ? 2 : 1}|${host}:${port}|${servername}|${t.identity ?? ''}`;
+    const key = `${source.generation}|${h2 ? 2 : 1}|${host}:${port}|${servername}|${t.identity ?? ''}`;
     let pool = pools.get(key);
     if (!pool) {
       const expected = t.identity;
@@ -57,16 +49,15 @@ export function createMeshUpstream(opts: PoolTuning & { tls: () => TlsMaterial }
         allowH2: h2,
         pipelining: 1,
         keepAliveTimeout: 30_000,
+        // trust/ verifies the chain against the bundle (roots, aliases, revocations) and the expected SPIFFE ID.
         connect: {
-          ca: mat.ca as string[], cert: mat.cert, key: mat.key, servername, rejectUnauthorized: true,
+          ...mtlsClientOptions(source, { servername, ...(expected !== undefined ? { spiffeId: expected } : {}) }),
           timeout: opts.connectTimeoutMs ?? 5_000,
-          ALPNProtocols: h2 ? ['h2'] : ['http/1.1'],
-          checkServerIdentity: (_host: string, cert: PeerCertificate) => checkSpiffe(cert, expected),
         },
       });
       pools.set(key, pool);
       sniOf.set(pool, servername);
-      dropStale(pools, mat.generation);
+      dropStale(pools, source.generation);
     }
     return pool;
   };
@@ -99,13 +90,6 @@ export function createAppUpstream(opts: PoolTuning & { host: string; port: numbe
     stats: () => ({ pools: h2 ? 2 : 1 }),
     close: async () => { await Promise.all([h1.close(), h2?.close()]); },
   };
-}
-
-/** Accepts the server when it presents the expected SPIFFE ID; any ID when none is expected (the chain is still verified). */
-export function checkSpiffe(cert: PeerCertificate, expected: string | undefined): Error | undefined {
-  if (expected === undefined) return undefined;
-  const uris = (cert.subjectaltname ?? '').split(', ').filter((s) => s.startsWith('URI:')).map((s) => s.slice(4));
-  return uris.includes(expected) ? undefined : new Error(`server identity ${uris.join(',') || '(none)'} is not ${expected}`);
 }
 
 /**
@@ -148,7 +132,7 @@ async function send(pool: Dispatcher, req: ProxyRequest, endpoint: string, zone:
   return out;
 }
 
-const CONNECT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EADDRNOTAVAIL', 'ERR_TLS_CERT_ALTNAME_INVALID', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'CERT_HAS_EXPIRED']);
+const CONNECT_CODES = new Set(['ECONNREFUSED', 'MESHFED_E_CERT_UNTRUSTED', 'MESHFED_E_CERT_EXPIRED', 'MESHFED_E_CERT_REVOKED', 'MESHFED_E_CERT_IDENTITY_MISMATCH', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EADDRNOTAVAIL', 'ERR_TLS_CERT_ALTNAME_INVALID', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'CERT_HAS_EXPIRED']);
 
 /** Turns a transport error into a value the retry and outlier layers can reason about. */
 function classify(e: unknown, signal: AbortSignal, endpoint: string, zone: string | undefined): ProxyResponse {
@@ -160,7 +144,7 @@ function classify(e: unknown, signal: AbortSignal, endpoint: string, zone: strin
     const timedOut = reason?.name === 'TimeoutError';
     return { ...failure(timedOut ? 504 : 499, timedOut ? 'timeout' : 'reset', timedOut ? 'upstream timeout' : 'client went away'), endpoint, ...z };
   }
-  if (CONNECT_CODES.has(code) || CONNECT_CODES.has(causeCode) || /certificate|identity|self.signed/i.test(String((e as Error).message))) {
+  if (CONNECT_CODES.has(code) || CONNECT_CODES.has(causeCode) || code.startsWith('MESHFED_E_CERT') || /certificate|identity|self.signed|server refused/i.test(String((e as Error).message))) {
     return { ...failure(503, 'connect-failure', `connect to ${endpoint} failed: ${code || (e as Error).message}`), endpoint, ...z };
   }
   return { ...failure(502, 'reset', `${endpoint}: ${code || (e as Error).message}`), endpoint, ...z };
