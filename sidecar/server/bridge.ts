@@ -38,6 +38,16 @@ export function bodyOf(req: ServerRequest): AsyncIterable<Uint8Array> | null {
  */
 export async function writeResponse(res: ServerResponse, pr: ProxyResponse, extraHeaders?: Record<string, string>): Promise<void> {
   const headers: Record<string, string | string[]> = { ...pr.headers, ...extraHeaders };
+  // A gRPC "trailers-only" answer arrives as headers carrying grpc-status. Re-sent as headers + DATA end, clients
+  // would miss the status; moving it to the trailers keeps the answer valid gRPC either way.
+  const grpcStatus: Record<string, string> = {};
+  if (headers['grpc-status'] !== undefined && (res as http2.Http2ServerResponse).stream !== undefined) {
+    for (const k of ['grpc-status', 'grpc-message', 'grpc-status-details-bin']) {
+      const v = headers[k];
+      if (v !== undefined) grpcStatus[k] = String(v);
+      delete headers[k];
+    }
+  }
   try {
     if (res.headersSent || res.destroyed) return drain(pr);
     (res as http.ServerResponse).writeHead(pr.status, headers);
@@ -47,8 +57,8 @@ export async function writeResponse(res: ServerResponse, pr: ProxyResponse, extr
         if (!(res as http.ServerResponse).write(chunk)) await waitDrain(res);
       }
     }
-    if (pr.trailers) {
-      const t = await pr.trailers;
+    if (pr.trailers || Object.keys(grpcStatus).length > 0) {
+      const t = { ...grpcStatus, ...(pr.trailers ? await pr.trailers : {}) };
       if (Object.keys(t).length > 0 && !res.destroyed) {
         try { (res as http.ServerResponse).addTrailers(t); } catch { /* HTTP/1.1 without chunking cannot carry trailers */ }
       }
