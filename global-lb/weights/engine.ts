@@ -149,6 +149,8 @@ export interface SnapshotIndex {
   readonly ruleOf: Map<Params, Int32Array>;
   /** Position in `zones` of each source. */
   readonly sourcePos: Int32Array;
+  /** Per source, a dense id of its (cloud, region): from a source that is not itself a candidate, every tier follows from it. */
+  readonly classOf: Int32Array;
   /** Last mapping of a memory's source list onto `sourceNames` (every service of a round shares one list). */
   remapCache: { readonly from: readonly string[]; readonly to: Int32Array } | undefined;
   /** Filled by computeWeights in one pass: each service's reports as (zone position, stats), in zone order. */
@@ -176,6 +178,15 @@ export function indexSnapshot(snapshot: FederationSnapshot): SnapshotIndex {
   for (let i = 0; i < zones.length; i++) nameHash[i] = strHash(zones[i]!.locality.zone, 0x811c9dc5);
   const sourcePos = new Int32Array(sources.length);
   for (let i = 0, k = 0; i < zones.length; i++) if (zones[i]!.alive) sourcePos[k++] = i;
+  const classOf = new Int32Array(sources.length);
+  const classes = new Map<string, number>();
+  for (let i = 0; i < sources.length; i++) {
+    const l = sources[i]!.locality;
+    const key = `${l.cloud}\u0000${l.region}`;
+    let c = classes.get(key);
+    if (c === undefined) classes.set(key, (c = classes.size));
+    classOf[i] = c;
+  }
   for (let i = 0; i < sources.length; i++) sourceHash[i] = strHash(sourceNames[i]!, 0x811c9dc5);
   return {
     zones,
@@ -189,6 +200,7 @@ export function indexSnapshot(snapshot: FederationSnapshot): SnapshotIndex {
     rttTo: new Array<Float64Array | undefined>(zones.length).fill(undefined),
     ruleOf: new Map(),
     sourcePos,
+    classOf,
     remapCache: undefined,
     byService: undefined,
   };
@@ -276,17 +288,21 @@ interface SourcePlan {
  * no own demand (or panic, where demand does not matter), the same distribute rule, the same tier for every
  * candidate zone, the same rtt to every target, and the same last published row (damping starts from it).
  */
-interface Group {
-  readonly plan: SourcePlan;
+interface Group extends SourcePlan {
   readonly outTiers: number[];
-  readonly rule: number;
+  readonly ruleIdx: number;
   readonly prevRow: number;
   /** A source with own demand takes part in the shared fill and never shares its row. */
   readonly unique: boolean;
-  /** Filled by step 6: the row's numbers and the facts its reasons read. */
-  facts: RowFacts | undefined;
+  // Filled by step 6: the row's numbers and what its reasons read besides the plan.
+  /** Rounded target before damping. */
+  target: number[];
   /** Published basis points per target (damped). */
   final: number[];
+  firstTier: number;
+  usedTier: number;
+  /** The eligible tier listed at 0 bp after the used ones, so the data plane knows where to spill. */
+  standbyTier: number;
 }
 
 /** What the reasons of one service read; captured by the lazily rendered reason texts. */
@@ -298,31 +314,22 @@ interface ReasonContext {
   readonly offers: readonly number[];
   /** Spare offer after the fill (no longer mutated once the rows are built). */
   readonly remaining: readonly number[];
-}
-
-/** Per-row facts the reasons need besides the plan. */
-interface RowFacts {
-  readonly plan: SourcePlan;
-  /** Rounded target before damping. */
-  readonly target: readonly number[];
-  readonly firstTier: number;
-  readonly usedTier: number;
-  /** The eligible tier listed at 0 bp after the used ones, so the data plane knows where to spill. */
-  readonly standbyTier: number;
+  /** Per target, rtt from each source (undefined: latency discount off), for each source's own latency factors. */
+  readonly rttT: readonly (Float64Array | undefined)[];
 }
 
 /**
  * A share whose reason is rendered on first read (then kept). It is an own enumerable property, so JSON.stringify
  * and deep equality see the text like any other field; only tables somebody reads pay for building it.
  */
-function lazyShare(zone: string, basisPoints: number, tier: number, cx: ReasonContext, row: RowFacts, e: number): TargetShare {
+function lazyShare(zone: string, basisPoints: number, tier: number, cx: ReasonContext, row: Group, lat: readonly number[], e: number): TargetShare {
   let text: string | undefined;
   return {
     zone,
     basisPoints,
     tier,
     get reason(): string {
-      return (text ??= reasonFor(cx, row, e, basisPoints));
+      return (text ??= reasonFor(cx, row, lat, e, basisPoints));
     },
   };
 }
@@ -334,6 +341,8 @@ let scratchOut: number[] = [];
 let scratchLat: number[] = [];
 let slots = new Int32Array(64);
 let statsAt: (ServiceStats | undefined)[] = [];
+let candAt = new Uint8Array(0);
+const byClass = new Map<number, number>();
 
 /** Maps a memory's source list to this round's sources (-1: not a source last time). */
 function remap(index: SnapshotIndex, from: readonly string[]): Int32Array {
@@ -558,6 +567,9 @@ export function computeServiceFromIndex(index: SnapshotIndex, service: ServiceKe
   const map = prevRows ? remap(index, prevRows.sources) : undefined;
   if (statsAt.length < index.zones.length) statsAt = new Array<ServiceStats | undefined>(index.zones.length).fill(undefined);
   for (let k = 0; k < reports.pos.length; k++) statsAt[reports.pos[k]!] = reports.stats[k]!;
+  if (candAt.length < index.zones.length) candAt = new Uint8Array(index.zones.length);
+  for (const c of cands) if (c.pos >= 0) candAt[c.pos] = 1;
+  const keyScale = (prevRows ? prevRows.rows.length : 0) + 2;
   if (slots.length < 2 * S) slots = new Int32Array(1 << Math.ceil(Math.log2(2 * S)));
   const mask = slots.length - 1;
   if (scratchTiers.length < n) scratchTiers = zeros(n);
@@ -573,15 +585,29 @@ export function computeServiceFromIndex(index: SnapshotIndex, service: ServiceKe
     const rule = rules ? rules[s]! : -1;
     const mapped = map ? map[s]! : -1;
     const prevRow = mapped >= 0 ? (prevRows!.rowOf[mapped] ?? -1) : -1;
+    const unique = !panic && demand > 0;
+    // Fast path: a source that is not a candidate sees every candidate by its (cloud, region) alone.
+    const classKey = !unique && candAt[index.sourcePos[s]!] === 0 ? ((index.classOf[s]! * keyScale + prevRow + 1) * (p.rules.length + 2) + rule + 1) : -1;
+    if (classKey >= 0) {
+      const known = byClass.get(classKey);
+      if (known !== undefined) {
+        groupOf[s] = known;
+        continue;
+      }
+    }
     let h = Math.imul(rule + 0x9e37, 0x01000193) ^ (prevRow + 1);
+    let minTier = Infinity;
+    let minCount = 0;
     for (let e = 0; e < n; e++) {
       const tier = explicitTiers ? tierT[e]! : byProx[proxT[e]![s]!]!;
       const r = rttT[e] ? rttT[e]![s]! : 0;
-      const l = r > 0 ? p.halfMs / (p.halfMs + r) : 1;
       scratchTiers[e] = tier;
-      scratchLat[e] = l;
+      scratchLat[e] = r > 0 ? p.halfMs / (p.halfMs + r) : 1;
       h = Math.imul(h ^ tier, 0x01000193);
-      h = Math.imul(h ^ ((l * 0x40000000) | 0), 0x01000193);
+      if (tier < minTier) {
+        minTier = tier;
+        minCount = 1;
+      } else if (tier === minTier) minCount++;
     }
     for (let e = 0; e < o; e++) {
       const c = outs[e]!;
@@ -590,31 +616,57 @@ export function computeServiceFromIndex(index: SnapshotIndex, service: ServiceKe
       scratchOut[e] = tier;
       h = Math.imul(h ^ tier, 0x01000193);
     }
-    const unique = !panic && demand > 0;
+    // Latency factors change the numbers only through a distribute rule, or a split inside the nearest tier (a
+    // source without demand sends everything there); reasons use each source's own factors when rows are built.
+    const latFrom = panic ? Infinity : rule >= 0 ? -Infinity : minCount >= 2 ? minTier : Infinity;
+    if (!unique && latFrom !== Infinity) {
+      for (let e = 0; e < n; e++) if (latFrom === -Infinity || scratchTiers[e] === latFrom) h = Math.imul(h ^ ((scratchLat[e]! * 0x40000000) | 0), 0x01000193);
+    }
     let slot = -1;
     if (!unique) {
       slot = h & mask;
       let found = -1;
       for (let id = slots[slot]!; id !== 0; slot = (slot + 1) & mask, id = slots[slot]!) {
         const g = groups[id - 1]!;
-        if (sameSignature(g, rule, prevRow, n, o)) {
+        if (sameSignature(g, rule, prevRow, n, o, latFrom)) {
           found = id - 1;
           break;
         }
       }
       if (found >= 0) {
         groupOf[s] = found;
+        if (classKey >= 0 && latFrom === Infinity) byClass.set(classKey, found);
         continue;
       }
     }
-    const plan: SourcePlan = { weights: zeros(n), tiers: scratchTiers.slice(0, n), lat: scratchLat.slice(0, n), overflow: undefined, demand, rule: rule >= 0 ? p.rules[rule] : undefined, failed: NONE_FAILED, failover: undefined };
     groupOf[s] = groups.length;
-    groups.push({ plan, outTiers: o > 0 ? scratchOut.slice(0, o) : NO_TIERS, rule, prevRow, unique, facts: undefined, final: NO_TIERS });
+    groups.push({
+      weights: zeros(n),
+      tiers: scratchTiers.slice(0, n),
+      lat: scratchLat.slice(0, n),
+      overflow: undefined,
+      demand,
+      rule: rule >= 0 ? p.rules[rule] : undefined,
+      failed: NONE_FAILED,
+      failover: undefined,
+      outTiers: o > 0 ? scratchOut.slice(0, o) : NO_TIERS,
+      ruleIdx: rule,
+      prevRow,
+      unique,
+      target: NO_TIERS,
+      final: NO_TIERS,
+      firstTier: 0,
+      usedTier: 0,
+      standbyTier: 0,
+    });
     if (slot >= 0) {
       slots[slot] = groups.length;
       used.push(slot);
     }
+    if (classKey >= 0 && latFrom === Infinity) byClass.set(classKey, groups.length - 1);
   }
+  byClass.clear();
+  for (const c of cands) if (c.pos >= 0) candAt[c.pos] = 0;
   for (const slot of used) slots[slot] = 0;
   for (let k = 0; k < reports.pos.length; k++) statsAt[reports.pos[k]!] = undefined;
 
@@ -623,10 +675,10 @@ export function computeServiceFromIndex(index: SnapshotIndex, service: ServiceKe
     if (panic) {
       let total = 0;
       for (let e = 0; e < n; e++) total += caps[e]!;
-      for (const g of groups) for (let e = 0; e < n; e++) g.plan.weights[e] = caps[e]! / total;
+      for (const g of groups) for (let e = 0; e < n; e++) g.weights[e] = caps[e]! / total;
     } else {
       const filled: SourcePlan[] = [];
-      for (const g of groups) if (g.plan.rule === undefined && g.plan.demand > 0) filled.push(g.plan);
+      for (const g of groups) if (g.rule === undefined && g.demand > 0) filled.push(g);
       const alloc = fill(
         filled.map((pl) => pl.demand),
         filled,
@@ -640,8 +692,7 @@ export function computeServiceFromIndex(index: SnapshotIndex, service: ServiceKe
         for (let e = 0; e < n; e++) pl.weights[e] = sum > 0 ? a[e]! / sum : 0;
         if (pl.overflow) for (let e = 0; e < n; e++) pl.overflow[e] = sum > 0 ? pl.overflow[e]! / sum : 0;
       });
-      for (const g of groups) {
-        const pl = g.plan;
+      for (const pl of groups) {
         if (pl.rule !== undefined) distributeInto(pl, targets, remaining, offers, caps);
         else if (pl.demand <= 0) nearestTier(pl.tiers, pl.lat, remaining, offers, pl.weights);
       }
@@ -663,7 +714,7 @@ export function computeServiceFromIndex(index: SnapshotIndex, service: ServiceKe
   const g2 = new Int32Array(groups.length);
   for (let gi = 0; gi < groups.length; gi++) {
     const g = groups[gi]!;
-    const plan = g.plan;
+    const plan = g;
     const target = largestRemainder(plan.weights);
     let final = target;
     if (g.prevRow >= 0) {
@@ -682,8 +733,11 @@ export function computeServiceFromIndex(index: SnapshotIndex, service: ServiceKe
     }
     let standbyTier = Infinity;
     for (let e = 0; e < n; e++) if (plan.tiers[e]! > usedTier) standbyTier = Math.min(standbyTier, plan.tiers[e]!);
-    g.facts = { plan, target, firstTier, usedTier, standbyTier };
+    g.target = target;
     g.final = final;
+    g.firstTier = firstTier;
+    g.usedTier = usedTier;
+    g.standbyTier = standbyTier;
     // The row's hash is a sum over its (zone, bp, tier) entries, so it needs no sorting; equality only.
     let h1 = 0;
     let h2 = 0;
@@ -717,7 +771,7 @@ export function computeServiceFromIndex(index: SnapshotIndex, service: ServiceKe
   const finals = new Array<number[]>(groups.length);
   for (let gi = 0; gi < groups.length; gi++) finals[gi] = groups[gi]!.final;
   const memory: ServiceMemory = { zones: zonesMemory, sources: index.sourceNames, rowOf: groupOf, targets: targets.map((t) => t.name), rows: finals };
-  const cx: ReasonContext = { p, panic, eligibleFraction, targets, offers, remaining };
+  const cx: ReasonContext = { p, panic, eligibleFraction, targets, offers, remaining, rttT };
   const sourceNames = index.sourceNames;
   let rows: SourceRow[] | undefined;
   const slash = service.indexOf('/');
@@ -735,32 +789,51 @@ export function computeServiceFromIndex(index: SnapshotIndex, service: ServiceKe
   return { table, verdicts, memory };
 }
 
-/** Builds a table's rows: one share list per group, shared by the group's sources. */
+/**
+ * Builds a table's rows. Sources of one group share one share list, except that reasons name each source's own
+ * latency factors: sources whose factors differ from the group's get their own list with the same numbers.
+ */
 function buildRows(cx: ReasonContext, groups: readonly Group[], outs: readonly Candidate[], groupOf: readonly number[], sourceNames: readonly string[]): SourceRow[] {
   const n = cx.targets.length;
-  const shares = groups.map((g): readonly TargetShare[] => {
-    const facts = g.facts!;
-    const out: TargetShare[] = [];
-    for (let e = 0; e < n; e++) {
-      const bp = g.final[e]!;
-      const tier = facts.plan.tiers[e]!;
-      if (bp <= 0 && tier > facts.usedTier && tier !== facts.standbyTier) continue;
-      out.push(lazyShare(cx.targets[e]!.name, bp, tier, cx, facts, e));
-    }
-    for (let e = 0; e < outs.length; e++) out.push({ zone: outs[e]!.name, basisPoints: 0, tier: g.outTiers[e]!, reason: outs[e]!.adm.reason });
-    return out.sort((a, b) => a.tier - b.tier || (a.zone < b.zone ? -1 : a.zone > b.zone ? 1 : 0));
-  });
+  const halfMs = cx.p.halfMs;
+  const variants = groups.map((): { lat: number[]; shares: readonly TargetShare[] }[] => []);
   const rows = new Array<SourceRow>(sourceNames.length);
-  for (let s = 0; s < rows.length; s++) rows[s] = { sourceZone: sourceNames[s]!, targets: shares[groupOf[s]!]!, panic: cx.panic };
+  for (let s = 0; s < rows.length; s++) {
+    const g = groups[groupOf[s]!]!;
+    const lat = zeros(n);
+    for (let e = 0; e < n; e++) {
+      const r = cx.rttT[e] ? cx.rttT[e]![s]! : 0;
+      lat[e] = r > 0 ? halfMs / (halfMs + r) : 1;
+    }
+    const known = variants[groupOf[s]!]!;
+    let v = known.find((x) => x.lat.every((l, e) => l === lat[e]));
+    if (v === undefined) {
+      const out: TargetShare[] = [];
+      for (let e = 0; e < n; e++) {
+        const bp = g.final[e]!;
+        const tier = g.tiers[e]!;
+        if (bp <= 0 && tier > g.usedTier && tier !== g.standbyTier) continue;
+        out.push(lazyShare(cx.targets[e]!.name, bp, tier, cx, g, lat, e));
+      }
+      for (let e = 0; e < outs.length; e++) out.push({ zone: outs[e]!.name, basisPoints: 0, tier: g.outTiers[e]!, reason: outs[e]!.adm.reason });
+      out.sort((a, b) => a.tier - b.tier || (a.zone < b.zone ? -1 : a.zone > b.zone ? 1 : 0));
+      known.push((v = { lat, shares: out }));
+    }
+    rows[s] = { sourceZone: sourceNames[s]!, targets: v.shares, panic: cx.panic };
+  }
   return rows;
 }
 
-function sameSignature(g: Group, rule: number, prevRow: number, n: number, o: number): boolean {
-  if (g.unique || g.rule !== rule || g.prevRow !== prevRow) return false;
-  const tiers = g.plan.tiers;
-  const lat = g.plan.lat;
-  for (let e = 0; e < n; e++) if (tiers[e] !== scratchTiers[e] || lat[e] !== scratchLat[e]) return false;
+/** Whether the source in the scratch buffers shares group g's row (latFrom: see the grouping loop). */
+function sameSignature(g: Group, rule: number, prevRow: number, n: number, o: number, latFrom: number): boolean {
+  if (g.unique || g.ruleIdx !== rule || g.prevRow !== prevRow) return false;
+  const tiers = g.tiers;
+  for (let e = 0; e < n; e++) if (tiers[e] !== scratchTiers[e]) return false;
   for (let e = 0; e < o; e++) if (g.outTiers[e] !== scratchOut[e]) return false;
+  if (latFrom !== Infinity) {
+    const lat = g.lat;
+    for (let e = 0; e < n; e++) if ((latFrom === -Infinity || tiers[e] === latFrom) && lat[e] !== scratchLat[e]) return false;
+  }
   return true;
 }
 
@@ -820,11 +893,11 @@ function tierUtil(cx: ReasonContext, plan: SourcePlan, k: number): number {
   return cap > 0 ? used / cap : 0;
 }
 
-function reasonFor(cx: ReasonContext, row: RowFacts, e: number, bp: number): string {
+function reasonFor(cx: ReasonContext, plan: Group, lat: readonly number[], e: number, bp: number): string {
   const { p, panic, eligibleFraction, targets } = cx;
-  const { plan, firstTier, usedTier } = row;
+  const { firstTier, usedTier } = plan;
   const t = targets[e]!;
-  const targetBp = row.target[e]!;
+  const targetBp = plan.target[e]!;
   const tier = plan.tiers[e]!;
   const parts: string[] = [];
   const tierText = `tier ${tier} (${tierLabel(p, tier)})`;
@@ -853,7 +926,7 @@ function reasonFor(cx: ReasonContext, row: RowFacts, e: number, bp: number): str
   } else {
     parts.push(`${tierText}: nearest tier has room, ${percent(tierUtil(cx, plan, tier))} utilised (target ${percent(p.u)})`);
   }
-  if (plan.lat[e]! < 0.95) parts.push(`latency discount to ${percent(plan.lat[e]!)}`);
+  if (lat[e]! < 0.95) parts.push(`latency discount to ${percent(lat[e]!)}`);
   if (t.adm.reason !== '') parts.push(t.adm.reason);
   if (bp !== targetBp) parts.push(`damped: moving to ${targetBp} bp by at most ${p.maxStep}/round`);
   return parts.join('; ');
