@@ -9,6 +9,12 @@ export const SIDECAR_CODES = {
   MESHFED_E_SIDECAR_UPSTREAM_TIMEOUT: 'the route deadline or the per-try deadline fired (504)',
   MESHFED_E_SIDECAR_UPSTREAM_FAILED: 'the upstream handler threw instead of answering (502; a bug in the I/O side)',
   MESHFED_E_SIDECAR_AUTHZ_DENIED: "the caller's SPIFFE ID is not allowed to call this service (403)",
+  // sidecar-io: sockets, upstream, certificates, gateway.
+  MESHFED_E_SIDECAR_NO_CERTIFICATES: 'the sidecar config names no certificates (mTLS needs cert, key and ca)',
+  MESHFED_E_SIDECAR_UPSTREAM_CONNECT: 'no connection to the chosen endpoint (refused, timed out, or its certificate/SPIFFE ID was refused) (503)',
+  MESHFED_E_SIDECAR_UPSTREAM_RESET: 'the connection or stream to the endpoint broke before a response (502)',
+  MESHFED_E_SIDECAR_INTERNAL: 'a layer threw while handling a request (500; a bug)',
+  MESHFED_E_GATEWAY_REFUSED: 'the east-west gateway closed a connection: not TLS, no or unknown SNI, or no local endpoint',
 } as const;
 
 export type SidecarCode = keyof typeof SIDECAR_CODES;

@@ -5,6 +5,7 @@ import { mtlsClientOptions, type TlsCredentialSource } from '../../trust/index.t
 import type { Handler, ProxyRequest, ProxyResponse, EndpointRef } from '../types.ts';
 import { forwardableHeaders, serviceHost } from './headers.ts';
 import { gatewaySni } from '../gateway/sni.ts';
+import type { SidecarCode } from '../errors.ts';
 
 export interface UpstreamStats {
   pools: number;
@@ -132,7 +133,7 @@ async function send(pool: Dispatcher, req: ProxyRequest, endpoint: string, zone:
   return out;
 }
 
-const CONNECT_CODES = new Set(['ECONNREFUSED', 'MESHFED_E_CERT_UNTRUSTED', 'MESHFED_E_CERT_EXPIRED', 'MESHFED_E_CERT_REVOKED', 'MESHFED_E_CERT_IDENTITY_MISMATCH', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EADDRNOTAVAIL', 'ERR_TLS_CERT_ALTNAME_INVALID', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'CERT_HAS_EXPIRED']);
+const CONNECT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EADDRNOTAVAIL', 'ERR_TLS_CERT_ALTNAME_INVALID', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'CERT_HAS_EXPIRED']);
 
 /** Turns a transport error into a value the retry and outlier layers can reason about. */
 function classify(e: unknown, signal: AbortSignal, endpoint: string, zone: string | undefined): ProxyResponse {
@@ -150,12 +151,25 @@ function classify(e: unknown, signal: AbortSignal, endpoint: string, zone: strin
   return { ...failure(502, 'reset', `${endpoint}: ${code || (e as Error).message}`), endpoint, ...z };
 }
 
-/** A locally produced error response; the reason goes in a header so an operator can see why. */
+const CODE_OF: Record<string, SidecarCode> = {
+  'connect-failure': 'MESHFED_E_SIDECAR_UPSTREAM_CONNECT',
+  reset: 'MESHFED_E_SIDECAR_UPSTREAM_RESET',
+  timeout: 'MESHFED_E_SIDECAR_UPSTREAM_TIMEOUT',
+  'unknown-destination': 'MESHFED_E_SIDECAR_NO_ROUTE',
+  internal: 'MESHFED_E_SIDECAR_INTERNAL',
+};
+
+/** A locally produced error response; the code and reason go in headers so an operator can see why. */
 export function failure(status: number, flag: string, reason: string): ProxyResponse {
   const body = `${reason}\n`;
+  const code = CODE_OF[flag];
   return {
     status,
-    headers: { 'content-type': 'text/plain; charset=utf-8', 'x-meshfed-reason': reason.replace(/[^\x20-\x7e]/g, '?').slice(0, 200) },
+    headers: {
+      'content-type': 'text/plain; charset=utf-8',
+      'x-meshfed-reason': reason.replace(/[^\x20-\x7e]/g, '?').slice(0, 200),
+      ...(code ? { 'x-meshfed-code': code } : {}),
+    },
     body: oneChunk(Buffer.from(body)),
     flags: [flag],
   };
