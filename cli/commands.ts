@@ -22,4 +22,6 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'undrain', summary: 'put a drained zone back into rotation', load: () => import('./undrain.ts') },
   { name: 'zone-agent', summary: 'run a zone agent (endpoint discovery, reports to global-lb, relay to sidecars)', load: () => import('./zone-agent.ts') },
   { name: 'trust', summary: 'federation CA: root, cluster intermediates (Istio plug-in files), workload certs, verify, bundles', load: () => import('./trust.ts') },
+  { name: 'sidecar', summary: 'run a sidecar: outbound HTTP/1.1, h2c and gRPC; inbound mTLS with authz; admin port', load: () => import('./sidecar.ts') },
+  { name: 'gateway', summary: 'run an east-west gateway: TLS passthrough by SNI to this zone\'s endpoints', load: () => import('./gateway.ts') },
 ];
