@@ -33,3 +33,27 @@ test('a dropped zone frees its share at once to the zones that must grow', () =>
 test('no previous weights: the target is taken as is', () => {
   assert.deepEqual(dampStep([0, 0], [3000, 7000], 100, 0), [3000, 7000]);
 });
+
+test('largest remainder without sorting (small rows) gives what sorting by remainder gives, ties included', () => {
+  const sorted = (values: number[], total: number): number[] => {
+    const sum = values.reduce((s, x) => s + Math.max(0, x), 0);
+    const out = values.map(() => 0);
+    if (sum <= 0) return out;
+    const scale = total / sum;
+    const exact = values.map((x) => (x > 0 ? x * scale : 0));
+    const floors = exact.map(Math.floor);
+    let left = total - floors.reduce((s, x) => s + x, 0);
+    const order = exact.map((_, i) => i).sort((a, b) => exact[b]! - floors[b]! - (exact[a]! - floors[a]!) || a - b);
+    for (let k = 0; left > 0; k = (k + 1) % values.length, left--) floors[order[k]!]!++;
+    return floors;
+  };
+  let seed = 7;
+  const rand = () => ((seed = (Math.imul(seed, 48271) + 11) >>> 0) / 2 ** 32);
+  for (let i = 0; i < 3000; i++) {
+    const n = 1 + Math.floor(rand() * 40);
+    // Few distinct values, so equal remainders (ties) are common.
+    const values = Array.from({ length: n }, () => (rand() < 0.2 ? 0 : [1, 2, 3, 0.37, 7][Math.floor(rand() * 5)]!));
+    const total = rand() < 0.5 ? 10000 : 1 + Math.floor(rand() * 500);
+    assert.deepEqual(largestRemainder(values, total), sorted(values, total), `n=${n} total=${total} values=${values.join(',')}`);
+  }
+});
