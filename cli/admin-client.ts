@@ -1,13 +1,23 @@
 // A small typed client for the global-lb admin API, used by the CLI commands.
 import { MeshfedError } from '../common/errors.ts';
 import { UsageError } from './args.ts';
+import { DEFAULT_STATE_DIR, readUpState } from '../local/state.ts';
 
 /** The admin URL used when neither --admin nor $MESHFED_ADMIN is given (global-lb's default --admin-listen). */
 export const DEFAULT_ADMIN_URL = 'http://127.0.0.1:15201';
 
-/** Picks the balancer: --admin, then $MESHFED_ADMIN, then the default. */
+/** The admin URL of a federation started by `meshfed up` ($MESHFED_STATE_DIR or ./.meshfed), if one is recorded. */
+export function upAdminUrl(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  try {
+    return readUpState(env['MESHFED_STATE_DIR'] ?? DEFAULT_STATE_DIR)?.adminUrl;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Picks the balancer: --admin, then $MESHFED_ADMIN, then `.meshfed/up.json` from `meshfed up`, then the default. */
 export function resolveAdminUrl(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  const raw = flag ?? env['MESHFED_ADMIN'] ?? DEFAULT_ADMIN_URL;
+  const raw = flag ?? env['MESHFED_ADMIN'] ?? upAdminUrl(env) ?? DEFAULT_ADMIN_URL;
   let url: URL;
   try {
     url = new URL(raw);
@@ -76,5 +86,5 @@ export class AdminClient {
 
 /** The option every admin-backed command shares. */
 export const ADMIN_OPTION = {
-  admin: { type: 'string', value: 'URL', description: `balancer admin API (default $MESHFED_ADMIN, then ${DEFAULT_ADMIN_URL})` },
+  admin: { type: 'string', value: 'URL', description: `balancer admin API (default $MESHFED_ADMIN, then .meshfed/up.json, then ${DEFAULT_ADMIN_URL})` },
 } as const;

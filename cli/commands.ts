@@ -13,6 +13,11 @@ export interface CommandEntry {
 
 /** Ordered as `meshfed --help` shows them. */
 export const COMMANDS: readonly CommandEntry[] = [
+  { name: 'up', summary: 'run a whole multi-zone federation with a sample shop on this machine', load: () => import('./up.ts') },
+  { name: 'down', summary: 'stop the federation started by `meshfed up` and remove its temporary state', load: () => import('./down.ts') },
+  { name: 'status', summary: 'show the federation: replicas and leader, zones and health, agent streams, staleness', load: () => import('./status.ts') },
+  { name: 'fault', summary: 'inject or clear L7 faults in the sidecars started by `meshfed up`', load: () => import('./fault.ts') },
+  { name: 'sample-app', summary: "run one zone's demo shop (apps, sidecars, gateway); used by `meshfed up`", load: () => import('./sample-app.ts') },
   { name: 'version', summary: 'print the meshfed and Node.js versions', load: () => import('./version.ts') },
   { name: 'global-lb', summary: 'run a global balancer replica (federation gRPC, admin API, weights)', load: () => import('./global-lb.ts') },
   { name: 'weights', summary: 'show the weight table of a service (--explain for reasons)', load: () => import('./weights.ts') },

@@ -6,7 +6,7 @@ import type { ServiceTable } from '../global-lb/weights/index.ts';
 const spec = {
   name: 'weights',
   summary: 'show the weight table of a service (--explain for reasons)',
-  usage: 'meshfed weights <namespace/name> [--explain] [--output table|json] [--admin URL]',
+  usage: 'meshfed weights <namespace/name | name> [--explain] [--output table|json] [--admin URL]',
   allowPositionals: true,
   options: {
     ...ADMIN_OPTION,
@@ -33,11 +33,20 @@ export async function run(argv: readonly string[]): Promise<number> {
   if (!parsed) return 0;
   const output = parseOutput(parsed.values.output);
   const [service, ...extra] = parsed.positionals;
-  if (service === undefined || extra.length > 0) throw new UsageError('give exactly one service as namespace/name');
-  const m = /^([^/\s]+)\/([^/\s]+)$/.exec(service);
-  if (!m) throw new UsageError(`"${service}" is not namespace/name`);
+  if (service === undefined || extra.length > 0) throw new UsageError('give exactly one service as namespace/name (or a name that only one namespace has)');
   const client = new AdminClient(resolveAdminUrl(parsed.values.admin));
+  const m = /^([^/\s]+)\/([^/\s]+)$/.exec(service) ?? (await resolveShortName(client, service));
   const table = await client.get<ServiceTable>(`/v1/weights/${encodeURIComponent(m[1]!)}/${encodeURIComponent(m[2]!)}`);
   process.stdout.write(output === 'json' ? JSON.stringify(table, null, 2) + '\n' : renderWeights(table, parsed.values.explain));
   return 0;
+}
+
+/** Turns a bare name ("catalog") into its namespace/name match when exactly one table has that name. */
+async function resolveShortName(client: AdminClient, name: string): Promise<RegExpExecArray> {
+  if (!/^[^/\s]+$/.test(name)) throw new UsageError(`"${name}" is not namespace/name`);
+  const { tables } = await client.get<{ tables: { namespace: string; name: string }[] }>('/v1/weights');
+  const matches = tables.filter((t) => t.name === name);
+  if (matches.length === 0) throw new UsageError(`no service named "${name}" has a weight table (known: ${tables.map((t) => `${t.namespace}/${t.name}`).join(', ') || 'none'})`);
+  if (matches.length > 1) throw new UsageError(`"${name}" is ambiguous: ${matches.map((t) => `${t.namespace}/${t.name}`).join(', ')}; give namespace/name`);
+  return /^([^/]+)\/([^/]+)$/.exec(`${matches[0]!.namespace}/${name}`)!;
 }

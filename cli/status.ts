@@ -1,0 +1,67 @@
+// `meshfed status`: the running federation at a glance: balancer replicas and leader, zones, agent streams, staleness.
+import { parseCommand, parseOutput, renderTable } from './args.ts';
+import { ADMIN_OPTION, AdminClient, resolveAdminUrl } from './admin-client.ts';
+import { DEFAULT_STATE_DIR, readUpState } from '../local/state.ts';
+
+const spec = {
+  name: 'status',
+  summary: 'show the federation: balancer replicas and leader, zones and their health, agent streams, staleness',
+  usage: 'meshfed status [--output table|json] [--admin URL] [--state-dir DIR]',
+  options: {
+    ...ADMIN_OPTION,
+    output: { type: 'string', short: 'o', value: 'table|json', description: 'output format', default: 'table' },
+    'state-dir': { type: 'string', value: 'DIR', description: 'where meshfed up wrote up.json (for replicas and agents)', default: DEFAULT_STATE_DIR },
+  },
+  details: 'Exit codes: 0 shown, 1 balancer unreachable, 2 usage error.',
+} as const;
+
+interface BalancerStatus { replicaId: string; leader: boolean; leaderId: string | null; store: { kind: string; ok: boolean; latencyMs: number | null }; agents: { zone: string; connectedAt: number; reports: number; lastReportAt: number }[] }
+interface ZoneRow { zone: string; cloud: string; region: string; network: string; alive: boolean; drained: boolean; eligible: boolean; reportAgeSeconds: number | null; services: number }
+interface AgentStatus { balancer: { connected: boolean; address: string | null }; weights: { tables: number; ageSeconds: number | null; stale: boolean }; endpoints: number }
+
+async function getJson<T>(url: string): Promise<T | undefined> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
+    return res.ok ? ((await res.json()) as T) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function run(argv: readonly string[]): Promise<number> {
+  const parsed = parseCommand(spec, argv);
+  if (!parsed) return 0;
+  const output = parseOutput(parsed.values.output);
+  const up = readUpState(parsed.values['state-dir']);
+  const client = new AdminClient(resolveAdminUrl(parsed.values.admin));
+  const [status, zones] = await Promise.all([client.get<BalancerStatus>('/v1/status'), client.get<{ zones: ZoneRow[] }>('/v1/zones')]);
+  const replicaUrls = up?.adminUrls ?? [client.baseUrl];
+  const replicas = await Promise.all(replicaUrls.map(async (url) => ({ url, status: await getJson<BalancerStatus>(`${url}/v1/status`) })));
+  const agents = new Map<string, AgentStatus | undefined>();
+  for (const z of up?.zones ?? []) agents.set(z.name, await getJson<AgentStatus>(`${z.agentAdminUrl}/v1/status`));
+  const streams = new Map<string, string>();
+  for (const r of replicas) for (const a of r.status?.agents ?? []) streams.set(a.zone, r.status!.replicaId);
+
+  if (output === 'json') {
+    process.stdout.write(JSON.stringify({ leader: status.leaderId, store: status.store, replicas, zones: zones.zones, agents: Object.fromEntries(agents) }, null, 2) + '\n');
+    return 0;
+  }
+  const lines = [
+    `leader: ${status.leaderId ?? '(none)'}   store: ${status.store.kind} ${status.store.ok ? 'ok' : 'FAILING'}${status.store.latencyMs != null ? ` (${status.store.latencyMs.toFixed(1)} ms)` : ''}`,
+    renderTable(['REPLICA', 'ADMIN', 'ROLE', 'AGENT STREAMS'], replicas.map((r) => [r.status?.replicaId ?? '?', r.url, r.status ? (r.status.leader ? 'leader' : 'follower') : 'UNREACHABLE', r.status ? String(r.status.agents.length) : '-'])).trimEnd(),
+    renderTable(
+      ['ZONE', 'LOCALITY', 'NETWORK', 'HEALTH', 'REPORT AGE', 'STREAM TO', 'WEIGHTS AGE', 'STALE'],
+      zones.zones.map((z) => {
+        const a = agents.get(z.zone);
+        const health = !z.alive ? 'lease gone' : z.drained ? 'drained' : z.eligible ? 'eligible' : 'out';
+        return [
+          z.zone, `${z.cloud}/${z.region}`, z.network, health, z.reportAgeSeconds == null ? '-' : `${z.reportAgeSeconds.toFixed(1)}s`,
+          streams.get(z.zone) ?? (a?.balancer.connected ? a.balancer.address ?? '?' : 'none'),
+          a?.weights.ageSeconds == null ? '-' : `${a.weights.ageSeconds.toFixed(0)}s`, a === undefined ? '-' : a.weights.stale ? 'STALE' : 'no',
+        ];
+      }),
+    ).trimEnd(),
+  ];
+  process.stdout.write(lines.join('\n\n') + '\n');
+  return 0;
+}

@@ -1,0 +1,213 @@
+// End to end: `meshfed up` as a user runs it: traffic shares match `meshfed weights`, drain/undrain, and a clean stop.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { request, Agent } from 'undici';
+import { etcdAvailable } from '../../local/etcd.ts';
+import { isAlive, killGroup } from '../../local/supervisor.ts';
+import type { UpState } from '../../local/state.ts';
+import { hopZones, type SampleReply } from '../../local/sample-app.ts';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const CLI = join(ROOT, 'cli', 'meshfed.ts');
+const TOLERANCE = 0.05;
+
+/** PATH without any directory holding an etcd binary: "etcd missing" as a user without it would have it. */
+function pathWithoutEtcd(): string {
+  return (process.env['PATH'] ?? '').split(delimiter).filter((d) => d !== '' && !existsSync(join(d, 'etcd'))).join(delimiter);
+}
+
+function cli(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((res) => {
+    execFile(process.execPath, [CLI, ...args], { env, timeout: 60_000 }, (err, stdout, stderr) => {
+      res({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+interface Hit { readonly start: number; readonly status: number; readonly hops: { service: string; zone: string }[] }
+
+async function hit(agent: Agent, url: string): Promise<Hit> {
+  const start = Date.now();
+  try {
+    const res = await request(url, { dispatcher: agent, headersTimeout: 10_000, bodyTimeout: 10_000 });
+    const text = await res.body.text();
+    return { start, status: res.statusCode, hops: res.statusCode === 200 ? hopZones(JSON.parse(text) as SampleReply) : [] };
+  } catch {
+    return { start, status: 0, hops: [] };
+  }
+}
+
+/** n requests with `concurrency` in flight. */
+async function burst(agent: Agent, url: string, n: number, concurrency = 8): Promise<Hit[]> {
+  const out: Hit[] = [];
+  let i = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (i++ < n) out.push(await hit(agent, url));
+  }));
+  return out;
+}
+
+interface Table { version: string; rows: { sourceZone: string; targets: { zone: string; basisPoints: number }[] }[] }
+
+async function weights(env: NodeJS.ProcessEnv, service: string): Promise<Table> {
+  const r = await cli(env, 'weights', service, '--output', 'json');
+  assert.equal(r.code, 0, `meshfed weights ${service}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as Table;
+}
+
+function rowOf(t: Table, source: string): Map<string, number> {
+  const row = t.rows.find((r) => r.sourceZone === source);
+  assert.ok(row, `no row for ${source} in ${JSON.stringify(t)}`);
+  return new Map(row.targets.map((x) => [x.zone, x.basisPoints / 10000]));
+}
+
+/** Observed share per zone of one hop, among hits whose previous hop (if `from` is given) ran in `from`. */
+function observed(hits: readonly Hit[], hop: number, from?: string): { n: number; share: Map<string, number> } {
+  const counts = new Map<string, number>();
+  let n = 0;
+  for (const h of hits) {
+    if (h.hops.length <= hop) continue;
+    if (from !== undefined && h.hops[hop - 1]!.zone !== from) continue;
+    n++;
+    counts.set(h.hops[hop]!.zone, (counts.get(h.hops[hop]!.zone) ?? 0) + 1);
+  }
+  return { n, share: new Map([...counts].map(([z, c]) => [z, c / n])) };
+}
+
+function assertShares(what: string, expected: Map<string, number>, got: { n: number; share: Map<string, number> }): void {
+  for (const zone of new Set([...expected.keys(), ...got.share.keys()])) {
+    const e = expected.get(zone) ?? 0;
+    const g = got.share.get(zone) ?? 0;
+    assert.ok(Math.abs(e - g) <= TOLERANCE, `${what}: ${zone} served ${(100 * g).toFixed(1)}% of ${got.n}, meshfed weights says ${(100 * e).toFixed(1)}% (±${TOLERANCE * 100}%)`);
+  }
+}
+
+async function until<T>(what: string, ms: number, f: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await f();
+      if (v !== undefined) return v;
+    } catch (e) {
+      // A failed assertion is a verdict, not a reason to poll again.
+      if (e instanceof assert.AssertionError) throw e;
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+for (const variant of ['embedded store (etcd missing from PATH)', 'etcd'] as const) {
+  const withEtcd = variant === 'etcd';
+  test(`meshfed up with ${variant}: shares match meshfed weights, drain and undrain, clean stop`, { timeout: 240_000, skip: withEtcd && !etcdAvailable() ? 'etcd is not installed (apt-get install -y etcd-server)' : false }, async (t) => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'meshfed-e2e-'));
+    const env: NodeJS.ProcessEnv = { ...process.env, MESHFED_STATE_DIR: stateDir, ...(withEtcd ? {} : { PATH: pathWithoutEtcd() }) };
+    delete env['MESHFED_ADMIN'];
+    delete env['MESHFED_ETCD_BIN'];
+    const agent = new Agent({ connections: 16 });
+    let output = '';
+    const child: ChildProcess = spawn(process.execPath, [CLI, 'up', '--state-dir', stateDir], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+    let exited = false;
+    const exit = new Promise<number | null>((r) => child.once('exit', (code) => { exited = true; r(code); }));
+    let state: UpState | undefined;
+    t.after(async () => {
+      await agent.close().catch(() => {});
+      if (!exited) {
+        killGroup(child.pid, 'SIGTERM');
+        await Promise.race([exit, new Promise((r) => setTimeout(r, 20_000))]);
+        killGroup(child.pid, 'SIGKILL');
+      }
+      for (const c of state?.components ?? []) killGroup(c.pid, 'SIGKILL');
+      rmSync(stateDir, { recursive: true, force: true });
+    });
+
+    await until('meshfed up to print "ready"', 150_000, async () => {
+      if (exited) throw new Error(`meshfed up exited early:\n${output}`);
+      return /^ready$/m.test(output) ? true : undefined;
+    });
+    state = JSON.parse(readFileSync(join(stateDir, 'up.json'), 'utf8')) as UpState;
+    assert.equal(state.store, withEtcd ? 'etcd' : 'memory');
+    assert.equal(state.adminUrls.length, withEtcd ? 2 : 1);
+    if (!withEtcd) assert.match(output, /apt-get install -y etcd-server/);
+    const front = state.zones.find((z) => z.name === 'us-east-1a')?.frontendUrl;
+    assert.ok(front);
+
+    // 1. Shares per hop match what `meshfed weights` reports; the tables must not move while we sample.
+    await until('a sample taken while the weight tables stood still', 60_000, async () => {
+      const [c0, p0] = [await weights(env, 'catalog'), await weights(env, 'pricing')];
+      const hits = await burst(agent, front, 1200);
+      const [c1, p1] = [await weights(env, 'catalog'), await weights(env, 'pricing')];
+      if (c0.version !== c1.version || p0.version !== p1.version) return undefined;
+      assert.equal(hits.filter((h) => h.status !== 200).length, 0, 'every request succeeds');
+      const catalog = observed(hits, 1);
+      assertShares('catalog from us-east-1a', rowOf(c1, 'us-east-1a'), catalog);
+      for (const zone of catalog.share.keys()) {
+        const pricing = observed(hits, 2, zone);
+        if (pricing.n >= 200) assertShares(`pricing from ${zone}`, rowOf(p1, zone), pricing);
+      }
+      // The default demo crosses zones: us-east-1a has no pricing, and 30% of its catalog calls go to europe-west1-b.
+      assert.ok((catalog.share.get('europe-west1-b') ?? 0) > 0.2, `cross-network share: ${JSON.stringify([...catalog.share])}`);
+      return true;
+    });
+
+    // 2. Drain europe-west1-b under continuous traffic: its share falls to 0 within 3 s, no request fails.
+    const during: Hit[] = [];
+    let running = true;
+    const loop = Promise.all(Array.from({ length: 4 }, async () => {
+      while (running) during.push(await hit(agent, front));
+    }));
+    await new Promise((r) => setTimeout(r, 1000));
+    const drain = await cli(env, 'drain', 'europe-west1-b');
+    const drainedAt = Date.now();
+    assert.equal(drain.code, 0, drain.stderr);
+    await new Promise((r) => setTimeout(r, 5000));
+    running = false;
+    await loop;
+    assert.deepEqual(during.filter((h) => h.status !== 200).map((h) => h.status), [], 'no failed request while draining');
+    const late = during.filter((h) => h.start >= drainedAt + 3000);
+    assert.ok(late.length >= 20, `enough requests after the 3 s bound (${late.length})`);
+    assert.equal(late.filter((h) => h.hops.some((x) => x.zone === 'europe-west1-b')).length, 0, 'no hop served by the drained zone after 3 s');
+    const drainedTable = await weights(env, 'catalog');
+    assert.equal(rowOf(drainedTable, 'us-east-1a').get('europe-west1-b') ?? 0, 0);
+
+    // 3. Undrain: the share comes back to what the balancer reports (30% once hold-down and damping settle).
+    const undrain = await cli(env, 'undrain', 'europe-west1-b');
+    assert.equal(undrain.code, 0, undrain.stderr);
+    await until('europe-west1-b to recover its catalog share', 60_000, async () => {
+      const before = await weights(env, 'catalog');
+      const expected = rowOf(before, 'us-east-1a');
+      if ((expected.get('europe-west1-b') ?? 0) < 0.3) return undefined;
+      const hits = await burst(agent, front, 600);
+      const after = await weights(env, 'catalog');
+      if (after.version !== before.version) return undefined;
+      assert.equal(hits.filter((h) => h.status !== 200).length, 0);
+      assertShares('catalog from us-east-1a after undrain', expected, observed(hits, 1));
+      return true;
+    });
+
+    // 4. Stop: Ctrl-C for the embedded variant, `meshfed down` for the etcd one. Nothing it started may survive.
+    const pids = [child.pid!, ...state.components.map((c) => c.pid)];
+    if (withEtcd) {
+      const down = await cli(env, 'down', '--state-dir', stateDir);
+      assert.equal(down.code, 0, down.stderr + down.stdout);
+    } else {
+      child.kill('SIGINT');
+    }
+    const code = await Promise.race([exit, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 60_000))]);
+    assert.notEqual(code, 'timeout', `meshfed up did not exit:\n${output.slice(-2000)}`);
+    assert.equal(code, 0);
+    await until('every started process to be gone', 10_000, async () => (pids.every((p) => !isAlive(p)) ? true : undefined));
+    assert.equal(existsSync(join(stateDir, 'up.json')), false, 'up.json removed');
+    assert.equal(existsSync(join(stateDir, 'run')), false, 'temporary state removed');
+    assert.equal(existsSync(join(stateDir, 'trust', 'root', 'root-cert.pem')), true, 'trust root kept');
+  });
+}
