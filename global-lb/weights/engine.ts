@@ -305,7 +305,7 @@ interface Group extends SourcePlan {
   standbyTier: number;
 }
 
-/** What the reasons of one service read; captured by the lazily rendered reason texts. */
+/** What the reasons of one service read; kept by the table until its rows are built. */
 interface ReasonContext {
   readonly p: Params;
   readonly panic: boolean;
@@ -316,22 +316,6 @@ interface ReasonContext {
   readonly remaining: readonly number[];
   /** Per target, rtt from each source (undefined: latency discount off), for each source's own latency factors. */
   readonly rttT: readonly (Float64Array | undefined)[];
-}
-
-/**
- * A share whose reason is rendered on first read (then kept). It is an own enumerable property, so JSON.stringify
- * and deep equality see the text like any other field; only tables somebody reads pay for building it.
- */
-function lazyShare(zone: string, basisPoints: number, tier: number, cx: ReasonContext, row: Group, lat: readonly number[], e: number): TargetShare {
-  let text: string | undefined;
-  return {
-    zone,
-    basisPoints,
-    tier,
-    get reason(): string {
-      return (text ??= reasonFor(cx, row, lat, e, basisPoints));
-    },
-  };
 }
 
 // Scratch buffers reused across services (never captured by results): the signature of the source being grouped
@@ -790,8 +774,9 @@ export function computeServiceFromIndex(index: SnapshotIndex, service: ServiceKe
 }
 
 /**
- * Builds a table's rows. Sources of one group share one share list, except that reasons name each source's own
- * latency factors: sources whose factors differ from the group's get their own list with the same numbers.
+ * Builds a table's rows, with their reasons, as plain objects (JSON.stringify takes its fast path on them).
+ * Sources of one group share one share list, except that reasons name each source's own latency factors: sources
+ * whose factors differ from the group's get their own list with the same numbers.
  */
 function buildRows(cx: ReasonContext, groups: readonly Group[], outs: readonly Candidate[], groupOf: readonly number[], sourceNames: readonly string[]): SourceRow[] {
   const n = cx.targets.length;
@@ -813,7 +798,7 @@ function buildRows(cx: ReasonContext, groups: readonly Group[], outs: readonly C
         const bp = g.final[e]!;
         const tier = g.tiers[e]!;
         if (bp <= 0 && tier > g.usedTier && tier !== g.standbyTier) continue;
-        out.push(lazyShare(cx.targets[e]!.name, bp, tier, cx, g, lat, e));
+        out.push({ zone: cx.targets[e]!.name, basisPoints: bp, tier, reason: reasonFor(cx, g, lat, e, bp) });
       }
       for (let e = 0; e < outs.length; e++) out.push({ zone: outs[e]!.name, basisPoints: 0, tier: g.outTiers[e]!, reason: outs[e]!.adm.reason });
       out.sort((a, b) => a.tier - b.tier || (a.zone < b.zone ? -1 : a.zone > b.zone ? 1 : 0));
