@@ -549,110 +549,113 @@ export function computeServiceFromIndex(index: SnapshotIndex, service: ServiceKe
   const rules = p.rules.length > 0 && !panic ? rulesOf(index, p) : undefined;
   const prevRows = !panic && n > 0 && prevMem !== undefined && prevMem.rows.length > 0 ? prevMem : undefined;
   const map = prevRows ? remap(index, prevRows.sources) : undefined;
-  if (statsAt.length < index.zones.length) statsAt = new Array<ServiceStats | undefined>(index.zones.length).fill(undefined);
-  for (let k = 0; k < reports.pos.length; k++) statsAt[reports.pos[k]!] = reports.stats[k]!;
-  if (candAt.length < index.zones.length) candAt = new Uint8Array(index.zones.length);
-  for (const c of cands) if (c.pos >= 0) candAt[c.pos] = 1;
   const keyScale = (prevRows ? prevRows.rows.length : 0) + 2;
   if (slots.length < 2 * S) slots = new Int32Array(1 << Math.ceil(Math.log2(2 * S)));
   const mask = slots.length - 1;
   if (scratchTiers.length < n) scratchTiers = zeros(n);
   if (scratchLat.length < n) scratchLat = zeros(n);
   if (scratchOut.length < o) scratchOut = zeros(o);
-
   const groups: Group[] = [];
   const groupOf = new Array<number>(S);
   const used: number[] = [];
-  for (let s = 0; s < S; s++) {
-    const src = index.sources[s]!;
-    const demand = demandOf(statsAt[index.sourcePos[s]!]);
-    const rule = rules ? rules[s]! : -1;
-    const mapped = map ? map[s]! : -1;
-    const prevRow = mapped >= 0 ? (prevRows!.rowOf[mapped] ?? -1) : -1;
-    const unique = !panic && demand > 0;
-    // Fast path: a source that is not a candidate sees every candidate by its (cloud, region) alone.
-    const classKey = !unique && candAt[index.sourcePos[s]!] === 0 ? ((index.classOf[s]! * keyScale + prevRow + 1) * (p.rules.length + 2) + rule + 1) : -1;
-    if (classKey >= 0) {
-      const known = byClass.get(classKey);
-      if (known !== undefined) {
-        groupOf[s] = known;
-        continue;
-      }
-    }
-    let h = Math.imul(rule + 0x9e37, 0x01000193) ^ (prevRow + 1);
-    let minTier = Infinity;
-    let minCount = 0;
-    for (let e = 0; e < n; e++) {
-      const tier = explicitTiers ? tierT[e]! : byProx[proxT[e]![s]!]!;
-      const r = rttT[e] ? rttT[e]![s]! : 0;
-      scratchTiers[e] = tier;
-      scratchLat[e] = r > 0 ? p.halfMs / (p.halfMs + r) : 1;
-      h = Math.imul(h ^ tier, 0x01000193);
-      if (tier < minTier) {
-        minTier = tier;
-        minCount = 1;
-      } else if (tier === minTier) minCount++;
-    }
-    for (let e = 0; e < o; e++) {
-      const c = outs[e]!;
-      const pr = proxO[e];
-      const tier = explicitTiers ? tierO[e]! : pr ? byProx[pr[s]!]! : tierOf(p, src.locality, c.loc);
-      scratchOut[e] = tier;
-      h = Math.imul(h ^ tier, 0x01000193);
-    }
-    // Latency factors change the numbers only through a distribute rule, or a split inside the nearest tier (a
-    // source without demand sends everything there); reasons use each source's own factors when rows are built.
-    const latFrom = panic ? Infinity : rule >= 0 ? -Infinity : minCount >= 2 ? minTier : Infinity;
-    if (!unique && latFrom !== Infinity) {
-      for (let e = 0; e < n; e++) if (latFrom === -Infinity || scratchTiers[e] === latFrom) h = Math.imul(h ^ ((scratchLat[e]! * 0x40000000) | 0), 0x01000193);
-    }
-    let slot = -1;
-    if (!unique) {
-      slot = h & mask;
-      let found = -1;
-      for (let id = slots[slot]!; id !== 0; slot = (slot + 1) & mask, id = slots[slot]!) {
-        const g = groups[id - 1]!;
-        if (sameSignature(g, rule, prevRow, n, o, latFrom)) {
-          found = id - 1;
-          break;
+  if (statsAt.length < index.zones.length) statsAt = new Array<ServiceStats | undefined>(index.zones.length).fill(undefined);
+  for (let k = 0; k < reports.pos.length; k++) statsAt[reports.pos[k]!] = reports.stats[k]!;
+  if (candAt.length < index.zones.length) candAt = new Uint8Array(index.zones.length);
+  for (const c of cands) if (c.pos >= 0) candAt[c.pos] = 1;
+  // The scratch is cleaned in `finally`, so a throw cannot leave marks that would mis-group a later service.
+  try {
+    for (let s = 0; s < S; s++) {
+      const src = index.sources[s]!;
+      const demand = demandOf(statsAt[index.sourcePos[s]!]);
+      const rule = rules ? rules[s]! : -1;
+      const mapped = map ? map[s]! : -1;
+      const prevRow = mapped >= 0 ? (prevRows!.rowOf[mapped] ?? -1) : -1;
+      const unique = !panic && demand > 0;
+      // Fast path: a source that is not a candidate sees every candidate by its (cloud, region) alone.
+      const classKey = !unique && candAt[index.sourcePos[s]!] === 0 ? ((index.classOf[s]! * keyScale + prevRow + 1) * (p.rules.length + 2) + rule + 1) : -1;
+      if (classKey >= 0) {
+        const known = byClass.get(classKey);
+        if (known !== undefined) {
+          groupOf[s] = known;
+          continue;
         }
       }
-      if (found >= 0) {
-        groupOf[s] = found;
-        if (classKey >= 0 && latFrom === Infinity) byClass.set(classKey, found);
-        continue;
+      let h = Math.imul(rule + 0x9e37, 0x01000193) ^ (prevRow + 1);
+      let minTier = Infinity;
+      let minCount = 0;
+      for (let e = 0; e < n; e++) {
+        const tier = explicitTiers ? tierT[e]! : byProx[proxT[e]![s]!]!;
+        const r = rttT[e] ? rttT[e]![s]! : 0;
+        scratchTiers[e] = tier;
+        scratchLat[e] = r > 0 ? p.halfMs / (p.halfMs + r) : 1;
+        h = Math.imul(h ^ tier, 0x01000193);
+        if (tier < minTier) {
+          minTier = tier;
+          minCount = 1;
+        } else if (tier === minTier) minCount++;
       }
+      for (let e = 0; e < o; e++) {
+        const c = outs[e]!;
+        const pr = proxO[e];
+        const tier = explicitTiers ? tierO[e]! : pr ? byProx[pr[s]!]! : tierOf(p, src.locality, c.loc);
+        scratchOut[e] = tier;
+        h = Math.imul(h ^ tier, 0x01000193);
+      }
+      // Latency factors change the numbers only through a distribute rule, or a split inside the nearest tier (a
+      // source without demand sends everything there); reasons use each source's own factors when rows are built.
+      const latFrom = panic ? Infinity : rule >= 0 ? -Infinity : minCount >= 2 ? minTier : Infinity;
+      if (!unique && latFrom !== Infinity) {
+        for (let e = 0; e < n; e++) if (latFrom === -Infinity || scratchTiers[e] === latFrom) h = Math.imul(h ^ ((scratchLat[e]! * 0x40000000) | 0), 0x01000193);
+      }
+      let slot = -1;
+      if (!unique) {
+        slot = h & mask;
+        let found = -1;
+        for (let id = slots[slot]!; id !== 0; slot = (slot + 1) & mask, id = slots[slot]!) {
+          const g = groups[id - 1]!;
+          if (sameSignature(g, rule, prevRow, n, o, latFrom)) {
+            found = id - 1;
+            break;
+          }
+        }
+        if (found >= 0) {
+          groupOf[s] = found;
+          if (classKey >= 0 && latFrom === Infinity) byClass.set(classKey, found);
+          continue;
+        }
+      }
+      groupOf[s] = groups.length;
+      groups.push({
+        weights: zeros(n),
+        tiers: scratchTiers.slice(0, n),
+        lat: scratchLat.slice(0, n),
+        overflow: undefined,
+        demand,
+        rule: rule >= 0 ? p.rules[rule] : undefined,
+        failed: NONE_FAILED,
+        failover: undefined,
+        outTiers: o > 0 ? scratchOut.slice(0, o) : NO_TIERS,
+        ruleIdx: rule,
+        prevRow,
+        unique,
+        target: NO_TIERS,
+        final: NO_TIERS,
+        firstTier: 0,
+        usedTier: 0,
+        standbyTier: 0,
+      });
+      if (slot >= 0) {
+        slots[slot] = groups.length;
+        used.push(slot);
+      }
+      if (classKey >= 0 && latFrom === Infinity) byClass.set(classKey, groups.length - 1);
     }
-    groupOf[s] = groups.length;
-    groups.push({
-      weights: zeros(n),
-      tiers: scratchTiers.slice(0, n),
-      lat: scratchLat.slice(0, n),
-      overflow: undefined,
-      demand,
-      rule: rule >= 0 ? p.rules[rule] : undefined,
-      failed: NONE_FAILED,
-      failover: undefined,
-      outTiers: o > 0 ? scratchOut.slice(0, o) : NO_TIERS,
-      ruleIdx: rule,
-      prevRow,
-      unique,
-      target: NO_TIERS,
-      final: NO_TIERS,
-      firstTier: 0,
-      usedTier: 0,
-      standbyTier: 0,
-    });
-    if (slot >= 0) {
-      slots[slot] = groups.length;
-      used.push(slot);
-    }
-    if (classKey >= 0 && latFrom === Infinity) byClass.set(classKey, groups.length - 1);
+  } finally {
+    byClass.clear();
+    for (const c of cands) if (c.pos >= 0) candAt[c.pos] = 0;
+    for (const slot of used) slots[slot] = 0;
+    for (let k = 0; k < reports.pos.length; k++) statsAt[reports.pos[k]!] = undefined;
   }
-  byClass.clear();
-  for (const c of cands) if (c.pos >= 0) candAt[c.pos] = 0;
-  for (const slot of used) slots[slot] = 0;
-  for (let k = 0; k < reports.pos.length; k++) statsAt[reports.pos[k]!] = undefined;
 
   const remaining = offers.slice();
   if (n > 0) {
