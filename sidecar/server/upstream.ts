@@ -77,13 +77,16 @@ export function createMeshUpstream(opts: PoolTuning & { tls: TlsCredentialSource
  */
 const H2C = { useH2c: true } as object;
 
-/** Forwards to the local application on plain HTTP/1.1 or cleartext HTTP/2 (gRPC), keep-alive pooled. */
+/**
+ * Forwards to the local application, keep-alive pooled: gRPC over cleartext HTTP/2 (it needs it), everything else
+ * over HTTP/1.1, which every app speaks, whatever the caller used on the mesh leg.
+ */
 export function createAppUpstream(opts: PoolTuning & { host: string; port: number }): Upstream {
   const origin = `http://${opts.host}:${opts.port}`;
-  const h1 = new Pool(origin, { connections: opts.connections ?? 128, pipelining: 1, keepAliveTimeout: 30_000, connect: { timeout: opts.connectTimeoutMs ?? 5_000 } });
+  const h1 = new Pool(origin, { connections: opts.connections ?? 128, pipelining: 1, keepAliveTimeout: 30_000, allowH2: false, connect: { timeout: opts.connectTimeoutMs ?? 5_000 } });
   let h2: Pool | undefined;
   const handler: Handler = async (req) => {
-    const pool = req.protocol === 'http1' ? h1 : (h2 ??= new Pool(origin, { connections: 4, allowH2: true, connect: { timeout: opts.connectTimeoutMs ?? 5_000 }, ...H2C }));
+    const pool = req.protocol !== 'grpc' ? h1 : (h2 ??= new Pool(origin, { connections: 4, allowH2: true, connect: { timeout: opts.connectTimeoutMs ?? 5_000 }, ...H2C }));
     return send(pool, req, `app:${opts.port}`, undefined);
   };
   return {

@@ -62,13 +62,14 @@ async function get(path: string, headers: Record<string, string> = {}): Promise<
   return { status: res.statusCode, body: await res.body.text() };
 }
 
-test('HTTP/2 cleartext from the app is proxied as HTTP/2 end to end', async (t) => {
+test('HTTP/2 cleartext from the app is proxied (HTTP/2 between sidecars, HTTP/1.1 to a non-gRPC app)', async (t) => {
   const h2 = new Client(`http://127.0.0.1:${client.outboundPort}`, { allowH2: true, h2Options: { useH2c: true } });
   t.after(() => h2.close());
   const res = await h2.request({ method: 'GET', path: '/h2', headers: { host: 'catalog.shop.svc.meshfed' } });
   assert.equal(res.statusCode, 200);
   const body = (await res.body.json()) as EchoReply;
-  assert.equal(body.version, '2.0', 'the app should see HTTP/2 (inbound leg over h2)');
+  assert.equal(body.version, '1.1', 'non-gRPC requests reach the app over HTTP/1.1');
+  assert.match(String(body.headers['x-forwarded-client-cert']), /sa\/web$/);
 });
 
 test('an existing trace is continued with a new span per hop and x-request-id is kept', async () => {

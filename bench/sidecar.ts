@@ -1,0 +1,212 @@
+// Sidecar benchmark: direct vs one sidecar (mTLS inbound) vs two sidecars (mTLS between) vs nginx, one load generator.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent, request, type Dispatcher } from 'undici';
+import { createTestPki } from '../trust/testing.ts';
+
+const root = join(import.meta.dirname, '..');
+const NGINX = '/usr/sbin/nginx';
+
+interface Args { seconds: number; concurrency: number; rate: number }
+
+function parseArgs(args: string[]): Args {
+  const out: Args = { seconds: 5, concurrency: 32, rate: 1000 };
+  for (let i = 0; i < args.length; i += 2) {
+    const k = args[i]?.replace(/^--/, '') as keyof Args;
+    const v = Number(args[i + 1]);
+    if (!(k in out) || !Number.isFinite(v) || v <= 0) throw new Error(`usage: npm run bench -- sidecar [--seconds N] [--concurrency N] [--rate N]`);
+    out[k] = v;
+  }
+  return out;
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/** Spawns a process and resolves once `ready` matches its stdout (or stderr), returning the match. */
+function start(cmd: string, argv: string[], ready: RegExp, procs: ChildProcess[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; m: RegExpExecArray }> {
+  // MESHFED_BENCH_PROFILE=DIR writes a CPU profile of each sidecar process there (for finding hot spots).
+  const prof = process.env['MESHFED_BENCH_PROFILE'];
+  if (prof && argv.includes('sidecar')) argv = [`--cpu-prof`, `--cpu-prof-dir=${prof}`, ...argv];
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MESHFED_LOG_LEVEL: 'warn', ...env } });
+    procs.push(child);
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`${cmd} ${argv.join(' ')} did not start: ${out}`)), 20_000);
+    const on = (d: Buffer) => {
+      out += d.toString();
+      const m = ready.exec(out);
+      if (m) { clearTimeout(timer); resolve({ child, m }); }
+    };
+    child.stdout!.on('data', on);
+    child.stderr!.on('data', on);
+    child.once('exit', (code) => reject(new Error(`${cmd} exited ${code}: ${out}`)));
+  });
+}
+
+const APP = `
+const http = require('node:http');
+const body = Buffer.from('{"ok":true,"payload":"${'x'.repeat(64)}"}');
+const s = http.createServer({ keepAliveTimeout: 60000 }, (req, res) => { req.resume(); res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length }); res.end(body); });
+s.listen(0, '127.0.0.1', () => console.log('app ' + s.address().port));
+`;
+
+interface Target { name: string; url: string; host: string; dispatcher: Dispatcher; pids: number[] }
+
+async function closedLoop(t: Target, seconds: number, concurrency: number): Promise<{ rps: number; errors: number }> {
+  const end = performance.now() + seconds * 1000;
+  let done = 0, errors = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (performance.now() < end) {
+      try {
+        const r = await request(t.url, { dispatcher: t.dispatcher, headers: { host: t.host } });
+        await r.body.dump();
+        if (r.statusCode === 200) done++; else errors++;
+      } catch { errors++; }
+    }
+  }));
+  return { rps: done / seconds, errors };
+}
+
+/** Open loop at a fixed rate; latency is measured from each request's scheduled start, so stalls are not hidden. */
+async function fixedRate(t: Target, seconds: number, rate: number): Promise<{ p50: number; p99: number; sent: number; errors: number; cpuPer1000: number }> {
+  const n = Math.round(seconds * rate);
+  const lat: number[] = [];
+  let errors = 0;
+  const cpu0 = t.pids.reduce((s, p) => s + cpuSeconds(p), 0);
+  const t0 = performance.now();
+  const inflight: Promise<void>[] = [];
+  for (let i = 0; i < n; i++) {
+    const due = t0 + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    inflight.push((async () => {
+      try {
+        const r = await request(t.url, { dispatcher: t.dispatcher, headers: { host: t.host } });
+        await r.body.dump();
+        if (r.statusCode !== 200) errors++;
+      } catch { errors++; }
+      lat.push(performance.now() - due);
+    })());
+  }
+  await Promise.all(inflight);
+  const cpu = t.pids.reduce((s, p) => s + cpuSeconds(p), 0) - cpu0;
+  lat.sort((a, b) => a - b);
+  const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? NaN;
+  return { p50: q(0.5), p99: q(0.99), sent: n, errors, cpuPer1000: t.pids.length > 0 ? cpu / (n / 1000) : NaN };
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const args = parseArgs(argv);
+  const dir = mkdtempSync(join(tmpdir(), 'meshfed-bench-'));
+  const procs: ChildProcess[] = [];
+  const agents: Agent[] = [];
+  try {
+    const node = process.execPath;
+    const app = await start(node, ['-e', APP], /app (\d+)/, procs);
+    const appPort = Number(app.m[1]);
+
+    // Certificates for the two sidecars and the load generator (which plays a mesh client for the one-sidecar path).
+    const pki = await createTestPki({ trustDomain: 'bench.test' });
+    const files = async (name: string) => {
+      const w = await pki.issue(`spiffe://bench.test/ns/bench/sa/${name}`, { usages: ['server', 'client'] });
+      writeFileSync(join(dir, `${name}.crt`), w.chainPem);
+      writeFileSync(join(dir, `${name}.key`), w.keyPem);
+      writeFileSync(join(dir, 'root.pem'), pki.root.certPem);
+      return { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`), ca: join(dir, 'root.pem'), w };
+    };
+    const appCerts = await files('app');
+    const cliCerts = await files('client');
+    const loadCerts = await files('loadgen');
+    const zones = { a: { network: 'n1' } };
+    writeFileSync(join(dir, 'b.json'), JSON.stringify({ trustDomain: 'bench.test', zones, certificates: { cert: appCerts.cert, key: appCerts.key, ca: appCerts.ca } }));
+    const portsRe = /outbound [\d.]+:(\d+) inbound [\d.]+:(\d+) admin [\d.]+:(\d+)/;
+    const meshfed = join(root, 'cli/meshfed.ts');
+    const b = await start(node, [meshfed, 'sidecar', '--service', 'bench/app', '--zone', 'a', '--app-port', String(appPort), '--config', join(dir, 'b.json'),
+      '--inbound-port', '0', '--outbound-port', '0', '--admin-port', '0', '--access-log-sample', '0'], portsRe, procs);
+    const bInbound = Number(b.m[2]);
+    writeFileSync(join(dir, 'a.json'), JSON.stringify({
+      trustDomain: 'bench.test', zones, certificates: { cert: cliCerts.cert, key: cliCerts.key, ca: cliCerts.ca },
+      services: { 'bench/app': { identity: appCerts.w.spiffeId, endpoints: { a: [`127.0.0.1:${bInbound}`] } } },
+    }));
+    const a = await start(node, [meshfed, 'sidecar', '--service', 'bench/client', '--zone', 'a', '--app-port', '1', '--config', join(dir, 'a.json'),
+      '--inbound-port', '0', '--outbound-port', '0', '--admin-port', '0', '--access-log-sample', '0'], portsRe, procs);
+    const aOutbound = Number(a.m[1]);
+
+    let nginxTarget: Target | undefined;
+    if (existsSync(NGINX)) {
+      const nginxPort = 20000 + Math.floor(Math.random() * 20000);
+      const conf = `worker_processes 1; daemon off; pid ${dir}/nginx.pid; error_log ${dir}/nginx.err warn;
+events { worker_connections 4096; }
+http { access_log off; client_body_temp_path ${dir}/cb; proxy_temp_path ${dir}/pt; fastcgi_temp_path ${dir}/ft; uwsgi_temp_path ${dir}/ut; scgi_temp_path ${dir}/st;
+  upstream app { server 127.0.0.1:${appPort}; keepalive 128; }
+  server { listen 127.0.0.1:${nginxPort}; location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; } } }`;
+      writeFileSync(join(dir, 'nginx.conf'), conf);
+      const ng = spawn(NGINX, ['-c', join(dir, 'nginx.conf'), '-p', dir], { stdio: 'ignore' });
+      procs.push(ng);
+      const probe = new Agent();
+      agents.push(probe);
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        try { const r = await request(`http://127.0.0.1:${nginxPort}/`, { dispatcher: probe }); await r.body.dump(); break; } catch { if (Date.now() > deadline) throw new Error('nginx did not start'); await new Promise((r) => setTimeout(r, 50)); }
+      }
+      const workerPids = readFileSync(`/proc/${ng.pid}/task/${ng.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+      const ag = new Agent({ connections: args.concurrency * 2, allowH2: false });
+      agents.push(ag);
+      nginxTarget = { name: 'nginx (1 worker)', url: `http://127.0.0.1:${nginxPort}/`, host: 'app', dispatcher: ag, pids: [ng.pid!, ...workerPids] };
+    } else {
+      console.log('nginx is not installed: apt-get install -y nginx-light (the nginx row is skipped)');
+    }
+
+    const mk = (opts?: ConstructorParameters<typeof Agent>[0]) => { const ag = new Agent({ connections: args.concurrency * 2, allowH2: false, ...opts }); agents.push(ag); return ag; };
+    const targets: Target[] = [
+      { name: 'direct', url: `http://127.0.0.1:${appPort}/`, host: 'app', dispatcher: mk(), pids: [] },
+      {
+        name: 'one sidecar (mTLS inbound)', url: `https://127.0.0.1:${bInbound}/`, host: 'app.bench',
+        dispatcher: mk({ connect: { cert: loadCerts.w.chainPem, key: loadCerts.w.keyPem, ca: [pki.root.certPem], servername: 'app.bench.svc.meshfed', checkServerIdentity: () => undefined } }),
+        pids: [b.child.pid!],
+      },
+      { name: 'two sidecars (mTLS between)', url: `http://127.0.0.1:${aOutbound}/`, host: 'app.bench', dispatcher: mk(), pids: [a.child.pid!, b.child.pid!] },
+      ...(nginxTarget ? [nginxTarget] : []),
+    ];
+    const appPid = app.child.pid!;
+    console.log(`sidecar bench: ${args.seconds}s closed loop at concurrency ${args.concurrency}, ${args.seconds}s open loop at ${args.rate} rps; load generator: undici in this process`);
+    const rows: { name: string; rps: number; p50: number; p99: number; cpu: number; rss: number; errors: number }[] = [];
+    for (const t of targets) {
+      await closedLoop(t, 1, args.concurrency); // warm up connections and JIT
+      const cl = await closedLoop(t, args.seconds, args.concurrency);
+      const fr = await fixedRate(t, args.seconds, args.rate);
+      const rss = t.pids.length > 0 ? Math.max(...t.pids.map(rssMb)) : rssMb(appPid);
+      rows.push({ name: t.name, rps: cl.rps, p50: fr.p50, p99: fr.p99, cpu: fr.cpuPer1000 / Math.max(1, t.name.startsWith('two') ? 2 : 1), rss, errors: cl.errors + fr.errors });
+    }
+    const direct = rows[0]!;
+    const ng = rows.find((r) => r.name.startsWith('nginx'));
+    console.log('\n| path | rps @c' + args.concurrency + ' | p50 ms @' + args.rate + ' rps | p99 ms | CPU-s / 1000 req (per proxy) | RSS MB (max proxy) | errors | rps vs nginx | rps vs direct |');
+    console.log('|---|---|---|---|---|---|---|---|---|');
+    for (const r of rows) {
+      console.log(`| ${r.name} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${Number.isNaN(r.cpu) ? '-' : r.cpu.toFixed(3)} | ${r.rss.toFixed(1)}${r.name === 'direct' ? ' (app)' : ''} | ${r.errors} | ${ng ? (r.rps / ng.rps).toFixed(2) : '-'} | ${(r.rps / direct.rps).toFixed(2)} |`);
+    }
+    const two = rows.find((r) => r.name.startsWith('two'));
+    const one = rows.find((r) => r.name.startsWith('one'));
+    if (one && two) {
+      console.log(`\nadded p99 per hop at ${args.rate} rps: one sidecar ${(one.p99 - direct.p99).toFixed(2)} ms; two sidecars ${((two.p99 - direct.p99) / 2).toFixed(2)} ms per hop`);
+    }
+  } finally {
+    for (const ag of agents) await ag.close().catch(() => {});
+    for (const p of procs) if (p.exitCode === null) p.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 200));
+    for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
