@@ -89,8 +89,12 @@ async function fixedRate(t: Target, seconds: number, rate: number): Promise<{ p5
   const inflight: Promise<void>[] = [];
   for (let i = 0; i < n; i++) {
     const due = t0 + (i * 1000) / rate;
-    const wait = due - performance.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    // Never send early: wait out the rest of the slot (timers have 1 ms granularity, so spin the last bit).
+    while (performance.now() < due) {
+      const wait = due - performance.now();
+      if (wait > 1.5) await new Promise((r) => setTimeout(r, wait - 1));
+      else await new Promise((r) => setImmediate(r));
+    }
     inflight.push((async () => {
       try {
         const r = await request(t.url, { dispatcher: t.dispatcher, headers: { host: t.host } });
