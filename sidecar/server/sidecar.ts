@@ -158,11 +158,13 @@ function peerIdentityOf(req: ServerRequest): string | undefined {
   return requestPeer(req.httpVersionMajor === 2 ? (req as http2.Http2ServerRequest).stream.session?.socket : req.socket);
 }
 
+const DROPPED = new Set<string>([...TRACE_HEADERS, 'x-forwarded-client-cert']);
+
 /** Copies request headers minus trace headers (replaced per hop) and spoofable identity headers. */
 function baseHeaders(req: ServerRequest): Record<string, string | string[] | undefined> {
-  const out: Record<string, string | string[] | undefined> = { ...req.headers };
-  for (const h of TRACE_HEADERS) delete out[h];
-  delete out['x-forwarded-client-cert'];
+  const out: Record<string, string | string[] | undefined> = {};
+  const h = req.headers;
+  for (const k in h) if (!DROPPED.has(k)) out[k] = h[k];
   return out;
 }
 
@@ -194,6 +196,19 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     });
   }
 
+  // prom-client hashes the label object on every inc/observe; the handful of series per sidecar are cached instead.
+  const seriesCache = new Map<string, { count: { inc(): void }; duration: { observe(v: number): void } }>();
+  const outboundSeries = (destZone: string, service: string, status: number) => {
+    const key = `${destZone}|${service}|${status}`;
+    let s = seriesCache.get(key);
+    if (!s) {
+      const labels = { source_zone: opts.zone, dest_zone: destZone, dest_service: service };
+      s = { count: metrics.requests.labels({ ...labels, code: String(status) }), duration: metrics.duration.labels(labels) };
+      if (seriesCache.size < 10_000) seriesCache.set(key, s);
+    }
+    return s;
+  };
+
   const accessLog = (dir: 'outbound' | 'inbound', req: ProxyRequest, res: ProxyResponse, ms: number, trace: TraceContext) => {
     const always = res.status >= 500 || res.status === 403 || res.status === 429;
     if (!always && random() >= sample) return;
@@ -212,7 +227,8 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     const service = dir === 'outbound' ? resolveAuthority(index, authority) : opts.service;
     const hop = nextHop(req.headers, hex);
     const trace = hop.ctx;
-    const headers = { ...baseHeaders(req), ...hop.headers };
+    const headers = baseHeaders(req);
+    for (const k in hop.headers) headers[k] = hop.headers[k];
     const peer = dir === 'inbound' ? peerIdentityOf(req) : undefined;
     if (peer !== undefined) headers['x-forwarded-client-cert'] = `URI=${peer}`;
     const pr: ProxyRequest = {
@@ -232,9 +248,9 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
         await writeResponse(res, resp, { 'x-request-id': trace.requestId });
         const ms = performance.now() - t0;
         if (dir === 'outbound') {
-          const labels = { source_zone: opts.zone, dest_zone: resp.zone ?? '', dest_service: pr.service || 'unknown' };
-          metrics.requests.inc({ ...labels, code: String(resp.status) });
-          metrics.duration.observe(labels, ms / 1000);
+          const series = outboundSeries(resp.zone ?? '', pr.service || 'unknown', resp.status);
+          series.count.inc();
+          series.duration.observe(ms / 1000);
         } else {
           metrics.inbound.inc({ service: opts.service, code: String(resp.status) });
           if (resp.status === 403) metrics.authzDenied.inc({ service: opts.service });
