@@ -32,7 +32,9 @@ test('process metrics are included by default, under the meshfed_process_ prefix
   const names = (await r.getMetricsAsJSON()).map((m) => m.name);
   assert.ok(names.length > 0);
   for (const name of names) assert.ok(name.startsWith('meshfed_'), name);
-  assert.ok(names.some((n) => n.startsWith('meshfed_process_')));
+  assert.ok(names.includes('meshfed_process_cpu_seconds_total'), 'process CPU under meshfed_process_');
+  assert.ok(names.some((n) => n.startsWith('meshfed_nodejs_')), 'Node.js runtime metrics under meshfed_nodejs_');
+  assert.ok(!names.some((n) => n.includes('process_process_')), 'no doubled prefix');
 });
 
 test('latency buckets increase strictly from 100 µs to 10 s', () => {

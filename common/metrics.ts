@@ -11,10 +11,13 @@ function checkName(name: string): string {
   return name;
 }
 
-/** A fresh registry. Process metrics (CPU, memory, event loop) are included unless asked otherwise. */
+/**
+ * A fresh registry. Process metrics (CPU, memory, event loop) are included unless asked otherwise; prom-client's
+ * names already start with process_ or nodejs_, so they become meshfed_process_* and meshfed_nodejs_*.
+ */
 export function createRegistry(options: { processMetrics?: boolean } = {}): client.Registry {
   const registry = new client.Registry();
-  if (options.processMetrics ?? true) client.collectDefaultMetrics({ register: registry, prefix: `${METRIC_PREFIX}process_` });
+  if (options.processMetrics ?? true) client.collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
   return registry;
 }
 
