@@ -14,6 +14,8 @@ export const SIDECAR_CODES = {
   MESHFED_E_SIDECAR_UPSTREAM_CONNECT: 'no connection to the chosen endpoint (refused, timed out, or its certificate/SPIFFE ID was refused) (503)',
   MESHFED_E_SIDECAR_UPSTREAM_RESET: 'the connection or stream to the endpoint broke before a response (502)',
   MESHFED_E_SIDECAR_INTERNAL: 'a layer threw while handling a request (500; a bug)',
+  // relay: the zone agent as the config source (sidecar/relay/).
+  MESHFED_E_SIDECAR_RELAY_TIMEOUT: 'no usable relay state or no certificate arrived from the zone agent in time, so the sidecar could not start',
   MESHFED_E_GATEWAY_REFUSED: 'the east-west gateway closed a connection: not TLS, no or unknown SNI, or no local endpoint',
 } as const;
 

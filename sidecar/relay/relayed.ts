@@ -1,0 +1,217 @@
+// A sidecar (or a gateway's routing table) fed by the zone agent's relay instead of a config file.
+import { hostname } from 'node:os';
+import type { RelayState__Output } from '../../api/generated/meshfed/v1/RelayState.ts';
+import type { SidecarConfig } from '../../api/sidecar-config.ts';
+import { MeshfedError } from '../../common/errors.ts';
+import type { Logger } from '../../common/logger.ts';
+import { makeBundle, splitPem, TlsCredentialSource, type TlsCredentials, type TrustBundle } from '../../trust/index.ts';
+import { startSidecar, type Sidecar, type SidecarOptions } from '../server/sidecar.ts';
+import { gatewayResolver } from '../gateway/routes.ts';
+import type { GatewayResolver } from '../gateway/gateway.ts';
+import { AgentRelayClient, type IssuedCertificate, type RelayBackoff } from './client.ts';
+import { relayStateToConfig, type RelayOverlay } from './translate.ts';
+import { totalsFrom, windowStats, type Totals, type PromSample } from './stats.ts';
+
+/** Status of a relayed sidecar's intake, for tests and logs. */
+export interface RelayIntake {
+  /** Version of the relay state last applied ('' before the first). */
+  readonly appliedVersion: string;
+  readonly connected: boolean;
+  readonly stale: boolean;
+  readonly connects: number;
+  readonly certificate: IssuedCertificate | undefined;
+  readonly certificatesInstalled: number;
+  readonly statesRefused: number;
+}
+
+export interface RelayedSidecar {
+  readonly sidecar: Sidecar;
+  intake(): RelayIntake;
+  close(): Promise<void>;
+}
+
+export interface RelayedSidecarOptions extends Omit<SidecarOptions, 'config' | 'configFile' | 'tls'> {
+  /** host:port of the zone agent's relay. */
+  readonly agent: string;
+  /** Defaults to the service's name. */
+  readonly serviceAccount?: string;
+  readonly trustDomain: string;
+  readonly overlay?: RelayOverlay;
+  readonly sidecarId?: string;
+  readonly statsIntervalMs?: number;
+  readonly backoff?: RelayBackoff;
+  /** How long to wait for the first state and certificate before giving up (the sidecar cannot serve mTLS without them). */
+  readonly firstStateTimeoutMs?: number;
+  readonly logger: Logger;
+}
+
+/** The roots to verify peers with: every root in the relayed bundle plus the roots that came with our certificate. */
+function bundleOf(state: RelayState__Output | undefined, cert: IssuedCertificate, trustDomain: string): TrustBundle {
+  const b = state?.trust_bundle;
+  return makeBundle({
+    trustDomain: b?.trust_domain || trustDomain,
+    roots: [...(b?.root_pems ?? []), ...splitPem(cert.rootsPem)],
+    aliases: b?.aliases ?? [],
+    revokedSerials: b?.revoked_serials ?? [],
+  });
+}
+
+/**
+ * Subscribes to the agent, waits for the first state and certificate, then starts the sidecar on them.
+ * Afterwards every new state is applied through sidecar.applyConfig and every certificate swapped into the TLS
+ * source (new connections use it; pooled ones finish on the old one, so a rotation fails no request).
+ * Invariant (fail-static): a state that does not translate or apply, or a lost agent, leaves the last good config
+ * and certificate in force.
+ */
+export async function startRelayedSidecar(o: RelayedSidecarOptions): Promise<RelayedSidecar> {
+  const [namespace, name] = o.service.split('/') as [string, string];
+  const logger = o.logger;
+  let sidecar: Sidecar | undefined;
+  let tls: TlsCredentialSource | undefined;
+  let appliedVersion = '';
+  let statesRefused = 0;
+  let certificatesInstalled = 0;
+  let pendingConfig: SidecarConfig | undefined;
+  let firstCert: IssuedCertificate | undefined;
+  let ready: () => void = () => {};
+  const readyP = new Promise<void>((r) => (ready = r));
+  let prevTotals: Totals = {};
+
+  const onState = (state: RelayState__Output): void => {
+    const cfg = relayStateToConfig(state, o.zone, o.trustDomain, o.overlay);
+    if (!cfg.ok) {
+      statesRefused++;
+      logger.error({ version: state.version, problems: cfg.error }, 'relayed state refused; keeping the last good config');
+      return;
+    }
+    if (!sidecar) {
+      pendingConfig = cfg.value;
+      appliedVersion = state.version;
+      if (firstCert) ready();
+      return;
+    }
+    try {
+      sidecar.applyConfig(cfg.value);
+      appliedVersion = state.version;
+    } catch (e) {
+      statesRefused++;
+      logger.error({ version: state.version, err: (e as Error).message }, 'relayed state refused by the sidecar; keeping the last good config');
+    }
+    if (tls && client.certificate) {
+      const bundle = bundleOf(state, client.certificate, o.trustDomain);
+      if (bundle.roots.join() !== tls.current.bundle.roots.join() || bundle.revokedSerials.join() !== tls.current.bundle.revokedSerials.join()) tls.updateBundle(bundle);
+    }
+  };
+  const onCertificate = (cert: IssuedCertificate): void => {
+    const creds: TlsCredentials = { certChainPem: cert.certChainPem, keyPem: cert.keyPem, bundle: bundleOf(client.latest, cert, o.trustDomain) };
+    if (!tls) {
+      TlsCredentialSource.check(creds);
+      firstCert = cert;
+      certificatesInstalled++;
+      if (pendingConfig) ready();
+      return;
+    }
+    tls.update(creds);
+    certificatesInstalled++;
+  };
+  const client = new AgentRelayClient({
+    agent: o.agent, namespace, service: name, serviceAccount: o.serviceAccount ?? name, zone: o.zone,
+    sidecarId: o.sidecarId ?? `${o.service}@${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`,
+    trustDomain: o.trustDomain, certificates: true, onState, onCertificate,
+    onConnected: (up) => logger.info({ agent: o.agent, connected: up }, up ? 'subscribed to the zone agent' : 'zone agent lost; serving the last config'),
+    stats: async () => {
+      if (!sidecar) return [];
+      const [req, dur] = await Promise.all([sidecar.metrics.requests.get(), sidecar.metrics.duration.get()]);
+      const cur = totalsFrom(req.values as PromSample[], dur.values as PromSample[]);
+      const out = windowStats(prevTotals, cur);
+      prevTotals = cur;
+      return out;
+    },
+    ...(o.statsIntervalMs !== undefined ? { statsIntervalMs: o.statsIntervalMs } : {}),
+    ...(o.backoff ? { backoff: o.backoff } : {}),
+    logger,
+  });
+  client.start();
+  const timeoutMs = o.firstStateTimeoutMs ?? 60_000;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      readyP,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new MeshfedError('MESHFED_E_SIDECAR_RELAY_TIMEOUT', `no ${pendingConfig ? 'certificate' : 'usable state'} from the zone agent at ${o.agent} within ${timeoutMs} ms (is it running with --ca, and is this sidecar's zone its zone?)`)), timeoutMs);
+      }),
+    ]);
+  } catch (e) {
+    client.stop();
+    throw e;
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
+  const cert = firstCert as IssuedCertificate;
+  tls = new TlsCredentialSource({ certChainPem: cert.certChainPem, keyPem: cert.keyPem, bundle: bundleOf(client.latest, cert, o.trustDomain) });
+  const { agent: _a, serviceAccount: _s, trustDomain: _t, overlay: _o, sidecarId: _i, statsIntervalMs: _m, backoff: _b, firstStateTimeoutMs: _f, ...sidecarOpts } = o;
+  try {
+    sidecar = await startSidecar({ ...sidecarOpts, config: pendingConfig as SidecarConfig, tls });
+  } catch (e) {
+    client.stop();
+    throw e;
+  }
+  // A state that arrived while the listeners were starting.
+  const latest = client.latest;
+  if (latest && latest.version !== appliedVersion) onState(latest);
+  const s = sidecar;
+  return {
+    sidecar: s,
+    intake: () => ({
+      appliedVersion, connected: client.connected, stale: client.latest?.stale ?? true, connects: client.connects,
+      certificate: client.certificate, certificatesInstalled, statesRefused,
+    }),
+    async close() {
+      client.stop();
+      await s.close();
+    },
+  };
+}
+
+/** A gateway's routing table kept current from the relay (the gateway subscribes without a key: it never decrypts). */
+export interface RelayedGatewayRoutes {
+  /** Pass to startGateway's `resolve`; always consults the latest good table. */
+  readonly resolve: GatewayResolver;
+  readonly appliedVersion: () => string;
+  close(): void;
+}
+
+/** Subscribes a gateway to the agent and resolves once the first usable state arrived. */
+export async function relayedGatewayRoutes(o: { agent: string; zone: string; trustDomain: string; logger: Logger; sidecarId?: string; timeoutMs?: number }): Promise<RelayedGatewayRoutes> {
+  let current: GatewayResolver | undefined;
+  let version = '';
+  let ready: () => void = () => {};
+  const readyP = new Promise<void>((r) => (ready = r));
+  const client = new AgentRelayClient({
+    agent: o.agent, namespace: 'meshfed', service: 'gateway', serviceAccount: 'gateway', zone: o.zone,
+    sidecarId: o.sidecarId ?? `gateway@${hostname()}:${process.pid}`, trustDomain: o.trustDomain, certificates: false, logger: o.logger,
+    onState: (state) => {
+      const cfg = relayStateToConfig(state, o.zone, o.trustDomain);
+      if (!cfg.ok) {
+        o.logger.error({ version: state.version, problems: cfg.error }, 'relayed state refused by the gateway; keeping the last routes');
+        return;
+      }
+      current = gatewayResolver(cfg.value, o.zone);
+      version = state.version;
+      ready();
+    },
+  });
+  client.start();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([readyP, new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new MeshfedError('MESHFED_E_SIDECAR_RELAY_TIMEOUT', `no usable state from the zone agent at ${o.agent} within ${o.timeoutMs ?? 60_000} ms`)), o.timeoutMs ?? 60_000);
+    })]);
+  } catch (e) {
+    client.stop();
+    throw e;
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
+  return { resolve: (t) => current?.(t), appliedVersion: () => version, close: () => client.stop() };
+}

@@ -1,0 +1,106 @@
+// Pure translation of the zone agent's RelayState (plus a local overlay) into the config the sidecar applies.
+import type { RelayState__Output } from '../../api/generated/meshfed/v1/RelayState.ts';
+import { parseSidecarConfig, type SidecarConfig } from '../../api/sidecar-config.ts';
+import { err, ok, describeError, MeshfedError, type Result } from '../../common/errors.ts';
+
+/**
+ * What the agent does not carry and the workload's own deployment knows: per-service hosts, port, expected
+ * identity, subsets and routes, and inbound authz. Anything given here is kept across every relayed state.
+ */
+export interface RelayOverlay {
+  readonly services?: Readonly<Record<string, {
+    readonly hosts?: readonly string[];
+    readonly port?: number;
+    readonly identity?: string;
+    readonly subsets?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+    readonly routes?: readonly unknown[];
+  }>>;
+  readonly authz?: unknown;
+}
+
+/**
+ * Distributes `row` (zone -> basis points, any positive sum) over exactly 10000 by largest remainder, so the
+ * sidecar schema's "sum is 10000" holds after zones unknown to the directory were dropped. Undefined when empty.
+ */
+export function normaliseRow(row: Readonly<Record<string, number>>): Record<string, number> | undefined {
+  const entries = Object.entries(row).filter(([, v]) => v > 0).sort(([a], [b]) => (a < b ? -1 : 1));
+  const sum = entries.reduce((s, [, v]) => s + v, 0);
+  if (sum <= 0) return undefined;
+  if (sum === 10000) return Object.fromEntries(entries);
+  const scaled = entries.map(([z, v]) => ({ z, exact: (v * 10000) / sum }));
+  const out: Record<string, number> = {};
+  let given = 0;
+  for (const s of scaled) given += out[s.z] = Math.floor(s.exact);
+  const byRemainder = [...scaled].sort((a, b) => (b.exact - Math.floor(b.exact)) - (a.exact - Math.floor(a.exact)) || (a.z < b.z ? -1 : 1));
+  for (let i = 0; given < 10000; i++, given++) out[byRemainder[i % byRemainder.length]!.z]! += 1;
+  return out;
+}
+
+/**
+ * Builds the sidecar config for one relayed state. Rules: every zone of the state is declared with its network
+ * and, when it is on another network, its gateway; only healthy endpoints are routed to; a weight row naming a
+ * zone the state does not list loses that zone and is rescaled to 10000; the agent's policies and faults replace
+ * the overlay's (the agent is the operator's voice), while routes, subsets, identities and authz come from the overlay.
+ * Returns the problems as a value when the result does not validate, so the caller keeps its last good config.
+ */
+export function relayStateToConfig(state: RelayState__Output, zone: string, trustDomain: string, overlay: RelayOverlay = {}): Result<SidecarConfig, string> {
+  const zones: Record<string, { network: string; gateway?: string }> = {};
+  const services: Record<string, Record<string, unknown>> = {};
+  const serviceOf = (key: string): Record<string, unknown> => {
+    let s = services[key];
+    if (!s) {
+      const o = overlay.services?.[key];
+      s = { endpoints: {} as Record<string, unknown[]>, ...(o ? structuredClone(o) : {}) };
+      services[key] = s;
+    }
+    return s;
+  };
+  for (const key of Object.keys(overlay.services ?? {})) serviceOf(key);
+  for (const z of state.zones) {
+    const name = z.locality?.zone;
+    if (!name) continue;
+    zones[name] = z.gateway_address ? { network: z.network, gateway: z.gateway_address } : { network: z.network };
+    for (const s of z.services) {
+      const eps = s.endpoints.filter((e) => e.healthy).map((e) => ({ address: `${e.address.includes(':') ? `[${e.address}]` : e.address}:${e.port}`, labels: { ...e.labels } }));
+      if (eps.length === 0) continue;
+      (serviceOf(`${s.namespace}/${s.name}`)['endpoints'] as Record<string, unknown[]>)[name] = eps;
+    }
+  }
+  for (const t of state.weights) {
+    const src = t.sources.find((r) => r.source_zone === zone);
+    if (!src) continue;
+    const row: Record<string, number> = {};
+    for (const target of src.targets) if (zones[target.zone] !== undefined) row[target.zone] = (row[target.zone] ?? 0) + target.basis_points;
+    const weights = normaliseRow(row);
+    if (weights) serviceOf(`${t.namespace}/${t.name}`)['weights'] = weights;
+  }
+  for (const p of state.policies) {
+    try {
+      serviceOf(`${p.namespace}/${p.name}`)['policy'] = JSON.parse(p.policy_json) as unknown;
+    } catch (e) {
+      return err(`policy of ${p.namespace}/${p.name} is not JSON: ${describeError(e)}`);
+    }
+  }
+  let faults: unknown = { rules: [] };
+  if (state.faults_json) {
+    try {
+      faults = JSON.parse(state.faults_json) as unknown;
+    } catch (e) {
+      return err(`faults are not JSON: ${describeError(e)}`);
+    }
+  }
+  const raw = {
+    zone,
+    trustDomain: state.trust_bundle?.trust_domain || trustDomain,
+    zones,
+    services,
+    faults,
+    ...(overlay.authz !== undefined ? { authz: overlay.authz } : {}),
+  };
+  try {
+    return ok(parseSidecarConfig(JSON.stringify(raw), `relay state ${state.version}`));
+  } catch (e) {
+    if (e instanceof MeshfedError && e.details.length > 0) return err(e.details.join('; '));
+    return err(describeError(e));
+  }
+}
