@@ -163,3 +163,54 @@ test('the one-service path on a reused index equals the full round', () => {
     }
   }
 });
+
+test('rounds with unchanged input reuse the settled result, and every round equals the reference and an uncached recompute', () => {
+  let reused = 0;
+  let serviceRounds = 0;
+  let timerRounds = 0;
+  for (let seed = 900; seed < 960; seed++) {
+    const rand = prng(seed);
+    const w = makeWorld(rand);
+    let fast: EngineResult | undefined;
+    let slow: reference.EngineResult | undefined;
+    for (let i = 0; i <= 24; i++) {
+      if (i > 0 && rand() < 0.35) {
+        // Changes made in place as well as by replacement: the engine must compare values, not object identity.
+        const k = Math.floor(rand() * w.zones.length);
+        const what = rand();
+        if (what < 0.15) w.alive[k] = !w.alive[k];
+        else if (what < 0.25) w.drained[k] = !w.drained[k];
+        else if (what < 0.4) {
+          const other = w.zones[Math.floor(rand() * w.zones.length)]!;
+          if (other !== w.zones[k]) w.zones[k]!.rtt.set(other.zone, [5, 40, 120][Math.floor(rand() * 3)]!);
+        } else {
+          const s = Math.floor(rand() * SERVICES.length);
+          const st = w.stats[k]![s] as { -readonly [K in keyof ServiceStats]: ServiceStats[K] } | undefined;
+          if (st && rand() < 0.5) st.rps = Math.floor(rand() * 300);
+          else if (st) w.stats[k]![s] = { ...st, healthyEndpoints: st.healthyEndpoints > 0 ? 0 : st.totalEndpoints, capacityRps: Math.floor(rand() * 600) };
+        }
+      }
+      // 700 ms steps: hold-downs and slow starts run over several rounds, so reuse must stop while a timer runs.
+      const now = i * 700;
+      const snap = snapshot(w);
+      const before = fast;
+      fast = computeWeights(snap, w.policies, before?.state, now);
+      slow = reference.computeWeights(snap, w.policies, slow?.state, now);
+      assert.deepEqual(observable(fast), observable(slow), `seed ${seed} round ${i}`);
+      if (before !== undefined) {
+        // The same engine without any kept result (memory through JSON has no identity to match).
+        const uncached = computeWeights(snap, w.policies, JSON.parse(JSON.stringify(before.state)) as EngineState, now);
+        assert.deepEqual(JSON.parse(JSON.stringify([...fast.tables])), JSON.parse(JSON.stringify([...uncached.tables])), `seed ${seed} round ${i}: tables`);
+        assert.deepEqual(JSON.parse(JSON.stringify(fast.state)), JSON.parse(JSON.stringify(uncached.state)), `seed ${seed} round ${i}: memory`);
+        for (const [key, mem] of Object.entries(fast.state.services)) {
+          serviceRounds++;
+          if (before.state.services[key]?.rows === mem.rows) reused++;
+          if (Object.values(mem.zones).some((z) => z.status === 'holding' || z.rampStart !== undefined)) timerRounds++;
+        }
+      }
+    }
+  }
+  assert.ok(reused > serviceRounds / 4, `too few reused results (${reused} of ${serviceRounds}) to exercise reuse`);
+  assert.ok(reused < serviceRounds, 'some rounds must recompute');
+  assert.ok(timerRounds > 20, `too few rounds with a running timer (${timerRounds})`);
+});

@@ -155,6 +155,10 @@ export interface SnapshotIndex {
   remapCache: { readonly from: readonly string[]; readonly to: Int32Array } | undefined;
   /** Filled by computeWeights in one pass: each service's reports as (zone position, stats), in zone order. */
   byService: Map<ServiceKey, { readonly pos: number[]; readonly stats: ServiceStats[] }> | undefined;
+  /** Lazily, a copy of the zones' topology for results kept for reuse (see Topology). */
+  topo: Topology | undefined;
+  /** Last comparison with a kept topology (see sameTopology). */
+  topoMemo: { readonly other: Topology; readonly same: boolean } | undefined;
 }
 
 function strHash(s: string, h: number): number {
@@ -203,6 +207,8 @@ export function indexSnapshot(snapshot: FederationSnapshot): SnapshotIndex {
     classOf,
     remapCache: undefined,
     byService: undefined,
+    topo: undefined,
+    topoMemo: undefined,
   };
 }
 
@@ -454,6 +460,130 @@ function reportsOf(index: SnapshotIndex, service: ServiceKey): { readonly pos: r
 }
 
 /**
+ * A copy of what the engine reads from the zones besides their service reports: the zone set and order, names,
+ * localities, alive, drained and every rtt. Copied, because callers may rebuild or reuse (even mutate) their objects
+ * between rounds; taken once per round, and only when some result is kept for reuse.
+ */
+interface Topology {
+  readonly zones: readonly { readonly zone: string; readonly region: string; readonly cloud: string; readonly alive: boolean; readonly drained: boolean; readonly rtt: ReadonlyMap<string, number> }[];
+}
+
+function topologyOf(index: SnapshotIndex): Topology {
+  return (index.topo ??= {
+    zones: index.zones.map((z) => ({ zone: z.locality.zone, region: z.locality.region, cloud: z.locality.cloud, alive: z.alive, drained: z.drained, rtt: new Map(z.rttMs) })),
+  });
+}
+
+/** Whether this round's zones match a kept topology (compared once per round and kept topology, not per service). */
+function sameTopology(before: Topology, index: SnapshotIndex): boolean {
+  if (index.topo === before) return true;
+  const memo = index.topoMemo;
+  if (memo !== undefined && memo.other === before) return memo.same;
+  let same = before.zones.length === index.zones.length;
+  for (let i = 0; same && i < index.zones.length; i++) {
+    const a = before.zones[i]!;
+    const b = index.zones[i]!;
+    if (a.zone !== b.locality.zone || a.region !== b.locality.region || a.cloud !== b.locality.cloud) same = false;
+    else if (a.alive !== b.alive || a.drained !== b.drained || a.rtt.size !== b.rttMs.size) same = false;
+    else {
+      for (const [k, v] of b.rttMs) {
+        if (a.rtt.get(k) !== v) {
+          same = false;
+          break;
+        }
+      }
+    }
+  }
+  index.topoMemo = { other: before, same };
+  // Equal values: later services of this round and the results kept from it share the earlier copy.
+  if (same) index.topo ??= before;
+  return same;
+}
+
+/** Per report: what the rest of a round reads from its stats besides health (which the admission carries). */
+const REPORT_FIELDS = 4;
+
+function reportNumbers(stats: readonly ServiceStats[]): Float64Array {
+  const out = new Float64Array(stats.length * REPORT_FIELDS);
+  for (let k = 0; k < stats.length; k++) {
+    const s = stats[k]!;
+    out[k * REPORT_FIELDS] = s.healthyEndpoints;
+    out[k * REPORT_FIELDS + 1] = s.totalEndpoints;
+    out[k * REPORT_FIELDS + 2] = capacityOf(s);
+    out[k * REPORT_FIELDS + 3] = demandOf(s);
+  }
+  return out;
+}
+
+/**
+ * A settled result, kept (weakly, by the memory object it returned) so that the next round can reuse it when nothing
+ * it was computed from changed. "Settled" means damping is at its fixed point: computing again from this memory
+ * publishes the same rows (see computeServiceFromIndex for why the grouping is then the same too).
+ */
+interface Reuse {
+  readonly topo: Topology;
+  readonly params: Params;
+  readonly explicitPolicy: boolean;
+  readonly service: ServiceKey;
+  readonly reportPos: readonly number[];
+  readonly reportNums: Float64Array;
+  /** The round's candidates; a reuse needs the same names, places, presence and admission (eligible, ramp, reason). */
+  readonly cands: readonly Candidate[];
+  readonly version: string;
+  readonly rows: () => readonly SourceRow[];
+  readonly rowOf: readonly number[];
+  readonly targets: readonly string[];
+  readonly finals: readonly (readonly number[])[];
+}
+
+const reusable = new WeakMap<ServiceMemory, Reuse>();
+
+function sameReports(r: Reuse, pos: readonly number[], stats: readonly ServiceStats[]): boolean {
+  if (r.reportPos.length !== pos.length) return false;
+  const nums = r.reportNums;
+  for (let k = 0; k < pos.length; k++) {
+    if (r.reportPos[k] !== pos[k]) return false;
+    const s = stats[k]!;
+    const b = k * REPORT_FIELDS;
+    if (nums[b] !== s.healthyEndpoints || nums[b + 1] !== s.totalEndpoints || nums[b + 2] !== capacityOf(s) || nums[b + 3] !== demandOf(s)) return false;
+  }
+  return true;
+}
+
+function sameCandidates(before: readonly Candidate[], now: readonly Candidate[]): boolean {
+  if (before.length !== now.length) return false;
+  for (let k = 0; k < now.length; k++) {
+    const a = before[k]!;
+    const b = now[k]!;
+    if (a.name !== b.name || a.pos !== b.pos || (a.stats === undefined) !== (b.stats === undefined)) return false;
+    if (a.loc.cloud !== b.loc.cloud || a.loc.region !== b.loc.region || a.loc.zone !== b.loc.zone) return false;
+    if (a.adm.eligible !== b.adm.eligible || a.adm.ramp !== b.adm.ramp || a.adm.reason !== b.adm.reason) return false;
+  }
+  return true;
+}
+
+function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function tableOf(service: ServiceKey, version: string, now: number, rows: () => readonly SourceRow[]): ServiceTable {
+  const slash = service.indexOf('/');
+  return {
+    service,
+    namespace: service.slice(0, slash),
+    name: service.slice(slash + 1),
+    version,
+    computedAt: now,
+    // An own enumerable accessor: JSON.stringify and deep equality see plain rows; only read tables pay for them.
+    get rows(): readonly SourceRow[] {
+      return rows();
+    },
+  };
+}
+
+/**
  * Recomputes one service. `index` is the indexed snapshot (see indexSnapshot); `prevMem` is the service's memory
  * from the last round (undefined on the first). Pure (the index only caches what it derives from the snapshot).
  * Zone names are unique in a snapshot.
@@ -502,6 +632,28 @@ export function computeServiceFromIndex(index: SnapshotIndex, service: ServiceKe
     verdicts.push({ zone: c.name, service, eligible: c.adm.eligible, reason: c.adm.reason === '' ? 'eligible' : c.adm.reason });
   }
   if (cands.length === 0 && !explicitPolicy) return { table: undefined, verdicts, memory: EMPTY_MEMORY };
+
+  // Reuse: what follows reads only the zones' topology, the reports' endpoints, capacity and demand, the candidates'
+  // admissions, the policy and the last published rows. When the first four match the round that produced prevMem
+  // and that round was settled (damping at its fixed point), recomputing would publish the same rows: the sources
+  // that shared a row then shared one before too (equal signatures), so grouping by last row splits nothing new.
+  // Timers (hold-down, slow start, "out for 12s") show up in the admissions, so a running timer is a miss.
+  const hit = prevMem !== undefined ? reusable.get(prevMem) : undefined;
+  if (
+    hit !== undefined &&
+    hit.params === p &&
+    hit.explicitPolicy === explicitPolicy &&
+    hit.service === service &&
+    sameTopology(hit.topo, index) &&
+    sameReports(hit, reports.pos, reports.stats) &&
+    sameCandidates(hit.cands, cands)
+  ) {
+    const memory: ServiceMemory = { zones: zonesMemory, sources: index.sourceNames, rowOf: hit.rowOf, targets: hit.targets, rows: hit.finals };
+    // Kept results of one round share one topology, so the next round compares it once.
+    const topo = topologyOf(index);
+    reusable.set(memory, hit.topo === topo ? hit : { ...hit, topo });
+    return { table: tableOf(service, hit.version, now, hit.rows), verdicts, memory };
+  }
 
   // 5 (panic) is decided before filling: it changes who may receive traffic at all.
   let healthyEligible = 0;
@@ -757,23 +909,40 @@ export function computeServiceFromIndex(index: SnapshotIndex, service: ServiceKe
   const hex = (x: number) => (x >>> 0).toString(16).padStart(8, '0');
   const finals = new Array<number[]>(groups.length);
   for (let gi = 0; gi < groups.length; gi++) finals[gi] = groups[gi]!.final;
-  const memory: ServiceMemory = { zones: zonesMemory, sources: index.sourceNames, rowOf: groupOf, targets: targets.map((t) => t.name), rows: finals };
+  const targetNames = targets.map((t) => t.name);
+  const memory: ServiceMemory = { zones: zonesMemory, sources: index.sourceNames, rowOf: groupOf, targets: targetNames, rows: finals };
   const cx: ReasonContext = { p, panic, eligibleFraction, targets, offers, remaining, rttT };
   const sourceNames = index.sourceNames;
-  let rows: SourceRow[] | undefined;
-  const slash = service.indexOf('/');
-  const table: ServiceTable = {
-    service,
-    namespace: service.slice(0, slash),
-    name: service.slice(slash + 1),
-    version: hex(v1) + hex(v2),
-    computedAt: now,
-    // An own enumerable accessor: JSON.stringify and deep equality see plain rows; only read tables pay for them.
-    get rows(): readonly SourceRow[] {
-      return (rows ??= buildRows(cx, groups, outs, groupOf, sourceNames));
-    },
-  };
-  return { table, verdicts, memory };
+  let built: SourceRow[] | undefined;
+  const rows = () => (built ??= buildRows(cx, groups, outs, groupOf, sourceNames));
+  const version = hex(v1) + hex(v2);
+  // Settled: damping from these rows toward the same targets stays put (without damping next round, trivially).
+  let settled = true;
+  if (!panic && n > 0) {
+    for (const g of groups) {
+      if (!sameNumbers(g.final, g.target) && !sameNumbers(dampStep(g.final, g.target, p.maxStep, p.deadband), g.final)) {
+        settled = false;
+        break;
+      }
+    }
+  }
+  if (settled) {
+    reusable.set(memory, {
+      topo: topologyOf(index),
+      params: p,
+      explicitPolicy,
+      service,
+      reportPos: reports.pos,
+      reportNums: reportNumbers(reports.stats),
+      cands,
+      version,
+      rows,
+      rowOf: groupOf,
+      targets: targetNames,
+      finals,
+    });
+  }
+  return { table: tableOf(service, version, now, rows), verdicts, memory };
 }
 
 /**
