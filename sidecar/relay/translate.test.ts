@@ -83,7 +83,8 @@ test('normaliseRow sums to exactly 10000 and drops zero shares', () => {
   assert.deepEqual(normaliseRow({ a: 1, b: 1, c: 1 }), { a: 3334, b: 3333, c: 3333 });
   assert.deepEqual(normaliseRow({ a: 0, b: 4 }), { b: 10000 });
   assert.equal(normaliseRow({ a: 0 }), undefined);
-  for (const row of [{ x: 3, y: 7, z: 11 }, { x: 9999, y: 1 }, { p: 1234, q: 4321, r: 17 }]) {
+  const rows: Record<string, number>[] = [{ x: 3, y: 7, z: 11 }, { x: 9999, y: 1 }, { p: 1234, q: 4321, r: 17 }];
+  for (const row of rows) {
     assert.equal(Object.values(normaliseRow(row)!).reduce((s, v) => s + v, 0), 10000);
   }
 });
