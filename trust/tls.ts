@@ -21,11 +21,13 @@
 //   with an Error whose `code` is the MESHFED_E_CERT_* code.
 // - Expectations are verifyPeer's: an exact SPIFFE ID, a list of IDs, a trust domain, or a predicate.
 import { createSecureContext, TLSSocket, type PeerCertificate, type SecureContext, type ConnectionOptions } from 'node:tls';
-import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import type { Server as HttpServer } from 'node:http';
+import type { Http2Server } from 'node:http2';
+import type { Duplex } from 'node:stream';
 import { EventEmitter } from 'node:events';
 import { watch, readFileSync, type FSWatcher } from 'node:fs';
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, constants as cryptoConstants } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import type { Registry } from '../common/metrics.ts';
 import { counter } from '../common/metrics.ts';
@@ -45,9 +47,14 @@ export interface TlsCredentials {
   readonly bundle: TrustBundle;
 }
 
-/** Options handed to createSecureContext / setSecureContext for a set of credentials. */
-function contextOptions(c: TlsCredentials): { cert: string; key: string; ca: string[] } {
-  return { cert: c.certChainPem, key: c.keyPem, ca: [...c.bundle.roots] };
+/**
+ * Options handed to createSecureContext for a set of credentials. Sessions are never resumed: a resumed handshake
+ * carries no client chain, so verifyPeer could not re-check the intermediates (revocation) of a returning client;
+ * and a server that asks for client certificates must have a session id context, or OpenSSL fails any handshake in
+ * which the client offers a saved session (ERR_SSL_SESSION_ID_CONTEXT_UNINITIALIZED; undici offers one on reconnect).
+ */
+function contextOptions(c: TlsCredentials): { cert: string; key: string; ca: string[]; sessionIdContext: string; secureOptions: number } {
+  return { cert: c.certChainPem, key: c.keyPem, ca: [...c.bundle.roots], sessionIdContext: 'meshfed-mtls', secureOptions: cryptoConstants.SSL_OP_NO_TICKET };
 }
 
 /**
@@ -215,8 +222,13 @@ export interface MtlsServerOptions {
   readonly onReject?: (r: PeerRejection) => void;
   /** A handshake that has not completed by then is dropped (slowloris guard). Default 10 s. */
   readonly handshakeTimeoutMs?: number;
-  /** ALPN protocols to offer, e.g. ['http/1.1']. */
+  /** ALPN protocols to offer, e.g. ['h2', 'http/1.1']. */
   readonly alpnProtocols?: readonly string[];
+  /**
+   * Sees each accepted TCP socket before TLS and returns the stream TLS runs over (the same socket, or a wrapper
+   * that shapes it, as L4 fault injection does), or undefined to drop the connection without a handshake.
+   */
+  readonly accept?: (raw: Socket) => Duplex | undefined;
 }
 
 /**
@@ -263,7 +275,9 @@ export function createMtlsServer(
     rejectedMetric?.inc({ code: r.code });
     opts.onReject?.(r);
   };
-  const server = createNetServer((raw) => {
+  const server = createNetServer({ noDelay: true }, (tcp) => {
+    const raw = opts.accept ? opts.accept(tcp) : tcp;
+    if (!raw) return;
     const socket = new TLSSocket(raw, {
       isServer: true, secureContext: source.secureContext(), requestCert: true, rejectUnauthorized: true,
       ...(opts.alpnProtocols ? { ALPNProtocols: [...opts.alpnProtocols] } : {}),
@@ -288,6 +302,9 @@ export function createMtlsServer(
         return;
       }
       verifiedPeers.set(socket, result.value);
+      // tls.Server clears this in its own handshake hook; a standalone server-mode TLSSocket never does, and an
+      // http2 session handed a socket that still says "connecting" waits for a 'secureConnect' that never comes.
+      (socket as TLSSocket & { secureConnecting: boolean }).secureConnecting = false;
       stats.accepted++;
       acceptedMetric?.inc();
       emitter.emit('secureConnection', socket, result.value);
@@ -320,9 +337,12 @@ export function createMtlsServer(
   return handle;
 }
 
-/** Serves HTTP/1.1 over an MtlsServer: verified sockets are handed to `http` (an http.Server that never listens). */
-export function serveHttp(mtls: MtlsServer, http: HttpServer): void {
-  mtls.on('secureConnection', (socket) => http.emit('connection', socket));
+/**
+ * Serves HTTP over an MtlsServer: verified sockets are handed to `http` (an http.Server that never listens), or to
+ * `h2` (an http2.createServer() server that never listens) when ALPN chose 'h2' (offer it with alpnProtocols).
+ */
+export function serveHttp(mtls: MtlsServer, http: HttpServer, h2?: Http2Server): void {
+  mtls.on('secureConnection', (socket) => (h2 && socket.alpnProtocol === 'h2' ? h2 : http).emit('connection', socket));
 }
 
 const verifiedPeers = new WeakMap<TLSSocket, VerifiedPeer>();

@@ -2,10 +2,10 @@
 import net from 'node:net';
 import http from 'node:http';
 import http2 from 'node:http2';
-import type { TLSSocket } from 'node:tls';
-import type { TlsCredentialSource } from '../../trust/index.ts';
+import { createMtlsServer, type PeerRejection, type TlsCredentialSource } from '../../trust/index.ts';
 import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
+import type { Registry } from '../../common/metrics.ts';
 import type { ServerRequest, ServerResponse } from './bridge.ts';
 import { wrapConnection, type L4Outcome } from '../l4/wrap.ts';
 import type { L4Faults } from '../l4/l4-faults.ts';
@@ -111,70 +111,64 @@ export function requestPeer(socket: object | undefined): string | undefined {
 }
 
 /**
- * Inbound: mTLS terminates here (HTTP/2 or HTTP/1.1 by ALPN) with the credential source's chain and the bundle's
- * roots; a client must present a certificate chaining to them. A raw TCP accept comes first so L4 faults apply
- * before TLS, as a network fault would. A rotation in the source is installed for new handshakes at once.
- *
- * Why not trust/'s createMtlsServer: handing its verified TLSSocket to an http2 server stalls after the first
- * stream (Node 24), so HTTP/2 (and gRPC) would not work inbound. Node's TLS verifies the chain to the bundle roots
- * here; the SPIFFE ID is read from the verified leaf.
+ * Inbound: mTLS terminates here (HTTP/2 or HTTP/1.1 by ALPN) through trust/'s createMtlsServer, so every caller
+ * passes verifyPeer against the source's current bundle (chain to a root, validity, revoked intermediates, clientAuth,
+ * SPIFFE ID) before any request is read. A raw TCP accept comes first so L4 faults apply before TLS, as a network
+ * fault would. A rotation in the source applies to new handshakes at once.
  */
-export async function startInboundListener(opts: Common & { tls: TlsCredentialSource }): Promise<InboundListener> {
-  const contextOf = () => {
-    const c = opts.tls.current;
-    return { cert: c.certChainPem, key: c.keyPem, ca: [...c.bundle.roots] };
-  };
-  const secure = http2.createSecureServer({
-    ...contextOf(),
-    requestCert: true,
-    rejectUnauthorized: true,
-    minVersion: 'TLSv1.2',
-    allowHTTP1: true,
-    maxSessionMemory: 64,
-    settings: { maxHeaderListSize: MAX_HEADER_BYTES },
-    // HTTP/1.1 requests over TLS go through Node's HTTP/1 parser with the same header limit.
-    maxHeaderSize: MAX_HEADER_BYTES,
-  } as http2.SecureServerOptions, opts.onRequest);
-  const unsubscribe = opts.tls.onChange(() => secure.setSecureContext(contextOf()));
-  secure.on('secureConnection', (sock: TLSSocket) => {
-    if (!sock.authorized) return;
-    const uri = (sock.getPeerCertificate().subjectaltname ?? '').split(', ').find((x) => x.startsWith('URI:spiffe://'));
-    if (uri) (sock as unknown as { [PEER]: string })[PEER] = uri.slice(4);
+export async function startInboundListener(opts: Common & {
+  tls: TlsCredentialSource;
+  /** Gets trust/'s meshfed_trust_peer_rejected_total{code} (e.g. MESHFED_E_CERT_REVOKED) and accepted counters. */
+  registry?: Registry;
+  /** Hears each verifyPeer or handshake refusal with its code and reason (for the log). */
+  onReject?: (r: PeerRejection) => void;
+}): Promise<InboundListener> {
+  const h1 = http.createServer({ maxHeaderSize: MAX_HEADER_BYTES, keepAliveTimeout: 30_000, requestTimeout: 0 }, opts.onRequest);
+  const h2 = http2.createServer({ maxSessionMemory: 64, settings: { maxHeaderListSize: MAX_HEADER_BYTES } }, opts.onRequest);
+  h1.on('clientError', (e: NodeJS.ErrnoException, sock: Duplex) => {
+    opts.onRefused(e.code === 'HPE_HEADER_OVERFLOW' ? 'header-overflow' : 'malformed-http');
+    if (sock.writable) sock.end(e.code === 'HPE_HEADER_OVERFLOW' ? 'HTTP/1.1 431 Request Header Fields Too Large\r\nconnection: close\r\n\r\n' : 'HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+    else sock.destroy();
   });
-  secure.on('tlsClientError', (e: NodeJS.ErrnoException, sock: TLSSocket) => opts.onRefused(tlsReason(e, sock)));
-  secure.on('sessionError', () => opts.onRefused('h2-session-error'));
-  secure.on('clientError', (_e: Error, sock: Duplex) => { opts.onRefused('malformed-http'); sock.destroy(); });
+  h2.on('sessionError', () => opts.onRefused('h2-session-error'));
   const sockets = tracker();
-  const server = net.createServer({ noDelay: true }, (socket) => {
-    sockets.add(socket);
-    socket.on('error', () => {});
-    const faults = opts.l4?.();
-    if (faults) {
+  const mtls = createMtlsServer(opts.tls, {}, (sock, peer) => {
+    (sock as unknown as { [PEER]: string })[PEER] = peer.spiffeId;
+    (sock.alpnProtocol === 'h2' ? h2 : h1).emit('connection', sock);
+  }, {
+    alpnProtocols: ['h2', 'http/1.1'],
+    ...(opts.registry ? { registry: opts.registry } : {}),
+    onReject: (r) => {
+      opts.onRefused(rejectReason(r));
+      opts.onReject?.(r);
+    },
+    accept: (socket) => {
+      sockets.add(socket);
+      socket.on('error', () => {});
+      const faults = opts.l4?.();
+      if (!faults) return socket;
       const { stream, outcome } = wrapConnection(socket, faults);
       if (outcome !== 'none') opts.onL4?.(outcome);
-      if (stream) secure.emit('connection', stream);
-      return;
-    }
-    secure.emit('connection', socket);
+      return stream ?? undefined;
+    },
   });
-  const port = await listen(server, opts.host, opts.port);
+  const port = await mtls.listen(opts.port, opts.host);
   return {
     port,
     dropConnections: () => sockets.destroyAll(),
     close: async () => {
-      unsubscribe();
-      const closed = new Promise<void>((r) => server.close(() => r()));
+      const closed = mtls.close();
+      h1.closeAllConnections();
       sockets.destroyAll();
       await closed;
     },
   };
 }
 
-function tlsReason(e: NodeJS.ErrnoException, sock: TLSSocket): string {
-  // A failed client-certificate check destroys the socket without an error of its own; the reason is kept here.
-  if (sock.authorizationError) return 'bad-client-certificate';
-  const m = `${e.code ?? ''} ${e.message}`;
-  if (/wrong version number|http request|unknown protocol|packet length too long/i.test(m)) return 'not-tls';
-  if (/certificate|unknown ca|verify|peer did not return/i.test(m)) return 'bad-client-certificate';
+/** The refused-connection label for an mTLS refusal: handshake failures by OpenSSL's reason, verifyPeer's by kind. */
+function rejectReason(r: PeerRejection): string {
+  if (!r.reason.startsWith('handshake failed:')) return 'bad-client-certificate';
+  if (/WRONG_VERSION|HTTP_REQUEST|UNKNOWN_PROTOCOL|PACKET_LENGTH|wrong version|http request|unknown protocol/i.test(r.reason)) return 'not-tls';
+  if (/CERTIFICATE|UNKNOWN_CA|VERIFY|PEER_DID_NOT_RETURN|certificate|unknown ca|verify/i.test(r.reason)) return 'bad-client-certificate';
   return 'tls-handshake';
 }

@@ -269,7 +269,8 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     onRefused: (reason) => metrics.refused.inc({ listener: 'inbound', reason }),
     l4: () => faultState.l4,
     onL4: (outcome) => metrics.faults.inc({ kind: `l4-${outcome}` }),
-    tls,
+    tls, registry,
+    onReject: (r) => logger.warn({ code: r.code, reason: r.reason }, 'inbound mTLS peer refused'),
   });
 
   let closing: Promise<void> | undefined;
