@@ -1,13 +1,15 @@
-// `meshfed sidecar`: run a workload's sidecar (outbound, inbound mTLS, admin) from a hot-reloaded config file.
-import { parseCommand, required, UsageError } from './args.ts';
+// `meshfed sidecar`: run a workload's sidecar (outbound, inbound mTLS, admin) fed by its zone agent or a hot-reloaded config file.
+import { parseCommand, parseHostPort, required, UsageError } from './args.ts';
 import { loadSidecarConfig } from '../api/sidecar-config.ts';
 import { createLogger } from '../common/logger.ts';
 import { startSidecar } from '../sidecar/index.ts';
+import { startRelayedSidecar } from '../sidecar/relay/index.ts';
+import { isTrustDomain } from '../api/identity.ts';
 
 const spec = {
   name: 'sidecar',
   summary: 'run a sidecar: outbound (HTTP/1.1, h2c, gRPC), inbound mTLS with authz, admin port',
-  usage: 'meshfed sidecar --service NS/SVC --zone ZONE --app-port PORT --config FILE [--inbound-port P] [--outbound-port P] [--admin-port P]',
+  usage: 'meshfed sidecar --service NS/SVC --zone ZONE --app-port PORT (--agent HOST:PORT | --config FILE) [--inbound-port P] [--outbound-port P] [--admin-port P]',
   options: {
     service: { type: 'string', value: 'NS/SVC', description: 'this workload\'s service, namespace/name' },
     zone: { type: 'string', value: 'ZONE', description: 'the zone this sidecar runs in (wins over zone: in the config)' },
@@ -16,13 +18,20 @@ const spec = {
     'outbound-port': { type: 'string', value: 'PORT', default: '15001', description: 'port the app sends its outbound requests to' },
     'admin-port': { type: 'string', value: 'PORT', default: '15000', description: '/ready /stats /config_dump /faults /metrics' },
     host: { type: 'string', value: 'ADDR', default: '127.0.0.1', description: 'interface to bind the listeners on' },
+    agent: { type: 'string', value: 'HOST:PORT', description: 'the zone agent\'s relay: weights, endpoints, policies and the workload certificate come from it' },
     config: { type: 'string', value: 'FILE', description: 'sidecar config (YAML/JSON, see docs/sidecar-config.md); watched and hot-reloaded' },
+    'trust-domain': { type: 'string', value: 'TD', default: 'cluster.local', description: 'with --agent: trust domain for the CSR until the agent relays its bundle' },
+    'service-account': { type: 'string', value: 'SA', description: 'with --agent: the workload\'s service account (default: the service name)' },
     'access-log-sample': { type: 'string', value: 'RATIO', default: '0.01', description: 'share of requests in the access log (errors and 403s always)' },
   },
   details: `
-Until the zone agent's relay feeds it, the sidecar needs --config. A changed file is validated first: a bad one
-is refused with path-named errors and the running config stays. SIGINT/SIGTERM stop it.
+Give exactly one config source. --agent subscribes to the zone agent: the sidecar makes its own key, sends a CSR,
+installs the signed certificate, rotates when asked, applies every relayed state and sends its stats back; if the
+agent goes away it keeps serving on the last state and reconnects with backoff (see docs/sidecar.md, "Relay").
+--config reads a file instead; a changed file is validated first: a bad one is refused with path-named errors and
+the running config stays. SIGINT/SIGTERM stop it.
 Exit codes: 0 stopped by a signal, 1 could not start (bad config, busy port, no certificates), 2 usage error.
+Example: meshfed sidecar --service shop/web --zone us-east-1a --app-port 8080 --agent 127.0.0.1:15010
 Example: meshfed sidecar --service shop/web --zone us-east-1a --app-port 8080 --config web.yaml --outbound-port 15001`,
 } as const;
 
@@ -40,15 +49,27 @@ export async function run(argv: readonly string[]): Promise<number> {
   if (!/^[a-z0-9-]+\/[a-z0-9-]+$/.test(service)) throw new UsageError(`--service: "${service}" is not namespace/name (e.g. shop/web)`);
   const zone = required(v.zone, 'zone');
   const appPort = port(required(v['app-port'], 'app-port'), 'app-port');
-  const file = required(v.config, 'config');
+  if ((v.agent === undefined) === (v.config === undefined)) throw new UsageError('give exactly one of --agent HOST:PORT (the zone agent feeds the sidecar) or --config FILE');
   const sample = Number(v['access-log-sample']);
   if (!(sample >= 0 && sample <= 1)) throw new UsageError(`--access-log-sample: "${v['access-log-sample']}" is not a ratio between 0 and 1`);
-  const config = loadSidecarConfig(file);
+  if (!isTrustDomain(v['trust-domain'])) throw new UsageError(`--trust-domain: "${v['trust-domain']}" is not a trust domain (lowercase letters, digits, ".", "-", "_")`);
   const logger = createLogger({ component: 'sidecar', zone });
-  const sidecar = await startSidecar({
-    service, zone, appPort, config, configFile: file, logger, host: v.host, accessLogSample: sample,
+  const common = {
+    service, zone, appPort, logger, host: v.host, accessLogSample: sample,
     inboundPort: port(v['inbound-port'], 'inbound-port'), outboundPort: port(v['outbound-port'], 'outbound-port'), adminPort: port(v['admin-port'], 'admin-port'),
-  });
+  };
+  let sidecar: { inboundPort: number; outboundPort: number; adminPort: number; close(): Promise<void> };
+  if (v.agent !== undefined) {
+    const agent = parseHostPort(v.agent, 'agent');
+    const relayed = await startRelayedSidecar({
+      ...common, agent: `${agent.host.includes(':') ? `[${agent.host}]` : agent.host}:${agent.port}`, trustDomain: v['trust-domain'],
+      ...(v['service-account'] !== undefined ? { serviceAccount: v['service-account'] } : {}),
+    });
+    sidecar = { ...relayed.sidecar, close: () => relayed.close() };
+  } else {
+    const file = v.config as string;
+    sidecar = await startSidecar({ ...common, config: loadSidecarConfig(file), configFile: file });
+  }
   process.stdout.write(`sidecar ${service} (${zone}): outbound ${v.host}:${sidecar.outboundPort} inbound ${v.host}:${sidecar.inboundPort} admin ${v.host}:${sidecar.adminPort}\n`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
