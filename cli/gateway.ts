@@ -3,6 +3,7 @@ import { parseCommand, parseHostPort, required, UsageError } from './args.ts';
 import { loadSidecarConfig } from '../api/sidecar-config.ts';
 import { createLogger } from '../common/logger.ts';
 import { startGatewayProcess } from '../sidecar/index.ts';
+import { untilStopSignal } from './lifecycle.ts';
 
 const spec = {
   name: 'gateway',
@@ -34,10 +35,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   const logger = createLogger({ component: 'gateway', zone });
   const gw = await startGatewayProcess({ zone, host: listen.host, port: listen.port, adminHost: admin.host, adminPort: admin.port, config, configFile: file, logger });
   process.stdout.write(`gateway ${zone}: listening ${listen.host}:${gw.gateway.port} admin ${admin.host}:${gw.adminPort}\n`);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await untilStopSignal();
   await gw.close();
   return 0;
 }

@@ -8,6 +8,7 @@ import { loadBalancerConfigFile } from '../api/balancer-config.ts';
 import { isTrustDomain } from '../api/identity.ts';
 import { openStore } from '../global-lb/store/index.ts';
 import { startGlobalLb, DEFAULT_MAX_REPORT_BYTES, type GlobalLbTls } from '../global-lb/index.ts';
+import { announceListening, untilStopSignal } from './lifecycle.ts';
 
 const spec = {
   name: 'global-lb',
@@ -112,17 +113,9 @@ export async function run(argv: readonly string[]): Promise<number> {
     await store.close().catch(() => undefined);
     throw new MeshfedError('MESHFED_E_INTERNAL', `cannot start: ${(e as Error).message}`, { cause: e });
   }
-  // One machine-readable line on stdout, so supervisors and tests learn the bound ports.
-  process.stdout.write(JSON.stringify({ event: 'listening', replicaId, grpc: lb.grpcAddress, admin: lb.adminUrl }) + '\n');
+  announceListening({ replicaId, grpc: lb.grpcAddress, admin: lb.adminUrl });
 
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      logger.info({ signal }, 'shutting down');
-      resolve();
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
-  });
+  logger.info({ signal: await untilStopSignal() }, 'shutting down');
   await lb.close();
   await store.close().catch(() => undefined);
   return 0;

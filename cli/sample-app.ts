@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parseCommand, required } from './args.ts';
 import { startZoneWorkloads } from '../local/zone-workloads.ts';
 import type { FederationPlan } from '../local/plan.ts';
+import { announceListening, untilStopSignal } from './lifecycle.ts';
 
 const spec = {
   name: 'sample-app',
@@ -24,11 +25,8 @@ export async function run(argv: readonly string[]): Promise<number> {
   const zone = required(parsed.values.zone, 'zone');
   const plan = JSON.parse(readFileSync(planFile, 'utf8')) as FederationPlan;
   const running = await startZoneWorkloads({ plan, zone, caDir: required(parsed.values.ca, 'ca'), workDir: required(parsed.values['work-dir'], 'work-dir') });
-  process.stdout.write(JSON.stringify({ event: 'listening', zone }) + '\n');
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  announceListening({ zone });
+  await untilStopSignal();
   await running.close();
   return 0;
 }

@@ -7,6 +7,7 @@ import { isTrustDomain } from '../api/identity.ts';
 import { parseLocality, formatLocality, type Locality } from '../api/locality.ts';
 import { formatHostPort, parseHostPortText } from '../api/fields.ts';
 import { startZoneAgent, type DiscoverySpec } from '../zone-agent/index.ts';
+import { announceListening, untilStopSignal } from './lifecycle.ts';
 
 const spec = {
   name: 'zone-agent',
@@ -139,16 +140,8 @@ export async function run(argv: readonly string[]): Promise<number> {
     if (e instanceof MeshfedError) throw e;
     throw new MeshfedError('MESHFED_E_INTERNAL', `cannot start: ${(e as Error).message}`, { cause: e });
   }
-  // One machine-readable line on stdout, so supervisors and tests learn the bound ports.
-  process.stdout.write(JSON.stringify({ event: 'listening', zone: args.locality.zone, relay: `${args.relayListen.host}:${agent.relayPort}`, admin: `http://${args.adminListen.host}:${agent.adminPort}` }) + '\n');
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      logger.info({ signal }, 'shutting down');
-      resolve();
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
-  });
+  announceListening({ zone: args.locality.zone, relay: `${args.relayListen.host}:${agent.relayPort}`, admin: `http://${args.adminListen.host}:${agent.adminPort}` });
+  logger.info({ signal: await untilStopSignal() }, 'shutting down');
   await agent.stop();
   return 0;
 }
