@@ -3,7 +3,7 @@
 import 'reflect-metadata';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { createTestPki } from '../../trust/testing.ts';
@@ -25,7 +25,11 @@ test('certificates are issued and rotated through the relay with zero failed req
   // No balancer is needed for certificates: the agent signs with its cluster CA alone (equal shares, one zone).
   // A 3 s life rotates at half-life, every ~1.5 s.
   const a: ZoneAgent = await agent({ zone: 'a', grpcPort: deadBalancer!, staticFile: join(dir, 'a', 'static.json'), stateDir: join(dir, 'a', 'state'), caDir, certTtlMs: 3000 });
-  t.after(() => a.stop());
+  t.after(async () => {
+    await a.stop();
+    // Again after the agent stopped: its last fail-static write may land after tempDir's own cleanup ran.
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   const cart = await relayedSidecar(t, { service: 'shop/cart', zone: 'a', relayPort: a.relayPort, inboundPort: cartPort! });
   const web = await relayedSidecar(t, { service: 'shop/web', zone: 'a', relayPort: a.relayPort });

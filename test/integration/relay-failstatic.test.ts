@@ -4,7 +4,7 @@
 import 'reflect-metadata';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { openStore } from '../../global-lb/store/index.ts';
 import { startGlobalLb, type GlobalLb } from '../../global-lb/index.ts';
@@ -46,6 +46,8 @@ test('a relayed sidecar serves by the balancer weights and stays up through bala
     await agents.b?.stop();
     await lb?.close();
     await store.close();
+    // Again after the agents stopped: their last fail-static write may land after tempDir's own cleanup ran.
+    rmSync(dir, { recursive: true, force: true });
   });
 
   const [cartA, cartB] = await freePorts(2);
