@@ -53,6 +53,22 @@ export function federation(services: number, zones: number, perService: number |
   };
 }
 
+/**
+ * The same federation with the stats of `fraction` of the services changed (every 1/fraction-th service, rps ×1.1
+ * in each zone it is in): new stats objects and zone states, the same topology. 1 changes every service, 0 none.
+ */
+function withChanged(snap: FederationSnapshot, fraction: number): FederationSnapshot {
+  const every = fraction > 0 ? Math.max(1, Math.round(1 / fraction)) : 0;
+  const changed = (key: string) => every > 0 && Number(key.slice(key.indexOf('/svc') + 4)) % every === 0;
+  return {
+    zones: snap.zones.map((z) => {
+      const services = new Map<string, ServiceStats>();
+      for (const [k, s] of z.services) services.set(k, changed(k) ? { ...s, rps: s.rps * 1.1 + 1 } : { ...s });
+      return { ...z, services };
+    }),
+  };
+}
+
 /** The naive peer: a plain split proportional to capacity, one row per source, no tiers, reasons or damping. */
 function naive(snapshot: FederationSnapshot): number {
   const byService = new Map<string, { zone: string; cap: number }[]>();
@@ -107,7 +123,7 @@ export async function main(args: string[]): Promise<void> {
   const deployOnly = args.find((a) => a.startsWith('--deployed='))?.slice('--deployed='.length);
   const deployments: (number | undefined)[] = deployOnly === undefined ? [3, undefined] : [deployOnly === 'all' ? undefined : Number(deployOnly)];
   console.log(`node ${process.version}; times are the best of several runs (wall ms / CPU ms of this process)`);
-  console.log('services zones deployed |   full round  |  steady round |  read all rows | naive peer | full/naive | reference full | one service (µs)');
+  console.log('services zones deployed |   first round |  cold round   | typical 10%   | typical 1%    | unchanged     | read all rows | naive peer | cold/naive | reference first | one service (µs)');
   for (const [services, zones] of shapes) {
     for (const per of deployments) {
       const cellsIfAll = services * zones * zones;
@@ -119,7 +135,16 @@ export async function main(args: string[]): Promise<void> {
       const big = services * zones >= 500_000 || (per === undefined && cellsIfAll >= 5_000_000);
       const reps = big ? 3 : 5;
       const first = time(() => computeWeights(snap, new Map(), undefined, 0), reps);
-      const steady = time(() => computeWeights(snap, new Map(), first.value.state, 1000), reps);
+      // Every round below starts from the same settled memory (a first round's result is settled: nothing to damp).
+      const settled = first.value.state;
+      const all = withChanged(snap, 1);
+      const cold = time(() => computeWeights(all, new Map(), settled, 1000), reps);
+      const ten = withChanged(snap, 0.1);
+      const typical10 = time(() => computeWeights(ten, new Map(), settled, 1000), reps);
+      const one1 = withChanged(snap, 0.01);
+      const typical1 = time(() => computeWeights(one1, new Map(), settled, 1000), reps);
+      const same = withChanged(snap, 0);
+      const unchanged = time(() => computeWeights(same, new Map(), settled, 1000), reps);
       // Fresh tables each time: rows are built on first read and then kept.
       const read = time(() => readAll(computeWeights(snap, new Map(), undefined, 0).tables), big ? 1 : 3, false);
       const peer = time(() => naive(snap), reps);
@@ -130,11 +155,14 @@ export async function main(args: string[]): Promise<void> {
       const pol = defaultPolicy('ns7', 'svc7');
       const one = time(() => computeServiceFromIndex(index, key, pol, mem, 1000), 200);
       console.log(
-        `${fmt(services, 8)} ${fmt(zones, 5)} ${(per === undefined ? 'all' : `${per} zones`).padStart(8)} | ${fmt(first.ms, 6)} / ${fmt(first.cpuMs, 5)} | ${fmt(steady.ms, 6)} / ${fmt(steady.cpuMs, 5)} | ${fmt(read.ms - first.ms, 14)} | ${fmt(peer.ms, 10)} | ${fmt(first.ms / peer.ms, 10, 1)} | ${ref ? fmt(ref.ms, 14) : '             -'} | ${fmt(one.ms * 1000, 16, 1)}`,
+        `${fmt(services, 8)} ${fmt(zones, 5)} ${(per === undefined ? 'all' : `${per} zones`).padStart(8)} |${[first, cold, typical10, typical1, unchanged].map((t) => ` ${fmt(t.ms, 6)} / ${fmt(t.cpuMs, 5)} `).join('|')}| ${fmt(read.ms - first.ms, 13)} | ${fmt(peer.ms, 10)} | ${fmt(cold.ms / peer.ms, 10, 1)} | ${ref ? fmt(ref.ms, 15) : '              -'} | ${fmt(one.ms * 1000, 16, 1)}`,
       );
     }
   }
-  console.log('\nfull = first round (no memory); steady = next round with memory (damping on); both leave rows unbuilt until read.');
+  console.log('\nwall ms / CPU ms. first = first round (no memory). The others start from the first round\'s (settled) memory with new');
+  console.log('snapshot objects: cold = every service\'s stats changed (nothing reusable: a full recompute with damping on);');
+  console.log('typical 10% / 1% = that fraction of services changed, the rest reused; unchanged = same values, new objects.');
+  console.log('No round builds rows until they are read.');
   console.log('read all rows = extra time to JSON.stringify every table of a fresh round (what writing every table costs; the leader writes only changed ones).');
   console.log('naive peer = a capacity-proportional split building every row; reference = the pre-optimisation engine (--reference).');
   console.log('one service = computeServiceFromIndex on an already-indexed snapshot (the incremental path).');

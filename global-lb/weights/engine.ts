@@ -1,7 +1,7 @@
 // The weight engine: a pure function from a federation snapshot, policies and last round's memory to weight tables.
 import { proximity, type Locality, type LocalityLevel } from '../../api/locality.ts';
 import { defaultPolicy, durationMs, parseLocalityMatcher, type LocalityMatcher } from '../../api/policy.ts';
-import { dampStep, largestRemainder } from './damping.ts';
+import { dampStep, largestRemainder, TOTAL_BP } from './damping.ts';
 import { admit, gone, percent, zoneHealth, type Admission } from './eligibility.ts';
 import type {
   EngineResult,
@@ -516,8 +516,8 @@ function reportNumbers(stats: readonly ServiceStats[]): Float64Array {
 }
 
 /**
- * A settled result, kept (weakly, by the memory object it returned) so that the next round can reuse it when nothing
- * it was computed from changed. "Settled" means damping is at its fixed point: computing again from this memory
+ * A settled result, kept with the round's state so that the next round can reuse it when nothing it was computed
+ * from changed. "Settled" means damping is at its fixed point: computing again from this memory
  * publishes the same rows (see computeServiceFromIndex for why the grouping is then the same too).
  */
 interface Reuse {
@@ -536,7 +536,19 @@ interface Reuse {
   readonly finals: readonly (readonly number[])[];
 }
 
-const reusable = new WeakMap<ServiceMemory, Reuse>();
+/** A kept result and the memory it returned (a reuse needs that very memory as the previous one). */
+interface Kept {
+  readonly memory: ServiceMemory;
+  readonly reuse: Reuse;
+}
+
+/**
+ * Where a full round keeps its settled results: a non-enumerable symbol on the returned EngineState, so JSON and
+ * deep equality do not see it, and a state that went through JSON or was rebuilt simply has none (a full recompute).
+ * One Map per round, not a WeakMap entry per memory: the WeakMap's insertions dominated an unchanged round.
+ */
+const KEPT = Symbol('meshfed.weights.kept');
+type WithKept = { readonly [KEPT]?: ReadonlyMap<ServiceKey, Kept> };
 
 function sameReports(r: Reuse, pos: readonly number[], stats: readonly ServiceStats[]): boolean {
   if (r.reportPos.length !== pos.length) return false;
@@ -589,6 +601,20 @@ function tableOf(service: ServiceKey, version: string, now: number, rows: () => 
  * Zone names are unique in a snapshot.
  */
 export function computeServiceFromIndex(index: SnapshotIndex, service: ServiceKey, policy: Policy, prevMem: ServiceMemory | undefined, now: number, explicitPolicy = true): ServiceResult {
+  return computeService(index, service, policy, prevMem, now, explicitPolicy, undefined, undefined);
+}
+
+/** computeServiceFromIndex, reusing a result kept by the last full round (`kept`) and keeping this one (`keep`). */
+function computeService(
+  index: SnapshotIndex,
+  service: ServiceKey,
+  policy: Policy,
+  prevMem: ServiceMemory | undefined,
+  now: number,
+  explicitPolicy: boolean,
+  kept: Kept | undefined,
+  keep: Map<ServiceKey, Kept> | undefined,
+): ServiceResult {
   const p = compile(policy);
   const prevZones = prevMem?.zones ?? {};
   const rampNew = prevMem !== undefined;
@@ -638,7 +664,7 @@ export function computeServiceFromIndex(index: SnapshotIndex, service: ServiceKe
   // and that round was settled (damping at its fixed point), recomputing would publish the same rows: the sources
   // that shared a row then shared one before too (equal signatures), so grouping by last row splits nothing new.
   // Timers (hold-down, slow start, "out for 12s") show up in the admissions, so a running timer is a miss.
-  const hit = prevMem !== undefined ? reusable.get(prevMem) : undefined;
+  const hit = kept !== undefined && kept.memory === prevMem ? kept.reuse : undefined;
   if (
     hit !== undefined &&
     hit.params === p &&
@@ -651,7 +677,7 @@ export function computeServiceFromIndex(index: SnapshotIndex, service: ServiceKe
     const memory: ServiceMemory = { zones: zonesMemory, sources: index.sourceNames, rowOf: hit.rowOf, targets: hit.targets, rows: hit.finals };
     // Kept results of one round share one topology, so the next round compares it once.
     const topo = topologyOf(index);
-    reusable.set(memory, hit.topo === topo ? hit : { ...hit, topo });
+    keep?.set(service, { memory, reuse: hit.topo === topo ? hit : { ...hit, topo } });
     return { table: tableOf(service, hit.version, now, hit.rows), verdicts, memory };
   }
 
@@ -917,17 +943,26 @@ export function computeServiceFromIndex(index: SnapshotIndex, service: ServiceKe
   const rows = () => (built ??= buildRows(cx, groups, outs, groupOf, sourceNames));
   const version = hex(v1) + hex(v2);
   // Settled: damping from these rows toward the same targets stays put (without damping next round, trivially).
+  // A row equal to its target stays; otherwise dampStep keeps a full row (nothing freed) whose largest gap to its
+  // target is within the deadband. Anything else counts as unsettled (at worst a missed reuse, never a wrong one).
   let settled = true;
   if (!panic && n > 0) {
     for (const g of groups) {
-      if (!sameNumbers(g.final, g.target) && !sameNumbers(dampStep(g.final, g.target, p.maxStep, p.deadband), g.final)) {
+      if (sameNumbers(g.final, g.target)) continue;
+      let sum = 0;
+      let gap = 0;
+      for (let e = 0; e < n; e++) {
+        sum += g.final[e]!;
+        gap = Math.max(gap, Math.abs(g.target[e]! - g.final[e]!));
+      }
+      if (sum !== TOTAL_BP || gap > p.deadband) {
         settled = false;
         break;
       }
     }
   }
-  if (settled) {
-    reusable.set(memory, {
+  if (settled && keep !== undefined) {
+    const reuse: Reuse = {
       topo: topologyOf(index),
       params: p,
       explicitPolicy,
@@ -940,7 +975,8 @@ export function computeServiceFromIndex(index: SnapshotIndex, service: ServiceKe
       rowOf: groupOf,
       targets: targetNames,
       finals,
-    });
+    };
+    keep.set(service, { memory, reuse });
   }
   return { table: tableOf(service, version, now, rows), verdicts, memory };
 }
@@ -1120,16 +1156,20 @@ export function computeWeights(snapshot: FederationSnapshot, policies: ReadonlyM
   for (const k of policies.keys()) keys.add(k);
   if (previous) for (const k of Object.keys(previous.services)) keys.add(k);
   const sorted = [...keys].sort();
+  const kept = previous !== undefined ? (previous as WithKept)[KEPT] : undefined;
+  const keep = new Map<ServiceKey, Kept>();
   const tables = new Map<ServiceKey, ServiceTable>();
   const verdicts: ZoneVerdict[] = [];
   const services: Record<ServiceKey, ServiceMemory> = {};
   for (const key of sorted) {
-    const r = computeServiceFromIndex(index, key, policyFor(key, policies), previous?.services[key], now, policies.has(key));
+    const r = computeService(index, key, policyFor(key, policies), previous?.services[key], now, policies.has(key), kept?.get(key), keep);
     if (r.table) tables.set(key, r.table);
     for (const v of r.verdicts) verdicts.push(v);
     if (r.table) services[key] = r.memory;
   }
-  return { tables, verdicts, state: { format: 2, services } };
+  const state: EngineState = { format: 2, services };
+  Object.defineProperty(state, KEPT, { value: keep, enumerable: false });
+  return { tables, verdicts, state };
 }
 
 /** Recomputes one service only (the incremental path); same semantics as computeWeights restricted to it. */
