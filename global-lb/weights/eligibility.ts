@@ -28,6 +28,9 @@ export function duration(ms: number): string {
   return `${Math.floor(ms / 3_600_000)}h`;
 }
 
+// One shared verdict for the common case: a round checks every candidate of every service.
+const HEALTHY: Health = Object.freeze({ healthy: true });
+
 /** The health test for a zone present in the snapshot. Order matters only for which reason is shown. */
 export function zoneHealth(
   zone: { readonly alive: boolean; readonly drained: boolean },
@@ -46,7 +49,7 @@ export function zoneHealth(
     const rate = errors / total;
     if (rate > rules.errorRate) return { healthy: false, reason: `error rate ${percent(rate)} > ejection ${percent(rules.errorRate)}` };
   }
-  return { healthy: true };
+  return HEALTHY;
 }
 
 /** The verdict of one round. */
