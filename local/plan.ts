@@ -147,8 +147,18 @@ export function serviceIdentity(trustDomain: string, service: string): string {
 /** Nominal capacity per endpoint, high enough that the demo's load never spills by capacity (shares stay policy-driven). */
 export const CAPACITY_RPS_PER_ENDPOINT = 500;
 
-/** The zone agent's static discovery file for one zone: each service's endpoints are its sidecars' inbound ports. */
-export function staticDiscoveryFor(plan: FederationPlan, zone: string): { services: { namespace: string; name: string; capacityRps: number; endpoints: { address: string; labels: Record<string, string> }[] }[] } {
+/** The resilience policy of every shop service (sidecar config shape); the agents relay it, and the overlay carries it too. */
+export const SHOP_POLICY = {
+  timeout: '5s',
+  retry: { attempts: 3, retryOn: ['connect-failure', 'reset', '503'] },
+  outlierDetection: { consecutive5xx: 5, consecutiveConnectFailures: 3, baseEjectionTime: '10s' },
+} as const;
+
+/**
+ * The zone agent's static discovery file for one zone: each service's endpoints are its sidecars' inbound ports,
+ * with the policy the agent relays to its sidecars.
+ */
+export function staticDiscoveryFor(plan: FederationPlan, zone: string): { services: { namespace: string; name: string; capacityRps: number; endpoints: { address: string; labels: Record<string, string> }[]; policy: typeof SHOP_POLICY }[] } {
   const z = zonePlan(plan, zone);
   const byService = new Map<string, InstancePlan[]>();
   for (const i of z.instances) byService.set(i.service, [...(byService.get(i.service) ?? []), i]);
@@ -156,6 +166,7 @@ export function staticDiscoveryFor(plan: FederationPlan, zone: string): { servic
     services: [...byService].map(([service, list]) => ({
       namespace: SHOP_NAMESPACE, name: service, capacityRps: CAPACITY_RPS_PER_ENDPOINT * list.length,
       endpoints: list.map((i) => ({ address: `127.0.0.1:${i.inboundPort}`, labels: { version: i.version } })),
+      policy: SHOP_POLICY,
     })),
   };
 }
@@ -212,14 +223,30 @@ export function sidecarConfigFor(
       routes: versions.length > 1
         ? versions.map((v) => ({ name: `canary-${v}`, match: [{ headers: [{ name: 'x-canary', exact: v }] }], subset: v }))
         : [],
-      policy: {
-        timeout: '5s',
-        retry: { attempts: 3, retryOn: ['connect-failure', 'reset', '503'] },
-        outlierDetection: { consecutive5xx: 5, consecutiveConnectFailures: 3, baseEjectionTime: '10s' },
-      },
+      policy: SHOP_POLICY,
     };
   }
   return { zone, trustDomain: plan.trustDomain, zones, services, ...(certificates ? { certificates } : {}) };
+}
+
+/**
+ * What a relayed sidecar of the shop knows on its own (the agent does not carry it): each service's expected
+ * identity, subsets and canary routes, plus the policy for services the zone's agent does not relay (those with
+ * no endpoints in the zone). Endpoints, zones, weights and certificates all come from the agent.
+ */
+export function relayOverlayFor(plan: FederationPlan): { services: Record<string, { port: number; identity: string; subsets: Record<string, Record<string, string>>; routes: unknown[]; policy: typeof SHOP_POLICY }> } {
+  const services: Record<string, { port: number; identity: string; subsets: Record<string, Record<string, string>>; routes: unknown[]; policy: typeof SHOP_POLICY }> = {};
+  for (const s of plan.layout.services) {
+    const versions = [...new Set(plan.layout.placements.filter((p) => p.service === s.name).map((p) => p.version))].sort();
+    services[meshService(s.name)] = {
+      port: 80,
+      identity: serviceIdentity(plan.trustDomain, s.name),
+      subsets: Object.fromEntries(versions.map((v) => [v, { version: v }])),
+      routes: versions.length > 1 ? versions.map((v) => ({ name: `canary-${v}`, match: [{ headers: [{ name: 'x-canary', exact: v }] }], subset: v })) : [],
+      policy: SHOP_POLICY,
+    };
+  }
+  return { services };
 }
 
 /** The plan of one zone; throws for an unknown zone (a programming error: callers pass planned zones). */

@@ -88,3 +88,15 @@ test('normaliseRow sums to exactly 10000 and drops zero shares', () => {
     assert.equal(Object.values(normaliseRow(row)!).reduce((s, v) => s + v, 0), 10000);
   }
 });
+
+test('policies and faults relayed as parsed (durations in ms numbers) are accepted', () => {
+  const policy = { timeout: 5000, retry: { attempts: 3, perTryTimeout: 0, backoffBase: 25, backoffMax: 250, retryOn: ['503'], retryNonIdempotent: false }, outlierDetection: { baseEjectionTime: 10000, maxEjectionTime: 300000 } };
+  const r = relayStateToConfig(state({
+    policies: [{ namespace: 'shop', name: 'cart', policy_json: JSON.stringify(policy) }],
+    faults_json: JSON.stringify({ rules: [{ service: '*', direction: 'outbound', headers: [], delay: { fixed: 40, percent: 10 } }] }),
+  }), 'a', 'td');
+  assert.ok(r.ok, r.ok ? '' : r.error);
+  assert.equal(r.value.services['shop/cart']!.policy.timeout, 5000);
+  assert.equal(r.value.services['shop/cart']!.policy.outlierDetection.baseEjectionTime, 10000);
+  assert.equal(r.value.faults.rules[0]?.delay?.fixed, 40);
+});

@@ -14,6 +14,8 @@ export interface RelayOverlay {
     readonly identity?: string;
     readonly subsets?: Readonly<Record<string, Readonly<Record<string, string>>>>;
     readonly routes?: readonly unknown[];
+    /** Used when the agent relays no policy for the service (it relays only its own zone's services' policies). */
+    readonly policy?: unknown;
   }>>;
   readonly authz?: unknown;
 }
@@ -34,6 +36,30 @@ export function normaliseRow(row: Readonly<Record<string, number>>): Record<stri
   const byRemainder = [...scaled].sort((a, b) => (b.exact - Math.floor(b.exact)) - (a.exact - Math.floor(a.exact)) || (a.z < b.z ? -1 : 1));
   for (let i = 0; given < 10000; i++, given++) out[byRemainder[i % byRemainder.length]!.z]! += 1;
   return out;
+}
+
+const POLICY_DURATIONS = [['timeout'], ['retry', 'perTryTimeout'], ['retry', 'backoffBase'], ['retry', 'backoffMax'], ['outlierDetection', 'baseEjectionTime'], ['outlierDetection', 'maxEjectionTime']] as const;
+
+/**
+ * The agent relays policies and faults as it parsed them, with durations as numbers of ms; the sidecar schema
+ * wants units on durations, so numbers at duration paths become "Nms" (strings pass through unchanged).
+ */
+function withUnits(value: unknown, paths: readonly (readonly string[])[]): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  const out = structuredClone(value) as Record<string, unknown>;
+  for (const path of paths) {
+    let node: Record<string, unknown> | undefined = out;
+    for (const key of path.slice(0, -1)) node = typeof node?.[key] === 'object' && node[key] !== null ? (node[key] as Record<string, unknown>) : undefined;
+    const last = path[path.length - 1] as string;
+    if (node && typeof node[last] === 'number') node[last] = `${node[last]}ms`;
+  }
+  return out;
+}
+
+function faultsWithUnits(faults: unknown): unknown {
+  const rules = (faults as { rules?: unknown } | null)?.rules;
+  if (!Array.isArray(rules)) return faults;
+  return { ...(faults as object), rules: rules.map((r) => withUnits(r, [['delay', 'fixed']])) };
 }
 
 /**
@@ -76,7 +102,7 @@ export function relayStateToConfig(state: RelayState__Output, zone: string, trus
   }
   for (const p of state.policies) {
     try {
-      serviceOf(`${p.namespace}/${p.name}`)['policy'] = JSON.parse(p.policy_json) as unknown;
+      serviceOf(`${p.namespace}/${p.name}`)['policy'] = withUnits(JSON.parse(p.policy_json) as unknown, POLICY_DURATIONS);
     } catch (e) {
       return err(`policy of ${p.namespace}/${p.name} is not JSON: ${describeError(e)}`);
     }
@@ -84,7 +110,7 @@ export function relayStateToConfig(state: RelayState__Output, zone: string, trus
   let faults: unknown = { rules: [] };
   if (state.faults_json) {
     try {
-      faults = JSON.parse(state.faults_json) as unknown;
+      faults = faultsWithUnits(JSON.parse(state.faults_json) as unknown);
     } catch (e) {
       return err(`faults are not JSON: ${describeError(e)}`);
     }
