@@ -151,6 +151,10 @@ export interface SnapshotIndex {
   readonly sourcePos: Int32Array;
   /** Per source, a dense id of its (cloud, region): from a source that is not itself a candidate, every tier follows from it. */
   readonly classOf: Int32Array;
+  /** How many distinct (cloud, region) ids classOf holds. */
+  readonly classCount: number;
+  /** Every distinct `rowOf` array of the round's memories, by content hash: services that group alike share one. */
+  readonly rowOfs: Map<number, number[][]>;
   /** Last mapping of a memory's source list onto `sourceNames` (every service of a round shares one list). */
   remapCache: { readonly from: readonly string[]; readonly to: Int32Array } | undefined;
   /** Filled by computeWeights in one pass: each service's reports as (zone position, stats), in zone order. */
@@ -205,6 +209,8 @@ export function indexSnapshot(snapshot: FederationSnapshot): SnapshotIndex {
     ruleOf: new Map(),
     sourcePos,
     classOf,
+    classCount: classes.size,
+    rowOfs: new Map(),
     remapCache: undefined,
     byService: undefined,
     topo: undefined,
@@ -311,6 +317,97 @@ interface Group extends SourcePlan {
   standbyTier: number;
 }
 
+/** What a row and its reasons read of a group: the part of a Group kept (packed) until the table's rows are read. */
+interface RowPlan {
+  readonly weights: readonly number[];
+  readonly tiers: readonly number[];
+  readonly target: readonly number[];
+  readonly final: readonly number[];
+  readonly outTiers: readonly number[];
+  readonly overflow: readonly number[] | undefined;
+  readonly failover: readonly number[] | undefined;
+  readonly failed: readonly DistributeTarget[];
+  readonly rule: DistributeRule | undefined;
+  readonly demand: number;
+  readonly firstTier: number;
+  readonly usedTier: number;
+  readonly standbyTier: number;
+}
+
+/** The rarely present parts of a group, kept beside the packed numbers. */
+interface GroupExtras {
+  readonly overflow: number[] | undefined;
+  readonly failover: number[] | undefined;
+  readonly failed: readonly DistributeTarget[];
+}
+
+/**
+ * A round's groups as one flat array per service (weights, tiers, target, out tiers, then demand, first, used and
+ * standby tier, rule index), so that a table waiting to be read keeps one object instead of every group's objects
+ * and arrays alive (survivors dominated the garbage collector's work in a full round).
+ */
+interface PackedGroups {
+  readonly nums: Float64Array;
+  readonly extras: (GroupExtras | undefined)[] | undefined;
+  readonly finals: readonly (readonly number[])[];
+  readonly n: number;
+  readonly o: number;
+}
+
+const PACK_SCALARS = 5;
+
+function packGroups(groups: readonly Group[], finals: readonly (readonly number[])[], n: number, o: number): PackedGroups {
+  const stride = 3 * n + o + PACK_SCALARS;
+  const nums = new Float64Array(groups.length * stride);
+  let extras: (GroupExtras | undefined)[] | undefined;
+  for (let gi = 0; gi < groups.length; gi++) {
+    const g = groups[gi]!;
+    let b = gi * stride;
+    for (let e = 0; e < n; e++) nums[b++] = g.weights[e]!;
+    for (let e = 0; e < n; e++) nums[b++] = g.tiers[e]!;
+    for (let e = 0; e < n; e++) nums[b++] = g.target[e]!;
+    for (let e = 0; e < o; e++) nums[b++] = g.outTiers[e]!;
+    nums[b++] = g.demand;
+    nums[b++] = g.firstTier;
+    nums[b++] = g.usedTier;
+    nums[b++] = g.standbyTier;
+    nums[b] = g.ruleIdx;
+    if (g.overflow !== undefined || g.failover !== undefined || g.failed !== NONE_FAILED) {
+      (extras ??= new Array<GroupExtras | undefined>(groups.length).fill(undefined))[gi] = { overflow: g.overflow, failover: g.failover, failed: g.failed };
+    }
+  }
+  return { nums, extras, finals, n, o };
+}
+
+function unpackGroups(pk: PackedGroups, p: Params): RowPlan[] {
+  const { nums, n, o } = pk;
+  const stride = 3 * n + o + PACK_SCALARS;
+  const out = new Array<RowPlan>(pk.finals.length);
+  for (let gi = 0; gi < out.length; gi++) {
+    const b = gi * stride;
+    const slice = (from: number, len: number) => Array.from(nums.subarray(b + from, b + from + len));
+    const s = b + 3 * n + o;
+    const ruleIdx = nums[s + 4]!;
+    const x = pk.extras?.[gi];
+    out[gi] = {
+      weights: slice(0, n),
+      tiers: slice(n, n),
+      target: slice(2 * n, n),
+      final: pk.finals[gi]!,
+      outTiers: slice(3 * n, o),
+      overflow: x?.overflow,
+      failover: x?.failover,
+      failed: x?.failed ?? NONE_FAILED,
+      rule: ruleIdx >= 0 ? p.rules[ruleIdx] : undefined,
+      demand: nums[s]!,
+      firstTier: nums[s + 1]!,
+      usedTier: nums[s + 2]!,
+      standbyTier: nums[s + 3]!,
+    };
+  }
+  return out;
+}
+
 /** What the reasons of one service read; kept by the table until its rows are built. */
 interface ReasonContext {
   readonly p: Params;
@@ -332,7 +429,38 @@ let scratchLat: number[] = [];
 let slots = new Int32Array(64);
 let statsAt: (ServiceStats | undefined)[] = [];
 let candAt = new Uint8Array(0);
-const byClass = new Map<number, number>();
+// Group id + 1 per fast-path class key (0: none yet), and the keys set, to clear them after the service.
+let byClass = new Int32Array(64);
+const classKeysUsed: number[] = [];
+let groupScratch = new Int32Array(64);
+let hashTBuf = new Int32Array(16);
+let hashOBuf = new Int32Array(16);
+let prevAtBuf = new Int32Array(16);
+let g1Buf = new Int32Array(64);
+let g2Buf = new Int32Array(64);
+
+/** The round's one array with these group ids (memories are never mutated, so equal ones may be shared). */
+function internRowOf(index: SnapshotIndex, ids: Int32Array, S: number): number[] {
+  let h = 0x811c9dc5;
+  for (let s = 0; s < S; s++) h = Math.imul(h ^ ids[s]!, 0x01000193);
+  let list = index.rowOfs.get(h);
+  if (list !== undefined) {
+    for (const a of list) {
+      let same = true;
+      for (let s = 0; s < S; s++) {
+        if (a[s] !== ids[s]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return a;
+    }
+  } else index.rowOfs.set(h, (list = []));
+  const a = new Array<number>(S);
+  for (let s = 0; s < S; s++) a[s] = ids[s]!;
+  list.push(a);
+  return a;
+}
 
 /** Maps a memory's source list to this round's sources (-1: not a source last time). */
 function remap(index: SnapshotIndex, from: readonly string[]): Int32Array {
@@ -734,7 +862,10 @@ function computeService(
   if (scratchLat.length < n) scratchLat = zeros(n);
   if (scratchOut.length < o) scratchOut = zeros(o);
   const groups: Group[] = [];
-  const groupOf = new Array<number>(S);
+  if (groupScratch.length < S) groupScratch = new Int32Array(2 * S);
+  const groupIds = groupScratch;
+  const classKeys = index.classCount * keyScale * (p.rules.length + 2);
+  if (byClass.length < classKeys) byClass = new Int32Array(2 * classKeys);
   const used: number[] = [];
   if (statsAt.length < index.zones.length) statsAt = new Array<ServiceStats | undefined>(index.zones.length).fill(undefined);
   for (let k = 0; k < reports.pos.length; k++) statsAt[reports.pos[k]!] = reports.stats[k]!;
@@ -752,9 +883,9 @@ function computeService(
       // Fast path: a source that is not a candidate sees every candidate by its (cloud, region) alone.
       const classKey = !unique && candAt[index.sourcePos[s]!] === 0 ? ((index.classOf[s]! * keyScale + prevRow + 1) * (p.rules.length + 2) + rule + 1) : -1;
       if (classKey >= 0) {
-        const known = byClass.get(classKey);
-        if (known !== undefined) {
-          groupOf[s] = known;
+        const known = byClass[classKey]!;
+        if (known !== 0) {
+          groupIds[s] = known - 1;
           continue;
         }
       }
@@ -797,12 +928,15 @@ function computeService(
           }
         }
         if (found >= 0) {
-          groupOf[s] = found;
-          if (classKey >= 0 && latFrom === Infinity) byClass.set(classKey, found);
+          groupIds[s] = found;
+          if (classKey >= 0 && latFrom === Infinity) {
+            byClass[classKey] = found + 1;
+            classKeysUsed.push(classKey);
+          }
           continue;
         }
       }
-      groupOf[s] = groups.length;
+      groupIds[s] = groups.length;
       groups.push({
         weights: zeros(n),
         tiers: scratchTiers.slice(0, n),
@@ -826,10 +960,14 @@ function computeService(
         slots[slot] = groups.length;
         used.push(slot);
       }
-      if (classKey >= 0 && latFrom === Infinity) byClass.set(classKey, groups.length - 1);
+      if (classKey >= 0 && latFrom === Infinity) {
+        byClass[classKey] = groups.length;
+        classKeysUsed.push(classKey);
+      }
     }
   } finally {
-    byClass.clear();
+    for (const k of classKeysUsed) byClass[k] = 0;
+    classKeysUsed.length = 0;
     for (const c of cands) if (c.pos >= 0) candAt[c.pos] = 0;
     for (const slot of used) slots[slot] = 0;
     for (let k = 0; k < reports.pos.length; k++) statsAt[reports.pos[k]!] = undefined;
@@ -865,18 +1003,28 @@ function computeService(
   }
 
   // 6. Rounding and damping, once per group. Rows (and their reasons) are built only when somebody reads them.
+  const groupOf = internRowOf(index, groupIds, S);
+  if (hashTBuf.length < n) {
+    hashTBuf = new Int32Array(2 * n);
+    prevAtBuf = new Int32Array(2 * n);
+  }
+  if (hashOBuf.length < o) hashOBuf = new Int32Array(2 * o);
+  if (g1Buf.length < groups.length) {
+    g1Buf = new Int32Array(2 * groups.length);
+    g2Buf = new Int32Array(2 * groups.length);
+  }
   let prevAt: Int32Array | undefined;
   if (prevRows) {
-    prevAt = new Int32Array(n);
+    prevAt = prevAtBuf;
     const names = prevRows.targets;
     for (let e = 0; e < n; e++) prevAt[e] = names.indexOf(targets[e]!.name);
   }
-  const hashT = new Int32Array(n);
+  const hashT = hashTBuf;
   for (let e = 0; e < n; e++) hashT[e] = index.nameHash[targets[e]!.pos]!;
-  const hashO = new Int32Array(o);
+  const hashO = hashOBuf;
   for (let e = 0; e < o; e++) hashO[e] = outs[e]!.pos >= 0 ? index.nameHash[outs[e]!.pos]! : strHash(outs[e]!.name, 0x811c9dc5);
-  const g1 = new Int32Array(groups.length);
-  const g2 = new Int32Array(groups.length);
+  const g1 = g1Buf;
+  const g2 = g2Buf;
   for (let gi = 0; gi < groups.length; gi++) {
     const g = groups[gi]!;
     const plan = g;
@@ -940,7 +1088,8 @@ function computeService(
   const cx: ReasonContext = { p, panic, eligibleFraction, targets, offers, remaining, rttT };
   const sourceNames = index.sourceNames;
   let built: SourceRow[] | undefined;
-  const rows = () => (built ??= buildRows(cx, groups, outs, groupOf, sourceNames));
+  const packed = packGroups(groups, finals, n, o);
+  const rows = () => (built ??= buildRows(cx, unpackGroups(packed, p), outs, groupOf, sourceNames));
   const version = hex(v1) + hex(v2);
   // Settled: damping from these rows toward the same targets stays put (without damping next round, trivially).
   // A row equal to its target stays; otherwise dampStep keeps a full row (nothing freed) whose largest gap to its
@@ -986,7 +1135,7 @@ function computeService(
  * Sources of one group share one share list, except that reasons name each source's own latency factors: sources
  * whose factors differ from the group's get their own list with the same numbers.
  */
-function buildRows(cx: ReasonContext, groups: readonly Group[], outs: readonly Candidate[], groupOf: readonly number[], sourceNames: readonly string[]): SourceRow[] {
+function buildRows(cx: ReasonContext, groups: readonly RowPlan[], outs: readonly Candidate[], groupOf: readonly number[], sourceNames: readonly string[]): SourceRow[] {
   const n = cx.targets.length;
   const halfMs = cx.p.halfMs;
   const variants = groups.map((): { lat: number[]; shares: readonly TargetShare[] }[] => []);
@@ -1075,7 +1224,7 @@ function distributeInto(plan: SourcePlan, targets: readonly Candidate[], remaini
   }
 }
 
-function tierUtil(cx: ReasonContext, plan: SourcePlan, k: number): number {
+function tierUtil(cx: ReasonContext, plan: RowPlan, k: number): number {
   let used = 0;
   let cap = 0;
   for (let e = 0; e < cx.targets.length; e++) {
@@ -1086,7 +1235,7 @@ function tierUtil(cx: ReasonContext, plan: SourcePlan, k: number): number {
   return cap > 0 ? used / cap : 0;
 }
 
-function reasonFor(cx: ReasonContext, plan: Group, lat: readonly number[], e: number, bp: number): string {
+function reasonFor(cx: ReasonContext, plan: RowPlan, lat: readonly number[], e: number, bp: number): string {
   const { p, panic, eligibleFraction, targets } = cx;
   const { firstTier, usedTier } = plan;
   const t = targets[e]!;
