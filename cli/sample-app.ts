@@ -8,12 +8,10 @@ import { announceListening, untilStopSignal } from './lifecycle.ts';
 const spec = {
   name: 'sample-app',
   summary: "run one zone's demo shop: sample apps, their sidecars and the east-west gateway (used by `meshfed up`)",
-  usage: 'meshfed sample-app --plan FILE --zone ZONE --ca DIR --work-dir DIR',
+  usage: 'meshfed sample-app --plan FILE --zone ZONE',
   options: {
     plan: { type: 'string', value: 'FILE', description: 'the federation plan written by `meshfed up` (<state>/run/plan.json)' },
     zone: { type: 'string', value: 'ZONE', description: 'the zone to run, e.g. us-east-1a' },
-    ca: { type: 'string', value: 'DIR', description: "the zone's cluster intermediate CA (plug-in CA layout)" },
-    'work-dir': { type: 'string', value: 'DIR', description: 'where workload certificates are written' },
   },
   details: 'Prints {"event":"listening",...} once every instance serves. Exit codes: 0 after SIGINT/SIGTERM, 1 start failure, 2 usage error.',
 } as const;
@@ -24,7 +22,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   const planFile = required(parsed.values.plan, 'plan');
   const zone = required(parsed.values.zone, 'zone');
   const plan = JSON.parse(readFileSync(planFile, 'utf8')) as FederationPlan;
-  const running = await startZoneWorkloads({ plan, zone, caDir: required(parsed.values.ca, 'ca'), workDir: required(parsed.values['work-dir'], 'work-dir') });
+  const running = await startZoneWorkloads({ plan, zone });
   announceListening({ zone });
   await untilStopSignal();
   await running.close();

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { DEFAULT_TOPOLOGY } from '../api/topology.ts';
 import { parseSidecarConfig } from '../api/sidecar-config.ts';
 import { parseStaticDiscovery } from '../api/static-discovery.ts';
-import { buildPlan, DEFAULT_SHOP, PlanError, sidecarConfigFor, staticDiscoveryFor, weightRowFor, frontendUrl, type FederationPlan } from './plan.ts';
+import { buildPlan, DEFAULT_SHOP, PlanError, relayOverlayFor, staticDiscoveryFor, frontendUrl, type FederationPlan } from './plan.ts';
 import { formatWindow } from './load.ts';
 
 function plan(replicas = 2): FederationPlan {
@@ -40,25 +40,14 @@ test('the static discovery file of a zone lists its sidecars\' inbound ports and
   assert.deepEqual(catalog.endpoints.map((e) => e.labels['version']), ['v1', 'v1', 'v2']);
 });
 
-test('sidecar configs pass the sidecar schema; other networks go through their gateway; weights are used when given', () => {
+test('the relay overlay names every service with its identity, and canary routes only where there are versions', () => {
   const pl = plan();
-  const eu = pl.zones.find((z) => z.zone === 'europe-west1-b')!;
-  const cfg = parseSidecarConfig(JSON.stringify(sidecarConfigFor(pl, 'us-east-1a', undefined, new Map([['shop/catalog', { 'us-east-1a': 7000, 'europe-west1-b': 3000 }]]))), 'x.json');
-  assert.equal(cfg.zones['europe-west1-b']?.gateway?.port, eu.gatewayPort);
-  assert.equal(cfg.zones['us-east-1b']?.gateway, undefined, 'same network: direct');
-  assert.deepEqual(cfg.services['shop/catalog']?.weights, { 'us-east-1a': 7000, 'europe-west1-b': 3000 });
-  assert.equal(cfg.services['shop/pricing']?.weights, undefined, 'no row: equal shares');
-  assert.deepEqual(cfg.services['shop/catalog']?.routes.map((r) => r.subset), ['v1', 'v2'], 'header canary routes per version');
-  assert.equal(cfg.services['shop/catalog']?.endpoints['us-east-1b'], undefined);
-});
-
-test('a weight row is taken only when it covers 10000 basis points over known zones', () => {
-  const known = new Set(['a', 'b']);
-  const table = { rows: [{ sourceZone: 'a', targets: [{ zone: 'a', basisPoints: 7000 }, { zone: 'b', basisPoints: 3000 }] }, { sourceZone: 'b', targets: [{ zone: 'x', basisPoints: 10000 }] }] };
-  assert.deepEqual(weightRowFor(table, 'a', known), { a: 7000, b: 3000 });
-  assert.equal(weightRowFor(table, 'b', known), undefined, 'an unknown zone cannot be routed to');
-  assert.equal(weightRowFor(table, 'c', known), undefined);
-  assert.equal(weightRowFor(undefined, 'a', known), undefined);
+  const overlay = relayOverlayFor(pl);
+  assert.deepEqual(Object.keys(overlay.services).sort(), ['shop/catalog', 'shop/frontend', 'shop/pricing']);
+  assert.equal(overlay.services['shop/catalog']?.identity, `spiffe://${pl.trustDomain}/ns/shop/sa/catalog`);
+  assert.deepEqual(Object.keys(overlay.services['shop/catalog']?.subsets ?? {}), ['v1', 'v2']);
+  assert.equal(overlay.services['shop/catalog']?.routes.length, 2, 'one header canary route per version');
+  assert.deepEqual(overlay.services['shop/pricing']?.routes, [], 'one version: no routes');
 });
 
 test('the load summary gives the success rate and per-service zone shares', () => {

@@ -171,64 +171,6 @@ export function staticDiscoveryFor(plan: FederationPlan, zone: string): { servic
   };
 }
 
-/** A weight row as the sidecar config wants it: zone → basis points, summing to 10000. */
-export type WeightRow = Readonly<Record<string, number>>;
-
-/** The minimal shape of a balancer weight table that the data plane needs. */
-export interface TableLike {
-  readonly rows: readonly { readonly sourceZone: string; readonly targets: readonly { readonly zone: string; readonly basisPoints: number }[] }[];
-}
-
-/** The row of `table` for callers in `sourceZone`, restricted to known zones; undefined when it has no share to give. */
-export function weightRowFor(table: TableLike | undefined, sourceZone: string, knownZones: ReadonlySet<string>): WeightRow | undefined {
-  const row = table?.rows.find((r) => r.sourceZone === sourceZone);
-  if (!row) return undefined;
-  const out: Record<string, number> = {};
-  for (const t of row.targets) if (knownZones.has(t.zone)) out[t.zone] = (out[t.zone] ?? 0) + t.basisPoints;
-  const sum = Object.values(out).reduce((a, b) => a + b, 0);
-  return sum === 10000 ? out : undefined;
-}
-
-/**
- * The sidecar config (api/sidecar-config.ts shape) of one instance. `weights` maps "ns/name" to this zone's row;
- * a service without a row gets equal shares over zones with endpoints. The catalog has a header canary route
- * (`x-canary: v2`) so default traffic spreads over every version and zone shares stay the balancer's.
- */
-export function sidecarConfigFor(
-  plan: FederationPlan,
-  zone: string,
-  certificates: { cert: string; key: string; ca: string } | undefined,
-  weights: ReadonlyMap<string, WeightRow>,
-): Record<string, unknown> {
-  const zones: Record<string, { network: string; gateway?: string }> = {};
-  const here = zonePlan(plan, zone);
-  for (const z of plan.zones) {
-    zones[z.zone] = z.network === here.network ? { network: z.network } : { network: z.network, gateway: `127.0.0.1:${z.gatewayPort}` };
-  }
-  const services: Record<string, unknown> = {};
-  for (const s of plan.layout.services) {
-    const endpoints: Record<string, { address: string; labels: Record<string, string> }[]> = {};
-    for (const z of plan.zones) {
-      const eps = z.instances.filter((i) => i.service === s.name).map((i) => ({ address: `127.0.0.1:${i.inboundPort}`, labels: { version: i.version } }));
-      if (eps.length > 0) endpoints[z.zone] = eps;
-    }
-    const versions = [...new Set(plan.layout.placements.filter((p) => p.service === s.name).map((p) => p.version))].sort();
-    const row = weights.get(meshService(s.name));
-    services[meshService(s.name)] = {
-      port: 80,
-      identity: serviceIdentity(plan.trustDomain, s.name),
-      subsets: Object.fromEntries(versions.map((v) => [v, { version: v }])),
-      endpoints,
-      ...(row ? { weights: row } : {}),
-      routes: versions.length > 1
-        ? versions.map((v) => ({ name: `canary-${v}`, match: [{ headers: [{ name: 'x-canary', exact: v }] }], subset: v }))
-        : [],
-      policy: SHOP_POLICY,
-    };
-  }
-  return { zone, trustDomain: plan.trustDomain, zones, services, ...(certificates ? { certificates } : {}) };
-}
-
 /**
  * What a relayed sidecar of the shop knows on its own (the agent does not carry it): each service's expected
  * identity, subsets and canary routes, plus the policy for services the zone's agent does not relay (those with

@@ -173,7 +173,7 @@ export async function startFederation(opts: UpOptions): Promise<Federation> {
       print(`  agent       ${z.zone}: admin ${agentAdmin}`);
       await supervisor.start({
         name: `shop-${z.zone}`, command: process.execPath,
-        args: [CLI, 'sample-app', '--plan', planFile, '--zone', z.zone, '--ca', caDirs.get(z.cluster)!, '--work-dir', zoneDir],
+        args: [CLI, 'sample-app', '--plan', planFile, '--zone', z.zone],
         ready: async () => (await Promise.all(z.instances.map((i) => httpOk(`http://127.0.0.1:${i.adminPort}/ready`)))).every(Boolean),
         readyTimeoutMs: 60_000,
       });

@@ -15,10 +15,9 @@ export interface ZoneWorkloads {
 /**
  * Starts every instance of `zone` from the plan. Each sidecar subscribes to the zone agent's relay (the agent must
  * be running): weights, endpoints of every zone, policies and its workload certificate all come from there, and
- * its stats go back. The gateway subscribes too, for its SNI routes, and holds no key. `caDir` is no longer read
- * (the agent signs with it); it stays in the options so older callers keep working.
+ * its stats go back. The gateway subscribes too, for its SNI routes, and holds no key.
  */
-export async function startZoneWorkloads(opts: { plan: FederationPlan; zone: string; workDir: string; caDir?: string; relayTimeoutMs?: number }): Promise<ZoneWorkloads> {
+export async function startZoneWorkloads(opts: { plan: FederationPlan; zone: string; relayTimeoutMs?: number }): Promise<ZoneWorkloads> {
   const { plan, zone } = opts;
   const z = zonePlan(plan, zone);
   const logger = createLogger({ component: 'zone-workloads', zone });
