@@ -34,10 +34,23 @@ function rssMb(pid: number): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
+/**
+ * How the sidecars run, as docs/sidecar.md recommends for `meshfed sidecar`: a small young generation (V8 otherwise
+ * lets each semi-space grow to 16 MiB and keeps it) and a compile cache, so the TypeScript sources are not
+ * type-stripped again on each start (that loads a WebAssembly stripper, ~18 MB). MESHFED_BENCH_NODE_FLAGS
+ * overrides the flags (space separated; empty for Node's defaults) to compare in the same conditions.
+ */
+const SIDECAR_NODE_FLAGS = (process.env['MESHFED_BENCH_NODE_FLAGS'] ?? '--max-semi-space-size=2').split(' ').filter(Boolean);
+const COMPILE_CACHE = join(tmpdir(), 'meshfed-compile-cache');
+
 /** Spawns a process and resolves once `ready` matches its stdout (or stderr), returning the match. */
 function start(cmd: string, argv: string[], ready: RegExp, procs: ChildProcess[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; m: RegExpExecArray }> {
   // MESHFED_BENCH_PROFILE=DIR writes a CPU profile of each sidecar process there (for finding hot spots).
   const prof = process.env['MESHFED_BENCH_PROFILE'];
+  if (argv.includes('sidecar')) {
+    argv = [...SIDECAR_NODE_FLAGS, ...argv];
+    env = { NODE_COMPILE_CACHE: COMPILE_CACHE, ...env };
+  }
   if (prof && argv.includes('sidecar')) argv = [`--cpu-prof`, `--cpu-prof-dir=${prof}`, ...argv];
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MESHFED_LOG_LEVEL: 'warn', ...env } });
@@ -185,6 +198,7 @@ http { access_log off; client_body_temp_path ${dir}/cb; proxy_temp_path ${dir}/p
       ...(nginxTarget ? [nginxTarget] : []),
     ];
     const appPid = app.child.pid!;
+    console.log(`sidecar node flags: ${SIDECAR_NODE_FLAGS.join(' ') || '(none)'}; NODE_COMPILE_CACHE=${COMPILE_CACHE}`);
     console.log(`sidecar bench: ${args.seconds}s closed loop at concurrency ${args.concurrency}, ${args.seconds}s open loop at ${args.rate} rps; load generator: undici in this process`);
     const rows: { name: string; rps: number; p50: number; p99: number; cpu: number; rss: number; errors: number }[] = [];
     for (const t of targets) {

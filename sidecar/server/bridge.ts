@@ -51,12 +51,23 @@ export async function writeResponse(res: ServerResponse, pr: ProxyResponse, extr
   try {
     if (res.headersSent || res.destroyed) return drain(pr);
     (res as http.ServerResponse).writeHead(pr.status, headers);
+    // HTTP/1.1 with a known length: the chunk that completes the body goes out with end(), which corks the socket,
+    // so headers and body leave in one write (one TLS record, one syscall) instead of two or three. Writes were the
+    // largest share of the sidecar's busy CPU. Streams still go out chunk by chunk as they arrive.
+    const length = (res as http2.Http2ServerResponse).stream === undefined ? contentLength(headers['content-length']) : -1;
+    let sent = 0;
     if (pr.body) {
       for await (const chunk of pr.body) {
         if (res.destroyed) break;
+        sent += chunk.byteLength;
+        if (sent === length && !res.writableEnded) {
+          res.end(chunk);
+          continue;
+        }
         if (!(res as http.ServerResponse).write(chunk)) await waitDrain(res);
       }
     }
+    if (res.writableEnded) return;
     if (pr.trailers || Object.keys(grpcStatus).length > 0) {
       const t = { ...grpcStatus, ...(pr.trailers ? await pr.trailers : {}) };
       if (Object.keys(t).length > 0 && !res.destroyed) {
@@ -68,6 +79,11 @@ export async function writeResponse(res: ServerResponse, pr: ProxyResponse, extr
     if (!res.destroyed) (res as http.ServerResponse).destroy();
     await drain(pr);
   }
+}
+
+function contentLength(v: string | string[] | undefined): number {
+  if (typeof v !== 'string' || !/^\d{1,15}$/.test(v)) return -1;
+  return Number(v);
 }
 
 function waitDrain(res: ServerResponse): Promise<void> {

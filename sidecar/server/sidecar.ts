@@ -209,6 +209,16 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     return s;
   };
 
+  const inboundCache = new Map<number, { inc(): void }>();
+  const inboundSeries = (status: number) => {
+    let s = inboundCache.get(status);
+    if (!s) {
+      s = metrics.inbound.labels({ service: opts.service, code: String(status) });
+      inboundCache.set(status, s);
+    }
+    return s;
+  };
+
   const accessLog = (dir: 'outbound' | 'inbound', req: ProxyRequest, res: ProxyResponse, ms: number, trace: TraceContext) => {
     const always = res.status >= 500 || res.status === 403 || res.status === 429;
     if (!always && random() >= sample) return;
@@ -252,7 +262,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
           series.count.inc();
           series.duration.observe(ms / 1000);
         } else {
-          metrics.inbound.inc({ service: opts.service, code: String(resp.status) });
+          inboundSeries(resp.status).inc();
           if (resp.status === 403) metrics.authzDenied.inc({ service: opts.service });
         }
         accessLog(dir, pr, resp, ms, trace);
