@@ -347,7 +347,8 @@ interface GroupExtras {
  * and arrays alive (survivors dominated the garbage collector's work in a full round).
  */
 interface PackedGroups {
-  readonly nums: Float64Array;
+  /** A plain array: small typed arrays live off the heap, and their backing stores cost the collector more. */
+  readonly nums: readonly number[];
   readonly extras: (GroupExtras | undefined)[] | undefined;
   readonly finals: readonly (readonly number[])[];
   readonly n: number;
@@ -358,7 +359,7 @@ const PACK_SCALARS = 5;
 
 function packGroups(groups: readonly Group[], finals: readonly (readonly number[])[], n: number, o: number): PackedGroups {
   const stride = 3 * n + o + PACK_SCALARS;
-  const nums = new Float64Array(groups.length * stride);
+  const nums = new Array<number>(groups.length * stride);
   let extras: (GroupExtras | undefined)[] | undefined;
   for (let gi = 0; gi < groups.length; gi++) {
     const g = groups[gi]!;
@@ -385,7 +386,7 @@ function unpackGroups(pk: PackedGroups, p: Params): RowPlan[] {
   const out = new Array<RowPlan>(pk.finals.length);
   for (let gi = 0; gi < out.length; gi++) {
     const b = gi * stride;
-    const slice = (from: number, len: number) => Array.from(nums.subarray(b + from, b + from + len));
+    const slice = (from: number, len: number) => nums.slice(b + from, b + from + len);
     const s = b + 3 * n + o;
     const ruleIdx = nums[s + 4]!;
     const x = pk.extras?.[gi];
@@ -631,8 +632,8 @@ function sameTopology(before: Topology, index: SnapshotIndex): boolean {
 /** Per report: what the rest of a round reads from its stats besides health (which the admission carries). */
 const REPORT_FIELDS = 4;
 
-function reportNumbers(stats: readonly ServiceStats[]): Float64Array {
-  const out = new Float64Array(stats.length * REPORT_FIELDS);
+function reportNumbers(stats: readonly ServiceStats[]): number[] {
+  const out = new Array<number>(stats.length * REPORT_FIELDS);
   for (let k = 0; k < stats.length; k++) {
     const s = stats[k]!;
     out[k * REPORT_FIELDS] = s.healthyEndpoints;
@@ -654,7 +655,7 @@ interface Reuse {
   readonly explicitPolicy: boolean;
   readonly service: ServiceKey;
   readonly reportPos: readonly number[];
-  readonly reportNums: Float64Array;
+  readonly reportNums: readonly number[];
   /** The round's candidates; a reuse needs the same names, places, presence and admission (eligible, ramp, reason). */
   readonly cands: readonly Candidate[];
   readonly version: string;
