@@ -7,6 +7,7 @@ import {
 } from './histogram.ts';
 import { federationProto } from './proto.ts';
 import type { AgentMessage__Output } from './generated/meshfed/v1/AgentMessage.ts';
+import { seededRandom as rng } from '../common/random.ts';
 
 function fill(samples: readonly number[], bounds: readonly number[] = LATENCY_BOUNDS_MS): Histogram {
   const r = new HistogramRecorder(bounds);
@@ -18,18 +19,6 @@ function mustMerge(a: Histogram, b: Histogram): Histogram {
   const r = merge(a, b);
   assert.ok(r.ok, 'merge should succeed');
   return r.value;
-}
-
-/** A deterministic pseudo-random source (mulberry32), so the property tests are reproducible. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 test('samples land in the first bucket whose upper bound is at least the sample; above the last bound is overflow', () => {

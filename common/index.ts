@@ -3,3 +3,4 @@ export * from './errors.ts';
 export * from './freeze.ts';
 export * from './logger.ts';
 export * from './metrics.ts';
+export * from './random.ts';

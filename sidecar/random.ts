@@ -1,14 +1,6 @@
-// A small seeded random source (mulberry32) so tests and benchmarks replay the same decisions.
+// The sidecar's seeded random source, for tests and benchmarks that must replay the same decisions.
+import { seededRandom as seeded } from '../common/random.ts';
 import type { Random } from './types.ts';
 
 /** A deterministic Random from a 32-bit seed. Not for anything secret. */
-export function seededRandom(seed: number): Random {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const seededRandom: (seed: number) => Random = seeded;

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import tls from 'node:tls';
 import { parseClientHello, parseGatewaySni, gatewaySni, type SniResult } from './sni.ts';
+import { seededRandom as mulberry32 } from '../../common/random.ts';
 
 /** Builds a ClientHello handshake message (without record framing) carrying the given extensions. */
 function helloBody(extensions: Uint8Array | null, sessionId = 32): Uint8Array {
@@ -38,17 +39,6 @@ function records(handshake: Uint8Array, size = 16384): Uint8Array {
 
 function cat(...parts: Uint8Array[]): Uint8Array {
   return new Uint8Array(Buffer.concat(parts));
-}
-
-/** A deterministic PRNG so fuzz failures are reproducible. */
-function mulberry32(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const FINAL_KINDS = new Set(['incomplete', 'sni', 'no-sni', 'not-tls', 'malformed']);
