@@ -432,6 +432,9 @@ let statsAt: (ServiceStats | undefined)[] = [];
 let candAt = new Uint8Array(0);
 // Group id + 1 per fast-path class key (0: none yet), and the keys set, to clear them after the service.
 let byClass = new Int32Array(64);
+// The same for sources of the class with no rtt to any target: every latency factor is 1, so the class decides
+// their whole signature even where latency factors split groups (byClass then stays empty for the class).
+let byClassFlat = new Int32Array(64);
 const classKeysUsed: number[] = [];
 let groupScratch = new Int32Array(64);
 let hashTBuf = new Int32Array(16);
@@ -866,7 +869,10 @@ function computeService(
   if (groupScratch.length < S) groupScratch = new Int32Array(2 * S);
   const groupIds = groupScratch;
   const classKeys = index.classCount * keyScale * (p.rules.length + 2);
-  if (byClass.length < classKeys) byClass = new Int32Array(2 * classKeys);
+  if (byClass.length < classKeys) {
+    byClass = new Int32Array(2 * classKeys);
+    byClassFlat = new Int32Array(2 * classKeys);
+  }
   const used: number[] = [];
   if (statsAt.length < index.zones.length) statsAt = new Array<ServiceStats | undefined>(index.zones.length).fill(undefined);
   for (let k = 0; k < reports.pos.length; k++) statsAt[reports.pos[k]!] = reports.stats[k]!;
@@ -882,11 +888,24 @@ function computeService(
       const prevRow = mapped >= 0 ? (prevRows!.rowOf[mapped] ?? -1) : -1;
       const unique = !panic && demand > 0;
       // Fast path: a source that is not a candidate sees every candidate by its (cloud, region) alone.
+      let flat = false;
       const classKey = !unique && candAt[index.sourcePos[s]!] === 0 ? ((index.classOf[s]! * keyScale + prevRow + 1) * (p.rules.length + 2) + rule + 1) : -1;
       if (classKey >= 0) {
         const known = byClass[classKey]!;
         if (known !== 0) {
           groupIds[s] = known - 1;
+          continue;
+        }
+        flat = true;
+        for (let e = 0; e < n; e++) {
+          const col = rttT[e];
+          if (col !== undefined && col[s]! > 0) {
+            flat = false;
+            break;
+          }
+        }
+        if (flat && byClassFlat[classKey] !== 0) {
+          groupIds[s] = byClassFlat[classKey]! - 1;
           continue;
         }
       }
@@ -930,10 +949,9 @@ function computeService(
         }
         if (found >= 0) {
           groupIds[s] = found;
-          if (classKey >= 0 && latFrom === Infinity) {
-            byClass[classKey] = found + 1;
-            classKeysUsed.push(classKey);
-          }
+          if (classKey >= 0 && latFrom === Infinity) byClass[classKey] = found + 1;
+          if (classKey >= 0 && flat) byClassFlat[classKey] = found + 1;
+          if (classKey >= 0) classKeysUsed.push(classKey);
           continue;
         }
       }
@@ -961,13 +979,12 @@ function computeService(
         slots[slot] = groups.length;
         used.push(slot);
       }
-      if (classKey >= 0 && latFrom === Infinity) {
-        byClass[classKey] = groups.length;
-        classKeysUsed.push(classKey);
-      }
+      if (classKey >= 0 && latFrom === Infinity) byClass[classKey] = groups.length;
+      if (classKey >= 0 && flat) byClassFlat[classKey] = groups.length;
+      if (classKey >= 0) classKeysUsed.push(classKey);
     }
   } finally {
-    for (const k of classKeysUsed) byClass[k] = 0;
+    for (const k of classKeysUsed) byClass[k] = byClassFlat[k] = 0;
     classKeysUsed.length = 0;
     for (const c of cands) if (c.pos >= 0) candAt[c.pos] = 0;
     for (const slot of used) slots[slot] = 0;
