@@ -14,7 +14,9 @@ export function largestRemainder(values: readonly number[], total: number = TOTA
   const n = values.length;
   let sum = 0;
   for (let i = 0; i < n; i++) sum += values[i]! > 0 ? values[i]! : 0;
-  const out = new Array<number>(n).fill(0);
+  // A loop, not Array#fill: this runs for every group of every service, and the builtin call dominated it.
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) out[i] = 0;
   if (sum <= 0 || n === 0) return out;
   const scale = total / sum;
   if (remBuf.length < n) remBuf = new Float64Array(2 * n);
