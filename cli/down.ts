@@ -49,7 +49,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   rmSync(state.runDir, { recursive: true, force: true });
   rmSync(upStatePath(stateDir), { force: true });
   if (alive.length > 0) {
-    process.stderr.write(`meshfed down: could not stop pid(s) ${alive.join(', ')}\n`);
+    process.stderr.write(`meshfed down: MESHFED_E_DOWN_STUCK: could not stop pid(s) ${alive.join(', ')}\n`);
     return 1;
   }
   process.stdout.write(`stopped ${pids.length + 1} processes; removed ${state.runDir} (trust root kept)\n`);

@@ -5,6 +5,7 @@ import { DEFAULT_SHOP } from '../local/plan.ts';
 import { startFederation, summary } from '../local/up.ts';
 import { startLoad, type Load } from '../local/load.ts';
 import { DEFAULT_STATE_DIR } from '../local/state.ts';
+import { describeError } from '../common/errors.ts';
 
 const spec = {
   name: 'up',
@@ -48,7 +49,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   try {
     fed = await startFederation({ stateDir: v['state-dir'], topology, layout: DEFAULT_SHOP, print, store });
   } catch (e) {
-    process.stderr.write(`meshfed up: ${(e as Error).message}\nEverything that had started was stopped.\n`);
+    process.stderr.write(`meshfed up: ${describeError(e)}\nEverything that had started was stopped.\n`);
     return 1;
   }
   process.off('SIGINT', onSignal);

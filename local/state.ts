@@ -2,6 +2,7 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { localError } from './errors.ts';
 
 /** The default state directory, relative to the working directory. */
 export const DEFAULT_STATE_DIR = '.meshfed';
@@ -51,6 +52,6 @@ export function readUpState(stateDir: string = DEFAULT_STATE_DIR): UpState | und
   const path = upStatePath(stateDir);
   if (!existsSync(path)) return undefined;
   const parsed = upStateSchema.safeParse(JSON.parse(readFileSync(path, 'utf8')));
-  if (!parsed.success) throw new Error(`${path}: not a meshfed up state file (${parsed.error.issues[0]?.message ?? 'invalid'}); remove it and run meshfed up again`);
+  if (!parsed.success) throw localError('MESHFED_E_UP_STATE_INVALID', `${path}: not a meshfed up state file (${parsed.error.issues[0]?.message ?? 'invalid'}); remove it and run meshfed up again`);
   return parsed.data;
 }

@@ -36,6 +36,7 @@ test('a component that exits while starting fails with its name and its log, whi
     (e: unknown) => {
       assert.ok(e instanceof StartError);
       assert.equal(e.component, 'agent us-east-1a');
+      assert.equal(e.code, 'MESHFED_E_UP_COMPONENT_FAILED');
       assert.match(e.message, /agent us-east-1a failed to start: exited with code 3 \(log: .*agent-us-east-1a\.log\)/);
       assert.match(readFileSync(e.logFile, 'utf8'), /cannot bind 127\.0\.0\.1:1: EACCES/);
       return true;

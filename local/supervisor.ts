@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
+import { MeshfedError } from '../common/errors.ts';
 
 /** A component to start: a command, where its log goes, and how to know it is ready. */
 export interface ComponentSpec {
@@ -22,11 +23,11 @@ export interface RunningComponent {
 }
 
 /** Why a component could not start. */
-export class StartError extends Error {
+export class StartError extends MeshfedError {
   readonly component: string;
   readonly logFile: string;
   constructor(component: string, logFile: string, message: string) {
-    super(`${component} failed to start: ${message} (log: ${logFile})`);
+    super('MESHFED_E_UP_COMPONENT_FAILED', `${component} failed to start: ${message} (log: ${logFile})`);
     this.name = 'StartError';
     this.component = component;
     this.logFile = logFile;

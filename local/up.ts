@@ -13,6 +13,8 @@ import { buildPlan, defaultPolicies, frontendUrl, staticDiscoveryFor, type Feder
 import { isAlive, StartError, Supervisor } from './supervisor.ts';
 import { readUpState, upStatePath, writeUpState, type UpState } from './state.ts';
 import { hopZones, type SampleReply } from './sample-app.ts';
+import { localError } from './errors.ts';
+import { MeshfedError } from '../common/errors.ts';
 
 /** The meshfed CLI entry point, run with this same Node binary for every child. */
 const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'meshfed.ts');
@@ -69,7 +71,7 @@ async function ensureTrust(trustDir: string, trustDomain: string, clusters: read
       print(`  trust       created intermediate CA for cluster ${cluster}`);
     } else {
       const ca = readPluginCaDir(dir);
-      if (ca.rootPem.trim() !== root.certPem.trim()) throw new Error(`${dir} was signed by another root than ${rootDir}; remove ${trustDir} to start over`);
+      if (ca.rootPem.trim() !== root.certPem.trim()) throw localError('MESHFED_E_UP_TRUST_MISMATCH', `${dir} was signed by another root than ${rootDir}; remove ${trustDir} to start over`);
     }
     caDirs.set(cluster, dir);
   }
@@ -85,7 +87,7 @@ export async function startFederation(opts: UpOptions): Promise<Federation> {
   const print = opts.print;
   const previous = readUpState(stateDir);
   if (previous && isAlive(previous.pid) && previous.pid !== process.pid) {
-    throw new Error(`a federation is already running from ${upStatePath(stateDir)} (pid ${previous.pid}); run meshfed down first`);
+    throw localError('MESHFED_E_UP_ALREADY_RUNNING', `a federation is already running from ${upStatePath(stateDir)} (pid ${previous.pid}); run meshfed down first`);
   }
   const runDir = join(stateDir, 'run');
   rmSync(runDir, { recursive: true, force: true });
@@ -236,10 +238,10 @@ async function putJson(url: string, body: unknown): Promise<boolean> {
   try {
     const res = await fetch(url, { method: 'PUT', body: JSON.stringify(body), headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(5000) });
     const text = await res.text();
-    if (res.status === 400) throw new Error(`${url}: ${text}`);
+    if (res.status === 400) throw localError('MESHFED_E_UP_POLICY_REJECTED', `${url}: ${text}`);
     return res.ok;
   } catch (e) {
-    if ((e as Error).message.startsWith(url)) throw e;
+    if (e instanceof MeshfedError) throw e;
     return false;
   }
 }
@@ -249,7 +251,7 @@ export async function waitUntil(what: string, timeoutMs: number, check: () => Pr
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) throw localError('MESHFED_E_UP_TIMEOUT', `timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(200);
   }
 }

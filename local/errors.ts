@@ -1,0 +1,20 @@
+// Error codes of the local federation (meshfed up, down, status, fault).
+import { MeshfedError } from '../common/errors.ts';
+
+/** Code -> meaning; each has a row in docs/errors.md under "Local federation". */
+export const LOCAL_CODES = {
+  MESHFED_E_UP_ALREADY_RUNNING: 'a federation started from this state directory is still running',
+  MESHFED_E_UP_COMPONENT_FAILED: 'a component of the local federation exited or did not become ready while starting',
+  MESHFED_E_UP_TRUST_MISMATCH: "a cluster's intermediate CA under .meshfed/trust was signed by another root",
+  MESHFED_E_UP_STATE_INVALID: '.meshfed/up.json exists but is not a valid state file',
+  MESHFED_E_UP_TIMEOUT: 'the federation did not reach a ready state in time',
+  MESHFED_E_UP_POLICY_REJECTED: 'the balancer refused a policy meshfed up applies at start',
+  MESHFED_E_DOWN_STUCK: 'meshfed down could not stop every recorded process',
+} as const;
+
+export type LocalCode = keyof typeof LOCAL_CODES;
+
+/** An error of the local federation with its stable code. */
+export function localError(code: LocalCode, message: string, cause?: unknown): MeshfedError {
+  return new MeshfedError(code, message, cause === undefined ? {} : { cause });
+}
