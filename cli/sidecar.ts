@@ -3,7 +3,6 @@ import { parseCommand, parseHostPort, required, UsageError } from './args.ts';
 import { loadSidecarConfig } from '../api/sidecar-config.ts';
 import { createLogger } from '../common/logger.ts';
 import { startSidecar } from '../sidecar/index.ts';
-import { startRelayedSidecar } from '../sidecar/relay/index.ts';
 import { isTrustDomain } from '../api/identity.ts';
 
 const spec = {
@@ -61,6 +60,8 @@ export async function run(argv: readonly string[]): Promise<number> {
   let sidecar: { inboundPort: number; outboundPort: number; adminPort: number; close(): Promise<void> };
   if (v.agent !== undefined) {
     const agent = parseHostPort(v.agent, 'agent');
+    // Loaded only here: the relay client pulls in grpc-js and protobufjs (~10 MB RSS), which a --config sidecar never uses.
+    const { startRelayedSidecar } = await import('../sidecar/relay/index.ts');
     const relayed = await startRelayedSidecar({
       ...common, agent: `${agent.host.includes(':') ? `[${agent.host}]` : agent.host}:${agent.port}`, trustDomain: v['trust-domain'],
       ...(v['service-account'] !== undefined ? { serviceAccount: v['service-account'] } : {}),
