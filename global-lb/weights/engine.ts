@@ -155,6 +155,10 @@ export interface SnapshotIndex {
   readonly classCount: number;
   /** Every distinct `rowOf` array of the round's memories, by content hash: services that group alike share one. */
   readonly rowOfs: Map<number, number[][]>;
+  /** Groupings already worked out this round, by everything the grouping reads (see groupingKey). */
+  readonly groupings: Map<string, Grouping>;
+  /** Small ids for objects a grouping key names by identity (policies, previous rowOf and source arrays). */
+  readonly objIds: Map<object, number>;
   /** Last mapping of a memory's source list onto `sourceNames` (every service of a round shares one list). */
   remapCache: { readonly from: readonly string[]; readonly to: Int32Array } | undefined;
   /** Filled by computeWeights in one pass: each service's reports as (zone position, stats), in zone order. */
@@ -211,6 +215,8 @@ export function indexSnapshot(snapshot: FederationSnapshot): SnapshotIndex {
     classOf,
     classCount: classes.size,
     rowOfs: new Map(),
+    groupings: new Map(),
+    objIds: new Map(),
     remapCache: undefined,
     byService: undefined,
     topo: undefined,
@@ -443,6 +449,52 @@ let prevAtBuf = new Int32Array(16);
 let g1Buf = new Int32Array(64);
 let g2Buf = new Int32Array(64);
 
+/** A group as the grouping loop makes it, before the fill: what a later service with the same key copies. */
+interface GroupShape {
+  /** The first source in the group (its demand is the group's demand). */
+  readonly first: number;
+  readonly tiers: number[];
+  readonly lat: number[];
+  readonly outTiers: number[];
+  readonly ruleIdx: number;
+  readonly prevRow: number;
+  readonly unique: boolean;
+}
+
+/** The result of grouping a service's sources: which group each source is in, and the groups' shapes. */
+interface Grouping {
+  readonly rowOf: number[];
+  readonly shapes: readonly GroupShape[];
+}
+
+function objId(index: SnapshotIndex, x: object): number {
+  let id = index.objIds.get(x);
+  if (id === undefined) index.objIds.set(x, (id = index.objIds.size));
+  return id;
+}
+
+/**
+ * Everything the grouping loop reads besides the round's topology: the policy, panic, the previous rows' sources and
+ * rowOf (by identity: rowOf arrays are shared within a round), the targets and outs (by zone position, so tiers,
+ * proximity and rtt follow), and which reporting zones have own demand. Services with equal keys group alike, so
+ * the loop over every source runs once per key instead of once per service. Undefined (no caching) when an out has
+ * no position (its tier would come from a remembered locality).
+ */
+function groupingKey(index: SnapshotIndex, p: Params, panic: boolean, prevRows: ServiceMemory | undefined, targets: readonly Candidate[], outs: readonly Candidate[], reports: { readonly pos: readonly number[]; readonly stats: readonly ServiceStats[] }): string | undefined {
+  let key = `${objId(index, p)}${panic ? 'P' : 'N'}`;
+  key += prevRows ? `${objId(index, prevRows.rowOf)}.${objId(index, prevRows.sources)}` : '-';
+  key += ':';
+  for (const t of targets) key += `${t.pos},`;
+  key += ':';
+  for (const c of outs) {
+    if (c.pos < 0) return undefined;
+    key += `${c.pos},`;
+  }
+  key += ':';
+  for (let k = 0; k < reports.pos.length; k++) if (demandOf(reports.stats[k]) > 0) key += `${reports.pos[k]},`;
+  return key;
+}
+
 /** The round's one array with these group ids (memories are never mutated, so equal ones may be shared). */
 function internRowOf(index: SnapshotIndex, ids: Int32Array, S: number): number[] {
   let h = 0x811c9dc5;
@@ -576,6 +628,12 @@ const EMPTY_MEMORY: ServiceMemory = { zones: {}, sources: [], rowOf: [], targets
 const NONE_FAILED: readonly DistributeTarget[] = [];
 const NO_TIERS: number[] = [];
 const NO_REPORTS = { pos: [] as number[], stats: [] as ServiceStats[] };
+
+/** The report of the zone at `pos`, if it sent one (reports are few per service: a scan beats an index). */
+function reportAt(reports: { readonly pos: readonly number[]; readonly stats: readonly ServiceStats[] }, pos: number): ServiceStats | undefined {
+  for (let k = 0; k < reports.pos.length; k++) if (reports.pos[k] === pos) return reports.stats[k];
+  return undefined;
+}
 
 function reportsOf(index: SnapshotIndex, service: ServiceKey): { readonly pos: readonly number[]; readonly stats: readonly ServiceStats[] } {
   if (index.byService) return index.byService.get(service) ?? NO_REPORTS;
@@ -874,121 +932,156 @@ function computeService(
     byClassFlat = new Int32Array(2 * classKeys);
   }
   const used: number[] = [];
-  if (statsAt.length < index.zones.length) statsAt = new Array<ServiceStats | undefined>(index.zones.length).fill(undefined);
-  for (let k = 0; k < reports.pos.length; k++) statsAt[reports.pos[k]!] = reports.stats[k]!;
-  if (candAt.length < index.zones.length) candAt = new Uint8Array(index.zones.length);
-  for (const c of cands) if (c.pos >= 0) candAt[c.pos] = 1;
-  // The scratch is cleaned in `finally`, so a throw cannot leave marks that would mis-group a later service.
-  try {
-    for (let s = 0; s < S; s++) {
-      const src = index.sources[s]!;
-      const demand = demandOf(statsAt[index.sourcePos[s]!]);
-      const rule = rules ? rules[s]! : -1;
-      const mapped = map ? map[s]! : -1;
-      const prevRow = mapped >= 0 ? (prevRows!.rowOf[mapped] ?? -1) : -1;
-      const unique = !panic && demand > 0;
-      // Fast path: a source that is not a candidate sees every candidate by its (cloud, region) alone.
-      let flat = false;
-      const classKey = !unique && candAt[index.sourcePos[s]!] === 0 ? ((index.classOf[s]! * keyScale + prevRow + 1) * (p.rules.length + 2) + rule + 1) : -1;
-      if (classKey >= 0) {
-        const known = byClass[classKey]!;
-        if (known !== 0) {
-          groupIds[s] = known - 1;
-          continue;
-        }
-        flat = true;
-        for (let e = 0; e < n; e++) {
-          const col = rttT[e];
-          if (col !== undefined && col[s]! > 0) {
-            flat = false;
-            break;
-          }
-        }
-        if (flat && byClassFlat[classKey] !== 0) {
-          groupIds[s] = byClassFlat[classKey]! - 1;
-          continue;
-        }
-      }
-      let h = Math.imul(rule + 0x9e37, 0x01000193) ^ (prevRow + 1);
-      let minTier = Infinity;
-      let minCount = 0;
-      for (let e = 0; e < n; e++) {
-        const tier = explicitTiers ? tierT[e]! : byProx[proxT[e]![s]!]!;
-        const r = rttT[e] ? rttT[e]![s]! : 0;
-        scratchTiers[e] = tier;
-        scratchLat[e] = r > 0 ? p.halfMs / (p.halfMs + r) : 1;
-        h = Math.imul(h ^ tier, 0x01000193);
-        if (tier < minTier) {
-          minTier = tier;
-          minCount = 1;
-        } else if (tier === minTier) minCount++;
-      }
-      for (let e = 0; e < o; e++) {
-        const c = outs[e]!;
-        const pr = proxO[e];
-        const tier = explicitTiers ? tierO[e]! : pr ? byProx[pr[s]!]! : tierOf(p, src.locality, c.loc);
-        scratchOut[e] = tier;
-        h = Math.imul(h ^ tier, 0x01000193);
-      }
-      // Latency factors change the numbers only through a distribute rule, or a split inside the nearest tier (a
-      // source without demand sends everything there); reasons use each source's own factors when rows are built.
-      const latFrom = panic ? Infinity : rule >= 0 ? -Infinity : minCount >= 2 ? minTier : Infinity;
-      if (!unique && latFrom !== Infinity) {
-        for (let e = 0; e < n; e++) if (latFrom === -Infinity || scratchTiers[e] === latFrom) h = Math.imul(h ^ ((scratchLat[e]! * 0x40000000) | 0), 0x01000193);
-      }
-      let slot = -1;
-      if (!unique) {
-        slot = h & mask;
-        let found = -1;
-        for (let id = slots[slot]!; id !== 0; slot = (slot + 1) & mask, id = slots[slot]!) {
-          const g = groups[id - 1]!;
-          if (sameSignature(g, rule, prevRow, n, o, latFrom)) {
-            found = id - 1;
-            break;
-          }
-        }
-        if (found >= 0) {
-          groupIds[s] = found;
-          if (classKey >= 0 && latFrom === Infinity) byClass[classKey] = found + 1;
-          if (classKey >= 0 && flat) byClassFlat[classKey] = found + 1;
-          if (classKey >= 0) classKeysUsed.push(classKey);
-          continue;
-        }
-      }
-      groupIds[s] = groups.length;
+  const gkey = groupingKey(index, p, panic, prevRows, targets, outs, reports);
+  const known = gkey !== undefined ? index.groupings.get(gkey) : undefined;
+  let groupOf: number[];
+  if (known !== undefined) {
+    groupOf = known.rowOf;
+    for (const sh of known.shapes) {
       groups.push({
         weights: zeros(n),
-        tiers: scratchTiers.slice(0, n),
-        lat: scratchLat.slice(0, n),
+        tiers: sh.tiers,
+        lat: sh.lat,
         overflow: undefined,
-        demand,
-        rule: rule >= 0 ? p.rules[rule] : undefined,
+        demand: demandOf(reportAt(reports, index.sourcePos[sh.first]!)),
+        rule: sh.ruleIdx >= 0 ? p.rules[sh.ruleIdx] : undefined,
         failed: NONE_FAILED,
         failover: undefined,
-        outTiers: o > 0 ? scratchOut.slice(0, o) : NO_TIERS,
-        ruleIdx: rule,
-        prevRow,
-        unique,
+        outTiers: sh.outTiers,
+        ruleIdx: sh.ruleIdx,
+        prevRow: sh.prevRow,
+        unique: sh.unique,
         target: NO_TIERS,
         final: NO_TIERS,
         firstTier: 0,
         usedTier: 0,
         standbyTier: 0,
       });
-      if (slot >= 0) {
-        slots[slot] = groups.length;
-        used.push(slot);
-      }
-      if (classKey >= 0 && latFrom === Infinity) byClass[classKey] = groups.length;
-      if (classKey >= 0 && flat) byClassFlat[classKey] = groups.length;
-      if (classKey >= 0) classKeysUsed.push(classKey);
     }
-  } finally {
-    for (const k of classKeysUsed) byClass[k] = byClassFlat[k] = 0;
-    classKeysUsed.length = 0;
-    for (const c of cands) if (c.pos >= 0) candAt[c.pos] = 0;
-    for (const slot of used) slots[slot] = 0;
-    for (let k = 0; k < reports.pos.length; k++) statsAt[reports.pos[k]!] = undefined;
+  } else {
+    const firsts: number[] = [];
+    if (statsAt.length < index.zones.length) statsAt = new Array<ServiceStats | undefined>(index.zones.length).fill(undefined);
+    for (let k = 0; k < reports.pos.length; k++) statsAt[reports.pos[k]!] = reports.stats[k]!;
+    if (candAt.length < index.zones.length) candAt = new Uint8Array(index.zones.length);
+    for (const c of cands) if (c.pos >= 0) candAt[c.pos] = 1;
+    // The scratch is cleaned in `finally`, so a throw cannot leave marks that would mis-group a later service.
+    try {
+      for (let s = 0; s < S; s++) {
+        const src = index.sources[s]!;
+        const demand = demandOf(statsAt[index.sourcePos[s]!]);
+        const rule = rules ? rules[s]! : -1;
+        const mapped = map ? map[s]! : -1;
+        const prevRow = mapped >= 0 ? (prevRows!.rowOf[mapped] ?? -1) : -1;
+        const unique = !panic && demand > 0;
+        // Fast path: a source that is not a candidate sees every candidate by its (cloud, region) alone.
+        let flat = false;
+        const classKey = !unique && candAt[index.sourcePos[s]!] === 0 ? ((index.classOf[s]! * keyScale + prevRow + 1) * (p.rules.length + 2) + rule + 1) : -1;
+        if (classKey >= 0) {
+          const known = byClass[classKey]!;
+          if (known !== 0) {
+            groupIds[s] = known - 1;
+            continue;
+          }
+          flat = true;
+          for (let e = 0; e < n; e++) {
+            const col = rttT[e];
+            if (col !== undefined && col[s]! > 0) {
+              flat = false;
+              break;
+            }
+          }
+          if (flat && byClassFlat[classKey] !== 0) {
+            groupIds[s] = byClassFlat[classKey]! - 1;
+            continue;
+          }
+        }
+        let h = Math.imul(rule + 0x9e37, 0x01000193) ^ (prevRow + 1);
+        let minTier = Infinity;
+        let minCount = 0;
+        for (let e = 0; e < n; e++) {
+          const tier = explicitTiers ? tierT[e]! : byProx[proxT[e]![s]!]!;
+          const r = rttT[e] ? rttT[e]![s]! : 0;
+          scratchTiers[e] = tier;
+          scratchLat[e] = r > 0 ? p.halfMs / (p.halfMs + r) : 1;
+          h = Math.imul(h ^ tier, 0x01000193);
+          if (tier < minTier) {
+            minTier = tier;
+            minCount = 1;
+          } else if (tier === minTier) minCount++;
+        }
+        for (let e = 0; e < o; e++) {
+          const c = outs[e]!;
+          const pr = proxO[e];
+          const tier = explicitTiers ? tierO[e]! : pr ? byProx[pr[s]!]! : tierOf(p, src.locality, c.loc);
+          scratchOut[e] = tier;
+          h = Math.imul(h ^ tier, 0x01000193);
+        }
+        // Latency factors change the numbers only through a distribute rule, or a split inside the nearest tier (a
+        // source without demand sends everything there); reasons use each source's own factors when rows are built.
+        const latFrom = panic ? Infinity : rule >= 0 ? -Infinity : minCount >= 2 ? minTier : Infinity;
+        if (!unique && latFrom !== Infinity) {
+          for (let e = 0; e < n; e++) if (latFrom === -Infinity || scratchTiers[e] === latFrom) h = Math.imul(h ^ ((scratchLat[e]! * 0x40000000) | 0), 0x01000193);
+        }
+        let slot = -1;
+        if (!unique) {
+          slot = h & mask;
+          let found = -1;
+          for (let id = slots[slot]!; id !== 0; slot = (slot + 1) & mask, id = slots[slot]!) {
+            const g = groups[id - 1]!;
+            if (sameSignature(g, rule, prevRow, n, o, latFrom)) {
+              found = id - 1;
+              break;
+            }
+          }
+          if (found >= 0) {
+            groupIds[s] = found;
+            if (classKey >= 0 && latFrom === Infinity) byClass[classKey] = found + 1;
+            if (classKey >= 0 && flat) byClassFlat[classKey] = found + 1;
+            if (classKey >= 0) classKeysUsed.push(classKey);
+            continue;
+          }
+        }
+        groupIds[s] = groups.length;
+        firsts.push(s);
+        groups.push({
+          weights: zeros(n),
+          tiers: scratchTiers.slice(0, n),
+          lat: scratchLat.slice(0, n),
+          overflow: undefined,
+          demand,
+          rule: rule >= 0 ? p.rules[rule] : undefined,
+          failed: NONE_FAILED,
+          failover: undefined,
+          outTiers: o > 0 ? scratchOut.slice(0, o) : NO_TIERS,
+          ruleIdx: rule,
+          prevRow,
+          unique,
+          target: NO_TIERS,
+          final: NO_TIERS,
+          firstTier: 0,
+          usedTier: 0,
+          standbyTier: 0,
+        });
+        if (slot >= 0) {
+          slots[slot] = groups.length;
+          used.push(slot);
+        }
+        if (classKey >= 0 && latFrom === Infinity) byClass[classKey] = groups.length;
+        if (classKey >= 0 && flat) byClassFlat[classKey] = groups.length;
+        if (classKey >= 0) classKeysUsed.push(classKey);
+      }
+    } finally {
+      for (const k of classKeysUsed) byClass[k] = byClassFlat[k] = 0;
+      classKeysUsed.length = 0;
+      for (const c of cands) if (c.pos >= 0) candAt[c.pos] = 0;
+      for (const slot of used) slots[slot] = 0;
+      for (let k = 0; k < reports.pos.length; k++) statsAt[reports.pos[k]!] = undefined;
+    }
+    groupOf = internRowOf(index, groupIds, S);
+    if (gkey !== undefined) {
+      const shapes = groups.map((g, gi): GroupShape => ({ first: firsts[gi]!, tiers: g.tiers, lat: g.lat, outTiers: g.outTiers, ruleIdx: g.ruleIdx, prevRow: g.prevRow, unique: g.unique }));
+      index.groupings.set(gkey, { rowOf: groupOf, shapes });
+    }
   }
 
   const remaining = offers.slice();
@@ -1021,7 +1114,6 @@ function computeService(
   }
 
   // 6. Rounding and damping, once per group. Rows (and their reasons) are built only when somebody reads them.
-  const groupOf = internRowOf(index, groupIds, S);
   if (hashTBuf.length < n) {
     hashTBuf = new Int32Array(2 * n);
     prevAtBuf = new Int32Array(2 * n);
