@@ -1,5 +1,8 @@
 #!/usr/bin/env node
 // The meshfed command-line entry point: dispatches to one module per command.
+import { enableCompileCache } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { COMMANDS } from './commands.ts';
 import { UsageError } from './args.ts';
 import { describeError, MeshfedError } from '../common/errors.ts';
@@ -18,6 +21,14 @@ function topHelp(): string {
     '',
   ].join('\n');
 }
+
+// The sources are TypeScript: without a cache every start type-strips each module again (~1 s and ~10 MB more RSS
+// for a sidecar). Cached by content hash, so edited sources are never served stale. NODE_COMPILE_CACHE picks another
+// directory and NODE_DISABLE_COMPILE_CACHE=1 turns it off; a directory that cannot be written just means no cache.
+// Only this file and its three static imports are stripped before the cache is on; commands load after it.
+try {
+  enableCompileCache(process.env['NODE_COMPILE_CACHE'] ?? join(tmpdir(), 'meshfed-compile-cache'));
+} catch { /* no cache: slower start, same behaviour */ }
 
 async function main(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
