@@ -32,6 +32,7 @@ const spec = {
     'state-dir': { type: 'string', value: 'DIR', description: 'where the last good weights are kept for fail-static (default .meshfed/agent-state)' },
     'report-interval': { type: 'string', value: 'DURATION', description: 'how often to report to global-lb (default 1s)' },
     'cert-ttl': { type: 'string', value: 'DURATION', description: 'lifetime of sidecar certificates; they rotate at half-life (default 24h)' },
+    'identity-ttl': { type: 'string', value: 'DURATION', description: 'lifetime of the agent\'s own zone certificate for mTLS to global-lb; renewed at half-life plus jitter (default 24h)' },
   },
   details: `
 Exit codes: 0 after SIGINT/SIGTERM, 1 when the agent cannot start, 2 for usage errors.
@@ -56,6 +57,7 @@ export interface ResolvedAgentArgs {
   readonly stateDir: string;
   readonly reportIntervalMs: number;
   readonly workloadCertTtlMs: number;
+  readonly identityTtlMs: number;
   readonly healthCheck: AgentConfig['healthCheck'];
 }
 
@@ -113,6 +115,8 @@ export function resolveArgs(argv: readonly string[]): ResolvedAgentArgs | undefi
   if (reportIntervalMs < 100 || reportIntervalMs > 60_000) throw new UsageError('--report-interval: must be between 100ms and 60s');
   const workloadCertTtlMs = v['cert-ttl'] ? parseDuration(v['cert-ttl'], 'cert-ttl') : 24 * 3600_000;
   if (workloadCertTtlMs < 60_000) throw new UsageError('--cert-ttl: must be at least 1m');
+  const identityTtlMs = v['identity-ttl'] ? parseDuration(v['identity-ttl'], 'identity-ttl') : 24 * 3600_000;
+  if (identityTtlMs < 60_000) throw new UsageError('--identity-ttl: must be at least 1m');
 
   return {
     locality, cluster, network, trustDomain, globalLb, insecure, discovery,
@@ -123,6 +127,7 @@ export function resolveArgs(argv: readonly string[]): ResolvedAgentArgs | undefi
     stateDir: v['state-dir'] ?? base?.stateDir ?? '.meshfed/agent-state',
     reportIntervalMs,
     workloadCertTtlMs,
+    identityTtlMs,
     // Probes run only for services whose discovery names a health-check path.
     healthCheck: base?.healthCheck ?? { interval: 5000, timeout: 1000, healthyThreshold: 2, unhealthyThreshold: 3 },
   };

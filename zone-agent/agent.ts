@@ -18,6 +18,7 @@ import { RelayServer } from './relay/server.ts';
 import { applyWeights, buildRelayState, EMPTY_BALANCER_STATE, type BalancerState } from './relay/state.ts';
 import { LastGoodWriter, loadLastGood } from './failstatic/store.ts';
 import { csrSigner, issueZoneIdentity, loadClusterCa } from './ca/signer.ts';
+import { DEFAULT_IDENTITY_TTL_MS, IdentityRotator, type ZoneIdentityCert } from './ca/identity.ts';
 import { addStats, dropSidecar, EMPTY_WINDOW, resetWindow, type WindowTotals } from './telemetry/merge.ts';
 import { HealthChecker, type HealthCheckSettings } from './telemetry/health-checker.ts';
 import { RttProber } from './telemetry/rtt.ts';
@@ -52,6 +53,8 @@ export interface ZoneAgentOptions {
   readonly reportIntervalMs?: number;
   readonly heartbeatMs?: number;
   readonly workloadCertTtlMs?: number;
+  /** Lifetime of the agent's own zone certificate (default 24h); it is renewed at half-life plus jitter. */
+  readonly identityTtlMs?: number;
   readonly healthCheck?: HealthCheckSettings;
   /** Measure TLS handshake RTT to other zones' gateways this often; 0 disables. */
   readonly rttIntervalMs?: number;
@@ -72,6 +75,15 @@ export interface AgentStatus {
   readonly balancer: { readonly connected: boolean; readonly address: string | null; readonly lastRefusal: { code: string; message: string } | null };
   readonly weights: { readonly tables: number; readonly receivedAtUnixMs: number; readonly ageSeconds: number | null; readonly stale: boolean };
   readonly relay: { readonly subscribers: number; readonly version: string };
+  /** The agent's own zone certificate; null with --insecure. */
+  readonly identity: {
+    readonly spiffeId: string;
+    readonly notBefore: string;
+    readonly notAfter: string;
+    readonly renewAt: string;
+    readonly expiresInSeconds: number;
+    readonly rotations: number;
+  } | null;
   readonly services: number;
   readonly endpoints: number;
 }
@@ -100,7 +112,11 @@ export async function startZoneAgent(o: ZoneAgentOptions): Promise<ZoneAgent> {
   let windowStartMs = Date.now();
   let lastReport: ReturnType<typeof buildReport> | undefined;
   let current: RelayState | undefined;
-  const metrics = createAgentMetrics(() => balancer.weightsReceivedAtMs, { processMetrics: o.processMetrics ?? true });
+  let rotator: IdentityRotator | undefined;
+  const metrics = createAgentMetrics(() => balancer.weightsReceivedAtMs, {
+    processMetrics: o.processMetrics ?? true,
+    ...(o.insecure ? {} : { identityNotAfterMs: () => rotator?.current?.notAfterMs }),
+  });
 
   const persisted = loadLastGood(o.stateDir, zone);
   if (!persisted.ok) logger.warn({ code: 'MESHFED_E_AGENT_FAILSTATIC_READ', err: persisted.error }, 'starting without the persisted state');
@@ -111,13 +127,31 @@ export async function startZoneAgent(o: ZoneAgentOptions): Promise<ZoneAgent> {
 
   const ca = o.caDir !== undefined ? loadClusterCa(o.caDir) : undefined;
   let credentials: grpc.ChannelCredentials;
+  let reporterBuilt = false;
   if (o.insecure) {
     logger.warn('Federation stream WITHOUT TLS (insecure): for local development only');
     credentials = grpc.credentials.createInsecure();
   } else {
     if (!ca) throw new Error('startZoneAgent: caDir is required unless insecure');
-    const id = await issueZoneIdentity(ca, o.trustDomain, zone, 30 * 24 * 3600_000);
-    credentials = federationCredentials({ rootsPem: id.rootsPem, certChainPem: id.certChainPem, keyPem: id.keyPem, balancerId: globalLbId(o.trustDomain) });
+    const clusterCa = ca;
+    const identityTtlMs = o.identityTtlMs ?? DEFAULT_IDENTITY_TTL_MS;
+    rotator = new IdentityRotator({
+      issue: () => issueZoneIdentity(clusterCa, o.trustDomain, zone, identityTtlMs),
+      // The reporter moves its stream to the new certificate (make-before-break; see FederationReporter).
+      onRotated: (id) => {
+        metrics.identityRotations.inc();
+        credentials = credentialsFor(id);
+        // Before the reporter exists (start-up still awaiting discovery) it is simply built with these.
+        if (reporterBuilt) reporter.setCredentials(credentials);
+      },
+      random: o.random ?? Math.random,
+      logger,
+    });
+    credentials = credentialsFor(await rotator.start());
+  }
+
+  function credentialsFor(id: ZoneIdentityCert): grpc.ChannelCredentials {
+    return federationCredentials({ rootsPem: id.rootsPem, certChainPem: id.certChainPem, keyPem: id.keyPem, balancerId: globalLbId(o.trustDomain) });
   }
 
   let staticDiscovery: StaticFileDiscovery | undefined;
@@ -263,6 +297,8 @@ export async function startZoneAgent(o: ZoneAgentOptions): Promise<ZoneAgent> {
     ...(o.random ? { random: o.random } : {}),
   });
 
+  reporterBuilt = true;
+
   discovery.onChange(() => {
     health?.setTargets(discovery.current(), healthPaths());
     publish();
@@ -295,6 +331,19 @@ export async function startZoneAgent(o: ZoneAgentOptions): Promise<ZoneAgent> {
     }
   });
 
+  function identityStatus(): AgentStatus['identity'] {
+    const id = rotator?.current;
+    if (!rotator || !id) return null;
+    return {
+      spiffeId: id.spiffeId,
+      notBefore: new Date(id.notBeforeMs).toISOString(),
+      notAfter: new Date(id.notAfterMs).toISOString(),
+      renewAt: new Date(rotator.renewAtMs).toISOString(),
+      expiresInSeconds: (id.notAfterMs - Date.now()) / 1000,
+      rotations: rotator.rotations,
+    };
+  }
+
   function status(): AgentStatus {
     const at = balancer.weightsReceivedAtMs;
     const services = discovery.current();
@@ -303,6 +352,7 @@ export async function startZoneAgent(o: ZoneAgentOptions): Promise<ZoneAgent> {
       balancer: { connected, address: reporter.connectedTo ?? null, lastRefusal: reporter.lastRefusal ?? null },
       weights: { tables: Object.keys(balancer.weights).length, receivedAtUnixMs: at, ageSeconds: at > 0 ? (Date.now() - at) / 1000 : null, stale: !connected },
       relay: { subscribers: relay.subscriberCount, version: current?.version ?? '' },
+      identity: identityStatus(),
       services: services.length,
       endpoints: services.reduce((n, s) => n + s.endpoints.length, 0),
     };
@@ -329,6 +379,7 @@ export async function startZoneAgent(o: ZoneAgentOptions): Promise<ZoneAgent> {
     relayState: () => current as RelayState,
     lastReport: () => lastReport,
     async stop() {
+      rotator?.stop();
       reporter.stop();
       await writer.flush();
       rtt.stop();

@@ -13,6 +13,8 @@ export const ZONE_AGENT_CODES = {
   MESHFED_E_AGENT_RELAY_PROTOCOL: 'a sidecar broke the relay protocol (garbage, no Subscribe first); its stream was closed',
   MESHFED_E_AGENT_CSR_REJECTED: 'a sidecar certificate request was refused (bad CSR, bad identity)',
   MESHFED_E_AGENT_CA_LOAD: 'the cluster intermediate CA could not be loaded from the --ca directory',
+  MESHFED_E_AGENT_IDENTITY_ISSUE: 'the agent could not renew its own zone certificate; it keeps the current one and retries',
+  MESHFED_E_AGENT_HANDOVER_FAILED: 'moving the Federation stream to a renewed certificate failed; the old stream keeps reporting and the move is retried',
   MESHFED_E_AGENT_NOT_FOUND: 'the admin API has no such route (404)',
 } as const;
 

@@ -15,14 +15,29 @@ export interface AgentMetrics {
   readonly watchErrors: ReturnType<typeof counter<'resource'>>;
   readonly staticInvalid: ReturnType<typeof counter>;
   readonly failstaticWriteErrors: ReturnType<typeof counter>;
+  readonly identityRotations: ReturnType<typeof counter>;
 }
 
 /**
  * Creates the metrics. `weightsReceivedAtMs` is read at scrape time, so `meshfed_weights_age_seconds` is always
  * current; it is -1 while no weights were ever received (nothing persisted, balancer never reached).
  */
-export function createAgentMetrics(weightsReceivedAtMs: () => number, options: { processMetrics?: boolean } = {}): AgentMetrics {
+export function createAgentMetrics(
+  weightsReceivedAtMs: () => number,
+  options: { processMetrics?: boolean; identityNotAfterMs?: () => number | undefined } = {},
+): AgentMetrics {
   const registry = createRegistry({ processMetrics: options.processMetrics ?? true });
+  const identityNotAfterMs = options.identityNotAfterMs;
+  // Only an agent with an identity (not --insecure) exports it: a constant 0 would read as "expired now".
+  if (identityNotAfterMs) {
+    const expiry = gauge(registry, 'meshfed_agent_identity_expiry_seconds', 'Seconds until the agent\'s own zone certificate (Federation mTLS) expires; it is renewed at about half its life');
+    Object.assign(expiry, {
+      collect() {
+        const at = identityNotAfterMs();
+        if (at !== undefined) expiry.set((at - Date.now()) / 1000);
+      },
+    });
+  }
   const age = gauge(registry, 'meshfed_weights_age_seconds', 'Seconds since the weights this agent serves were received from global-lb (-1: never)');
   Object.assign(age, {
     collect() {
@@ -43,5 +58,6 @@ export function createAgentMetrics(weightsReceivedAtMs: () => number, options: {
     watchErrors: counter(registry, 'meshfed_agent_discovery_watch_errors_total', 'Failed Kubernetes list/watch attempts (each is retried)', ['resource']),
     staticInvalid: counter(registry, 'meshfed_agent_static_invalid_total', 'Static discovery file edits refused as invalid'),
     failstaticWriteErrors: counter(registry, 'meshfed_agent_failstatic_write_errors_total', 'Failed writes of the fail-static state'),
+    identityRotations: counter(registry, 'meshfed_agent_identity_rotations_total', 'Times the agent renewed its own zone certificate'),
   };
 }

@@ -25,6 +25,7 @@ test('usage errors exit 2 and say what to fix', () => {
     [['--zone', 'a/b/c', '--cluster', 'c1', '--network', 'n1', '--global-lb', '127.0.0.1:1', '--static', 'x'], /--ca DIR/],
     [['--zone', 'a/b/c', ...base.slice(0, 4), '--global-lb', 'nope', '--static', 'x', '--insecure'], /"nope" is not HOST:PORT/],
     [['--zone', 'a/b/c', ...base, '--bogus'], /bogus/],
+    [['--zone', 'a/b/c', ...base, '--identity-ttl', '5s'], /--identity-ttl: must be at least 1m/],
   ];
   for (const [args, pattern] of cases) {
     const r = runSync(args);

@@ -6,6 +6,7 @@ import { zoneAgentId } from '../../api/identity.ts';
 import { describeError } from '../../common/errors.ts';
 import { agentError } from '../errors.ts';
 import type { CsrSigner } from '../relay/server.ts';
+import type { ZoneIdentityCert } from './identity.ts';
 
 /** Loads the plug-in CA directory; throws MESHFED_E_AGENT_CA_LOAD naming the directory. */
 export function loadClusterCa(dir: string): IntermediateCa {
@@ -34,7 +35,11 @@ export function csrSigner(ca: IntermediateCa, ttlMs: number): CsrSigner {
 }
 
 /** The agent's own certificate, `spiffe://<td>/meshfed/zone/<zone>`, issued by its cluster CA for the Federation stream. */
-export async function issueZoneIdentity(ca: IntermediateCa, trustDomain: string, zone: string, ttlMs: number): Promise<{ certChainPem: string; keyPem: string; rootsPem: string; notAfterMs: number }> {
+export async function issueZoneIdentity(ca: IntermediateCa, trustDomain: string, zone: string, ttlMs: number): Promise<ZoneIdentityCert> {
+  const issuedAtMs = Date.now();
   const w = await issueWorkload(ca, zoneAgentId(trustDomain, zone), { ttlMs, usages: ['client'] });
-  return { certChainPem: w.certPem + ca.certPem, keyPem: w.keyPem, rootsPem: ca.rootPem, notAfterMs: w.notAfter.getTime() };
+  return {
+    spiffeId: w.spiffeId, certChainPem: w.certPem + ca.certPem, keyPem: w.keyPem, rootsPem: ca.rootPem,
+    notBeforeMs: w.notBefore.getTime(), notAfterMs: w.notAfter.getTime(), issuedAtMs,
+  };
 }
