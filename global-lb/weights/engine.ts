@@ -157,6 +157,8 @@ export interface SnapshotIndex {
   readonly rowOfs: Map<number, number[][]>;
   /** Groupings already worked out this round, by everything the grouping reads (see groupingKey). */
   readonly groupings: Map<string, Grouping>;
+  /** Every distinct published row of the round, by content hash: most rows repeat across services (e.g. all to one zone). */
+  readonly finalRows: Map<number, number[][]>;
   /** Small ids for objects a grouping key names by identity (policies, previous rowOf and source arrays). */
   readonly objIds: Map<object, number>;
   /** Last mapping of a memory's source list onto `sourceNames` (every service of a round shares one list). */
@@ -216,6 +218,7 @@ export function indexSnapshot(snapshot: FederationSnapshot): SnapshotIndex {
     classCount: classes.size,
     rowOfs: new Map(),
     groupings: new Map(),
+    finalRows: new Map(),
     objIds: new Map(),
     remapCache: undefined,
     byService: undefined,
@@ -493,6 +496,17 @@ function groupingKey(index: SnapshotIndex, p: Params, panic: boolean, prevRows: 
   key += ':';
   for (let k = 0; k < reports.pos.length; k++) if (demandOf(reports.stats[k]) > 0) key += `${reports.pos[k]},`;
   return key;
+}
+
+/** The round's one array with these basis points (rows are never mutated once published, so equal ones may be shared). */
+function internFinal(index: SnapshotIndex, row: number[]): number[] {
+  let h = 0x811c9dc5 ^ row.length;
+  for (let e = 0; e < row.length; e++) h = Math.imul(h ^ row[e]!, 0x01000193);
+  let list = index.finalRows.get(h);
+  if (list === undefined) index.finalRows.set(h, (list = []));
+  else for (const a of list) if (sameNumbers(a, row)) return a;
+  list.push(row);
+  return row;
 }
 
 /** The round's one array with these group ids (memories are never mutated, so equal ones may be shared). */
@@ -1157,7 +1171,7 @@ function computeService(
     let standbyTier = Infinity;
     for (let e = 0; e < n; e++) if (plan.tiers[e]! > usedTier) standbyTier = Math.min(standbyTier, plan.tiers[e]!);
     g.target = target;
-    g.final = final;
+    g.final = internFinal(index, final);
     g.firstTier = firstTier;
     g.usedTier = usedTier;
     g.standbyTier = standbyTier;
