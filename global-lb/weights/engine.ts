@@ -752,7 +752,9 @@ interface Kept {
  * One Map per round, not a WeakMap entry per memory: the WeakMap's insertions dominated an unchanged round.
  */
 const KEPT = Symbol('meshfed.weights.kept');
-type WithKept = { readonly [KEPT]?: ReadonlyMap<ServiceKey, Kept> };
+/** The round's service keys, sorted, kept the same way as KEPT. */
+const SORTED = Symbol('meshfed.weights.sorted');
+type WithKept = { readonly [KEPT]?: ReadonlyMap<ServiceKey, Kept>; readonly [SORTED]?: readonly ServiceKey[] };
 
 function sameReports(r: Reuse, pos: readonly number[], stats: readonly ServiceStats[]): boolean {
   if (r.reportPos.length !== pos.length) return false;
@@ -1428,7 +1430,11 @@ export function computeWeights(snapshot: FederationSnapshot, policies: ReadonlyM
   index.byService = byService;
   for (const k of policies.keys()) keys.add(k);
   if (previous) for (const k of Object.keys(previous.services)) keys.add(k);
-  const sorted = [...keys].sort();
+  // Last round's sorted keys, when the set is the same (the usual case), save sorting every key again.
+  const lastSorted = previous !== undefined ? (previous as WithKept)[SORTED] : undefined;
+  let sorted: readonly ServiceKey[];
+  if (lastSorted !== undefined && lastSorted.length === keys.size && lastSorted.every((k) => keys.has(k))) sorted = lastSorted;
+  else sorted = [...keys].sort();
   const kept = previous !== undefined ? (previous as WithKept)[KEPT] : undefined;
   const keep = new Map<ServiceKey, Kept>();
   const tables = new Map<ServiceKey, ServiceTable>();
@@ -1442,6 +1448,7 @@ export function computeWeights(snapshot: FederationSnapshot, policies: ReadonlyM
   }
   const state: EngineState = { format: 2, services };
   Object.defineProperty(state, KEPT, { value: keep, enumerable: false });
+  Object.defineProperty(state, SORTED, { value: sorted, enumerable: false });
   return { tables, verdicts, state };
 }
 
