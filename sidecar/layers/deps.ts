@@ -7,6 +7,7 @@ import type { Overflow } from '../resilience/circuit-breaker.ts';
 import type { RetryDecision } from '../resilience/retry.ts';
 import type { SidecarCode } from '../errors.ts';
 import type { Clock, ProxyRequest, ProxyResponse, Random, RetryOn } from '../types.ts';
+import { coarseScheduler } from './deadlines.ts';
 
 /** Something the layers decided, for metrics and logs (the I/O side maps these to meshfed_* counters). */
 export type StackEvent =
@@ -62,10 +63,8 @@ export const realTimers = {
       }
       signal.addEventListener('abort', done, { once: true });
     }),
-  schedule: (ms: number, fn: () => void): (() => void) => {
-    const t = setTimeout(fn, ms);
-    return () => clearTimeout(t);
-  },
+  /** Long deadlines (>= 1 s, e.g. the default 15 s route timeout) share one 50 ms tick; shorter ones are precise. */
+  schedule: coarseScheduler().schedule,
 };
 
 /** Lets go of a response body nobody will read, so its connection can be reused or closed. */

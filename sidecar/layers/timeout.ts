@@ -5,26 +5,43 @@ import { localResponse, type StackDeps } from './deps.ts';
 /**
  * Runs `handler` under a deadline of `ms` (0: none), with `flags` on the 504 it answers when the deadline fires.
  * The signal given below aborts on the deadline or when the caller's signal aborts. Shared with the retry layer.
+ * One promise settles with whichever comes first (no Promise.race, no second promise per request: this runs on
+ * every outbound request); a later answer from below is ignored, as its signal is already aborted.
  */
-export async function withDeadline(deps: StackDeps, ms: number, req: ProxyRequest, handler: Handler, flags: readonly string[]): Promise<ProxyResponse> {
+export function withDeadline(deps: StackDeps, ms: number, req: ProxyRequest, handler: Handler, flags: readonly string[]): Promise<ProxyResponse> {
   if (ms <= 0) return handler(req);
   const ctl = new AbortController();
   const parent = req.signal;
   const onParent = (): void => ctl.abort(parent.reason);
   if (parent.aborted) ctl.abort(parent.reason);
   else parent.addEventListener('abort', onParent, { once: true });
-  let fire!: (r: ProxyResponse) => void;
-  const fired = new Promise<ProxyResponse>((resolve) => (fire = resolve));
-  const cancel = deps.schedule(ms, () => {
-    ctl.abort(new Error(`deadline of ${ms} ms exceeded`));
-    fire(localResponse(504, 'MESHFED_E_SIDECAR_UPSTREAM_TIMEOUT', `meshfed: upstream did not answer within ${ms} ms`, flags));
-  });
-  try {
-    return await Promise.race([handler({ ...req, signal: ctl.signal }), fired]);
-  } finally {
+  let settled = false;
+  let cancel: () => void = () => undefined;
+  const finish = (): boolean => {
+    if (settled) return false;
+    settled = true;
     cancel();
     parent.removeEventListener('abort', onParent);
+    return true;
+  };
+  let below: Promise<ProxyResponse>;
+  try {
+    below = handler({ ...req, signal: ctl.signal });
+  } catch (e) {
+    finish();
+    return Promise.reject(e);
   }
+  return new Promise<ProxyResponse>((resolve, reject) => {
+    cancel = deps.schedule(ms, () => {
+      if (!finish()) return;
+      ctl.abort(new Error(`deadline of ${ms} ms exceeded`));
+      resolve(localResponse(504, 'MESHFED_E_SIDECAR_UPSTREAM_TIMEOUT', `meshfed: upstream did not answer within ${ms} ms`, flags));
+    });
+    below.then(
+      (res) => { if (finish()) resolve(res); },
+      (e: unknown) => { if (finish()) reject(e); },
+    );
+  });
 }
 
 /** Uses req.route.timeoutMs; requests without a route decision pass straight through. */
