@@ -328,7 +328,8 @@ interface Group extends SourcePlan {
 
 /** What a row and its reasons read of a group: the part of a Group kept (packed) until the table's rows are read. */
 interface RowPlan {
-  readonly weights: readonly number[];
+  /** Only where some weight came from overflow (the only reason that reads weights). */
+  readonly weights: readonly number[] | undefined;
   readonly tiers: readonly number[];
   readonly target: readonly number[];
   readonly final: readonly number[];
@@ -345,13 +346,15 @@ interface RowPlan {
 
 /** The rarely present parts of a group, kept beside the packed numbers. */
 interface GroupExtras {
+  /** The real weights, which reasons read only to tell overflow from the rest. */
+  readonly weights: number[] | undefined;
   readonly overflow: number[] | undefined;
   readonly failover: number[] | undefined;
   readonly failed: readonly DistributeTarget[];
 }
 
 /**
- * A round's groups as one flat array per service (weights, tiers, target, out tiers, then demand, first, used and
+ * A round's groups as one flat array per service (tiers, target, out tiers, then demand, first, used and
  * standby tier, rule index), so that a table waiting to be read keeps one object instead of every group's objects
  * and arrays alive (survivors dominated the garbage collector's work in a full round).
  */
@@ -367,13 +370,12 @@ interface PackedGroups {
 const PACK_SCALARS = 5;
 
 function packGroups(groups: readonly Group[], finals: readonly (readonly number[])[], n: number, o: number): PackedGroups {
-  const stride = 3 * n + o + PACK_SCALARS;
+  const stride = 2 * n + o + PACK_SCALARS;
   const nums = new Array<number>(groups.length * stride);
   let extras: (GroupExtras | undefined)[] | undefined;
   for (let gi = 0; gi < groups.length; gi++) {
     const g = groups[gi]!;
     let b = gi * stride;
-    for (let e = 0; e < n; e++) nums[b++] = g.weights[e]!;
     for (let e = 0; e < n; e++) nums[b++] = g.tiers[e]!;
     for (let e = 0; e < n; e++) nums[b++] = g.target[e]!;
     for (let e = 0; e < o; e++) nums[b++] = g.outTiers[e]!;
@@ -383,7 +385,8 @@ function packGroups(groups: readonly Group[], finals: readonly (readonly number[
     nums[b++] = g.standbyTier;
     nums[b] = g.ruleIdx;
     if (g.overflow !== undefined || g.failover !== undefined || g.failed !== NONE_FAILED) {
-      (extras ??= new Array<GroupExtras | undefined>(groups.length).fill(undefined))[gi] = { overflow: g.overflow, failover: g.failover, failed: g.failed };
+      const weights = g.overflow !== undefined ? g.weights : undefined;
+      (extras ??= new Array<GroupExtras | undefined>(groups.length).fill(undefined))[gi] = { weights, overflow: g.overflow, failover: g.failover, failed: g.failed };
     }
   }
   return { nums, extras, finals, n, o };
@@ -391,20 +394,20 @@ function packGroups(groups: readonly Group[], finals: readonly (readonly number[
 
 function unpackGroups(pk: PackedGroups, p: Params): RowPlan[] {
   const { nums, n, o } = pk;
-  const stride = 3 * n + o + PACK_SCALARS;
+  const stride = 2 * n + o + PACK_SCALARS;
   const out = new Array<RowPlan>(pk.finals.length);
   for (let gi = 0; gi < out.length; gi++) {
     const b = gi * stride;
     const slice = (from: number, len: number) => nums.slice(b + from, b + from + len);
-    const s = b + 3 * n + o;
+    const s = b + 2 * n + o;
     const ruleIdx = nums[s + 4]!;
     const x = pk.extras?.[gi];
     out[gi] = {
-      weights: slice(0, n),
-      tiers: slice(n, n),
-      target: slice(2 * n, n),
+      weights: x?.weights,
+      tiers: slice(0, n),
+      target: slice(n, n),
       final: pk.finals[gi]!,
-      outTiers: slice(3 * n, o),
+      outTiers: slice(2 * n, o),
       overflow: x?.overflow,
       failover: x?.failover,
       failed: x?.failed ?? NONE_FAILED,
@@ -1383,7 +1386,7 @@ function reasonFor(cx: ReasonContext, plan: RowPlan, lat: readonly number[], e: 
       const names = plan.failed.map((f) => `${f.text} (${Math.round(f.share * 100)}%)`).join(', ');
       parts.push(`${tierText}: takes by failover order the share of ${names}, which has no eligible zone`);
     }
-  } else if (plan.overflow && plan.overflow[e]! > 0 && plan.overflow[e]! >= plan.weights[e]! - EPS) {
+  } else if (plan.overflow && plan.weights && plan.overflow[e]! > 0 && plan.overflow[e]! >= plan.weights[e]! - EPS) {
     parts.push(`${tierText}: overflow, every tier is at ${percent(p.u)} target utilisation`);
   } else if (tier > firstTier) {
     let prev = -1;
