@@ -72,7 +72,13 @@ export interface AgentStatus {
   readonly cluster: string;
   readonly network: string;
   readonly agentId: string;
-  readonly balancer: { readonly connected: boolean; readonly address: string | null; readonly lastRefusal: { code: string; message: string } | null };
+  readonly balancer: {
+    readonly connected: boolean;
+    readonly address: string | null;
+    readonly lastRefusal: { code: string; message: string } | null;
+    /** Times the Federation stream moved to a new connection to present a renewed identity. */
+    readonly handovers: number;
+  };
   readonly weights: { readonly tables: number; readonly receivedAtUnixMs: number; readonly ageSeconds: number | null; readonly stale: boolean };
   readonly relay: { readonly subscribers: number; readonly version: string };
   /** The agent's own zone certificate; null with --insecure. */
@@ -349,7 +355,7 @@ export async function startZoneAgent(o: ZoneAgentOptions): Promise<ZoneAgent> {
     const services = discovery.current();
     return {
       zone, cluster: o.cluster, network: o.network, agentId,
-      balancer: { connected, address: reporter.connectedTo ?? null, lastRefusal: reporter.lastRefusal ?? null },
+      balancer: { connected, address: reporter.connectedTo ?? null, lastRefusal: reporter.lastRefusal ?? null, handovers: reporter.handovers },
       weights: { tables: Object.keys(balancer.weights).length, receivedAtUnixMs: at, ageSeconds: at > 0 ? (Date.now() - at) / 1000 : null, stale: !connected },
       relay: { subscribers: relay.subscriberCount, version: current?.version ?? '' },
       identity: identityStatus(),

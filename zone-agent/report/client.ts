@@ -216,7 +216,6 @@ export class FederationReporter {
   }
 
   private deliver(msg: BalancerMessage__Output): void {
-    if (msg.msg === 'ack') return;
     try {
       this.o.onMessage(msg);
     } catch (e) {
