@@ -66,3 +66,64 @@ test('Hello first, numbered reports, heartbeats between them, failover when the 
   assert.equal(b.sequences[0], '1', 'sequence restarts per stream');
   assert.deepEqual(events.slice(0, 3), [`up ${a.address}`, `down ${a.address}`, `up ${b.address}`]);
 });
+
+test('a refused handover keeps the old stream reporting, and the retry moves to the new credentials', async (t) => {
+  // Per stream: the report sequences it carried and whether it is still open.
+  const streams: { sequences: string[]; open: boolean }[] = [];
+  let refuse = false;
+  const server = new grpc.Server();
+  server.addService(federationProto().meshfed.v1.Federation.service, {
+    Connect: (call: grpc.ServerDuplexStream<AgentMessage__Output, BalancerMessage>) => {
+      const s = { sequences: [] as string[], open: true };
+      streams.push(s);
+      const refused = refuse;
+      call.on('data', (m: AgentMessage__Output) => {
+        if (m.msg === 'hello' && refused) {
+          call.write({ error: { code: 'MESHFED_E_TEST_REFUSED', message: 'not now' } });
+          call.end();
+        } else if (m.msg === 'report' && m.report) {
+          s.sequences.push(m.report.sequence);
+          call.write({ ack: { sequence: m.report.sequence, replica_id: 'fake' } });
+        }
+      });
+      call.on('cancelled', () => { s.open = false; });
+      call.on('close', () => { s.open = false; });
+      call.on('error', () => undefined);
+    },
+  });
+  const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
+  t.after(() => server.forceShutdown());
+  const ups: string[] = [];
+  const r = new FederationReporter({
+    addresses: [`127.0.0.1:${port}`], credentials: grpc.credentials.createInsecure(),
+    hello: { locality: { cloud: 'sim', region: 'r1', zone: 'a1' }, cluster: 'c', network: 'n', agent_id: 'x', agent_version: 't' },
+    reportIntervalMs: 50, heartbeatMs: 50,
+    buildReport: (sequence, now) => ({ zone: 'a1', sequence: String(sequence), sent_at_unix_ms: String(now), window_ms: 50, services: [], rtts: [] }),
+    onMessage: () => undefined,
+    onConnected: (up) => ups.push(up ? 'up' : 'down'),
+    logger: createLogger({ component: 'zone-agent', level: 'silent' }),
+    backoff: { initialMs: 300, maxMs: 300, multiplier: 1, jitter: 0 }, random: () => 0,
+  });
+  t.after(() => r.stop());
+  r.start();
+  await until('the first stream reports', () => (streams[0]?.sequences.length ?? 0) >= 2);
+
+  refuse = true;
+  r.setCredentials(grpc.credentials.createInsecure());
+  await until('the successor was refused', () => r.lastRefusal?.code === 'MESHFED_E_TEST_REFUSED');
+  assert.equal(r.handovers, 0);
+  const carried = streams[0]!.sequences.length;
+  await until('the old stream reports again', () => streams[0]!.sequences.length >= carried + 2, 5000);
+  assert.ok(streams[0]!.open, 'the old stream was kept');
+
+  refuse = false;
+  await until('the retried handover completed', () => r.handovers === 1, 10_000);
+  const successor = streams.at(-1)!;
+  assert.ok(streams.length >= 3, `initial, refused, successor: ${streams.length}`);
+  await until('the old stream is closed', () => !streams[0]!.open, 5000);
+  assert.ok(successor.open && successor.sequences[0] === '1', 'the successor reports from sequence 1');
+  const oldCount = streams[0]!.sequences.length;
+  await until('the successor keeps reporting', () => successor.sequences.length >= 3);
+  assert.equal(streams[0]!.sequences.length, oldCount, 'nothing more on the old stream');
+  assert.deepEqual(ups, ['up'], 'connected throughout: no down/up around the handovers');
+});
