@@ -4,8 +4,10 @@ import type { Layer, ProxyResponse } from '../types.ts';
 import { discard, type StackDeps } from './deps.ts';
 
 /** A body wrapper that remembers whether anyone started reading it; an unread body can be sent again. */
+const NO_BODY = { body: null, consumed: (): boolean => false } as const;
+
 function guardBody(body: AsyncIterable<Uint8Array> | null): { body: AsyncIterable<Uint8Array> | null; consumed: () => boolean } {
-  if (body === null) return { body, consumed: () => false };
+  if (body === null) return NO_BODY;
   let started = false;
   return {
     body: { [Symbol.asyncIterator]: () => { started = true; return body[Symbol.asyncIterator](); } },
@@ -36,16 +38,16 @@ export function retryLayer(deps: StackDeps): Layer {
     if (!policy || policy.attempts <= 1) return next({ ...req, attempt: 1 });
     const service = req.service;
     const guard = guardBody(req.body);
-    const endpoints = new Set<string>();
-    const zones = new Set<string>();
-    const zoneFailures = new Map<string, number>();
+    // What failed so far; made at the first retry (most requests never retry, and this runs on every one).
+    let exclude: { endpoints: Set<string>; zones: Set<string> } | undefined;
+    let zoneFailures: Map<string, number> | undefined;
     bump(activeRequests, service, 1);
     try {
       for (let attempt = 1; ; attempt++) {
         const retrying = attempt > 1;
         let res: ProxyResponse;
         try {
-          res = await next({ ...req, body: guard.body, attempt, ...(retrying ? { exclude: { endpoints, zones } } : {}) });
+          res = await next(exclude ? { ...req, body: guard.body, attempt, exclude } : { ...req, body: guard.body, attempt });
         } finally {
           if (retrying) bump(activeRetries, service, -1);
         }
@@ -58,11 +60,13 @@ export function retryLayer(deps: StackDeps): Layer {
           if (d.reason !== 'success' && d.reason !== 'not-retryable') deps.onEvent?.({ kind: 'retry-denied', service, reason: d.reason });
           return retrying ? withFlag(res, 'retried') : res;
         }
-        if (res.endpoint !== undefined) endpoints.add(res.endpoint);
+        exclude ??= { endpoints: new Set(), zones: new Set() };
+        zoneFailures ??= new Map();
+        if (res.endpoint !== undefined) exclude.endpoints.add(res.endpoint);
         if (res.zone !== undefined) {
           const n = (zoneFailures.get(res.zone) ?? 0) + 1;
           zoneFailures.set(res.zone, n);
-          if (n >= 2) zones.add(res.zone);
+          if (n >= 2) exclude.zones.add(res.zone);
         }
         discard(res);
         bump(activeRetries, service, 1);

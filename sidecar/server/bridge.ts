@@ -40,8 +40,9 @@ export async function writeResponse(res: ServerResponse, pr: ProxyResponse, extr
   const headers: Record<string, string | string[]> = { ...pr.headers, ...extraHeaders };
   // A gRPC "trailers-only" answer arrives as headers carrying grpc-status. Re-sent as headers + DATA end, clients
   // would miss the status; moving it to the trailers keeps the answer valid gRPC either way.
-  const grpcStatus: Record<string, string> = {};
+  let grpcStatus: Record<string, string> | undefined;
   if (headers['grpc-status'] !== undefined && (res as http2.Http2ServerResponse).stream !== undefined) {
+    grpcStatus = {};
     for (const k of ['grpc-status', 'grpc-message', 'grpc-status-details-bin']) {
       const v = headers[k];
       if (v !== undefined) grpcStatus[k] = String(v);
@@ -68,7 +69,7 @@ export async function writeResponse(res: ServerResponse, pr: ProxyResponse, extr
       }
     }
     if (res.writableEnded) return;
-    if (pr.trailers || Object.keys(grpcStatus).length > 0) {
+    if (pr.trailers || (grpcStatus && Object.keys(grpcStatus).length > 0)) {
       const t = { ...grpcStatus, ...(pr.trailers ? await pr.trailers : {}) };
       if (Object.keys(t).length > 0 && !res.destroyed) {
         try { (res as http.ServerResponse).addTrailers(t); } catch { /* HTTP/1.1 without chunking cannot carry trailers */ }

@@ -10,6 +10,11 @@ test('drops hop-by-hop headers, pseudo-headers and connection-listed headers; ke
   });
   assert.deepEqual(out, { te: 'trailers', 'x-ok': 'yes', 'set-cookie': ['a', 'b'] });
   assert.deepEqual(forwardableHeaders({ te: 'gzip' }), {});
+  // A single connection token, hop-by-hop or not, and odd spacing or case.
+  assert.deepEqual(forwardableHeaders({ connection: 'keep-alive', 'keep-alive': 'timeout=5', 'x-a': '1' }), { 'x-a': '1' });
+  assert.deepEqual(forwardableHeaders({ connection: ' X-Private ', 'x-private': '1', 'x-a': '1' }), { 'x-a': '1' });
+  assert.deepEqual(forwardableHeaders({ connection: ['close', 'x-b'], 'x-b': '1', 'x-a': '1' }), { 'x-a': '1' });
+  assert.deepEqual(forwardableHeaders({ connection: '', 'x-a': '1' }), { 'x-a': '1' });
 });
 
 test('maps mesh authorities to namespace/name', () => {

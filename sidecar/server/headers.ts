@@ -10,24 +10,34 @@ export const MESH_DOMAIN = 'svc.meshfed';
 export function forwardableHeaders(
   headers: Readonly<Record<string, string | string[] | undefined>>,
 ): Record<string, string | string[]> {
+  // Runs twice per proxied request (request and response headers): for-in instead of Object.entries, and no Set
+  // for the usual `connection: keep-alive`, which names only what is dropped anyway.
   const out: Record<string, string | string[]> = {};
   const connectionTokens = connectionListed(headers['connection']);
-  for (const [k, v] of Object.entries(headers)) {
+  for (const k in headers) {
+    const v = headers[k];
     if (v === undefined || k.startsWith(':')) continue;
     const key = k.toLowerCase();
     if (key === 'te') {
       if (String(v).toLowerCase().includes('trailers')) out['te'] = 'trailers';
       continue;
     }
-    if (HOP_BY_HOP.has(key) || connectionTokens.has(key)) continue;
+    if (HOP_BY_HOP.has(key) || (connectionTokens !== NONE && connectionTokens.has(key))) continue;
     out[key] = v;
   }
   return out;
 }
 
-function connectionListed(value: string | string[] | undefined): Set<string> {
-  if (value === undefined) return new Set();
+const NONE: ReadonlySet<string> = new Set();
+
+/** Header names the Connection header lists beyond the hop-by-hop ones (NONE when there are no others). */
+function connectionListed(value: string | string[] | undefined): ReadonlySet<string> {
+  if (value === undefined) return NONE;
   const text = Array.isArray(value) ? value.join(',') : value;
+  if (!text.includes(',')) {
+    const token = text.trim().toLowerCase();
+    return token === '' || HOP_BY_HOP.has(token) ? NONE : new Set([token]);
+  }
   return new Set(text.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== ''));
 }
 
