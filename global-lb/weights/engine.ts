@@ -1161,7 +1161,17 @@ function computeService(
     let final = target;
     if (g.prevRow >= 0) {
       const prevRow = prevRows!.rows[g.prevRow];
+      // A row already at its target stays there (dampStep would return a copy of it): the settled rows of a round.
+      let same = true;
       if (prevRow !== undefined) {
+        for (let e = 0; e < n; e++) {
+          if ((prevAt![e]! >= 0 ? (prevRow[prevAt![e]!] ?? 0) : 0) !== target[e]) {
+            same = false;
+            break;
+          }
+        }
+      }
+      if (prevRow !== undefined && !same) {
         const prevArr = zeros(n);
         for (let e = 0; e < n; e++) if (prevAt![e]! >= 0) prevArr[e] = prevRow[prevAt![e]!] ?? 0;
         final = dampStep(prevArr, target, p.maxStep, p.deadband);
