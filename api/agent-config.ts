@@ -83,6 +83,10 @@ export const agentConfigSchema = z
     relayListen: hostPortSchema.default({ host: '127.0.0.1', port: 15101 }),
     healthCheck: healthCheckSchema.prefault({}),
     reportInterval: durationBetween(100, 60e3).default(1000),
+    /** Lifetime of the sidecar certificates the agent signs; they rotate at half-life. */
+    certTtl: durationBetween(60e3, 365 * 86400e3).default(86400e3),
+    /** Lifetime of the agent's own zone certificate (mTLS to global-lb); renewed at half-life plus jitter. */
+    identityTtl: durationBetween(60e3, 365 * 86400e3).default(86400e3),
     /** Where the last good weights are kept for fail-static. */
     stateDir: pathSchema.default('.meshfed/agent-state'),
   })

@@ -113,9 +113,9 @@ export function resolveArgs(argv: readonly string[]): ResolvedAgentArgs | undefi
   if (gateway !== undefined && !parseHostPortText(gateway)) throw new UsageError(`--gateway: "${gateway}" is not HOST:PORT`);
   const reportIntervalMs = v['report-interval'] ? parseDuration(v['report-interval'], 'report-interval') : (base?.reportInterval ?? 1000);
   if (reportIntervalMs < 100 || reportIntervalMs > 60_000) throw new UsageError('--report-interval: must be between 100ms and 60s');
-  const workloadCertTtlMs = v['cert-ttl'] ? parseDuration(v['cert-ttl'], 'cert-ttl') : 24 * 3600_000;
+  const workloadCertTtlMs = v['cert-ttl'] ? parseDuration(v['cert-ttl'], 'cert-ttl') : (base?.certTtl ?? 24 * 3600_000);
   if (workloadCertTtlMs < 60_000) throw new UsageError('--cert-ttl: must be at least 1m');
-  const identityTtlMs = v['identity-ttl'] ? parseDuration(v['identity-ttl'], 'identity-ttl') : 24 * 3600_000;
+  const identityTtlMs = v['identity-ttl'] ? parseDuration(v['identity-ttl'], 'identity-ttl') : (base?.identityTtl ?? 24 * 3600_000);
   if (identityTtlMs < 60_000) throw new UsageError('--identity-ttl: must be at least 1m');
 
   return {
