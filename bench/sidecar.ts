@@ -1,7 +1,7 @@
 // Sidecar benchmark: direct vs one sidecar (mTLS inbound) vs two sidecars (mTLS between) vs nginx, one load generator.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request, type Dispatcher } from 'undici';
 import { createTestPki } from '../trust/testing.ts';
@@ -44,7 +44,8 @@ const SIDECAR_NODE_FLAGS = (process.env['MESHFED_BENCH_NODE_FLAGS'] ?? '--max-se
 const COMPILE_CACHE = join(tmpdir(), 'meshfed-compile-cache');
 
 /** Spawns a process and resolves once `ready` matches its stdout (or stderr), returning the match. */
-function start(cmd: string, argv: string[], ready: RegExp, procs: ChildProcess[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; m: RegExpExecArray }> {
+function start(cmd: string, argv: string[], ready: RegExp, procs: ChildProcess[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; m: RegExpExecArray; readyMs: number }> {
+  const t0 = performance.now();
   // MESHFED_BENCH_PROFILE=DIR writes a CPU profile of each sidecar process there (for finding hot spots).
   const prof = process.env['MESHFED_BENCH_PROFILE'];
   if (argv.includes('sidecar')) {
@@ -60,7 +61,7 @@ function start(cmd: string, argv: string[], ready: RegExp, procs: ChildProcess[]
     const on = (d: Buffer) => {
       out += d.toString();
       const m = ready.exec(out);
-      if (m) { clearTimeout(timer); resolve({ child, m }); }
+      if (m) { clearTimeout(timer); resolve({ child, m, readyMs: performance.now() - t0 }); }
     };
     child.stdout!.on('data', on);
     child.stderr!.on('data', on);
@@ -160,6 +161,9 @@ export async function main(argv: string[]): Promise<void> {
     const a = await start(node, [meshfed, 'sidecar', '--service', 'bench/client', '--zone', 'a', '--app-port', '1', '--config', join(dir, 'a.json'),
       '--inbound-port', '0', '--outbound-port', '0', '--admin-port', '0', '--access-log-sample', '0'], portsRe, procs);
     const aOutbound = Number(a.m[1]);
+    // Start-up cost before any traffic: time to the listening line and RSS once idle.
+    await new Promise((r) => setTimeout(r, 1000));
+    const startup = `sidecar start-up: ready in ${b.readyMs.toFixed(0)} / ${a.readyMs.toFixed(0)} ms, idle RSS ${rssMb(b.child.pid!).toFixed(1)} / ${rssMb(a.child.pid!).toFixed(1)} MB (inbound / outbound sidecar)`;
 
     let nginxTarget: Target | undefined;
     if (existsSync(NGINX)) {
@@ -199,6 +203,10 @@ http { access_log off; client_body_temp_path ${dir}/cb; proxy_temp_path ${dir}/p
     ];
     const appPid = app.child.pid!;
     console.log(`sidecar node flags: ${SIDECAR_NODE_FLAGS.join(' ') || '(none)'}; NODE_COMPILE_CACHE=${COMPILE_CACHE}`);
+    // Other work on the host moves every wall-clock figure here; the load average says how much to trust a run.
+    const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+    console.log(`load average at start (1/5/15 min): ${load()}`);
+    console.log(startup);
     console.log(`sidecar bench: ${args.seconds}s closed loop at concurrency ${args.concurrency}, ${args.seconds}s open loop at ${args.rate} rps; load generator: undici in this process`);
     const rows: { name: string; rps: number; p50: number; p99: number; cpu: number; rss: number; errors: number }[] = [];
     for (const t of targets) {
@@ -215,6 +223,7 @@ http { access_log off; client_body_temp_path ${dir}/cb; proxy_temp_path ${dir}/p
     for (const r of rows) {
       console.log(`| ${r.name} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${Number.isNaN(r.cpu) ? '-' : r.cpu.toFixed(3)} | ${r.rss.toFixed(1)}${r.name === 'direct' ? ' (app)' : ''} | ${r.errors} | ${ng ? (r.rps / ng.rps).toFixed(2) : '-'} | ${(r.rps / direct.rps).toFixed(2)} |`);
     }
+    console.log(`\nload average at end (1/5/15 min): ${load()}`);
     const two = rows.find((r) => r.name.startsWith('two'));
     const one = rows.find((r) => r.name.startsWith('one'));
     if (one && two) {
