@@ -176,7 +176,11 @@ function strHash(s: string, h: number): number {
   return h;
 }
 
-/** Indexes a snapshot (sorting zones by name so results do not depend on input order). */
+/**
+ * Indexes a snapshot (sorting zones by name so results do not depend on input order). An index is meant for one
+ * round: it also collects what the round's services share (groupings, rows), which grows with every distinct
+ * memory passed to computeServiceFromIndex, so index each new snapshot rather than keeping one index for good.
+ */
 export function indexSnapshot(snapshot: FederationSnapshot): SnapshotIndex {
   const zones = [...snapshot.zones].sort((a, b) => (a.locality.zone < b.locality.zone ? -1 : a.locality.zone > b.locality.zone ? 1 : 0));
   const byName = new Map<string, ZoneState>();
