@@ -374,20 +374,16 @@ interface PackedGroups {
 const PACK_SCALARS = 5;
 
 function packGroups(groups: readonly Group[], finals: readonly (readonly number[])[], n: number, o: number): PackedGroups {
-  const stride = 2 * n + o + PACK_SCALARS;
-  const nums = new Array<number>(groups.length * stride);
+  // Appended, not preallocated: a preallocated array starts holey with small integers and is copied when the
+  // first demand (a double) lands in it.
+  const nums: number[] = [];
   let extras: (GroupExtras | undefined)[] | undefined;
   for (let gi = 0; gi < groups.length; gi++) {
     const g = groups[gi]!;
-    let b = gi * stride;
-    for (let e = 0; e < n; e++) nums[b++] = g.tiers[e]!;
-    for (let e = 0; e < n; e++) nums[b++] = g.target[e]!;
-    for (let e = 0; e < o; e++) nums[b++] = g.outTiers[e]!;
-    nums[b++] = g.demand;
-    nums[b++] = g.firstTier;
-    nums[b++] = g.usedTier;
-    nums[b++] = g.standbyTier;
-    nums[b] = g.ruleIdx;
+    for (let e = 0; e < n; e++) nums.push(g.tiers[e]!);
+    for (let e = 0; e < n; e++) nums.push(g.target[e]!);
+    for (let e = 0; e < o; e++) nums.push(g.outTiers[e]!);
+    nums.push(g.demand, g.firstTier, g.usedTier, g.standbyTier, g.ruleIdx);
     if (g.overflow !== undefined || g.failover !== undefined || g.failed !== NONE_FAILED) {
       const weights = g.overflow !== undefined ? g.weights : undefined;
       (extras ??= new Array<GroupExtras | undefined>(groups.length).fill(undefined))[gi] = { weights, overflow: g.overflow, failover: g.failover, failed: g.failed };
