@@ -358,64 +358,72 @@ interface GroupExtras {
 }
 
 /**
- * A round's groups as one flat array per service (tiers, target, out tiers, then demand, first, used and
- * standby tier, rule index), so that a table waiting to be read keeps one object instead of every group's objects
- * and arrays alive (survivors dominated the garbage collector's work in a full round).
+ * A round's groups as kept by a table until its rows are read: the group shapes (tiers, out tiers, rule), which
+ * services of one round with the same grouping share, each group's rounded target (the published row itself when
+ * damping left it there, as it usually does) and demand. First, used and standby tiers follow from tiers and the
+ * published row, so they are derived again when the rows are built. Survivors dominated the garbage collector's
+ * work in a full round, so nothing per group is copied here.
  */
 interface PackedGroups {
-  /** A plain array: small typed arrays live off the heap, and their backing stores cost the collector more. */
-  readonly nums: readonly number[];
+  readonly shapes: readonly GroupShape[];
+  readonly targets: readonly (readonly number[])[];
+  /** The service's reports and the round's source positions: a group's demand is its first source's. */
+  readonly reports: { readonly pos: readonly number[]; readonly stats: readonly ServiceStats[] };
+  readonly sourcePos: Int32Array;
   readonly extras: (GroupExtras | undefined)[] | undefined;
   readonly finals: readonly (readonly number[])[];
-  readonly n: number;
-  readonly o: number;
 }
 
-const PACK_SCALARS = 5;
-
-function packGroups(groups: readonly Group[], finals: readonly (readonly number[])[], n: number, o: number): PackedGroups {
-  // Appended, not preallocated: a preallocated array starts holey with small integers and is copied when the
-  // first demand (a double) lands in it.
-  const nums: number[] = [];
+function packGroups(groups: readonly Group[], shapes: readonly GroupShape[], finals: readonly (readonly number[])[], reports: PackedGroups['reports'], sourcePos: Int32Array): PackedGroups {
+  const G = groups.length;
+  const targets = new Array<readonly number[]>(G);
   let extras: (GroupExtras | undefined)[] | undefined;
-  for (let gi = 0; gi < groups.length; gi++) {
+  for (let gi = 0; gi < G; gi++) {
     const g = groups[gi]!;
-    for (let e = 0; e < n; e++) nums.push(g.tiers[e]!);
-    for (let e = 0; e < n; e++) nums.push(g.target[e]!);
-    for (let e = 0; e < o; e++) nums.push(g.outTiers[e]!);
-    nums.push(g.demand, g.firstTier, g.usedTier, g.standbyTier, g.ruleIdx);
+    targets[gi] = sameNumbers(g.target, finals[gi]!) ? finals[gi]! : g.target;
     if (g.overflow !== undefined || g.failover !== undefined || g.failed !== NONE_FAILED) {
       const weights = g.overflow !== undefined ? g.weights : undefined;
-      (extras ??= new Array<GroupExtras | undefined>(groups.length).fill(undefined))[gi] = { weights, overflow: g.overflow, failover: g.failover, failed: g.failed };
+      (extras ??= new Array<GroupExtras | undefined>(G).fill(undefined))[gi] = { weights, overflow: g.overflow, failover: g.failover, failed: g.failed };
     }
   }
-  return { nums, extras, finals, n, o };
+  return { shapes, targets, reports, sourcePos, extras, finals };
+}
+
+/** First, used and standby tier of a row (what step 6 derives for the reasons). */
+function rowTiers(tiers: readonly number[], final: readonly number[]): [number, number, number] {
+  const n = tiers.length;
+  let firstTier = Infinity;
+  let usedTier = -1;
+  for (let e = 0; e < n; e++) {
+    firstTier = Math.min(firstTier, tiers[e]!);
+    if (final[e]! > 0) usedTier = Math.max(usedTier, tiers[e]!);
+  }
+  let standbyTier = Infinity;
+  for (let e = 0; e < n; e++) if (tiers[e]! > usedTier) standbyTier = Math.min(standbyTier, tiers[e]!);
+  return [firstTier, usedTier, standbyTier];
 }
 
 function unpackGroups(pk: PackedGroups, p: Params): RowPlan[] {
-  const { nums, n, o } = pk;
-  const stride = 2 * n + o + PACK_SCALARS;
   const out = new Array<RowPlan>(pk.finals.length);
   for (let gi = 0; gi < out.length; gi++) {
-    const b = gi * stride;
-    const slice = (from: number, len: number) => nums.slice(b + from, b + from + len);
-    const s = b + 2 * n + o;
-    const ruleIdx = nums[s + 4]!;
+    const sh = pk.shapes[gi]!;
+    const final = pk.finals[gi]!;
     const x = pk.extras?.[gi];
+    const [firstTier, usedTier, standbyTier] = rowTiers(sh.tiers, final);
     out[gi] = {
       weights: x?.weights,
-      tiers: slice(0, n),
-      target: slice(n, n),
-      final: pk.finals[gi]!,
-      outTiers: slice(2 * n, o),
+      tiers: sh.tiers,
+      target: pk.targets[gi]!,
+      final,
+      outTiers: sh.outTiers,
       overflow: x?.overflow,
       failover: x?.failover,
       failed: x?.failed ?? NONE_FAILED,
-      rule: ruleIdx >= 0 ? p.rules[ruleIdx] : undefined,
-      demand: nums[s]!,
-      firstTier: nums[s + 1]!,
-      usedTier: nums[s + 2]!,
-      standbyTier: nums[s + 3]!,
+      rule: sh.ruleIdx >= 0 ? p.rules[sh.ruleIdx] : undefined,
+      demand: demandOf(reportAt(pk.reports, pk.sourcePos[sh.first]!)),
+      firstTier,
+      usedTier,
+      standbyTier,
     };
   }
   return out;
@@ -505,6 +513,8 @@ function groupingKey(index: SnapshotIndex, p: Params, panic: boolean, prevRows: 
 function internFinal(index: SnapshotIndex, row: number[]): number[] {
   let h = 0x811c9dc5 ^ row.length;
   for (let e = 0; e < row.length; e++) h = Math.imul(h ^ row[e]!, 0x01000193);
+  // A small-integer key: a full 32-bit hash would be a heap number, slower to hash and allocated per lookup.
+  h &= 0x3fffffff;
   let list = index.finalRows.get(h);
   if (list === undefined) index.finalRows.set(h, (list = []));
   else for (const a of list) if (sameNumbers(a, row)) return a;
@@ -516,6 +526,7 @@ function internFinal(index: SnapshotIndex, row: number[]): number[] {
 function internRowOf(index: SnapshotIndex, ids: Int32Array, S: number): number[] {
   let h = 0x811c9dc5;
   for (let s = 0; s < S; s++) h = Math.imul(h ^ ids[s]!, 0x01000193);
+  h &= 0x3fffffff;
   let list = index.rowOfs.get(h);
   if (list !== undefined) {
     for (const a of list) {
@@ -954,8 +965,10 @@ function computeService(
   const gkey = groupingKey(index, p, panic, prevRows, targets, outs, reports);
   const known = gkey !== undefined ? index.groupings.get(gkey) : undefined;
   let groupOf: number[];
+  let shapes: readonly GroupShape[];
   if (known !== undefined) {
     groupOf = known.rowOf;
+    shapes = known.shapes;
     for (const sh of known.shapes) {
       groups.push({
         weights: zeros(n),
@@ -1097,10 +1110,8 @@ function computeService(
       for (let k = 0; k < reports.pos.length; k++) statsAt[reports.pos[k]!] = undefined;
     }
     groupOf = internRowOf(index, groupIds, S);
-    if (gkey !== undefined) {
-      const shapes = groups.map((g, gi): GroupShape => ({ first: firsts[gi]!, tiers: g.tiers, lat: g.lat, outTiers: g.outTiers, ruleIdx: g.ruleIdx, prevRow: g.prevRow, unique: g.unique }));
-      index.groupings.set(gkey, { rowOf: groupOf, shapes });
-    }
+    shapes = groups.map((g, gi): GroupShape => ({ first: firsts[gi]!, tiers: g.tiers, lat: g.lat, outTiers: g.outTiers, ruleIdx: g.ruleIdx, prevRow: g.prevRow, unique: g.unique }));
+    if (gkey !== undefined) index.groupings.set(gkey, { rowOf: groupOf, shapes });
   }
 
   const remaining = offers.slice();
@@ -1227,7 +1238,7 @@ function computeService(
   const cx: ReasonContext = { p, panic, eligibleFraction, targets, offers, remaining, rttT };
   const sourceNames = index.sourceNames;
   let built: SourceRow[] | undefined;
-  const packed = packGroups(groups, finals, n, o);
+  const packed = packGroups(groups, shapes, finals, reports, index.sourcePos);
   const rows = () => (built ??= buildRows(cx, unpackGroups(packed, p), outs, groupOf, sourceNames));
   const version = hex(v1) + hex(v2);
   // Settled: damping from these rows toward the same targets stays put (without damping next round, trivially).
