@@ -748,7 +748,7 @@ interface Reuse {
   /** The round's candidates; a reuse needs the same names, places, presence and admission (eligible, ramp, reason). */
   readonly cands: readonly Candidate[];
   readonly version: string;
-  readonly rows: () => readonly SourceRow[];
+  readonly rows: LazyRows;
   readonly rowOf: readonly number[];
   readonly targets: readonly string[];
   readonly finals: readonly (readonly number[])[];
@@ -800,19 +800,41 @@ function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
   return true;
 }
 
-function tableOf(service: ServiceKey, version: string, now: number, rows: () => readonly SourceRow[]): ServiceTable {
+/**
+ * What a table needs to build its rows when first read; the built rows are kept here, so every table that shares
+ * this (a reused result) builds them once.
+ */
+interface LazyRows {
+  readonly cx: ReasonContext;
+  readonly packed: PackedGroups;
+  readonly outs: readonly Candidate[];
+  readonly groupOf: readonly number[];
+  readonly sourceNames: readonly string[];
+  built: SourceRow[] | undefined;
+}
+
+const LAZY = Symbol('meshfed.weights.rows');
+
+/** The one getter every table's `rows` uses: all tables then share one hidden class and stay fast objects. */
+function rowsOf(this: ServiceTable & { readonly [LAZY]: LazyRows }): readonly SourceRow[] {
+  const l = this[LAZY];
+  return (l.built ??= buildRows(l.cx, unpackGroups(l.packed, l.cx.p), l.outs, l.groupOf, l.sourceNames));
+}
+
+// Reused descriptors: `rows` is an own enumerable accessor (JSON.stringify, spread and deep equality see plain
+// rows; only read tables pay for them), and what builds them hides behind a non-enumerable symbol. A literal
+// getter made a closure, an accessor pair and a dictionary-mode object per table.
+const ROWS_DESCRIPTOR: PropertyDescriptor = { get: rowsOf, enumerable: true, configurable: false };
+const LAZY_DESCRIPTOR: PropertyDescriptor = { value: undefined, enumerable: false, writable: false, configurable: false };
+
+function tableOf(service: ServiceKey, version: string, now: number, lazy: LazyRows): ServiceTable {
   const slash = service.indexOf('/');
-  return {
-    service,
-    namespace: service.slice(0, slash),
-    name: service.slice(slash + 1),
-    version,
-    computedAt: now,
-    // An own enumerable accessor: JSON.stringify and deep equality see plain rows; only read tables pay for them.
-    get rows(): readonly SourceRow[] {
-      return rows();
-    },
-  };
+  const table = { service, namespace: service.slice(0, slash), name: service.slice(slash + 1), version, computedAt: now };
+  Object.defineProperty(table, 'rows', ROWS_DESCRIPTOR);
+  LAZY_DESCRIPTOR.value = lazy;
+  Object.defineProperty(table, LAZY, LAZY_DESCRIPTOR);
+  LAZY_DESCRIPTOR.value = undefined;
+  return table as typeof table & { readonly rows: readonly SourceRow[] };
 }
 
 /**
@@ -1237,9 +1259,7 @@ function computeService(
   const memory: ServiceMemory = { zones: zonesMemory, sources: index.sourceNames, rowOf: groupOf, targets: targetNames, rows: finals };
   const cx: ReasonContext = { p, panic, eligibleFraction, targets, offers, remaining, rttT };
   const sourceNames = index.sourceNames;
-  let built: SourceRow[] | undefined;
-  const packed = packGroups(groups, shapes, finals, reports, index.sourcePos);
-  const rows = () => (built ??= buildRows(cx, unpackGroups(packed, p), outs, groupOf, sourceNames));
+  const rows: LazyRows = { cx, packed: packGroups(groups, shapes, finals, reports, index.sourcePos), outs, groupOf, sourceNames, built: undefined };
   const version = hex(v1) + hex(v2);
   // Settled: damping from these rows toward the same targets stays put (without damping next round, trivially).
   // A row equal to its target stays; otherwise dampStep keeps a full row (nothing freed) whose largest gap to its
