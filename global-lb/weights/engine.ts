@@ -863,7 +863,9 @@ function computeService(
 
   // 1. Eligibility, with hysteresis.
   const reports = reportsOf(index, service);
-  const cands: Candidate[] = [];
+  // Sized up front (cands outlive the round when a result is kept): an array grown by push reserves 17 slots.
+  const cands = new Array<Candidate>(reports.pos.length);
+  let count = 0;
   let remembered = 0;
   for (let k = 0; k < reports.pos.length; k++) {
     const stats = reports.stats[k]!;
@@ -875,8 +877,9 @@ function computeService(
     const health = zoneHealth(zone, stats, p.drained.has(name), p);
     const adm = admit(prevZones[name], health, now, p.holdDownMs, p.slowStartMs, rampNew);
     const cap = capacityOf(stats);
-    cands.push({ name, loc: zone.locality, zone, pos, stats, adm, cap, offer: adm.eligible ? cap * p.u * adm.ramp : 0 });
+    cands[count++] = { name, loc: zone.locality, zone, pos, stats, adm, cap, offer: adm.eligible ? cap * p.u * adm.ramp : 0 };
   }
+  if (count < cands.length) cands.length = count;
   const prevNames = prevMem === undefined ? [] : Object.keys(prevZones);
   if (prevNames.length > remembered) {
     const seen = new Set(cands.map((c) => c.name));
@@ -935,11 +938,16 @@ function computeService(
   }
   const eligibleFraction = totalEndpoints > 0 ? healthyEligible / totalEndpoints : 0;
   const panic = eligibleFraction < p.panicThreshold && panicCount > 0;
-  const targets: Candidate[] = [];
-  const outs: Candidate[] = [];
-  for (const c of cands) {
-    const isTarget = panic ? c.stats !== undefined && c.zone?.alive === true && !c.zone.drained && !p.drained.has(c.name) && c.stats.healthyEndpoints > 0 : c.adm.eligible;
-    (isTarget ? targets : outs).push(c);
+  const isTarget = (c: Candidate) => (panic ? c.stats !== undefined && c.zone?.alive === true && !c.zone.drained && !p.drained.has(c.name) && c.stats.healthyEndpoints > 0 : c.adm.eligible);
+  // Both sized exactly: the reasons keep `targets` and `outs` until the rows are read.
+  let targetCount = 0;
+  for (const c of cands) if (isTarget(c)) targetCount++;
+  const targets = new Array<Candidate>(targetCount);
+  const outs = new Array<Candidate>(cands.length - targetCount);
+  for (let k = 0, t = 0, u = 0; k < cands.length; k++) {
+    const c = cands[k]!;
+    if (isTarget(c)) targets[t++] = c;
+    else outs[u++] = c;
   }
   const n = targets.length;
   const o = outs.length;
@@ -1470,6 +1478,11 @@ export function computeWeights(snapshot: FederationSnapshot, policies: ReadonlyM
       l.pos.push(i);
       l.stats.push(s);
     }
+  }
+  // Exact copies: results keep their service's reports until rows are read, and an array grown by push reserves 17 slots.
+  for (const l of byService.values()) {
+    l.pos = l.pos.slice();
+    l.stats = l.stats.slice();
   }
   index.byService = byService;
   for (const k of policies.keys()) keys.add(k);
