@@ -843,10 +843,14 @@ function tableOf(service: ServiceKey, version: string, now: number, lazy: LazyRo
  * Zone names are unique in a snapshot.
  */
 export function computeServiceFromIndex(index: SnapshotIndex, service: ServiceKey, policy: Policy, prevMem: ServiceMemory | undefined, now: number, explicitPolicy = true): ServiceResult {
-  return computeService(index, service, policy, prevMem, now, explicitPolicy, undefined, undefined);
+  return computeService(index, service, policy, prevMem, now, explicitPolicy, undefined, undefined, []);
 }
 
-/** computeServiceFromIndex, reusing a result kept by the last full round (`kept`) and keeping this one (`keep`). */
+/**
+ * computeServiceFromIndex, reusing a result kept by the last full round (`kept`) and keeping this one (`keep`).
+ * Verdicts are appended to `verdicts` (a full round passes its one list, so no service makes its own), which the
+ * result returns.
+ */
 function computeService(
   index: SnapshotIndex,
   service: ServiceKey,
@@ -856,6 +860,7 @@ function computeService(
   explicitPolicy: boolean,
   kept: Kept | undefined,
   keep: Map<ServiceKey, Kept> | undefined,
+  verdicts: ZoneVerdict[],
 ): ServiceResult {
   const p = compile(policy);
   const prevZones = prevMem?.zones ?? {};
@@ -896,7 +901,6 @@ function computeService(
     cands.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
-  const verdicts: ZoneVerdict[] = [];
   const zonesMemory: Record<string, ZoneMemory> = {};
   for (const c of cands) {
     zonesMemory[c.name] = c.adm.memory.locality === c.loc ? c.adm.memory : { ...c.adm.memory, locality: c.loc };
@@ -1498,9 +1502,8 @@ export function computeWeights(snapshot: FederationSnapshot, policies: ReadonlyM
   const verdicts: ZoneVerdict[] = [];
   const services: Record<ServiceKey, ServiceMemory> = {};
   for (const key of sorted) {
-    const r = computeService(index, key, policyFor(key, policies), previous?.services[key], now, policies.has(key), kept?.get(key), keep);
+    const r = computeService(index, key, policyFor(key, policies), previous?.services[key], now, policies.has(key), kept?.get(key), keep, verdicts);
     if (r.table) tables.set(key, r.table);
-    for (const v of r.verdicts) verdicts.push(v);
     if (r.table) services[key] = r.memory;
   }
   const state: EngineState = { format: 2, services };
