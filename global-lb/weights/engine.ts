@@ -837,6 +837,11 @@ function tableOf(service: ServiceKey, version: string, now: number, lazy: LazyRo
   return table as typeof table & { readonly rows: readonly SourceRow[] };
 }
 
+/** Whether a candidate may receive traffic: eligible, or in panic any live, undrained zone with healthy endpoints. */
+function isTarget(c: Candidate, panic: boolean, p: Params): boolean {
+  return panic ? c.stats !== undefined && c.zone?.alive === true && !c.zone.drained && !p.drained.has(c.name) && c.stats.healthyEndpoints > 0 : c.adm.eligible;
+}
+
 /**
  * Recomputes one service. `index` is the indexed snapshot (see indexSnapshot); `prevMem` is the service's memory
  * from the last round (undefined on the first). Pure (the index only caches what it derives from the snapshot).
@@ -942,15 +947,14 @@ function computeService(
   }
   const eligibleFraction = totalEndpoints > 0 ? healthyEligible / totalEndpoints : 0;
   const panic = eligibleFraction < p.panicThreshold && panicCount > 0;
-  const isTarget = (c: Candidate) => (panic ? c.stats !== undefined && c.zone?.alive === true && !c.zone.drained && !p.drained.has(c.name) && c.stats.healthyEndpoints > 0 : c.adm.eligible);
   // Both sized exactly: the reasons keep `targets` and `outs` until the rows are read.
   let targetCount = 0;
-  for (const c of cands) if (isTarget(c)) targetCount++;
+  for (const c of cands) if (isTarget(c, panic, p)) targetCount++;
   const targets = new Array<Candidate>(targetCount);
   const outs = new Array<Candidate>(cands.length - targetCount);
   for (let k = 0, t = 0, u = 0; k < cands.length; k++) {
     const c = cands[k]!;
-    if (isTarget(c)) targets[t++] = c;
+    if (isTarget(c, panic, p)) targets[t++] = c;
     else outs[u++] = c;
   }
   const n = targets.length;
