@@ -2,7 +2,7 @@
 import { proximity, type Locality, type LocalityLevel } from '../../api/locality.ts';
 import { defaultPolicy, durationMs, parseLocalityMatcher, type LocalityMatcher } from '../../api/policy.ts';
 import { dampStep, largestRemainder, TOTAL_BP } from './damping.ts';
-import { admit, gone, percent, zoneHealth, type Admission } from './eligibility.ts';
+import { admit, gone, percent, zoneHealth } from './eligibility.ts';
 import type {
   EngineResult,
   EngineState,
@@ -275,7 +275,12 @@ interface Candidate {
   /** Position in index.zones of the zone whose report this is, or of the zone named so (vanished service); -1: not in the snapshot. */
   readonly pos: number;
   readonly stats: ServiceStats | undefined;
-  readonly adm: Admission;
+  // The admission's fields, copied so that its object dies young (candidates can outlive the round).
+  readonly eligible: boolean;
+  readonly ramp: number;
+  /** Empty for an eligible zone at full strength. */
+  readonly reason: string;
+  readonly memory: ZoneMemory;
   /** Capacity at 100% utilisation (rps). */
   readonly cap: number;
   /** Capacity offered to the fill: cap × targetUtilization × slow-start ramp. */
@@ -789,7 +794,7 @@ function sameCandidates(before: readonly Candidate[], now: readonly Candidate[])
     const b = now[k]!;
     if (a.name !== b.name || a.pos !== b.pos || (a.stats === undefined) !== (b.stats === undefined)) return false;
     if (a.loc.cloud !== b.loc.cloud || a.loc.region !== b.loc.region || a.loc.zone !== b.loc.zone) return false;
-    if (a.adm.eligible !== b.adm.eligible || a.adm.ramp !== b.adm.ramp || a.adm.reason !== b.adm.reason) return false;
+    if (a.eligible !== b.eligible || a.ramp !== b.ramp || a.reason !== b.reason) return false;
   }
   return true;
 }
@@ -837,9 +842,14 @@ function tableOf(service: ServiceKey, version: string, now: number, lazy: LazyRo
   return table as typeof table & { readonly rows: readonly SourceRow[] };
 }
 
+/** The memory as kept: with where the zone was seen (so a vanished zone can still be placed in a tier). */
+function located(memory: ZoneMemory, loc: Locality): ZoneMemory {
+  return memory.locality === loc ? memory : { ...memory, locality: loc };
+}
+
 /** Whether a candidate may receive traffic: eligible, or in panic any live, undrained zone with healthy endpoints. */
 function isTarget(c: Candidate, panic: boolean, p: Params): boolean {
-  return panic ? c.stats !== undefined && c.zone?.alive === true && !c.zone.drained && !p.drained.has(c.name) && c.stats.healthyEndpoints > 0 : c.adm.eligible;
+  return panic ? c.stats !== undefined && c.zone?.alive === true && !c.zone.drained && !p.drained.has(c.name) && c.stats.healthyEndpoints > 0 : c.eligible;
 }
 
 /**
@@ -887,7 +897,7 @@ function computeService(
     const health = zoneHealth(zone, stats, p.drained.has(name), p);
     const adm = admit(prevZones[name], health, now, p.holdDownMs, p.slowStartMs, rampNew);
     const cap = capacityOf(stats);
-    cands[count++] = { name, loc: zone.locality, zone, pos, stats, adm, cap, offer: adm.eligible ? cap * p.u * adm.ramp : 0 };
+    cands[count++] = { name, loc: zone.locality, zone, pos, stats, eligible: adm.eligible, ramp: adm.ramp, reason: adm.reason, memory: located(adm.memory, zone.locality), cap, offer: adm.eligible ? cap * p.u * adm.ramp : 0 };
   }
   if (count < cands.length) cands.length = count;
   const prevNames = prevMem === undefined ? [] : Object.keys(prevZones);
@@ -901,15 +911,16 @@ function computeService(
       const why = zone === undefined ? 'no report (agent lease gone)' : zone.alive ? 'service no longer reported in this zone' : 'agent lease gone';
       const loc = zone?.locality ?? prev.locality;
       if (!loc) continue;
-      cands.push({ name, loc, zone, pos: zone === undefined ? -1 : index.posByName.get(name)!, stats: undefined, adm: gone(prev, now, why), cap: 0, offer: 0 });
+      const adm = gone(prev, now, why);
+      cands.push({ name, loc, zone, pos: zone === undefined ? -1 : index.posByName.get(name)!, stats: undefined, eligible: adm.eligible, ramp: adm.ramp, reason: adm.reason, memory: located(adm.memory, loc), cap: 0, offer: 0 });
     }
     cands.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
   const zonesMemory: Record<string, ZoneMemory> = {};
   for (const c of cands) {
-    zonesMemory[c.name] = c.adm.memory.locality === c.loc ? c.adm.memory : { ...c.adm.memory, locality: c.loc };
-    verdicts.push({ zone: c.name, service, eligible: c.adm.eligible, reason: c.adm.reason === '' ? 'eligible' : c.adm.reason });
+    zonesMemory[c.name] = c.memory;
+    verdicts.push({ zone: c.name, service, eligible: c.eligible, reason: c.reason === '' ? 'eligible' : c.reason });
   }
   if (cands.length === 0 && !explicitPolicy) return { table: undefined, verdicts, memory: EMPTY_MEMORY };
 
@@ -942,7 +953,7 @@ function computeService(
   for (const c of cands) {
     if (!c.stats || !c.zone?.alive || c.zone.drained || p.drained.has(c.name)) continue;
     totalEndpoints += c.stats.totalEndpoints;
-    if (c.adm.eligible) healthyEligible += c.stats.healthyEndpoints;
+    if (c.eligible) healthyEligible += c.stats.healthyEndpoints;
     if (c.stats.healthyEndpoints > 0) panicCount++;
   }
   const eligibleFraction = totalEndpoints > 0 ? healthyEligible / totalEndpoints : 0;
@@ -959,7 +970,7 @@ function computeService(
   }
   const n = targets.length;
   const o = outs.length;
-  const caps = targets.map((c) => c.cap * (panic ? 1 : c.adm.ramp));
+  const caps = targets.map((c) => c.cap * (panic ? 1 : c.ramp));
   const offers = targets.map((c) => (panic ? c.cap * p.u : c.offer));
 
   // 2-4. Tiers and latency factors per source; sources that see the service alike share one plan (see Group).
@@ -1343,7 +1354,7 @@ function buildRows(cx: ReasonContext, groups: readonly RowPlan[], outs: readonly
         if (bp <= 0 && tier > g.usedTier && tier !== g.standbyTier) continue;
         out.push({ zone: cx.targets[e]!.name, basisPoints: bp, tier, reason: reasonFor(cx, g, lat, e, bp) });
       }
-      for (let e = 0; e < outs.length; e++) out.push({ zone: outs[e]!.name, basisPoints: 0, tier: g.outTiers[e]!, reason: outs[e]!.adm.reason });
+      for (let e = 0; e < outs.length; e++) out.push({ zone: outs[e]!.name, basisPoints: 0, tier: g.outTiers[e]!, reason: outs[e]!.reason });
       out.sort((a, b) => a.tier - b.tier || (a.zone < b.zone ? -1 : a.zone > b.zone ? 1 : 0));
       known.push((v = { lat, shares: out }));
     }
@@ -1431,7 +1442,7 @@ function reasonFor(cx: ReasonContext, plan: RowPlan, lat: readonly number[], e: 
   const tierText = `tier ${tier} (${tierLabel(p, tier)})`;
   if (panic) {
     parts.push(`panic: only ${percent(eligibleFraction)} of endpoints eligible (< ${percent(p.panicThreshold)}); spread over every zone with a healthy endpoint by capacity`);
-    if (!t.adm.eligible) parts.push(`normally ${t.adm.reason}`);
+    if (!t.eligible) parts.push(`normally ${t.reason}`);
     return parts.join('; ');
   }
   if (bp <= 0) {
@@ -1455,7 +1466,7 @@ function reasonFor(cx: ReasonContext, plan: RowPlan, lat: readonly number[], e: 
     parts.push(`${tierText}: nearest tier has room, ${percent(tierUtil(cx, plan, tier))} utilised (target ${percent(p.u)})`);
   }
   if (lat[e]! < 0.95) parts.push(`latency discount to ${percent(lat[e]!)}`);
-  if (t.adm.reason !== '') parts.push(t.adm.reason);
+  if (t.reason !== '') parts.push(t.reason);
   if (bp !== targetBp) parts.push(`damped: moving to ${targetBp} bp by at most ${p.maxStep}/round`);
   return parts.join('; ');
 }
