@@ -842,6 +842,20 @@ function tableOf(service: ServiceKey, version: string, now: number, lazy: LazyRo
   return table as typeof table & { readonly rows: readonly SourceRow[] };
 }
 
+const HEX_DIGITS = [48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 97, 98, 99, 100, 101, 102];
+
+/**
+ * The two hash words as 16 lower-case hex digits, in one flat string (toString(16) and padStart, twice and joined,
+ * cost ~0.8 µs per table, ~8 ms of a 10k-service round).
+ */
+function versionText(a: number, b: number): string {
+  const d = HEX_DIGITS;
+  return String.fromCharCode(
+    d[(a >>> 28) & 15]!, d[(a >>> 24) & 15]!, d[(a >>> 20) & 15]!, d[(a >>> 16) & 15]!, d[(a >>> 12) & 15]!, d[(a >>> 8) & 15]!, d[(a >>> 4) & 15]!, d[a & 15]!,
+    d[(b >>> 28) & 15]!, d[(b >>> 24) & 15]!, d[(b >>> 20) & 15]!, d[(b >>> 16) & 15]!, d[(b >>> 12) & 15]!, d[(b >>> 8) & 15]!, d[(b >>> 4) & 15]!, d[b & 15]!,
+  );
+}
+
 /** The memory as kept: with where the zone was seen (so a vanished zone can still be placed in a tier). */
 function located(memory: ZoneMemory, loc: Locality): ZoneMemory {
   return memory.locality === loc ? memory : { ...memory, locality: loc };
@@ -1279,7 +1293,6 @@ function computeService(
     v2 = Math.imul(v2 ^ g2[gi]!, 0x5bd1e995) ^ (v2 >>> 15);
     v2 = Math.imul(v2 ^ v1, 0x5bd1e995);
   }
-  const hex = (x: number) => (x >>> 0).toString(16).padStart(8, '0');
   const finals = new Array<number[]>(groups.length);
   for (let gi = 0; gi < groups.length; gi++) finals[gi] = groups[gi]!.final;
   const targetNames = targets.map((t) => t.name);
@@ -1287,7 +1300,7 @@ function computeService(
   const cx: ReasonContext = { p, panic, eligibleFraction, targets, offers, remaining, rttT };
   const sourceNames = index.sourceNames;
   const rows: LazyRows = { cx, packed: packGroups(groups, shapes, finals, reports, index.sourcePos), outs, groupOf, sourceNames, built: undefined };
-  const version = hex(v1) + hex(v2);
+  const version = versionText(v1, v2);
   // Settled: damping from these rows toward the same targets stays put (without damping next round, trivially).
   // A row equal to its target stays; otherwise dampStep keeps a full row (nothing freed) whose largest gap to its
   // target is within the deadband. Anything else counts as unsettled (at worst a missed reuse, never a wrong one).
