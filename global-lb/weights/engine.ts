@@ -773,7 +773,56 @@ interface Kept {
 const KEPT = Symbol('meshfed.weights.kept');
 /** The round's service keys, sorted, kept the same way as KEPT. */
 const SORTED = Symbol('meshfed.weights.sorted');
-type WithKept = { readonly [KEPT]?: ReadonlyMap<ServiceKey, Kept>; readonly [SORTED]?: readonly ServiceKey[] };
+/** The round's memories, aligned with SORTED (undefined: no table, so nothing remembered), kept the same way. */
+const MEMS = Symbol('meshfed.weights.mems');
+type WithKept = { readonly [KEPT]?: ReadonlyMap<ServiceKey, Kept>; readonly [SORTED]?: readonly ServiceKey[]; readonly [MEMS]?: readonly (ServiceMemory | undefined)[] };
+
+/** Index of `key` in sorted keys (default sort order: UTF-16 code units), or -1. */
+function sortedIndex(sorted: readonly ServiceKey[], key: ServiceKey): number {
+  let lo = 0;
+  let hi = sorted.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const k = sorted[mid]!;
+    if (k === key) return mid;
+    if (k < key) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
+/** A service's memory in `state`, read from the round's aligned arrays when it has them (no record built). */
+function memoryOf(state: EngineState | undefined, key: ServiceKey): ServiceMemory | undefined {
+  if (state === undefined) return undefined;
+  const { [SORTED]: sorted, [MEMS]: mems } = state as WithKept;
+  if (sorted === undefined || mems === undefined) return state.services[key];
+  const i = sortedIndex(sorted, key);
+  return i < 0 ? undefined : mems[i];
+}
+
+/**
+ * The state a full round returns. `services` is an own enumerable getter that builds the record (in sorted key
+ * order, as a plain object) on first read and keeps it, so JSON.stringify, spread and deep equality see a plain
+ * record; the next round reads the aligned arrays instead. Inserting 10k keys into a dictionary-mode record, and
+ * looking each up again next round, cost ~10–15 ms of a 10k-service round; the leader never reads the record.
+ */
+function stateOf(sorted: readonly ServiceKey[], mems: readonly (ServiceMemory | undefined)[], keep: ReadonlyMap<ServiceKey, Kept>): EngineState {
+  let services: Record<ServiceKey, ServiceMemory> | undefined;
+  const state = {
+    format: 2 as const,
+    get services(): Readonly<Record<ServiceKey, ServiceMemory>> {
+      if (services === undefined) {
+        services = {};
+        for (let i = 0; i < sorted.length; i++) if (mems[i] !== undefined) services[sorted[i]!] = mems[i]!;
+      }
+      return services;
+    },
+  };
+  Object.defineProperty(state, KEPT, { value: keep, enumerable: false });
+  Object.defineProperty(state, SORTED, { value: sorted, enumerable: false });
+  Object.defineProperty(state, MEMS, { value: mems, enumerable: false });
+  return state;
+}
 
 function sameReports(r: Reuse, pos: readonly number[], stats: readonly ServiceStats[]): boolean {
   if (r.reportPos.length !== pos.length) return false;
@@ -1518,9 +1567,12 @@ export function computeWeights(snapshot: FederationSnapshot, policies: ReadonlyM
   }
   index.byService = byService;
   for (const k of policies.keys()) keys.add(k);
-  if (previous) for (const k of Object.keys(previous.services)) keys.add(k);
   // Last round's sorted keys, when the set is the same (the usual case), save sorting every key again.
   const lastSorted = previous !== undefined ? (previous as WithKept)[SORTED] : undefined;
+  const lastMems = previous !== undefined ? (previous as WithKept)[MEMS] : undefined;
+  if (lastSorted !== undefined && lastMems !== undefined) {
+    for (let i = 0; i < lastSorted.length; i++) if (lastMems[i] !== undefined) keys.add(lastSorted[i]!);
+  } else if (previous) for (const k of Object.keys(previous.services)) keys.add(k);
   let sorted: readonly ServiceKey[];
   if (lastSorted !== undefined && lastSorted.length === keys.size && lastSorted.every((k) => keys.has(k))) sorted = lastSorted;
   else sorted = [...keys].sort();
@@ -1528,21 +1580,21 @@ export function computeWeights(snapshot: FederationSnapshot, policies: ReadonlyM
   const keep = new Map<ServiceKey, Kept>();
   const tables = new Map<ServiceKey, ServiceTable>();
   const verdicts: ZoneVerdict[] = [];
-  const services: Record<ServiceKey, ServiceMemory> = {};
-  for (const key of sorted) {
-    const r = computeService(index, key, policyFor(key, policies), previous?.services[key], now, policies.has(key), kept?.get(key), keep, verdicts);
+  const mems = new Array<ServiceMemory | undefined>(sorted.length);
+  const aligned = lastSorted === sorted && lastMems !== undefined;
+  for (let i = 0; i < sorted.length; i++) {
+    const key = sorted[i]!;
+    const prevMem = aligned ? lastMems[i] : memoryOf(previous, key);
+    const r = computeService(index, key, policyFor(key, policies), prevMem, now, policies.has(key), kept?.get(key), keep, verdicts);
     if (r.table) tables.set(key, r.table);
-    if (r.table) services[key] = r.memory;
+    mems[i] = r.table ? r.memory : undefined;
   }
-  const state: EngineState = { format: 2, services };
-  Object.defineProperty(state, KEPT, { value: keep, enumerable: false });
-  Object.defineProperty(state, SORTED, { value: sorted, enumerable: false });
-  return { tables, verdicts, state };
+  return { tables, verdicts, state: stateOf(sorted, mems, keep) };
 }
 
 /** Recomputes one service only (the incremental path); same semantics as computeWeights restricted to it. */
 export function computeServiceWeights(snapshot: FederationSnapshot, service: ServiceKey, policy: Policy | undefined, previous: EngineState | undefined, now: number): ServiceResult {
-  return computeServiceFromIndex(indexSnapshot(snapshot), service, policy ?? policyFor(service, new Map()), previous?.services[service], now, policy !== undefined);
+  return computeServiceFromIndex(indexSnapshot(snapshot), service, policy ?? policyFor(service, new Map()), memoryOf(previous, service), now, policy !== undefined);
 }
 
 /** A copy of `previous` with one service's memory replaced (O(services); callers doing many updates may batch). */
