@@ -768,14 +768,15 @@ interface Kept {
 /**
  * Where a full round keeps its settled results: a non-enumerable symbol on the returned EngineState, so JSON and
  * deep equality do not see it, and a state that went through JSON or was rebuilt simply has none (a full recompute).
- * One Map per round, not a WeakMap entry per memory: the WeakMap's insertions dominated an unchanged round.
+ * One array per round aligned with the sorted keys, not a WeakMap entry per memory (whose insertions dominated an
+ * unchanged round) nor a Map keyed by service.
  */
 const KEPT = Symbol('meshfed.weights.kept');
 /** The round's service keys, sorted, kept the same way as KEPT. */
 const SORTED = Symbol('meshfed.weights.sorted');
 /** The round's memories, aligned with SORTED (undefined: no table, so nothing remembered), kept the same way. */
 const MEMS = Symbol('meshfed.weights.mems');
-type WithKept = { readonly [KEPT]?: ReadonlyMap<ServiceKey, Kept>; readonly [SORTED]?: readonly ServiceKey[]; readonly [MEMS]?: readonly (ServiceMemory | undefined)[] };
+type WithKept = { readonly [KEPT]?: readonly (Kept | undefined)[]; readonly [SORTED]?: readonly ServiceKey[]; readonly [MEMS]?: readonly (ServiceMemory | undefined)[] };
 
 /** Index of `key` in sorted keys (default sort order: UTF-16 code units), or -1. */
 function sortedIndex(sorted: readonly ServiceKey[], key: ServiceKey): number {
@@ -806,7 +807,7 @@ function memoryOf(state: EngineState | undefined, key: ServiceKey): ServiceMemor
  * record; the next round reads the aligned arrays instead. Inserting 10k keys into a dictionary-mode record, and
  * looking each up again next round, cost ~10–15 ms of a 10k-service round; the leader never reads the record.
  */
-function stateOf(sorted: readonly ServiceKey[], mems: readonly (ServiceMemory | undefined)[], keep: ReadonlyMap<ServiceKey, Kept>): EngineState {
+function stateOf(sorted: readonly ServiceKey[], mems: readonly (ServiceMemory | undefined)[], keep: readonly (Kept | undefined)[]): EngineState {
   let services: Record<ServiceKey, ServiceMemory> | undefined;
   const state = {
     format: 2 as const,
@@ -921,11 +922,11 @@ function isTarget(c: Candidate, panic: boolean, p: Params): boolean {
  * Zone names are unique in a snapshot.
  */
 export function computeServiceFromIndex(index: SnapshotIndex, service: ServiceKey, policy: Policy, prevMem: ServiceMemory | undefined, now: number, explicitPolicy = true): ServiceResult {
-  return computeService(index, service, policy, prevMem, now, explicitPolicy, undefined, undefined, []);
+  return computeService(index, service, policy, prevMem, now, explicitPolicy, undefined, undefined, 0, []);
 }
 
 /**
- * computeServiceFromIndex, reusing a result kept by the last full round (`kept`) and keeping this one (`keep`).
+ * computeServiceFromIndex, reusing a result kept by the last full round (`kept`) and keeping this one (`keep[at]`).
  * Verdicts are appended to `verdicts` (a full round passes its one list, so no service makes its own), which the
  * result returns.
  */
@@ -937,7 +938,8 @@ function computeService(
   now: number,
   explicitPolicy: boolean,
   kept: Kept | undefined,
-  keep: Map<ServiceKey, Kept> | undefined,
+  keep: (Kept | undefined)[] | undefined,
+  at: number,
   verdicts: ZoneVerdict[],
 ): ServiceResult {
   const p = compile(policy);
@@ -1005,7 +1007,7 @@ function computeService(
     const memory: ServiceMemory = { zones: zonesMemory, sources: index.sourceNames, rowOf: hit.rowOf, targets: hit.targets, rows: hit.finals };
     // Kept results of one round share one topology, so the next round compares it once.
     const topo = topologyOf(index);
-    keep?.set(service, { memory, reuse: hit.topo === topo ? hit : { ...hit, topo } });
+    if (keep !== undefined) keep[at] = { memory, reuse: hit.topo === topo ? hit : { ...hit, topo } };
     return { table: tableOf(service, hit.version, now, hit.rows), verdicts, memory };
   }
 
@@ -1384,7 +1386,7 @@ function computeService(
       targets: targetNames,
       finals,
     };
-    keep.set(service, { memory, reuse });
+    keep[at] = { memory, reuse };
   }
   return { table: tableOf(service, version, now, rows), verdicts, memory };
 }
@@ -1577,7 +1579,8 @@ export function computeWeights(snapshot: FederationSnapshot, policies: ReadonlyM
   if (lastSorted !== undefined && lastSorted.length === keys.size && lastSorted.every((k) => keys.has(k))) sorted = lastSorted;
   else sorted = [...keys].sort();
   const kept = previous !== undefined ? (previous as WithKept)[KEPT] : undefined;
-  const keep = new Map<ServiceKey, Kept>();
+  // Kept results, aligned with `sorted` like the memories (undefined: not settled, nothing kept).
+  const keep = new Array<Kept | undefined>(sorted.length).fill(undefined);
   const tables = new Map<ServiceKey, ServiceTable>();
   const verdicts: ZoneVerdict[] = [];
   const mems = new Array<ServiceMemory | undefined>(sorted.length);
@@ -1585,7 +1588,8 @@ export function computeWeights(snapshot: FederationSnapshot, policies: ReadonlyM
   for (let i = 0; i < sorted.length; i++) {
     const key = sorted[i]!;
     const prevMem = aligned ? lastMems[i] : memoryOf(previous, key);
-    const r = computeService(index, key, policyFor(key, policies), prevMem, now, policies.has(key), kept?.get(key), keep, verdicts);
+    const lastAt = kept === undefined || lastSorted === undefined ? -1 : aligned ? i : sortedIndex(lastSorted, key);
+    const r = computeService(index, key, policyFor(key, policies), prevMem, now, policies.has(key), lastAt >= 0 ? kept![lastAt] : undefined, keep, i, verdicts);
     if (r.table) tables.set(key, r.table);
     mems[i] = r.table ? r.memory : undefined;
   }
