@@ -126,7 +126,11 @@ export interface ServiceMemory {
   readonly rows: readonly (readonly number[])[];
 }
 
-/** Memory carried between rounds: hysteresis timers, slow-start ramps, last weights for damping. Opaque to callers, JSON-serialisable. */
+/**
+ * Memory carried between rounds: hysteresis timers, slow-start ramps, last weights for damping. Opaque to callers,
+ * JSON-serialisable. In a state a full round returns, `services` is an own enumerable getter that builds the record
+ * on first read (the engine itself reads its memories by position); treat it as read-only.
+ */
 export interface EngineState {
   /** 2: weights kept as shared rows (ServiceMemory.rows); memory is never persisted, so no older format is read. */
   readonly format: 2;
