@@ -121,8 +121,9 @@ export async function startRelayedSidecar(o: RelayedSidecarOptions): Promise<Rel
     onConnected: (up) => logger.info({ agent: o.agent, connected: up }, up ? 'subscribed to the zone agent' : 'zone agent lost; serving the last config'),
     stats: async () => {
       if (!sidecar) return [];
-      const [req, dur] = await Promise.all([sidecar.metrics.requests.get(), sidecar.metrics.duration.get()]);
-      const cur = totalsFrom(req.values as PromSample[], dur.values as PromSample[]);
+      const m = sidecar.metrics;
+      const [req, dur, fail, flight] = await Promise.all([m.requests.get(), m.duration.get(), m.upstreamFailures.get(), m.inFlight.get()]);
+      const cur = totalsFrom(req.values as PromSample[], dur.values as PromSample[], fail.values as PromSample[], flight.values as PromSample[]);
       const out = windowStats(prevTotals, cur);
       prevTotals = cur;
       return out;

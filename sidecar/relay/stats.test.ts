@@ -45,3 +45,28 @@ test('totals that went down (a restarted counter) count from zero', () => {
   const small = totalsFrom([req('shop/cart', 200, 3)], dur('shop/cart', { '+Inf': 3 }, 0.1));
   assert.equal(windowStats(big, small)[0]?.requests, '3');
 });
+
+test('connect failures and resets are carved out of the 5xx; 504 stays a timeout; in-flight is a level', () => {
+  const fail = (svc: string, cls: string, value: number): PromSample => ({ labels: { dest_service: svc, class: cls }, value });
+  const requests = [req('shop/cart', 200, 10), req('shop/cart', 503, 4), req('shop/cart', 502, 2), req('shop/cart', 504, 3)];
+  const t0 = totalsFrom(requests, [], [fail('shop/cart', 'connect_failure', 3), fail('shop/cart', 'reset', 1), fail('shop/cart', 'timeout', 3)],
+    [{ labels: { dest_service: 'shop/cart' }, value: 5 }]);
+  const c = t0['shop/cart']!;
+  assert.deepEqual([c.successes, c.http5xx, c.connectFailure, c.reset, c.timeout, c.inFlight], [10, 2, 3, 1, 3, 5]);
+  assert.equal(c.successes + c.http5xx + c.connectFailure + c.reset + c.timeout, c.requests, 'classes are disjoint and cover every request');
+
+  const t1 = totalsFrom([...requests, req('shop/cart', 503, 2)], [], [fail('shop/cart', 'connect_failure', 5), fail('shop/cart', 'reset', 1), fail('shop/cart', 'timeout', 3)],
+    [{ labels: { dest_service: 'shop/cart' }, value: 0 }]);
+  const [w] = windowStats(t0, t1);
+  assert.deepEqual(w?.errors, { http_5xx: '0', timeout: '0', connect_failure: '2', reset: '0' });
+  assert.equal(w?.in_flight, 0);
+});
+
+test('failure samples of a service without requests are ignored, and no class goes negative', () => {
+  const t = totalsFrom([req('shop/cart', 503, 1)], [], [
+    { labels: { dest_service: 'shop/other', class: 'reset' }, value: 4 },
+    { labels: { dest_service: 'shop/cart', class: 'connect_failure' }, value: 3 },
+  ]);
+  assert.equal(t['shop/other'], undefined);
+  assert.deepEqual([t['shop/cart']!.http5xx, t['shop/cart']!.connectFailure], [0, 3]);
+});

@@ -15,6 +15,10 @@ export interface ServiceTotals {
   readonly successes: number;
   readonly http5xx: number;
   readonly timeout: number;
+  readonly connectFailure: number;
+  readonly reset: number;
+  /** Requests in flight when the totals were taken (a level, not a count). */
+  readonly inFlight: number;
   /** Counts over LATENCY_BOUNDS_MS (+ overflow), not cumulative. */
   readonly buckets: readonly number[];
   readonly sumMs: number;
@@ -23,17 +27,23 @@ export interface ServiceTotals {
 /** Totals per "namespace/name". */
 export type Totals = Readonly<Record<string, ServiceTotals>>;
 
-const emptyTotals = (): { requests: number; successes: number; http5xx: number; timeout: number; buckets: number[]; sumMs: number } =>
-  ({ requests: 0, successes: 0, http5xx: 0, timeout: 0, buckets: new Array<number>(LATENCY_BOUNDS_MS.length + 1).fill(0), sumMs: 0 });
+type MutableTotals = { -readonly [K in keyof ServiceTotals]: K extends 'buckets' ? number[] : ServiceTotals[K] };
+const emptyTotals = (): MutableTotals =>
+  ({ requests: 0, successes: 0, http5xx: 0, timeout: 0, connectFailure: 0, reset: 0, inFlight: 0, buckets: new Array<number>(LATENCY_BOUNDS_MS.length + 1).fill(0), sumMs: 0 });
 
 /**
- * Folds the samples of meshfed_requests_total and meshfed_request_duration_seconds into totals per service.
- * Classes: status < 500 is a success, 504 a timeout, any other 5xx an http_5xx (the code label is all the counter
- * keeps, so connect failures answered 503 count as http_5xx). Prometheus buckets that do not line up with the
- * shared bounds go to the next shared bound up, so latency is never understated.
+ * Folds the samples of meshfed_requests_total, meshfed_request_duration_seconds, meshfed_upstream_failures_total and
+ * meshfed_requests_in_flight into totals per service. The error classes are disjoint: status 504 is a timeout; a
+ * 502/503 that an upstream connect failure or reset produced is that class; any other 5xx is http_5xx. Prometheus
+ * buckets that do not line up with the shared bounds go to the next shared bound up, so latency is never understated.
  */
-export function totalsFrom(requests: readonly PromSample[], duration: readonly PromSample[]): Totals {
-  const out: Record<string, ReturnType<typeof emptyTotals>> = {};
+export function totalsFrom(
+  requests: readonly PromSample[],
+  duration: readonly PromSample[],
+  failures: readonly PromSample[] = [],
+  inFlight: readonly PromSample[] = [],
+): Totals {
+  const out: Record<string, MutableTotals> = {};
   const of = (svc: string) => (out[svc] ??= emptyTotals());
   for (const s of requests) {
     const svc = String(s.labels['dest_service'] ?? '');
@@ -44,6 +54,22 @@ export function totalsFrom(requests: readonly PromSample[], duration: readonly P
     if (code < 500) t.successes += s.value;
     else if (code === 504) t.timeout += s.value;
     else t.http5xx += s.value;
+  }
+  for (const s of failures) {
+    const svc = String(s.labels['dest_service'] ?? '');
+    const t = out[svc];
+    if (!t) continue;
+    // Timeouts are already counted by their 504; connect failures and resets are carved out of the other 5xx.
+    if (s.labels['class'] === 'connect_failure') t.connectFailure += s.value;
+    else if (s.labels['class'] === 'reset') t.reset += s.value;
+  }
+  for (const t of Object.values(out)) {
+    const carved = Math.min(t.http5xx, t.connectFailure + t.reset);
+    t.http5xx -= carved;
+  }
+  for (const s of inFlight) {
+    const t = out[String(s.labels['dest_service'] ?? '')];
+    if (t) t.inFlight = Math.max(0, s.value);
   }
   // Buckets are cumulative per label set; group them, sort by bound and take differences.
   const cumulative = new Map<string, { svc: string; le: number; value: number }[]>();
@@ -74,7 +100,7 @@ export function totalsFrom(requests: readonly PromSample[], duration: readonly P
 
 /**
  * The window between two totals as ServiceStats. A service whose totals went down (a restarted counter) counts
- * from zero. Services without requests in the window are left out. in_flight is 0: the sidecar does not export it.
+ * from zero. Services without requests in the window are left out. in_flight is the level at the window's end.
  */
 export function windowStats(prev: Totals, cur: Totals): ServiceStats[] {
   const out: ServiceStats[] = [];
@@ -90,8 +116,13 @@ export function windowStats(prev: Totals, cur: Totals): ServiceStats[] {
       namespace, name,
       requests: String(requests),
       successes: String(c.successes - (p?.successes ?? 0)),
-      errors: { http_5xx: String(c.http5xx - (p?.http5xx ?? 0)), timeout: String(c.timeout - (p?.timeout ?? 0)), connect_failure: '0', reset: '0' },
-      in_flight: 0,
+      errors: {
+        http_5xx: String(Math.max(0, c.http5xx - (p?.http5xx ?? 0))),
+        timeout: String(c.timeout - (p?.timeout ?? 0)),
+        connect_failure: String(Math.max(0, c.connectFailure - (p?.connectFailure ?? 0))),
+        reset: String(Math.max(0, c.reset - (p?.reset ?? 0))),
+      },
+      in_flight: c.inFlight,
       latency: {
         bounds_ms: [...LATENCY_BOUNDS_MS],
         counts: counts.map(String),

@@ -1,6 +1,6 @@
 // The sidecar's Prometheus metrics, and the counting of a finished request from its response flags.
 import type client from 'prom-client';
-import { counter, histogram, LATENCY_BUCKETS, type Registry } from '../../common/metrics.ts';
+import { counter, gauge, histogram, LATENCY_BUCKETS, type Registry } from '../../common/metrics.ts';
 
 /** Every metric the sidecar exports; names and labels are a public contract (dashboards match on them). */
 export interface SidecarMetrics {
@@ -15,6 +15,9 @@ export interface SidecarMetrics {
   readonly refused: client.Counter<'listener' | 'reason'>;
   readonly authzDenied: client.Counter<'service'>;
   readonly configReloads: client.Counter<'result'>;
+  /** Outbound requests whose answer came from an upstream failure; class is connect_failure, reset or timeout. */
+  readonly upstreamFailures: client.Counter<'dest_service' | 'class'>;
+  readonly inFlight: client.Gauge<'dest_service'>;
 }
 
 export function createSidecarMetrics(registry: Registry): SidecarMetrics {
@@ -30,5 +33,7 @@ export function createSidecarMetrics(registry: Registry): SidecarMetrics {
     refused: counter(registry, 'meshfed_connections_refused_total', 'Connections or requests refused before reaching the stack', ['listener', 'reason']),
     authzDenied: counter(registry, 'meshfed_authz_denied_total', 'Inbound requests denied by identity-based authz', ['service']),
     configReloads: counter(registry, 'meshfed_config_reloads_total', 'Config applications by result', ['result']),
+    upstreamFailures: counter(registry, 'meshfed_upstream_failures_total', 'Outbound requests answered from an upstream failure, by class (connect_failure, reset, timeout)', ['dest_service', 'class']),
+    inFlight: gauge(registry, 'meshfed_requests_in_flight', 'Outbound requests in flight', ['dest_service']),
   };
 }

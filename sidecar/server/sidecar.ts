@@ -6,7 +6,7 @@ import { createLogger, type Logger } from '../../common/logger.ts';
 import { createRegistry, type Registry } from '../../common/metrics.ts';
 import { MeshfedError, describeError } from '../../common/errors.ts';
 import { createBalancer, hostIndex, resolveAuthority, type Balancer } from '../balancer/index.ts';
-import type { Handler, ProxyRequest, ProxyResponse, Random } from '../types.ts';
+import { UPSTREAM_FAILURE_FLAGS, type Handler, type ProxyRequest, type ProxyResponse, type Random, type UpstreamFailureFlag } from '../types.ts';
 import { authorityOf, bodyOf, protocolOf, writeResponse, type ServerRequest, type ServerResponse } from './bridge.ts';
 import { requestPeer, startInboundListener, startOutboundListener, type InboundListener, type Listener } from './listeners.ts';
 import { createAppUpstream, createMeshUpstream, failure, type Upstream } from './upstream.ts';
@@ -209,6 +209,29 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     return s;
   };
 
+  // Per destination service: in-flight gauge and failure-class counters, cached like the series above.
+  const serviceSeriesCache = new Map<string, { inFlight: { inc(): void; dec(): void }; failure: Map<string, { inc(): void }> }>();
+  const serviceSeries = (service: string) => {
+    let s = serviceSeriesCache.get(service);
+    if (!s) {
+      s = { inFlight: metrics.inFlight.labels({ dest_service: service }), failure: new Map() };
+      if (serviceSeriesCache.size < 10_000) serviceSeriesCache.set(service, s);
+    }
+    return s;
+  };
+  const countFailureClass = (service: string, flags: readonly string[] | undefined) => {
+    const flag = flags?.find((f): f is UpstreamFailureFlag => (UPSTREAM_FAILURE_FLAGS as readonly string[]).includes(f));
+    if (flag === undefined) return;
+    const cls = flag.replace('-', '_');
+    const series = serviceSeries(service);
+    let c = series.failure.get(cls);
+    if (!c) {
+      c = metrics.upstreamFailures.labels({ dest_service: service, class: cls });
+      series.failure.set(cls, c);
+    }
+    c.inc();
+  };
+
   const inboundCache = new Map<number, { inc(): void }>();
   const inboundSeries = (status: number) => {
     let s = inboundCache.get(status);
@@ -245,6 +268,8 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
       method: req.method ?? 'GET', path: req.url ?? '/', authority, headers, body: bodyOf(req), protocol: protocolOf(req),
       service: service ?? '', startedAt: Date.now(), attempt: 1, signal: ac.signal, ...(peer !== undefined ? { peerIdentity: peer } : {}),
     };
+    const flight = dir === 'outbound' && service !== undefined ? serviceSeries(service).inFlight : undefined;
+    flight?.inc();
     const run = async (): Promise<ProxyResponse> => {
       if (service === undefined) return failure(404, 'unknown-destination', `no service is named by "${authority}" (known: NAME.NS, NAME.NS.svc.meshfed, configured hosts)`);
       return (dir === 'outbound' ? handlers.outbound : handlers.inbound)(pr);
@@ -255,12 +280,17 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
         return failure(500, 'internal', `internal error: ${describeError(e)}`);
       })
       .then(async (resp) => {
-        await writeResponse(res, resp, { 'x-request-id': trace.requestId });
+        try {
+          await writeResponse(res, resp, { 'x-request-id': trace.requestId });
+        } finally {
+          flight?.dec();
+        }
         const ms = performance.now() - t0;
         if (dir === 'outbound') {
           const series = outboundSeries(resp.zone ?? '', pr.service || 'unknown', resp.status);
           series.count.inc();
           series.duration.observe(ms / 1000);
+          if (service !== undefined) countFailureClass(service, resp.flags);
         } else {
           inboundSeries(resp.status).inc();
           if (resp.status === 403) metrics.authzDenied.inc({ service: opts.service });

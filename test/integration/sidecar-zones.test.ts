@@ -183,3 +183,24 @@ test('killing every endpoint of a zone under traffic: zero failed GETs, traffic 
   assert.ok(lastBAfterKill === 0 || lastBAfterKill - killedAt < 1000, `zone b still answered ${(lastBAfterKill - killedAt).toFixed(0)} ms after the kill`);
   assert.ok((t.byZone['a'] ?? 0) > 0);
 });
+
+test('an upstream connect failure that reaches the caller is counted by class, and in-flight returns to 0', async () => {
+  // Runs after the kill test: zone b's endpoints are closed. Route only there, with no retries, so failures surface.
+  const raw = structuredClone(clientRaw) as { services: Record<string, { endpoints: Record<string, string[]>; weights: Record<string, number>; policy: Record<string, unknown> }> };
+  const svc = raw.services['shop/catalog']!;
+  svc.endpoints = { b: svc.endpoints['b']! };
+  svc.weights = { b: 10000 };
+  svc.policy['retry'] = { attempts: 1, retryOn: [] };
+  client.applyConfig(parseSidecarConfig(JSON.stringify(raw), 'client.json'));
+  const statuses: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const res = await request(`http://127.0.0.1:${client.outboundPort}/zone`, { dispatcher: agent, headers: { host: 'catalog.shop' } });
+    await res.body.text();
+    statuses.push(res.statusCode);
+  }
+  assert.ok(statuses.every((s) => s >= 500), `every request failed: ${statuses.join(',')}`);
+  const m = await (await request(`http://127.0.0.1:${client.adminPort}/metrics`)).body.text();
+  const cf = /meshfed_upstream_failures_total\{dest_service="shop\/catalog",class="connect_failure"\} (\d+)/.exec(m);
+  assert.ok(cf && Number(cf[1]) >= 1, 'connect failures counted by class');
+  assert.match(m, /meshfed_requests_in_flight\{dest_service="shop\/catalog"\} 0\n/);
+});
