@@ -365,13 +365,14 @@ interface GroupExtras {
 /**
  * A round's groups as kept by a table until its rows are read: the group shapes (tiers, out tiers, rule), which
  * services of one round with the same grouping share, each group's rounded target (the published row itself when
- * damping left it there, as it usually does) and demand. First, used and standby tiers follow from tiers and the
- * published row, so they are derived again when the rows are built. Survivors dominated the garbage collector's
- * work in a full round, so nothing per group is copied here.
+ * damping left it there, as it usually does) and the reports demand is read from. First, used and standby tiers
+ * follow from tiers and the published row, so they are derived again when the rows are built. Survivors dominated
+ * the garbage collector's work in a full round, so nothing per group is copied here.
  */
 interface PackedGroups {
   readonly shapes: readonly GroupShape[];
-  readonly targets: readonly (readonly number[])[];
+  /** Per group, the rounded target before damping. */
+  readonly rounded: readonly (readonly number[])[];
   /** The service's reports and the round's source positions: a group's demand is its first source's. */
   readonly reports: { readonly pos: readonly number[]; readonly stats: readonly ServiceStats[] };
   readonly sourcePos: Int32Array;
@@ -379,19 +380,19 @@ interface PackedGroups {
   readonly finals: readonly (readonly number[])[];
 }
 
-function packGroups(groups: readonly Group[], shapes: readonly GroupShape[], finals: readonly (readonly number[])[], reports: PackedGroups['reports'], sourcePos: Int32Array): PackedGroups {
+function packGroups(groups: readonly Group[], finals: readonly (readonly number[])[]): Pick<PackedGroups, 'rounded' | 'extras'> {
   const G = groups.length;
-  const targets = new Array<readonly number[]>(G);
+  const rounded = new Array<readonly number[]>(G);
   let extras: (GroupExtras | undefined)[] | undefined;
   for (let gi = 0; gi < G; gi++) {
     const g = groups[gi]!;
-    targets[gi] = sameNumbers(g.target, finals[gi]!) ? finals[gi]! : g.target;
+    rounded[gi] = sameNumbers(g.target, finals[gi]!) ? finals[gi]! : g.target;
     if (g.overflow !== undefined || g.failover !== undefined || g.failed !== NONE_FAILED) {
       const weights = g.overflow !== undefined ? g.weights : undefined;
       (extras ??= new Array<GroupExtras | undefined>(G).fill(undefined))[gi] = { weights, overflow: g.overflow, failover: g.failover, failed: g.failed };
     }
   }
-  return { shapes, targets, reports, sourcePos, extras, finals };
+  return { rounded, extras };
 }
 
 /** First, used and standby tier of a row (what step 6 derives for the reasons). */
@@ -418,7 +419,7 @@ function unpackGroups(pk: PackedGroups, p: Params): RowPlan[] {
     out[gi] = {
       weights: x?.weights,
       tiers: sh.tiers,
-      target: pk.targets[gi]!,
+      target: pk.rounded[gi]!,
       final,
       outTiers: sh.outTiers,
       overflow: x?.overflow,
@@ -859,9 +860,7 @@ function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
  * What a table needs to build its rows when first read; the built rows are kept here, so every table that shares
  * this (a reused result) builds them once.
  */
-interface LazyRows {
-  readonly cx: ReasonContext;
-  readonly packed: PackedGroups;
+interface LazyRows extends ReasonContext, PackedGroups {
   readonly outs: readonly Candidate[];
   readonly groupOf: readonly number[];
   readonly sourceNames: readonly string[];
@@ -873,7 +872,7 @@ const LAZY = Symbol('meshfed.weights.rows');
 /** The one getter every table's `rows` uses: all tables then share one hidden class and stay fast objects. */
 function rowsOf(this: ServiceTable & { readonly [LAZY]: LazyRows }): readonly SourceRow[] {
   const l = this[LAZY];
-  return (l.built ??= buildRows(l.cx, unpackGroups(l.packed, l.cx.p), l.outs, l.groupOf, l.sourceNames));
+  return (l.built ??= buildRows(l, unpackGroups(l, l.p), l.outs, l.groupOf, l.sourceNames));
 }
 
 // Reused descriptors: `rows` is an own enumerable accessor (JSON.stringify, spread and deep equality see plain
@@ -1348,9 +1347,13 @@ function computeService(
   for (let gi = 0; gi < groups.length; gi++) finals[gi] = groups[gi]!.final;
   const targetNames = targets.map((t) => t.name);
   const memory: ServiceMemory = { zones: zonesMemory, sources: index.sourceNames, rowOf: groupOf, targets: targetNames, rows: finals };
-  const cx: ReasonContext = { p, panic, eligibleFraction, targets, offers, remaining, rttT };
-  const sourceNames = index.sourceNames;
-  const rows: LazyRows = { cx, packed: packGroups(groups, shapes, finals, reports, index.sourcePos), outs, groupOf, sourceNames, built: undefined };
+  const { rounded, extras } = packGroups(groups, finals);
+  // One object is the reasons' context, the packed groups and what builds the rows (fewer objects survive).
+  const rows: LazyRows = {
+    p, panic, eligibleFraction, targets, offers, remaining, rttT,
+    shapes, rounded, reports, sourcePos: index.sourcePos, extras, finals,
+    outs, groupOf, sourceNames: index.sourceNames, built: undefined,
+  };
   const version = versionText(v1, v2);
   // Settled: damping from these rows toward the same targets stays put (without damping next round, trivially).
   // A row equal to its target stays; otherwise dampStep keeps a full row (nothing freed) whose largest gap to its
