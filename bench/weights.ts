@@ -2,18 +2,8 @@
 import { computeServiceFromIndex, computeWeights, indexSnapshot, type FederationSnapshot, type ServiceStats, type ServiceTable, type ZoneState } from '../global-lb/weights/index.ts';
 import * as reference from '../global-lb/weights/engine-reference.ts';
 import { defaultPolicy } from '../api/policy.ts';
+import { seededRandom as prng } from '../common/random.ts';
 
-/** Deterministic PRNG so every run measures the same federation. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * The federation every case measures (exported for profiling scripts): zones spread over 2 clouds × 5 regions; each service is deployed in `perService` zones (all zones when

@@ -4,17 +4,8 @@ import assert from 'node:assert/strict';
 import { validatePolicy, type Policy } from '../../api/policy.ts';
 import { computeServiceFromIndex, computeWeights, indexSnapshot, type EngineResult, type EngineState, type FederationSnapshot, type ServiceStats, type ZoneState } from './index.ts';
 import * as reference from './engine-reference.ts';
+import { seededRandom as prng } from '../../common/random.ts';
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SERVICES = ['default/a', 'default/b', 'shop/cart', 'shop/pay'];
 

@@ -3,18 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { validatePolicy, type Policy } from '../../api/policy.ts';
 import { computeWeights, type EngineResult, type FederationSnapshot, type ServiceStats, type ZoneState } from './index.ts';
+import { seededRandom as prng } from '../../common/random.ts';
 
-/** mulberry32: small, seedable, good enough to explore inputs reproducibly. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SERVICES = ['default/a', 'default/b', 'shop/cart'];
 
