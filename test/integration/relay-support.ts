@@ -78,23 +78,30 @@ export class Traffic {
   readonly failures: string[] = [];
   total = 0;
   private running = true;
+  /** Bumped by resetShares; a request counts toward the shares only if it started in the current epoch. */
+  private epoch = 0;
   private readonly loops: Promise<void>[] = [];
 
   constructor(outboundPort: number, authority: string, concurrency = 4) {
     for (let i = 0; i < concurrency; i++) {
       this.loops.push((async () => {
         while (this.running) {
+          const startedIn = this.epoch;
           const r = await get(outboundPort, authority);
           this.total++;
-          if (r.status === 200 && r.zone) this.zones.set(r.zone, (this.zones.get(r.zone) ?? 0) + 1);
-          else this.failures.push(`${r.status} ${r.body.slice(0, 200)}`);
+          if (r.status !== 200 || !r.zone) this.failures.push(`${r.status} ${r.body.slice(0, 200)}`);
+          else if (startedIn === this.epoch) this.zones.set(r.zone, (this.zones.get(r.zone) ?? 0) + 1);
         }
       })());
     }
   }
 
-  /** Zeroes the per-zone counts (failures are kept: the tests assert none ever happened). */
+  /**
+   * Zeroes the per-zone counts; requests already in flight (picked under the previous config) are left out of the
+   * new counts. Failures are kept: the tests assert none ever happened.
+   */
   resetShares(): void {
+    this.epoch++;
     this.zones.clear();
   }
 
