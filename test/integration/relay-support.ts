@@ -130,4 +130,3 @@ export async function cartWeights(rs: RelayedSidecar): Promise<Record<string, nu
   return body.config.services['shop/cart']?.weights;
 }
 
-export const caDirOf = (dir: string) => join(dir, 'ca');
