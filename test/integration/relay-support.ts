@@ -2,7 +2,6 @@
 import 'reflect-metadata';
 import http from 'node:http';
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { createLogger } from '../../common/logger.ts';
 import { startZoneAgent, type ZoneAgent } from '../../zone-agent/agent.ts';
 import { startRelayedSidecar, type RelayedSidecar } from '../../sidecar/relay/index.ts';
