@@ -1,4 +1,6 @@
 // Benchmark of the weight engine: full recompute at 1k/10k services × 10/50/100 zones, and one service alone.
+// Flags: --quick (one shape), --shape=SxZ (e.g. 10000x100), --deployed=N|all, --reference (the pre-optimisation
+// engine too), --all (also shapes over 20M source×target cells).
 import { computeServiceFromIndex, computeWeights, indexSnapshot, type FederationSnapshot, type ServiceStats, type ServiceTable, type ZoneState } from '../global-lb/weights/index.ts';
 import * as reference from '../global-lb/weights/engine-reference.ts';
 import { defaultPolicy } from '../api/policy.ts';
