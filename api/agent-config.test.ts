@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MeshfedError } from '../common/errors.ts';
 import { loadAgentConfigFile, parseAgentConfig } from './agent-config.ts';
+import { singleConfigError } from './testing.ts';
 
 const MINIMAL = `
 zone: aws/us-east-1/us-east-1a
@@ -17,15 +18,7 @@ caDir: certs
 `;
 
 function errorOf(text: string): string {
-  try {
-    parseAgentConfig(text, 'agent.yaml', '/etc/meshfed');
-  } catch (e) {
-    assert.ok(e instanceof MeshfedError);
-    assert.equal(e.code, 'MESHFED_E_CONFIG_INVALID', e.message);
-    assert.equal(e.details.length, 1, `expected exactly one problem, got:\n${e.message}`);
-    return e.message;
-  }
-  assert.fail('the config should have been rejected');
+  return singleConfigError(() => parseAgentConfig(text, 'agent.yaml', '/etc/meshfed'));
 }
 
 test('a minimal agent config gets every default, resolves relative paths and is deep-frozen', () => {

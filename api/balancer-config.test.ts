@@ -4,19 +4,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MeshfedError } from '../common/errors.ts';
 import { loadBalancerConfigFile, parseBalancerConfig } from './balancer-config.ts';
+import { singleConfigError } from './testing.ts';
 
 function errorOf(text: string): string {
-  try {
-    parseBalancerConfig(text, 'global-lb.yaml', '/etc/meshfed');
-  } catch (e) {
-    assert.ok(e instanceof MeshfedError);
-    assert.equal(e.code, 'MESHFED_E_CONFIG_INVALID', e.message);
-    assert.equal(e.details.length, 1, `expected exactly one problem, got:\n${e.message}`);
-    return e.message;
-  }
-  assert.fail('the config should have been rejected');
+  return singleConfigError(() => parseBalancerConfig(text, 'global-lb.yaml', '/etc/meshfed'));
 }
 
 test('an insecure config gets every default and is deep-frozen', () => {

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MeshfedError } from '../common/errors.ts';
 import { DEFAULT_TOPOLOGY, findZone, loadTopologyFile, parseTopology, topologyZones } from './topology.ts';
+import { singleConfigError } from './testing.ts';
 
 const VALID = `
 clusters: [{ name: c1 }, { name: c2 }]
@@ -25,16 +26,8 @@ clouds:
 `;
 
 /** Parses text expected to be malformed; returns the single error line after checking the code. */
-function errorOf(text: string, code = 'MESHFED_E_CONFIG_INVALID'): string {
-  try {
-    parseTopology(text, 'topology.yaml');
-  } catch (e) {
-    assert.ok(e instanceof MeshfedError, `expected a MeshfedError, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    assert.equal(e.details.length, 1, `expected exactly one problem, got:\n${e.message}`);
-    return e.message;
-  }
-  assert.fail('the topology should have been rejected');
+function errorOf(text: string, code?: string): string {
+  return singleConfigError(() => parseTopology(text, 'topology.yaml'), code);
 }
 
 test('a valid topology loads with defaults applied and is deep-frozen', () => {
