@@ -10,7 +10,7 @@ import type { Topology } from '../api/topology.ts';
 import { etcdAvailable, startEtcd, type EtcdServer } from './etcd.ts';
 import { freePorts } from './ports.ts';
 import { buildPlan, defaultPolicies, frontendUrl, staticDiscoveryFor, type FederationPlan, type ShopLayout } from './plan.ts';
-import { isAlive, StartError, Supervisor } from './supervisor.ts';
+import { isAlive, Supervisor } from './supervisor.ts';
 import { readUpState, upStatePath, writeUpState, type UpState } from './state.ts';
 import { hopZones, type SampleReply } from './sample-app.ts';
 import { localError } from './errors.ts';
@@ -279,5 +279,3 @@ export function summary(state: UpState): string {
   ];
   return lines.join('\n');
 }
-
-export { StartError };
