@@ -1,6 +1,7 @@
 // `meshfed fault set|clear|list`: L7 fault injection in the sidecars of a federation started by `meshfed up`.
 import { parseCommand, parseDuration, parseOutput, renderTable, UsageError } from './args.ts';
 import { DEFAULT_STATE_DIR, readUpState, type UpState } from '../local/state.ts';
+import { meshService } from '../local/plan.ts';
 
 const spec = {
   name: 'fault',
@@ -21,7 +22,7 @@ const spec = {
   details: 'set replaces the fault rules of the chosen sidecars (PUT /faults on their admin ports); clear removes them.\nExample: meshfed fault set --zone us-east-1a --service frontend --to catalog --abort 503 --percent 50\nExit codes: 0 done, 1 a sidecar refused or is unreachable, 2 usage error.',
 } as const;
 
-const full = (s: string) => (s.includes('/') ? s : `shop/${s}`);
+const full = (s: string) => (s.includes('/') ? s : meshService(s));
 
 function targets(state: UpState, zone: string | undefined, service: string | undefined): { zone: string; instance: string; service: string; adminUrl: string }[] {
   if (zone !== undefined && !state.zones.some((z) => z.name === zone)) throw new UsageError(`--zone: unknown zone "${zone}" (zones: ${state.zones.map((z) => z.name).join(', ')})`);

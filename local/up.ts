@@ -9,7 +9,7 @@ import {
 import type { Topology } from '../api/topology.ts';
 import { etcdAvailable, startEtcd, type EtcdServer } from './etcd.ts';
 import { freePorts } from './ports.ts';
-import { buildPlan, defaultPolicies, frontendUrl, staticDiscoveryFor, type FederationPlan, type ShopLayout } from './plan.ts';
+import { buildPlan, defaultPolicies, frontendUrl, meshService, staticDiscoveryFor, type FederationPlan, type ShopLayout } from './plan.ts';
 import { isAlive, Supervisor } from './supervisor.ts';
 import { readUpState, upStatePath, writeUpState, type UpState } from './state.ts';
 import { hopZones, type SampleReply } from './sample-app.ts';
@@ -190,7 +190,7 @@ export async function startFederation(opts: UpOptions): Promise<Federation> {
       if (!res?.ok) return false;
       const body = (await res.json()) as { tables: { service: string; rows: { sourceZone: string }[] }[] };
       return opts.layout.services.every((s) => {
-        const t = body.tables.find((x) => x.service === `shop/${s.name}`);
+        const t = body.tables.find((x) => x.service === meshService(s.name));
         return t !== undefined && plan.zones.every((z) => t.rows.some((r) => r.sourceZone === z.zone));
       });
     });
@@ -211,7 +211,7 @@ export async function startFederation(opts: UpOptions): Promise<Federation> {
       zones: plan.zones.map((z) => ({
         name: z.zone, locality: `${z.cloud}/${z.region}/${z.zone}`, ...(frontendUrl(z) ? { frontendUrl: frontendUrl(z)! } : {}),
         agentAdminUrl: `http://127.0.0.1:${z.agentAdminPort}`, gateway: `127.0.0.1:${z.gatewayPort}`,
-        sidecars: z.instances.map((i) => ({ service: `shop/${i.service}`, version: i.version, instance: i.instance, adminUrl: `http://127.0.0.1:${i.adminPort}` })),
+        sidecars: z.instances.map((i) => ({ service: meshService(i.service), version: i.version, instance: i.instance, adminUrl: `http://127.0.0.1:${i.adminPort}` })),
       })),
       components: [
         ...(etcd && etcd.pid() !== undefined ? [{ name: 'etcd', pid: etcd.pid()!, logFile: '(stderr of meshfed up)' }] : []),
