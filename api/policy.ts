@@ -1,21 +1,23 @@
 // The service-policy file: per-service failover, distribution, ejection and damping settings for the weight engine.
 import { z } from 'zod';
 import type { DeepReadonly } from '../common/freeze.ts';
+import { parseDurationMs } from './fields.ts';
 import { loadConfigFile, parseConfig, validateConfig } from './load.ts';
 import { isLocalitySegment, LOCALITY_LEVELS } from './locality.ts';
 
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
-const UNIT_MS = { ms: 1, s: 1e3, m: 60e3, h: 3600e3 } as const;
+// A narrower grammar than the shared one in fields.ts (no d/y units, no surrounding spaces), checked here so the
+// text stored in a policy is exactly what was validated; the arithmetic is parseDurationMs's.
+const DURATION = /^\d+(?:\.\d+)?(?:ms|s|m|h)$/;
 
 /** Milliseconds in a policy duration such as "500ms", "10s", "2m", "1h". Throws on text the schema would reject. */
 export function durationMs(text: string): number {
-  const m = DURATION.exec(text);
-  if (!m) throw new Error(`not a duration: "${text}"`);
-  return Math.round(Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS]);
+  const ms = DURATION.test(text) ? parseDurationMs(text) : undefined;
+  if (ms === undefined) throw new Error(`not a duration: "${text}"`);
+  return ms;
 }
 
-// Kept as text in the parsed policy so a stored policy round-trips through JSON unchanged; the engine converts.
-// Local to this file: api/ had no shared duration schema when this was written.
+// Kept as text in the parsed policy so a stored policy round-trips through JSON unchanged; the engine converts with
+// durationMs. Not fields.ts's durationSchema, which turns the text into a number.
 const durationSchema = z.string({ error: 'expected a duration such as "10s"' }).regex(DURATION, {
   error: (issue) => `"${String(issue.input)}" is not a duration (use e.g. 500ms, 10s, 2m, 1h)`,
 });
