@@ -1,5 +1,6 @@
 // Field schemas shared by every config file: durations, host:port addresses, DNS-label names, file paths.
 import { z } from 'zod';
+import { isLocalitySegment } from './locality.ts';
 
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|y)$/;
 const UNIT_MS = { ms: 1, s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, y: 365 * 86400e3 } as const;
@@ -76,10 +77,8 @@ export const hostPortSchema = z.string().transform((text, ctx): HostPort => {
   return z.NEVER;
 });
 
-const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-
 /** A name that is a DNS label (lowercase letters, digits and dashes, at most 63 characters), as zones, clusters and networks are. */
-export const dnsLabelSchema = z.string().refine((s) => DNS_LABEL.test(s), {
+export const dnsLabelSchema = z.string().refine(isLocalitySegment, {
   error: (issue) => `"${String(issue.input)}" is not a valid name (lowercase letters, digits and "-", starting and ending with a letter or digit, at most 63 characters)`,
 });
 

@@ -5,7 +5,7 @@ import { createLogger } from '../common/logger.ts';
 import { loadAgentConfigFile, type AgentConfig } from '../api/agent-config.ts';
 import { isTrustDomain } from '../api/identity.ts';
 import { parseLocality, formatLocality, type Locality } from '../api/locality.ts';
-import { formatHostPort, parseHostPortText } from '../api/fields.ts';
+import { dnsLabelSchema, formatHostPort, parseHostPortText } from '../api/fields.ts';
 import { startZoneAgent, type DiscoverySpec } from '../zone-agent/index.ts';
 import { announceListening, untilStopSignal } from './lifecycle.ts';
 
@@ -61,8 +61,6 @@ export interface ResolvedAgentArgs {
   readonly healthCheck: AgentConfig['healthCheck'];
 }
 
-const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-
 /** Turns argv into agent settings; throws UsageError for anything a user must fix. */
 export function resolveArgs(argv: readonly string[]): ResolvedAgentArgs | undefined {
   const parsed = parseCommand(spec, argv);
@@ -76,7 +74,7 @@ export function resolveArgs(argv: readonly string[]): ResolvedAgentArgs | undefi
   const cluster = required(v.cluster ?? base?.cluster, 'cluster');
   const network = required(v.network ?? base?.network, 'network');
   for (const [flag, value] of [['cluster', cluster], ['network', network]] as const) {
-    if (!DNS_LABEL.test(value)) throw new UsageError(`--${flag}: "${value}" is not a DNS label (lowercase letters, digits, "-")`);
+    if (!dnsLabelSchema.safeParse(value).success) throw new UsageError(`--${flag}: "${value}" is not a DNS label (lowercase letters, digits, "-")`);
   }
   const trustDomain = v['trust-domain'] ?? base?.trustDomain ?? 'meshfed.local';
   if (!isTrustDomain(trustDomain)) throw new UsageError(`--trust-domain: "${trustDomain}" is not a SPIFFE trust domain`);
