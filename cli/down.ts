@@ -1,4 +1,5 @@
 // `meshfed down`: stops the federation `meshfed up` started (from its up.json) and removes its temporary state.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { rmSync } from 'node:fs';
 import { parseCommand } from './args.ts';
 import { DEFAULT_STATE_DIR, readUpState, upStatePath } from '../local/state.ts';
@@ -13,8 +14,6 @@ const spec = {
   },
   details: 'Asks `meshfed up` to stop (SIGTERM), then ends any process of the recorded ones still alive. The trust root is kept.\nExit codes: 0 stopped or nothing was running, 1 a process could not be stopped, 2 usage error.',
 } as const;
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 async function waitGone(pids: readonly number[], ms: number): Promise<number[]> {
   const deadline = Date.now() + ms;

@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { freePorts } from './ports.ts';
 import { spawnSync } from 'node:child_process';
@@ -103,7 +104,7 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdSer
         child.kill('SIGKILL');
         throw new Error(`etcd did not become healthy within ${readyTimeoutMs} ms:\n${stderr}`);
       }
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
     }
   };
 
@@ -209,7 +210,7 @@ async function waitForState(pid: number, matches: (state: string) => boolean, ti
     }
     if (states.every(matches)) return;
     if (Date.now() > deadline) throw new Error(`etcd (pid ${pid}) did not reach the expected state: ${states.join('')}`);
-    await new Promise((r) => setTimeout(r, 10));
+    await sleep(10);
   }
 }
 

@@ -1,4 +1,5 @@
 // Starts, watches and stops the child processes of a local federation, each with its own log file.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -33,8 +34,6 @@ export class StartError extends MeshfedError {
     this.logFile = logFile;
   }
 }
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
  * Owns a set of child processes. Invariant: every process it spawned is either running and listed, or has exited;

@@ -1,5 +1,6 @@
 // Brings a whole local federation up (trust, store, balancers, agents, zones with the shop) and takes it down again.
 import 'reflect-metadata';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,8 +39,6 @@ export interface Federation {
   /** Stops every process and removes the temporary state (the trust root stays). Idempotent. */
   stop(): Promise<void>;
 }
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 async function httpOk(url: string, timeoutMs = 2000): Promise<boolean> {
   try {
