@@ -47,7 +47,7 @@ export async function startGatewayProcess(opts: {
   });
   let watcher: ConfigWatch | undefined;
   if (opts.configFile !== undefined) {
-    watcher = watchConfigFile(opts.configFile, undefined, applyConfig, (e) => {
+    watcher = watchConfigFile(opts.configFile, applyConfig, (e) => {
       opts.logger.error({ code: e.code, problems: e.details.length > 0 ? e.details : [describeError(e)] }, 'config refused; keeping the previous one');
     });
   }

@@ -1,8 +1,9 @@
 // Hot reload of the sidecar's --config file: watch, re-validate, apply; a bad file is refused and the old config stays.
-import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import { watch, type FSWatcher } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { basename, dirname, resolve } from 'node:path';
-import { loadSidecarConfig, type SidecarConfig } from '../../api/sidecar-config.ts';
+import { parseSidecarConfig, type SidecarConfig } from '../../api/sidecar-config.ts';
+import { readConfigText } from '../../api/load.ts';
 import { MeshfedError } from '../../common/errors.ts';
 
 export interface ConfigWatch {
@@ -16,28 +17,27 @@ export interface ConfigWatch {
  */
 export function watchConfigFile(
   path: string,
-  initial: string | undefined,
   apply: (cfg: SidecarConfig) => void,
   refuse: (e: MeshfedError) => void,
   debounceMs = 50,
 ): ConfigWatch {
   const file = resolve(path);
-  let lastHash = initial === undefined ? '' : hash(initial);
+  let lastHash = '';
   let timer: NodeJS.Timeout | undefined;
   const check = () => {
     timer = undefined;
     let text: string;
     try {
-      text = readText(file);
+      text = readConfigText(file);
     } catch (e) {
-      refuse(e instanceof MeshfedError ? e : new MeshfedError('MESHFED_E_CONFIG_READ', `${path}: ${(e as Error).message}`));
+      refuse(e as MeshfedError);
       return;
     }
     const h = hash(text);
     if (h === lastHash) return;
     let cfg: SidecarConfig;
     try {
-      cfg = loadSidecarConfig(file);
+      cfg = parseSidecarConfig(text, file);
     } catch (e) {
       lastHash = h; // do not report the same bad content twice
       refuse(e instanceof MeshfedError ? e : new MeshfedError('MESHFED_E_CONFIG_INVALID', String(e), { cause: e }));
@@ -63,8 +63,4 @@ export function watchConfigFile(
 /** A content hash, so a touch or a rewrite with the same bytes does not re-apply. */
 export function hash(text: string): string {
   return createHash('sha256').update(text).digest('hex');
-}
-
-function readText(file: string): string {
-  return readFileSync(file, 'utf8');
 }

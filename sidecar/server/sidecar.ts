@@ -381,7 +381,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
 
   let watcher: ConfigWatch | undefined;
   if (opts.configFile !== undefined) {
-    watcher = watchConfigFile(opts.configFile, undefined, (cfg) => {
+    watcher = watchConfigFile(opts.configFile, (cfg) => {
       try {
         sidecar.applyConfig(cfg);
       } catch (e) {
