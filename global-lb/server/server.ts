@@ -5,6 +5,7 @@ import type { Server as HttpServer } from 'node:http';
 import type { Store } from '../store/store.ts';
 import { createLogger, type Logger } from '../../common/logger.ts';
 import { federationProto } from '../../api/proto.ts';
+import { formatHostPort } from '../../api/fields.ts';
 import { parseSpiffeId } from '../../api/identity.ts';
 import { ReplicaView } from './view.ts';
 import { LeaderLoop } from './leader.ts';
@@ -130,10 +131,8 @@ export async function startGlobalLb(options: GlobalLbOptions): Promise<GlobalLb>
     logger.warn('Federation gRPC is running WITHOUT TLS (--insecure): agents are not authenticated; use only for local development');
     credentials = grpc.ServerCredentials.createInsecure();
   }
-  const { host: gHost, port: gPort } = options.grpcListen;
-  const grpcTarget = gHost.includes(':') ? `[${gHost}]:${gPort}` : `${gHost}:${gPort}`;
   const grpcPort = await new Promise<number>((resolve, reject) => {
-    grpcServer.bindAsync(grpcTarget, credentials, (e, port) => (e ? reject(e) : resolve(port)));
+    grpcServer.bindAsync(formatHostPort(options.grpcListen), credentials, (e, port) => (e ? reject(e) : resolve(port)));
   });
 
   const admin = createAdminServer({
@@ -154,14 +153,13 @@ export async function startGlobalLb(options: GlobalLbOptions): Promise<GlobalLb>
 
   void view.start();
   leader.start();
-  const aHost = options.adminListen.host.includes(':') ? `[${options.adminListen.host}]` : options.adminListen.host;
   logger.info({ replicaId, grpcPort, adminPort, store: store.kind }, 'global-lb replica started');
 
   let closing: Promise<void> | undefined;
   return {
     replicaId, grpcPort, adminPort, view, leader, federation, metrics,
-    adminUrl: `http://${aHost}:${adminPort}`,
-    grpcAddress: gHost.includes(':') ? `[${gHost}]:${grpcPort}` : `${gHost}:${grpcPort}`,
+    adminUrl: `http://${formatHostPort({ host: options.adminListen.host, port: adminPort })}`,
+    grpcAddress: formatHostPort({ host: options.grpcListen.host, port: grpcPort }),
     close() {
       closing ??= (async () => {
         await federation.closeAll();
