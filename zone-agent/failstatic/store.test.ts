@@ -20,18 +20,18 @@ const state: BalancerState = {
   weightsReceivedAtMs: 1234,
 };
 
-test('state round-trips and a second save replaces the first without leaving temp files', (t) => {
+test('state round-trips and a second save replaces the first without leaving temp files', async (t) => {
   const dir = tmp(t);
   assert.deepEqual(loadLastGood(dir, 'a'), { ok: true, value: undefined }, 'missing file = first start');
-  assert.equal(saveLastGood(join(dir, 'nested'), 'a', state, 1).ok, true);
+  assert.equal((await saveLastGood(join(dir, 'nested'), 'a', state, 1)).ok, true);
   assert.deepEqual(loadLastGood(join(dir, 'nested'), 'a'), { ok: true, value: state });
   const next = { ...state, weightsReceivedAtMs: 99 };
-  assert.equal(saveLastGood(join(dir, 'nested'), 'a', next, 2).ok, true);
+  assert.equal((await saveLastGood(join(dir, 'nested'), 'a', next, 2)).ok, true);
   assert.deepEqual(loadLastGood(join(dir, 'nested'), 'a'), { ok: true, value: next });
   assert.deepEqual(readdirSync(join(dir, 'nested')), [STATE_FILE]);
 });
 
-test('corrupt, foreign-format and other-zone files are refused with the path named', (t) => {
+test('corrupt, foreign-format and other-zone files are refused with the path named', async (t) => {
   const dir = tmp(t);
   writeFileSync(join(dir, STATE_FILE), '{"format": "meshfed.zone-agent.last-go');
   const a = loadLastGood(dir, 'a');
@@ -39,16 +39,16 @@ test('corrupt, foreign-format and other-zone files are refused with the path nam
   assert.match(a.ok ? '' : a.error, /last-good\.json: not valid JSON/);
   writeFileSync(join(dir, STATE_FILE), '{"format": "other"}');
   assert.match((loadLastGood(dir, 'a') as { error: string }).error, /unknown format/);
-  saveLastGood(dir, 'b', state, 1);
+  await saveLastGood(dir, 'b', state, 1);
   assert.match((loadLastGood(dir, 'a') as { error: string }).error, /saved for zone "b", not a/);
   writeFileSync(join(dir, STATE_FILE), JSON.stringify({ format: 'meshfed.zone-agent.last-good/v1', zone: 'a', state: { weights: null } }));
   assert.match((loadLastGood(dir, 'a') as { error: string }).error, /missing weights/);
 });
 
-test('a write into an unwritable place is an error value, not a throw', (t) => {
+test('a write into an unwritable place is an error value, not a throw', async (t) => {
   const dir = tmp(t);
   writeFileSync(join(dir, 'file'), 'x');
-  const r = saveLastGood(join(dir, 'file', 'sub'), 'a', state, 1);
+  const r = await saveLastGood(join(dir, 'file', 'sub'), 'a', state, 1);
   assert.equal(r.ok, false);
 });
 

@@ -1,5 +1,5 @@
 // Fail-static persistence: the last good balancer state (weights, directory, bundle) on disk, written atomically.
-import { mkdirSync, openSync, writeSync, fsyncSync, closeSync, renameSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdir, open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { err, ok, type Result } from '../../common/errors.ts';
@@ -14,30 +14,6 @@ interface OnDisk {
   readonly zone: string;
   readonly savedAtMs: number;
   readonly state: BalancerState;
-}
-
-/**
- * Writes the state with write-to-temp, fsync, rename: a crash leaves either the old file or the new one, never
- * a torn one. Returns an error value instead of throwing, since a failed write must not stop the agent.
- */
-export function saveLastGood(dir: string, zone: string, state: BalancerState, nowMs: number): Result<string, string> {
-  const path = join(dir, STATE_FILE);
-  const tmp = `${path}.${process.pid}.tmp`;
-  try {
-    mkdirSync(dir, { recursive: true });
-    const body: OnDisk = { format: FORMAT, zone, savedAtMs: nowMs, state };
-    const fd = openSync(tmp, 'w', 0o600);
-    try {
-      writeSync(fd, JSON.stringify(body));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-    return ok(path);
-  } catch (e) {
-    return err(`${path}: ${(e as Error).message}`);
-  }
 }
 
 /**
@@ -68,8 +44,12 @@ export function loadLastGood(dir: string, zone: string): Result<BalancerState | 
   return ok({ directory: s.directory ?? undefined, weights: s.weights, bundle: s.bundle ?? undefined, weightsReceivedAtMs: s.weightsReceivedAtMs });
 }
 
-/** The same atomic write off the event loop, so a slow disk never delays pushes to sidecars. */
-export async function saveLastGoodAsync(dir: string, zone: string, state: BalancerState, nowMs: number): Promise<Result<string, string>> {
+/**
+ * Writes the state with write-to-temp, fsync, rename: a crash leaves either the old file or the new one, never
+ * a torn one. Runs off the event loop, so a slow disk never delays pushes to sidecars. Returns an error value
+ * instead of throwing, since a failed write must not stop the agent.
+ */
+export async function saveLastGood(dir: string, zone: string, state: BalancerState, nowMs: number): Promise<Result<string, string>> {
   const path = join(dir, STATE_FILE);
   const tmp = `${path}.${process.pid}.tmp`;
   try {
@@ -120,7 +100,7 @@ export class LastGoodWriter {
     while (this.next) {
       const s = this.next;
       this.next = undefined;
-      const r = await saveLastGoodAsync(this.dir, this.zone, s, Date.now());
+      const r = await saveLastGood(this.dir, this.zone, s, Date.now());
       if (!r.ok) this.onError(r.error);
     }
     this.running = undefined;
