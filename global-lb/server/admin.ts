@@ -6,7 +6,7 @@ import type { Logger } from '../../common/logger.ts';
 import { describeError, MeshfedError } from '../../common/errors.ts';
 import { isLocalitySegment } from '../../api/locality.ts';
 import { validatePolicy } from '../../api/policy.ts';
-import type { ServiceTable, ZoneVerdict } from '../weights/index.ts';
+import type { ZoneVerdict } from '../weights/index.ts';
 import type { ReplicaView } from './view.ts';
 import type { AgentStreamInfo } from './federation.ts';
 import type { ServerMetrics } from './metrics.ts';
@@ -143,11 +143,7 @@ export function refreshGauges(deps: AdminDeps): void {
   metrics.agentStreams.set(deps.streams().length);
 }
 
-function tableJson(table: ServiceTable): ServiceTable {
-  return table;
-}
-
-/** Routes one request. Exported for tests of the routing table; the server wraps it with error handling. */
+/** Routes one request; createAdminServer wraps it with error handling. */
 async function route(deps: AdminDeps, req: IncomingMessage, res: ServerResponse): Promise<[number, unknown] | undefined> {
   const url = new URL(req.url ?? '/', 'http://admin');
   const parts = url.pathname.split('/').filter((p) => p !== '');
@@ -209,14 +205,14 @@ async function route(deps: AdminDeps, req: IncomingMessage, res: ServerResponse)
   if (parts[1] === 'weights') {
     if (method !== 'GET') throw methodNotAllowed('GET');
     if (parts.length === 2) {
-      const tables = [...view.tables.values()].sort((a, b) => (a.service < b.service ? -1 : 1)).map(tableJson);
+      const tables = [...view.tables.values()].sort((a, b) => (a.service < b.service ? -1 : 1));
       return [200, { tables }];
     }
     if (parts.length === 4) {
       const key = `${segment(parts[2]!, 'namespace')}/${segment(parts[3]!, 'service')}`;
       const table = view.tables.get(key);
       if (!table) throw new HttpError(404, 'MESHFED_E_ADMIN_NOT_FOUND', `no weight table for ${key} (no zone reports the service yet, or no leader has computed)`);
-      return [200, tableJson(table)];
+      return [200, table];
     }
   }
   if (parts[1] === 'policies') {
@@ -249,8 +245,7 @@ async function route(deps: AdminDeps, req: IncomingMessage, res: ServerResponse)
         if (policy.namespace !== ns || policy.name !== name) {
           throw new HttpError(400, 'MESHFED_E_POLICY_INVALID', `policy ${ns}/${name}: namespace/name in the body (${policy.namespace}/${policy.name}) must match the URL`);
         }
-        // The input is stored, not the defaulted output: the schema's transforms (durations -> ms) are not idempotent,
-        // and keeping what the operator wrote lets defaults improve later.
+        // The input is stored, not the defaulted output: keeping what the operator wrote lets defaults improve later.
         const revision = await store.put(key, JSON.stringify(withNames));
         return [200, { policy: withNames, revision }];
       }
