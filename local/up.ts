@@ -233,23 +233,26 @@ function readUpStateQuiet(stateDir: string): UpState | undefined {
   }
 }
 
+/** PUTs a policy; a 400 is a verdict (thrown), anything else false until the balancer accepts it. */
 async function putJson(url: string, body: unknown): Promise<boolean> {
-  try {
-    const res = await fetch(url, { method: 'PUT', body: JSON.stringify(body), headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(5000) });
-    const text = await res.text();
-    if (res.status === 400) throw localError('MESHFED_E_UP_POLICY_REJECTED', `${url}: ${text}`);
-    return res.ok;
-  } catch (e) {
-    if (e instanceof MeshfedError) throw e;
-    return false;
-  }
+  const res = await fetch(url, { method: 'PUT', body: JSON.stringify(body), headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(5000) });
+  const text = await res.text();
+  if (res.status === 400) throw localError('MESHFED_E_UP_POLICY_REJECTED', `${url}: ${text}`);
+  return res.ok;
 }
 
-/** Polls `check` every 200 ms until true; throws naming `what` after the deadline. */
+/**
+ * Polls `check` every 200 ms until true; throws naming `what` after the deadline. A MeshfedError from `check` is a
+ * verdict and is thrown at once; any other error (a refused connection, a half-written body) counts as not yet.
+ */
 export async function waitUntil(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
+  const notYet = (e: unknown) => {
+    if (e instanceof MeshfedError) throw e;
+    return false;
+  };
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (await check().catch(() => false)) return;
+    if (await check().catch(notYet)) return;
     if (Date.now() > deadline) throw localError('MESHFED_E_UP_TIMEOUT', `timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(200);
   }
