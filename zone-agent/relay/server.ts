@@ -6,6 +6,7 @@ import type { RelayState } from '../../api/generated/meshfed/v1/RelayState.ts';
 import type { SidecarMessage__Output } from '../../api/generated/meshfed/v1/SidecarMessage.ts';
 import type { SidecarStats__Output } from '../../api/generated/meshfed/v1/SidecarStats.ts';
 import { workloadId } from '../../api/identity.ts';
+import { formatHostPort } from '../../api/fields.ts';
 import { describeError, type Result } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
 
@@ -101,7 +102,7 @@ export class RelayServer {
 
   /** Binds on host:port (port 0 = any free one). */
   async listen(host: string, port: number): Promise<number> {
-    const target = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+    const target = formatHostPort({ host, port });
     this.port = await new Promise<number>((resolve, reject) => {
       this.server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p)));
     });

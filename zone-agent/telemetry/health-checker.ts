@@ -1,5 +1,6 @@
 // Active HTTP health checks of local endpoints: one probe loop per endpoint, verdicts folded by the pure state machine.
 import { request } from 'undici';
+import { formatHostPort } from '../../api/fields.ts';
 import type { LocalService } from '../discovery/model.ts';
 import { INITIAL_HEALTH, nextHealth, probeOk, type HealthState } from './health.ts';
 
@@ -49,8 +50,7 @@ export class HealthChecker {
       const path = paths[`${s.namespace}/${s.name}`];
       if (!path) continue;
       for (const e of s.endpoints) {
-        const host = e.address.includes(':') ? `[${e.address}]` : e.address;
-        wanted.set(`${s.namespace}/${s.name}/${e.address}:${e.port}`, `http://${host}:${e.port}${path}`);
+        wanted.set(`${s.namespace}/${s.name}/${e.address}:${e.port}`, `http://${formatHostPort({ host: e.address, port: e.port })}${path}`);
       }
     }
     for (const [key, t] of this.targets) {
