@@ -1,21 +1,12 @@
 // `meshfed policy apply|validate|get|delete`: manages per-service routing policies through the admin API.
-import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { parseCommand, parseOutput, UsageError } from './args.ts';
 import { ADMIN_OPTION, AdminClient, resolveAdminUrl } from './admin-client.ts';
 import { MeshfedError } from '../common/errors.ts';
 import { parsePolicy } from '../api/policy.ts';
+import { readConfigText } from '../api/load.ts';
 
 const SUBCOMMANDS = 'apply -f FILE | validate FILE | get NS/NAME | delete NS/NAME';
-
-function readText(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (e) {
-    const reason = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
-    throw new MeshfedError('MESHFED_E_CONFIG_READ', `${path}: cannot read: ${reason}`, { cause: e });
-  }
-}
 
 /** Validates locally; prints `FILE: path: message` lines and returns false when invalid. */
 function validateText(text: string, file: string): boolean {
@@ -48,7 +39,7 @@ async function apply(argv: readonly string[]): Promise<number> {
   if (!parsed) return 0;
   const file = parsed.values.file;
   if (file === undefined) throw new UsageError('missing required option -f FILE');
-  const text = readText(file);
+  const text = readConfigText(file);
   if (!validateText(text, file)) return 1;
   const raw = parseDocument(text).toJS() as { namespace: string; name: string };
   const client = new AdminClient(resolveAdminUrl(parsed.values.admin));
@@ -74,7 +65,7 @@ async function validate(argv: readonly string[]): Promise<number> {
   if (!parsed) return 0;
   const [file, ...extra] = parsed.positionals;
   if (file === undefined || extra.length > 0) throw new UsageError('give exactly one policy file');
-  if (!validateText(readText(file), file)) return 1;
+  if (!validateText(readConfigText(file), file)) return 1;
   process.stdout.write(`${file}: valid\n`);
   return 0;
 }
