@@ -35,18 +35,19 @@ export async function run(argv: readonly string[]): Promise<number> {
   const [service, ...extra] = parsed.positionals;
   if (service === undefined || extra.length > 0) throw new UsageError('give exactly one service as namespace/name (or a name that only one namespace has)');
   const client = new AdminClient(resolveAdminUrl(parsed.values.admin));
-  const m = /^([^/\s]+)\/([^/\s]+)$/.exec(service) ?? (await resolveShortName(client, service));
-  const table = await client.get<ServiceTable>(`/v1/weights/${encodeURIComponent(m[1]!)}/${encodeURIComponent(m[2]!)}`);
+  const m = /^([^/\s]+)\/([^/\s]+)$/.exec(service);
+  const [namespace, name] = m ? [m[1]!, m[2]!] : await resolveShortName(client, service);
+  const table = await client.get<ServiceTable>(`/v1/weights/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`);
   process.stdout.write(output === 'json' ? JSON.stringify(table, null, 2) + '\n' : renderWeights(table, parsed.values.explain));
   return 0;
 }
 
-/** Turns a bare name ("catalog") into its namespace/name match when exactly one table has that name. */
-async function resolveShortName(client: AdminClient, name: string): Promise<RegExpExecArray> {
+/** Turns a bare name ("catalog") into [namespace, name] when exactly one table has that name. */
+async function resolveShortName(client: AdminClient, name: string): Promise<[string, string]> {
   if (!/^[^/\s]+$/.test(name)) throw new UsageError(`"${name}" is not namespace/name`);
   const { tables } = await client.get<{ tables: { namespace: string; name: string }[] }>('/v1/weights');
   const matches = tables.filter((t) => t.name === name);
   if (matches.length === 0) throw new UsageError(`no service named "${name}" has a weight table (known: ${tables.map((t) => `${t.namespace}/${t.name}`).join(', ') || 'none'})`);
   if (matches.length > 1) throw new UsageError(`"${name}" is ambiguous: ${matches.map((t) => `${t.namespace}/${t.name}`).join(', ')}; give namespace/name`);
-  return /^([^/]+)\/([^/]+)$/.exec(`${matches[0]!.namespace}/${name}`)!;
+  return [matches[0]!.namespace, name];
 }
