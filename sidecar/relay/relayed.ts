@@ -45,6 +45,21 @@ export interface RelayedSidecarOptions extends Omit<SidecarOptions, 'config' | '
   readonly logger: Logger;
 }
 
+/** Waits for `ready`; after timeoutMs stops the client and throws MESHFED_E_SIDECAR_RELAY_TIMEOUT with message(). */
+async function readyOrTimeout(ready: Promise<void>, client: AgentRelayClient, timeoutMs: number, message: () => string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([ready, new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new MeshfedError('MESHFED_E_SIDECAR_RELAY_TIMEOUT', message())), timeoutMs);
+    })]);
+  } catch (e) {
+    client.stop();
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** The roots to verify peers with: every root in the relayed bundle plus the roots that came with our certificate. */
 function bundleOf(state: RelayState__Output | undefined, cert: IssuedCertificate, trustDomain: string): TrustBundle {
   const b = state?.trust_bundle;
@@ -134,20 +149,7 @@ export async function startRelayedSidecar(o: RelayedSidecarOptions): Promise<Rel
   });
   client.start();
   const timeoutMs = o.firstStateTimeoutMs ?? 60_000;
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([
-      readyP,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new MeshfedError('MESHFED_E_SIDECAR_RELAY_TIMEOUT', `no ${pendingConfig ? 'certificate' : 'usable state'} from the zone agent at ${o.agent} within ${timeoutMs} ms (is it running with --ca, and is this sidecar's zone its zone?)`)), timeoutMs);
-      }),
-    ]);
-  } catch (e) {
-    client.stop();
-    throw e;
-  } finally {
-    if (timer) clearTimeout(timer);
-  }
+  await readyOrTimeout(readyP, client, timeoutMs, () => `no ${pendingConfig ? 'certificate' : 'usable state'} from the zone agent at ${o.agent} within ${timeoutMs} ms (is it running with --ca, and is this sidecar's zone its zone?)`);
   const cert = firstCert as IssuedCertificate;
   tls = new TlsCredentialSource({ certChainPem: cert.certChainPem, keyPem: cert.keyPem, bundle: bundleOf(client.latest, cert, o.trustDomain) });
   const { agent: _a, serviceAccount: _s, trustDomain: _t, overlay: _o, sidecarId: _i, statsIntervalMs: _m, backoff: _b, firstStateTimeoutMs: _f, ...sidecarOpts } = o;
@@ -203,16 +205,7 @@ export async function relayedGatewayRoutes(o: { agent: string; zone: string; tru
     },
   });
   client.start();
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([readyP, new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new MeshfedError('MESHFED_E_SIDECAR_RELAY_TIMEOUT', `no usable state from the zone agent at ${o.agent} within ${o.timeoutMs ?? 60_000} ms`)), o.timeoutMs ?? 60_000);
-    })]);
-  } catch (e) {
-    client.stop();
-    throw e;
-  } finally {
-    if (timer) clearTimeout(timer);
-  }
+  const timeoutMs = o.timeoutMs ?? 60_000;
+  await readyOrTimeout(readyP, client, timeoutMs, () => `no usable state from the zone agent at ${o.agent} within ${timeoutMs} ms`);
   return { resolve: (t) => current?.(t), appliedVersion: () => version, close: () => client.stop() };
 }
