@@ -4,6 +4,7 @@ import { loadSidecarConfig } from '../api/sidecar-config.ts';
 import { createLogger } from '../common/logger.ts';
 import { startSidecar } from '../sidecar/index.ts';
 import { isTrustDomain } from '../api/identity.ts';
+import { untilStopSignal } from './lifecycle.ts';
 
 const spec = {
   name: 'sidecar',
@@ -72,10 +73,7 @@ export async function run(argv: readonly string[]): Promise<number> {
     sidecar = await startSidecar({ ...common, config: loadSidecarConfig(file), configFile: file });
   }
   process.stdout.write(`sidecar ${service} (${zone}): outbound ${v.host}:${sidecar.outboundPort} inbound ${v.host}:${sidecar.inboundPort} admin ${v.host}:${sidecar.adminPort}\n`);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await untilStopSignal();
   await sidecar.close();
   return 0;
 }
