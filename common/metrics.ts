@@ -29,6 +29,17 @@ export function gauge<L extends string>(registry: client.Registry, name: string,
   return new client.Gauge({ name: checkName(name), help, labelNames, registers: [registry] });
 }
 
+/** A gauge whose value is read at scrape time; when `read` returns undefined the gauge keeps its last value. */
+export function scrapedGauge(registry: client.Registry, name: string, help: string, read: () => number | undefined): client.Gauge {
+  return new client.Gauge({
+    name: checkName(name), help, registers: [registry],
+    collect() {
+      const v = read();
+      if (v !== undefined) this.set(v);
+    },
+  });
+}
+
 export function histogram<L extends string>(
   registry: client.Registry, name: string, help: string, labelNames: readonly L[] = [], buckets?: number[],
 ): client.Histogram<L> {

@@ -1,5 +1,5 @@
 // The zone agent's Prometheus metrics, on its own registry (served at /metrics on the admin port).
-import { counter, createRegistry, gauge, type Registry } from '../common/metrics.ts';
+import { counter, createRegistry, gauge, scrapedGauge, type Registry } from '../common/metrics.ts';
 
 /** Every metric the agent exports. */
 export interface AgentMetrics {
@@ -30,20 +30,14 @@ export function createAgentMetrics(
   const identityNotAfterMs = options.identityNotAfterMs;
   // Only an agent with an identity (not --insecure) exports it: a constant 0 would read as "expired now".
   if (identityNotAfterMs) {
-    const expiry = gauge(registry, 'meshfed_agent_identity_expiry_seconds', 'Seconds until the agent\'s own zone certificate (Federation mTLS) expires; it is renewed at about half its life');
-    Object.assign(expiry, {
-      collect() {
-        const at = identityNotAfterMs();
-        if (at !== undefined) expiry.set((at - Date.now()) / 1000);
-      },
+    scrapedGauge(registry, 'meshfed_agent_identity_expiry_seconds', 'Seconds until the agent\'s own zone certificate (Federation mTLS) expires; it is renewed at about half its life', () => {
+      const at = identityNotAfterMs();
+      return at !== undefined ? (at - Date.now()) / 1000 : undefined;
     });
   }
-  const age = gauge(registry, 'meshfed_weights_age_seconds', 'Seconds since the weights this agent serves were received from global-lb (-1: never)');
-  Object.assign(age, {
-    collect() {
-      const at = weightsReceivedAtMs();
-      age.set(at > 0 ? Math.max(0, (Date.now() - at) / 1000) : -1);
-    },
+  scrapedGauge(registry, 'meshfed_weights_age_seconds', 'Seconds since the weights this agent serves were received from global-lb (-1: never)', () => {
+    const at = weightsReceivedAtMs();
+    return at > 0 ? Math.max(0, (Date.now() - at) / 1000) : -1;
   });
   return {
     registry,
