@@ -27,6 +27,11 @@ export function globalLbId(trustDomain: string): string {
   return `spiffe://${trustDomain}/meshfed/global-lb`;
 }
 
+/** The URI SANs in node's subjectAltName text (`DNS:a, URI:spiffe://td/x`), in order. */
+export function sanUris(subjectAltName: string | undefined): string[] {
+  return (subjectAltName ?? '').split(',').map((s) => s.trim()).filter((s) => s.startsWith('URI:')).map((s) => s.slice(4));
+}
+
 /** Parses a SPIFFE ID URI; returns undefined when it is not one. */
 export function parseSpiffeId(uri: string): SpiffeId | undefined {
   const m = /^spiffe:\/\/([^/?#]+)(\/[^?#]*)$/.exec(uri);

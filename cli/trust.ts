@@ -7,7 +7,7 @@ import {
   readRootDir, removeRoot, revokeSerial, signCsr, splitPem, verifyPeer, writeBundleFile, writePluginCaDir, writeRootDir,
   writeWorkloadDir, rootFingerprint, trustError, type KeyType, type TrustBundle,
 } from '../trust/index.ts';
-import { parseSpiffeId } from '../api/identity.ts';
+import { parseSpiffeId, sanUris } from '../api/identity.ts';
 
 const SUBCOMMANDS = 'init | intermediate | issue | sign-csr | verify | inspect | bundle';
 
@@ -153,7 +153,7 @@ async function signCsrCmd(argv: readonly string[]): Promise<number> {
 function leafTrustDomain(pemText: string): string | undefined {
   const leaf = splitPem(pemText)[0];
   if (!leaf) return undefined;
-  const uri = /URI:(spiffe:\/\/[^,\s]+)/.exec(new X509Certificate(leaf).subjectAltName ?? '')?.[1];
+  const uri = sanUris(new X509Certificate(leaf).subjectAltName).find((u) => u.startsWith('spiffe://'));
   return uri ? parseSpiffeId(uri)?.trustDomain : undefined;
 }
 

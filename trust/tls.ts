@@ -32,7 +32,7 @@ import { dirname, resolve } from 'node:path';
 import type { Registry } from '../common/metrics.ts';
 import { counter } from '../common/metrics.ts';
 import { MeshfedError } from '../common/errors.ts';
-import { parseSpiffeId } from '../api/identity.ts';
+import { parseSpiffeId, sanUris } from '../api/identity.ts';
 import type { TrustBundle } from '../api/trust-bundle.ts';
 import { makeBundle, bundleFromJson } from './bundle.ts';
 import { verifyPeer, type PeerExpectations, type PeerRejection, type VerifiedPeer } from './verify.ts';
@@ -151,8 +151,7 @@ function loadCredentialFiles(files: CredentialFiles): TlsCredentials {
 
 function leafSpiffeId(leafPem: string): string | undefined {
   try {
-    const alt = new X509Certificate(leafPem).subjectAltName ?? '';
-    return /URI:(spiffe:\/\/[^,\s]+)/.exec(alt)?.[1];
+    return sanUris(new X509Certificate(leafPem).subjectAltName).find((u) => u.startsWith('spiffe://'));
   } catch {
     return undefined;
   }

@@ -5,6 +5,7 @@ import type { AgentMessage } from '../../api/generated/meshfed/v1/AgentMessage.t
 import type { BalancerMessage__Output } from '../../api/generated/meshfed/v1/BalancerMessage.ts';
 import type { Hello } from '../../api/generated/meshfed/v1/Hello.ts';
 import type { ZoneReport } from '../../api/generated/meshfed/v1/ZoneReport.ts';
+import { sanUris } from '../../api/identity.ts';
 import { describeError } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
 import { backoffDelay, DEFAULT_BACKOFF, nextAddressIndex, type BackoffPolicy } from './backoff.ts';
@@ -326,7 +327,7 @@ export class FederationReporter {
 export function federationCredentials(tls: { rootsPem: string; certChainPem: string; keyPem: string; balancerId: string }): grpc.ChannelCredentials {
   return grpc.credentials.createSsl(Buffer.from(tls.rootsPem), Buffer.from(tls.keyPem), Buffer.from(tls.certChainPem), {
     checkServerIdentity: (_host, cert) => {
-      const uris = (cert.subjectaltname ?? '').split(',').map((s) => s.trim()).filter((s) => s.startsWith('URI:')).map((s) => s.slice(4));
+      const uris = sanUris(cert.subjectaltname);
       return uris.includes(tls.balancerId) ? undefined : new Error(`the balancer presented ${uris.join(', ') || 'no SPIFFE ID'}, expected ${tls.balancerId}`);
     },
   });
