@@ -2,12 +2,7 @@
 import type { SidecarConfig } from '../../api/sidecar-config.ts';
 import type { GatewayTarget } from './sni.ts';
 import type { GatewayEndpoint, GatewayResolver } from './gateway.ts';
-
-/** The names a service answers to: NAME.NS.svc.meshfed, NAME.NS.svc.cluster.local, NAME.NS and its extra hosts. */
-function hostsOf(service: string, extra: readonly string[]): string[] {
-  const [ns, name] = service.split('/');
-  return [`${name}.${ns}.svc.meshfed`, `${name}.${ns}.svc.cluster.local`, `${name}.${ns}`, ...extra.map((h) => h.toLowerCase())];
-}
+import { serviceHosts } from '../balancer/endpoints.ts';
 
 /**
  * Returns a resolver over the services with endpoints in `zone`. A target matches a service by host and port;
@@ -19,7 +14,7 @@ export function gatewayResolver(cfg: SidecarConfig, zone: string): GatewayResolv
     const local = s.endpoints[zone];
     if (!local) continue;
     const entry = { endpoints: local.map((e) => ({ ep: { address: e.address.host, port: e.address.port }, labels: e.labels })), subsets: s.subsets };
-    for (const h of hostsOf(service, s.hosts)) table.set(`${h}:${s.port}`, entry);
+    for (const h of serviceHosts(service, s)) table.set(`${h}:${s.port}`, entry);
   }
   return (t: GatewayTarget) => {
     const entry = table.get(`${t.host}:${t.port}`);
