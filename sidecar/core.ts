@@ -13,7 +13,7 @@ export * from './faults/index.ts';
 export * from './authz/index.ts';
 export * from './layers/index.ts';
 export { outboundStack, inboundStack, compose } from './stack.ts';
-export { seededRandom } from './random.ts';
+export { seededRandom } from '../common/random.ts';
 
 /** What createStacks needs; sidecar/server's StackDeps satisfies it as is. */
 export interface StackInput {

@@ -5,7 +5,7 @@ import { outboundStack, inboundStack } from './stack.ts';
 import { createBalancer } from './balancer/balancer.ts';
 import { parseSidecarConfig, type FaultSettings, type SidecarConfig } from '../api/sidecar-config.ts';
 import { parseFaultSettings } from './faults/schema.ts';
-import { seededRandom } from './random.ts';
+import { seededRandom } from '../common/random.ts';
 import type { StackDeps, StackEvent } from './layers/deps.ts';
 import type { Handler, ProxyRequest, ProxyResponse } from './types.ts';
 

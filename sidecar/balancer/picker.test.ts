@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildPicker, p2c, weightedChoice, type PickerInput } from './picker.ts';
 import { createOutlierState, recordOutcome, type OutlierState } from './outlier.ts';
-import { seededRandom } from '../random.ts';
+import { seededRandom } from '../../common/random.ts';
 import type { EndpointRef, Pick } from '../types.ts';
 
 function ep(zone: string, n: number, labels?: Record<string, string>): EndpointRef {

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decideFault, abortResponse, grpcStatusForHttp, httpStatusForGrpc } from './decide.ts';
 import { parseFaultSettings } from './schema.ts';
-import { seededRandom } from '../random.ts';
+import { seededRandom } from '../../common/random.ts';
 import { MeshfedError } from '../../common/errors.ts';
 
 const settings = parseFaultSettings({

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decideRetry, retryCondition, backoffMs, budgetAllows, type RetryInput } from './retry.ts';
-import { seededRandom } from '../random.ts';
+import { seededRandom } from '../../common/random.ts';
 import type { ProxyResponse, RetryPolicy } from '../types.ts';
 
 const policy: RetryPolicy = { attempts: 3, perTryTimeoutMs: 0, retryOn: ['connect-failure', 'reset', '503'], backoffBaseMs: 25, backoffMaxMs: 250, retryNonIdempotent: false };

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decideRoute, findRoute, matchValue, matchPath, parseCookies } from './match.ts';
 import { parseSidecarConfig } from '../../api/sidecar-config.ts';
-import { seededRandom } from '../random.ts';
+import { seededRandom } from '../../common/random.ts';
 
 const config = parseSidecarConfig(`
 zones: { a: { network: n1 } }

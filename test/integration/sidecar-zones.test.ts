@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { Agent, request } from 'undici';
 import { parseSidecarConfig } from '../../api/sidecar-config.ts';
 import { startSidecar, type Sidecar } from '../../sidecar/server/sidecar.ts';
-import { seededRandom } from '../../sidecar/random.ts';
+import { seededRandom } from '../../common/random.ts';
 import { diskPki, quietLogger, startEchoApp, tempDir, waitFor, type CertPaths, type DiskPki, type EchoReply } from './sidecar-support.ts';
 
 const cleanups: (() => unknown)[] = [];
