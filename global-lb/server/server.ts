@@ -6,7 +6,7 @@ import type { Store } from '../store/store.ts';
 import { createLogger, type Logger } from '../../common/logger.ts';
 import { federationProto } from '../../api/proto.ts';
 import { formatHostPort } from '../../api/fields.ts';
-import { parseSpiffeId } from '../../api/identity.ts';
+import { parseSpiffeId, sanUris } from '../../api/identity.ts';
 import { ReplicaView } from './view.ts';
 import { LeaderLoop } from './leader.ts';
 import { createFederationService, type FederationService, type PeerCheck } from './federation.ts';
@@ -66,8 +66,7 @@ export interface GlobalLb {
 export function spiffePeerCheck(trustDomain: string | undefined): PeerCheck {
   return (call, helloZone) => {
     const cert = call.getAuthContext()?.sslPeerCertificate;
-    const uris = (cert?.subjectaltname ?? '').split(',').map((s) => s.trim()).filter((s) => s.startsWith('URI:')).map((s) => s.slice(4));
-    const ids = uris.map(parseSpiffeId).filter((id) => id !== undefined);
+    const ids = sanUris(cert?.subjectaltname).map(parseSpiffeId).filter((id) => id !== undefined);
     const agent = ids.find((id) => id.kind === 'zone-agent');
     if (!agent || agent.kind !== 'zone-agent') {
       return { code: 'MESHFED_E_STREAM_BAD_HELLO', message: 'the client certificate carries no zone-agent SPIFFE ID (spiffe://<td>/meshfed/zone/<zone>)' };
