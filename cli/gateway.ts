@@ -4,6 +4,7 @@ import { loadSidecarConfig } from '../api/sidecar-config.ts';
 import { createLogger } from '../common/logger.ts';
 import { startGatewayProcess } from '../sidecar/index.ts';
 import { untilStopSignal } from './lifecycle.ts';
+import { isLocalitySegment } from '../api/locality.ts';
 
 const spec = {
   name: 'gateway',
@@ -27,7 +28,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   if (!parsed) return 0;
   const v = parsed.values;
   const zone = required(v.zone, 'zone');
-  if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(zone)) throw new UsageError(`--zone: "${zone}" is not a DNS label`);
+  if (!isLocalitySegment(zone)) throw new UsageError(`--zone: "${zone}" is not a DNS label`);
   const listen = parseHostPort(required(v.listen, 'listen'), 'listen');
   const admin = parseHostPort(v.admin, 'admin');
   const file = required(v.config, 'config');
