@@ -9,16 +9,30 @@ import { createTestPki } from '../trust/testing.ts';
 const root = join(import.meta.dirname, '..');
 const NGINX = '/usr/sbin/nginx';
 
-interface Args { seconds: number; concurrency: number; rate: number }
+const PATHS = ['direct', 'one', 'two', 'nginx'] as const;
+type PathName = (typeof PATHS)[number];
+interface Args { seconds: number; concurrency: number; rate: number; only: readonly PathName[] }
+
+const USAGE = `usage: npm run bench -- sidecar [--seconds N] [--concurrency N] [--rate N] [--only ${PATHS.join(',')}]`;
 
 function parseArgs(args: string[]): Args {
-  const out: Args = { seconds: 5, concurrency: 32, rate: 1000 };
+  const out: Args = { seconds: 5, concurrency: 32, rate: 1000, only: PATHS };
   for (let i = 0; i < args.length; i += 2) {
-    const k = args[i]?.replace(/^--/, '') as keyof Args;
-    const v = Number(args[i + 1]);
-    if (!(k in out) || !Number.isFinite(v) || v <= 0) throw new Error(`usage: npm run bench -- sidecar [--seconds N] [--concurrency N] [--rate N]`);
+    const k = args[i]?.replace(/^--/, '');
+    const raw = args[i + 1] ?? '';
+    if (k === 'only') {
+      const names = raw.split(',');
+      const bad = names.filter((n) => !(PATHS as readonly string[]).includes(n));
+      if (bad.length > 0 || raw === '') throw new Error(`--only: unknown path "${bad.join(',')}"; ${USAGE}`);
+      out.only = names as PathName[];
+      continue;
+    }
+    const v = Number(raw);
+    if ((k !== 'seconds' && k !== 'concurrency' && k !== 'rate') || !Number.isFinite(v) || v <= 0) throw new Error(USAGE);
     out[k] = v;
   }
+  // Ratios are quoted against direct, so it always runs.
+  if (!out.only.includes('direct')) out.only = ['direct', ...out.only];
   return out;
 }
 
@@ -76,7 +90,14 @@ const s = http.createServer({ keepAliveTimeout: 60000 }, (req, res) => { req.res
 s.listen(0, '127.0.0.1', () => console.log('app ' + s.address().port));
 `;
 
-interface Target { name: string; url: string; host: string; dispatcher: Dispatcher; pids: number[] }
+interface Target { name: string; url: string; host: string; dispatcher: Dispatcher; pids: number[]; admins?: number[] }
+
+/** A sidecar's memory as its admin /stats splits it (MB): where the RSS goes, V8 heap or native. */
+async function memoryLine(adminPort: number): Promise<string> {
+  const r = await request(`http://127.0.0.1:${adminPort}/stats`);
+  const m = ((await r.body.json()) as { memory_bytes: Record<string, number> }).memory_bytes;
+  return Object.entries(m).map(([k, v]) => `${k} ${(v / 1048576).toFixed(1)}`).join(', ');
+}
 
 async function closedLoop(t: Target, seconds: number, concurrency: number): Promise<{ rps: number; errors: number }> {
   const end = performance.now() + seconds * 1000;
@@ -166,7 +187,9 @@ export async function main(argv: string[]): Promise<void> {
     const startup = `sidecar start-up: ready in ${b.readyMs.toFixed(0)} / ${a.readyMs.toFixed(0)} ms, idle RSS ${rssMb(b.child.pid!).toFixed(1)} / ${rssMb(a.child.pid!).toFixed(1)} MB (inbound / outbound sidecar)`;
 
     let nginxTarget: Target | undefined;
-    if (existsSync(NGINX)) {
+    if (!args.only.includes('nginx')) {
+      // not asked for
+    } else if (existsSync(NGINX)) {
       const nginxPort = 20000 + Math.floor(Math.random() * 20000);
       const conf = `worker_processes 1; daemon off; pid ${dir}/nginx.pid; error_log ${dir}/nginx.err warn;
 events { worker_connections 4096; }
@@ -191,16 +214,17 @@ http { access_log off; client_body_temp_path ${dir}/cb; proxy_temp_path ${dir}/p
     }
 
     const mk = (opts?: ConstructorParameters<typeof Agent>[0]) => { const ag = new Agent({ connections: args.concurrency * 2, allowH2: false, ...opts }); agents.push(ag); return ag; };
-    const targets: Target[] = [
-      { name: 'direct', url: `http://127.0.0.1:${appPort}/`, host: 'app', dispatcher: mk(), pids: [] },
+    const all: (Target & { path: PathName })[] = [
+      { path: 'direct', name: 'direct', url: `http://127.0.0.1:${appPort}/`, host: 'app', dispatcher: mk(), pids: [] },
       {
-        name: 'one sidecar (mTLS inbound)', url: `https://127.0.0.1:${bInbound}/`, host: 'app.bench',
+        path: 'one', name: 'one sidecar (mTLS inbound)', url: `https://127.0.0.1:${bInbound}/`, host: 'app.bench',
         dispatcher: mk({ connect: { cert: loadCerts.w.chainPem, key: loadCerts.w.keyPem, ca: [pki.root.certPem], servername: 'app.bench.svc.meshfed', checkServerIdentity: () => undefined } }),
-        pids: [b.child.pid!],
+        pids: [b.child.pid!], admins: [Number(b.m[3])],
       },
-      { name: 'two sidecars (mTLS between)', url: `http://127.0.0.1:${aOutbound}/`, host: 'app.bench', dispatcher: mk(), pids: [a.child.pid!, b.child.pid!] },
-      ...(nginxTarget ? [nginxTarget] : []),
+      { path: 'two', name: 'two sidecars (mTLS between)', url: `http://127.0.0.1:${aOutbound}/`, host: 'app.bench', dispatcher: mk(), pids: [a.child.pid!, b.child.pid!], admins: [Number(a.m[3]), Number(b.m[3])] },
+      ...(nginxTarget ? [{ ...nginxTarget, path: 'nginx' as const }] : []),
     ];
+    const targets = all.filter((t) => args.only.includes(t.path));
     const appPid = app.child.pid!;
     console.log(`sidecar node flags: ${SIDECAR_NODE_FLAGS.join(' ') || '(none)'}; NODE_COMPILE_CACHE=${COMPILE_CACHE}`);
     // Other work on the host moves every wall-clock figure here; the load average says how much to trust a run.
@@ -214,6 +238,7 @@ http { access_log off; client_body_temp_path ${dir}/cb; proxy_temp_path ${dir}/p
       const cl = await closedLoop(t, args.seconds, args.concurrency);
       const fr = await fixedRate(t, args.seconds, args.rate);
       const rss = t.pids.length > 0 ? Math.max(...t.pids.map(rssMb)) : rssMb(appPid);
+      for (const port of t.admins ?? []) console.log(`memory after "${t.name}", sidecar admin :${port} (MB): ${await memoryLine(port)}`);
       rows.push({ name: t.name, rps: cl.rps, p50: fr.p50, p99: fr.p99, cpu: fr.cpuPer1000 / Math.max(1, t.name.startsWith('two') ? 2 : 1), rss, errors: cl.errors + fr.errors });
     }
     const direct = rows[0]!;

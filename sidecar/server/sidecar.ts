@@ -168,6 +168,12 @@ function baseHeaders(req: ServerRequest): Record<string, string | string[] | und
   return out;
 }
 
+/** The process's memory in bytes, as Node splits it: RSS, V8 heap (total and used), external and array buffers. */
+function memoryBytes(): Record<string, number> {
+  const m = process.memoryUsage();
+  return { rss: m.rss, heap_total: m.heapTotal, heap_used: m.heapUsed, external: m.external, array_buffers: m.arrayBuffers };
+}
+
 /** Starts a sidecar. Listeners are up and the config applied when the promise resolves. */
 export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
   const host = opts.host ?? '127.0.0.1';
@@ -367,6 +373,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
       stats: () => ({
         zone: opts.zone, service: opts.service, config_version: configVersion, config_applied_at: appliedAt,
         upstream_pools: mesh.stats().pools,
+        memory_bytes: memoryBytes(),
         services: Object.fromEntries(Object.keys(config.services).map((s) => {
           const o = balancer.outlier(s);
           return [s, { ejected: o ? [...o.entries.entries()].filter(([, e]) => e.ejectedUntil !== undefined && e.ejectedUntil > Date.now()).map(([id]) => id) : [] }];
