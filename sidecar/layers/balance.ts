@@ -1,5 +1,5 @@
 // Balance layer: asks the current picker for an endpoint (zone by weight, P2C inside), counts the attempt, feeds outlier detection.
-import type { Layer, Outcome, ProxyResponse } from '../types.ts';
+import type { Layer, Outcome, Pick, ProxyRequest, ProxyResponse } from '../types.ts';
 import { localResponse, type StackDeps } from './deps.ts';
 
 /** How outlier detection sees an attempt's response. */
@@ -11,16 +11,58 @@ export function classifyOutcome(res: ProxyResponse): Outcome {
   return res.status >= 500 ? '5xx' : 'success';
 }
 
-/** Sets req.target for the layer below (the upstream). Failures to pick are 503 with flag 'no-healthy-upstream'. */
+/** How often a queued pick is tried again while the endpoint set has not arrived. */
+export const QUEUE_POLL_MS = 20;
+
+/** The longest a queued pick waits when the route sets no timeout (the default route timeout). */
+export const QUEUE_WAIT_DEFAULT_MS = 15_000;
+
+/** How long a request whose pick says `queue` may wait: its route's timeout, or QUEUE_WAIT_DEFAULT_MS without one. */
+export function queueWaitCapMs(req: ProxyRequest): number {
+  const t = req.route?.timeoutMs ?? 0;
+  return t > 0 ? t : QUEUE_WAIT_DEFAULT_MS;
+}
+
+/** One synchronous pick with the current picker; undefined when the service has no picker. */
+function pickNow(deps: StackDeps, req: ProxyRequest): Pick | undefined {
+  const subset = req.route?.subset;
+  return deps.pickers.picker(req.service)?.pick(subset === undefined ? { now: deps.clock() } : { now: deps.clock(), subset }, req.exclude);
+}
+
+/**
+ * Called after a `queue` pick (the endpoint set has not arrived yet, e.g. just after start-up): tries again every
+ * QUEUE_POLL_MS with the current picker (a new state publishes a new one) until the pick is no longer `queue`,
+ * the request's signal aborts (client gone, route deadline), or queueWaitCapMs has passed. Returns the last pick.
+ * Kept apart from the first pick so the common path costs no extra promise.
+ */
+async function waitWhileQueued(deps: StackDeps, req: ProxyRequest): Promise<Pick | undefined> {
+  const cap = queueWaitCapMs(req);
+  const deadline = deps.clock() + cap;
+  let p: Pick | undefined = { kind: 'queue' };
+  // The poll count bounds the loop too, so an injected clock that does not move cannot make it spin forever.
+  for (let polls = Math.ceil(cap / QUEUE_POLL_MS); polls > 0; polls--) {
+    const left = deadline - deps.clock();
+    if (left <= 0 || req.signal.aborted) return p;
+    await deps.sleep(Math.min(QUEUE_POLL_MS, left), req.signal);
+    if (req.signal.aborted) return p;
+    p = pickNow(deps, req);
+    if (p?.kind !== 'queue') return p;
+  }
+  return p;
+}
+
+/**
+ * Sets req.target for the layer below (the upstream). A `queue` pick waits (see waitWhileQueued); failures to pick,
+ * including a wait that ran out, are 503 with flag 'no-healthy-upstream' ('not-ready' for the wait).
+ */
 export function balanceLayer(deps: StackDeps): Layer {
   return (next) => async (req) => {
-    const picker = deps.pickers.picker(req.service);
-    if (!picker) return localResponse(503, 'MESHFED_E_SIDECAR_NO_HEALTHY_UPSTREAM', `meshfed: no endpoints known for ${req.service}`, ['no-healthy-upstream']);
-    const subset = req.route?.subset;
-    const p = picker.pick(subset === undefined ? { now: deps.clock() } : { now: deps.clock(), subset }, req.exclude);
-    if (p.kind === 'queue') return localResponse(503, 'MESHFED_E_SIDECAR_NO_HEALTHY_UPSTREAM', `meshfed: endpoints of ${req.service} not known yet`, ['no-healthy-upstream', 'not-ready']);
-    if (p.kind === 'unavailable') return localResponse(503, 'MESHFED_E_SIDECAR_NO_HEALTHY_UPSTREAM', `meshfed: no healthy upstream for ${req.service}: ${p.reason}`, ['no-healthy-upstream']);
-    if (p.kind === 'drop') return localResponse(503, 'MESHFED_E_SIDECAR_NO_HEALTHY_UPSTREAM', `meshfed: dropped: ${p.reason}`, ['dropped']);
+    let p = pickNow(deps, req);
+    if (p?.kind === 'queue') p = await waitWhileQueued(deps, req);
+    if (!p) return localResponse(503, 'MESHFED_E_SIDECAR_NO_HEALTHY_UPSTREAM', `no endpoints known for ${req.service}`, ['no-healthy-upstream']);
+    if (p.kind === 'queue') return localResponse(503, 'MESHFED_E_SIDECAR_NO_HEALTHY_UPSTREAM', `endpoints of ${req.service} not known yet (waited up to ${queueWaitCapMs(req)} ms)`, ['no-healthy-upstream', 'not-ready']);
+    if (p.kind === 'unavailable') return localResponse(503, 'MESHFED_E_SIDECAR_NO_HEALTHY_UPSTREAM', `no healthy upstream for ${req.service}: ${p.reason}`, ['no-healthy-upstream']);
+    if (p.kind === 'drop') return localResponse(503, 'MESHFED_E_SIDECAR_NO_HEALTHY_UPSTREAM', `dropped: ${p.reason}`, ['dropped']);
     const ep = p.endpoint;
     deps.pickers.begin(ep);
     let res: ProxyResponse;
@@ -28,7 +70,7 @@ export function balanceLayer(deps: StackDeps): Layer {
       res = await next({ ...req, target: ep });
     } catch (e) {
       // The upstream contract is "errors are values"; a throw is treated as a reset so the request still gets an answer.
-      res = localResponse(502, 'MESHFED_E_SIDECAR_UPSTREAM_FAILED', `meshfed: upstream failed: ${e instanceof Error ? e.message : String(e)}`, ['reset']);
+      res = localResponse(502, 'MESHFED_E_SIDECAR_UPSTREAM_FAILED', `upstream failed: ${e instanceof Error ? e.message : String(e)}`, ['reset']);
     }
     const event = deps.pickers.end(req.service, ep, classifyOutcome(res), deps.clock());
     if (event) deps.onEvent?.({ kind: 'outlier', service: req.service, event });

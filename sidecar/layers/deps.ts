@@ -18,6 +18,7 @@ export type StackEvent =
   | { readonly kind: 'fault'; readonly service: string; readonly fault: 'delay' | 'abort'; readonly direction: 'outbound' | 'inbound' }
   | { readonly kind: 'authz-denied'; readonly service: string; readonly peer: string | undefined; readonly reason: string }
   | { readonly kind: 'mirror'; readonly service: string; readonly target: MirrorTarget }
+  | { readonly kind: 'mirror-abandoned'; readonly service: string; readonly target: MirrorTarget; readonly reason: string }
   | { readonly kind: 'no-route'; readonly service: string };
 
 /** Everything the stack is built from. Pure layers get time, randomness and timers only from here. */
@@ -33,20 +34,50 @@ export interface StackDeps {
   /** The current runtime L7 fault settings (PUT /faults). */
   readonly faults: () => FaultSettings;
   readonly pickers: PickerSource;
-  /** Sends a fire-and-forget copy; the I/O side owns it (errors ignored, never awaited). Bodyless requests only. */
+  /**
+   * Sends a fire-and-forget copy; the I/O side owns it (errors ignored, never awaited). A copy with a body reads
+   * one side of a tee (sidecar/layers/tee.ts): it errors when the copy is abandoned, and `req.signal` (the copy's
+   * own, not the primary's) aborts then too; the sender may combine that signal with its own deadline.
+   */
   readonly mirror?: (req: ProxyRequest, target: MirrorTarget) => void;
   readonly onEvent?: (event: StackEvent) => void;
 }
 
-/** A response the sidecar makes itself (no upstream), with a short text body, flags, and its code in `x-meshfed-code`. */
-export function localResponse(status: number, code: SidecarCode, text: string, flags: readonly string[], headers: Record<string, string> = {}): ProxyResponse {
-  const bytes = new TextEncoder().encode(`${text}\n`);
+const encoder = new TextEncoder();
+
+/** Longest `x-meshfed-reason` value; the body carries the whole reason. */
+export const REASON_HEADER_MAX = 200;
+
+/**
+ * The one shape of every answer the sidecar makes itself (layers and the I/O side alike), so an operator can tell
+ * it from an upstream's: `content-type: text/plain; charset=utf-8`, `x-meshfed-code` (a SIDECAR_CODES key),
+ * `x-meshfed-reason` (the reason, printable ASCII, at most REASON_HEADER_MAX chars) and the body
+ * `meshfed: <reason>\n`. `reason` is given without the "meshfed: " prefix. `headers` may add headers
+ * (e.g. `x-meshfed-overflow`) but not replace these.
+ */
+export function localResponse(status: number, code: SidecarCode, reason: string, flags: readonly string[], headers: Record<string, string> = {}): ProxyResponse {
+  const bytes = encoder.encode(`meshfed: ${reason}\n`);
   return {
     status,
-    headers: { 'content-type': 'text/plain', 'content-length': String(bytes.length), 'x-meshfed-code': code, ...headers },
-    body: (async function* () { yield bytes; })(),
+    headers: {
+      ...headers,
+      'content-type': 'text/plain; charset=utf-8',
+      'content-length': String(bytes.length),
+      'x-meshfed-code': code,
+      'x-meshfed-reason': headerSafe(reason),
+    },
+    body: oneChunk(bytes),
     flags,
   };
+}
+
+/** A header value must be printable ASCII (node rejects control characters; other bytes vary by client). */
+function headerSafe(text: string): string {
+  return text.replace(/[^\x20-\x7e]/g, '?').slice(0, REASON_HEADER_MAX);
+}
+
+async function* oneChunk(bytes: Uint8Array): AsyncIterable<Uint8Array> {
+  yield bytes;
 }
 
 /** Real timers, for production wiring. */

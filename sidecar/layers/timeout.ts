@@ -35,7 +35,7 @@ export function withDeadline(deps: StackDeps, ms: number, req: ProxyRequest, han
     cancel = deps.schedule(ms, () => {
       if (!finish()) return;
       ctl.abort(new Error(`deadline of ${ms} ms exceeded`));
-      resolve(localResponse(504, 'MESHFED_E_SIDECAR_UPSTREAM_TIMEOUT', `meshfed: upstream did not answer within ${ms} ms`, flags));
+      resolve(localResponse(504, 'MESHFED_E_SIDECAR_UPSTREAM_TIMEOUT', `upstream did not answer within ${ms} ms`, flags));
     });
     below.then(
       (res) => { if (finish()) resolve(res); },

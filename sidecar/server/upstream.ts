@@ -6,6 +6,7 @@ import type { Handler, ProxyRequest, ProxyResponse, EndpointRef } from '../types
 import { forwardableHeaders, serviceHost } from './headers.ts';
 import { gatewaySni } from '../gateway/sni.ts';
 import type { SidecarCode } from '../errors.ts';
+import { localResponse } from '../layers/deps.ts';
 
 export interface UpstreamStats {
   pools: number;
@@ -154,32 +155,21 @@ function classify(e: unknown, signal: AbortSignal, endpoint: string, zone: strin
   return { ...failure(502, 'reset', `${endpoint}: ${code || (e as Error).message}`), endpoint, ...z };
 }
 
-const CODE_OF: Record<string, SidecarCode> = {
+/** The flag each failure produced here carries, and the code it is answered with. */
+const CODE_OF = {
   'connect-failure': 'MESHFED_E_SIDECAR_UPSTREAM_CONNECT',
   reset: 'MESHFED_E_SIDECAR_UPSTREAM_RESET',
   timeout: 'MESHFED_E_SIDECAR_UPSTREAM_TIMEOUT',
   'unknown-destination': 'MESHFED_E_SIDECAR_NO_ROUTE',
   internal: 'MESHFED_E_SIDECAR_INTERNAL',
-};
+} as const satisfies Record<string, SidecarCode>;
 
-/** A locally produced error response; the code and reason go in headers so an operator can see why. */
-export function failure(status: number, flag: string, reason: string): ProxyResponse {
-  const body = `${reason}\n`;
-  const code = CODE_OF[flag];
-  return {
-    status,
-    headers: {
-      'content-type': 'text/plain; charset=utf-8',
-      'x-meshfed-reason': reason.replace(/[^\x20-\x7e]/g, '?').slice(0, 200),
-      ...(code ? { 'x-meshfed-code': code } : {}),
-    },
-    body: oneChunk(Buffer.from(body)),
-    flags: [flag],
-  };
-}
+/** A failure flag the I/O side answers with; each maps to one sidecar code. */
+export type FailureFlag = keyof typeof CODE_OF;
 
-async function* oneChunk(b: Uint8Array): AsyncIterable<Uint8Array> {
-  yield b;
+/** A locally produced error response in the layers' one shape (localResponse), with `flag` as its only flag. */
+export function failure(status: number, flag: FailureFlag, reason: string): ProxyResponse {
+  return localResponse(status, CODE_OF[flag], reason, [flag]);
 }
 
 function dropStale(pools: Map<string, Pool>, generation: number): void {
