@@ -1,4 +1,4 @@
-// The gateway as a process: listener, admin port (/ready, /stats, /config_dump, /faults for L4, /metrics), config hot reload.
+// The gateway as a process: listener, admin port (/ready, /stats, /config_dump, /faults for L4, /metrics), config hot reload or relay feed.
 import type { SidecarConfig } from '../../api/sidecar-config.ts';
 import type { Logger } from '../../common/logger.ts';
 import { createRegistry } from '../../common/metrics.ts';
@@ -16,10 +16,15 @@ export interface GatewayProcess {
   close(): Promise<void>;
 }
 
-/** Starts a gateway for `zone` that routes by the endpoints of that zone in the config (hot-reloaded when a file is given). */
+/**
+ * Starts a gateway for `zone` that routes by the endpoints of that zone in the config: hot-reloaded when a file is
+ * given, or pushed through applyConfig by another feed (the zone agent's relay, see relay/relayed.ts).
+ */
 export async function startGatewayProcess(opts: {
   zone: string; host: string; port: number; adminHost?: string; adminPort?: number;
   config: SidecarConfig; configFile?: string; logger: Logger;
+  /** Extra fields for /stats from the config's feed (e.g. the relay intake). */
+  status?: () => Record<string, unknown>;
 }): Promise<GatewayProcess> {
   const registry = createRegistry();
   let config = opts.config;
@@ -38,7 +43,7 @@ export async function startGatewayProcess(opts: {
     hooks: {
       registry,
       ready: () => ({ ready: true }),
-      stats: () => ({ zone: opts.zone, config_version: version, active_connections: gateway.active() }),
+      stats: () => ({ zone: opts.zone, config_version: version, active_connections: gateway.active(), ...opts.status?.() }),
       configDump: () => ({ zone: opts.zone, version, services: Object.keys(config.services).filter((s) => config.services[s]?.endpoints[opts.zone]), faults }),
       faults: () => faults,
       // The gateway never sees requests, so only L4 faults apply; L7 rules are kept for display only.

@@ -35,35 +35,44 @@ export interface IssuedCertificate {
   readonly refreshAtMs: number;
 }
 
-export interface RelayClientOptions {
-  /** host:port of the zone agent's relay. */
-  readonly agent: string;
+/** A workload sidecar: names its identity, makes keys, gets certificates for them and sends its stats. */
+export interface WorkloadSubscription {
+  readonly role: 'workload';
   readonly namespace: string;
   readonly service: string;
   readonly serviceAccount: string;
-  readonly zone: string;
-  readonly sidecarId: string;
   /** Used for the CSR's SAN until a relayed trust bundle names the domain (the agent signs its own idea of the ID anyway). */
   readonly trustDomain: string;
-  /** Ask for a workload certificate (false for a gateway, which holds no workload key). */
-  readonly certificates: boolean;
   readonly keyType?: KeyType;
-  readonly onState: (state: RelayState__Output) => void;
   readonly onCertificate?: (cert: IssuedCertificate) => void;
-  readonly onConnected?: (up: boolean) => void;
   /** The stats of the window since the last call; sent every statsIntervalMs while subscribed. */
   readonly stats?: () => Promise<ServiceStats[]>;
   readonly statsIntervalMs?: number;
+}
+
+/** An east-west gateway: gets states only. It never makes a key nor sends a CSR, and the agent signs nothing for it. */
+export interface GatewaySubscription {
+  readonly role: 'gateway';
+}
+
+export type RelayClientOptions = {
+  /** host:port of the zone agent's relay. */
+  readonly agent: string;
+  readonly zone: string;
+  readonly sidecarId: string;
+  readonly onState: (state: RelayState__Output) => void;
+  readonly onConnected?: (up: boolean) => void;
   readonly backoff?: RelayBackoff;
   readonly random?: () => number;
   readonly logger: Logger;
-}
+} & (WorkloadSubscription | GatewaySubscription);
 
 /**
- * One sidecar's relay client. Invariants: at most one stream is open; the held state is replaced only by a newer
- * complete state and never cleared (fail-static: a lost agent leaves the last state in force); a certificate is
- * accepted only for the key of the CSR most recently sent; a lost stream is retried with growing, jittered waits,
- * and the wait resets once a stream delivers a state.
+ * One sidecar's (or gateway's) relay client. Invariants: at most one stream is open; the held state is replaced
+ * only by a newer complete state and never cleared (fail-static: a lost agent leaves the last state in force); a
+ * certificate is accepted only for the key of the CSR most recently sent; a gateway client never makes a key or
+ * sends a CSR or stats; a lost stream is retried with growing, jittered waits, and the wait resets once a stream
+ * delivers a state.
  */
 export class AgentRelayClient {
   private readonly o: RelayClientOptions;
@@ -106,6 +115,7 @@ export class AgentRelayClient {
 
   start(): void {
     this.open();
+    if (this.o.role !== 'workload') return;
     const every = this.o.statsIntervalMs ?? 1000;
     if (this.o.stats && every > 0) {
       this.statsTimer = setInterval(() => void this.sendStats(), every);
@@ -147,7 +157,12 @@ export class AgentRelayClient {
     call.on('error', (e: Error) => lost(describeError(e)));
     call.on('end', () => lost('stream ended'));
     // The CSR goes after the first state, so its SAN can use the trust domain the agent relays.
-    call.write({ subscribe: { namespace: this.o.namespace, service: this.o.service, service_account: this.o.serviceAccount, zone: this.o.zone, sidecar_id: this.o.sidecarId, csr_pem: '' } });
+    const o = this.o;
+    call.write({
+      subscribe: o.role === 'workload'
+        ? { namespace: o.namespace, service: o.service, service_account: o.serviceAccount, zone: o.zone, sidecar_id: o.sidecarId, csr_pem: '' }
+        : { gateway: true, zone: o.zone, sidecar_id: o.sidecarId },
+    });
   }
 
   private onMessage(call: grpc.ClientDuplexStream<SidecarMessage, RelayMessage__Output>, m: RelayMessage__Output): void {
@@ -170,14 +185,15 @@ export class AgentRelayClient {
           this.o.onConnected?.(true);
           // A new stream (maybe a restarted agent, which knows nothing of our certificate) gets a CSR when we have
           // no certificate or ours is due; otherwise our own refresh timer covers rotation.
-          if (this.o.certificates && (!this.cert || Date.now() >= this.cert.refreshAtMs)) void this.requestCertificate('no certificate yet or due for refresh');
+          if (this.o.role === 'workload' && (!this.cert || Date.now() >= this.cert.refreshAtMs)) void this.requestCertificate('no certificate yet or due for refresh');
         }
         return;
       }
       case 'certificate': {
         const c = m.certificate;
         const key = this.pendingKey;
-        if (!c || !key) return;
+        // A gateway never has a key in flight, so a certificate sent to it is dropped here.
+        if (!c || !key || this.o.role !== 'workload') return;
         this.pendingKey = undefined;
         const cert: IssuedCertificate = {
           certChainPem: c.cert_chain_pem, keyPem: key, rootsPem: c.root_pems, spiffeId: c.spiffe_id,
@@ -198,7 +214,7 @@ export class AgentRelayClient {
         return;
       }
       case 'rotate':
-        if (this.o.certificates) void this.requestCertificate(m.rotate?.reason || 'agent asked for rotation');
+        if (this.o.role === 'workload') void this.requestCertificate(m.rotate?.reason || 'agent asked for rotation');
         return;
       case 'error':
         this.o.logger.warn({ code: m.error?.code, message: m.error?.message }, 'the agent reported an error');
@@ -211,13 +227,14 @@ export class AgentRelayClient {
 
   /** Makes a fresh key and sends its CSR; one request at a time. */
   private async requestCertificate(reason: string): Promise<void> {
-    if (this.pendingKey !== undefined || !this.call || !this.subscribed) return;
-    const td = this.state?.trust_bundle?.trust_domain || this.o.trustDomain;
-    const spiffeId = `spiffe://${td}/ns/${this.o.namespace}/sa/${this.o.serviceAccount}`;
+    const o = this.o;
+    if (o.role !== 'workload' || this.pendingKey !== undefined || !this.call || !this.subscribed) return;
+    const td = this.state?.trust_bundle?.trust_domain || o.trustDomain;
+    const spiffeId = `spiffe://${td}/ns/${o.namespace}/sa/${o.serviceAccount}`;
     this.pendingKey = '';
     let csr: { csrPem: string; keyPem: string };
     try {
-      csr = await createCsr({ spiffeId, ...(this.o.keyType ? { keyType: this.o.keyType } : {}) });
+      csr = await createCsr({ spiffeId, ...(o.keyType ? { keyType: o.keyType } : {}) });
     } catch (e) {
       this.pendingKey = undefined;
       this.o.logger.error({ err: describeError(e), spiffeId }, 'could not create a CSR');
@@ -233,15 +250,16 @@ export class AgentRelayClient {
   }
 
   private async sendStats(): Promise<void> {
-    if (!this.o.stats || !this.call || !this.subscribed) return;
+    const o = this.o;
+    if (o.role !== 'workload' || !o.stats || !this.call || !this.subscribed) return;
     let services: ServiceStats[];
     try {
-      services = await this.o.stats();
+      services = await o.stats();
     } catch (e) {
       this.o.logger.warn({ err: describeError(e) }, 'could not read stats');
       return;
     }
     if (!this.call || !this.subscribed) return;
-    this.call.write({ stats: { window_ms: this.o.statsIntervalMs ?? 1000, services } });
+    this.call.write({ stats: { window_ms: o.statsIntervalMs ?? 1000, services } });
   }
 }

@@ -1,4 +1,4 @@
-// A sidecar (or a gateway's routing table) fed by the zone agent's relay instead of a config file.
+// A sidecar, or a gateway (its routing table or the whole process), fed by the zone agent's relay instead of a config file.
 import { hostname } from 'node:os';
 import type { RelayState__Output } from '../../api/generated/meshfed/v1/RelayState.ts';
 import type { SidecarConfig } from '../../api/sidecar-config.ts';
@@ -7,6 +7,7 @@ import type { Logger } from '../../common/logger.ts';
 import { makeBundle, splitPem, TlsCredentialSource, type TlsCredentials, type TrustBundle } from '../../trust/index.ts';
 import { startSidecar, type Sidecar, type SidecarOptions } from '../server/sidecar.ts';
 import { gatewayResolver } from '../gateway/routes.ts';
+import { startGatewayProcess, type GatewayProcess } from '../gateway/process.ts';
 import type { GatewayResolver } from '../gateway/gateway.ts';
 import { AgentRelayClient, type IssuedCertificate, type RelayBackoff } from './client.ts';
 import { relayStateToConfig, type RelayOverlay } from './translate.ts';
@@ -130,9 +131,9 @@ export async function startRelayedSidecar(o: RelayedSidecarOptions): Promise<Rel
     certificatesInstalled++;
   };
   const client = new AgentRelayClient({
-    agent: o.agent, namespace, service: name, serviceAccount: o.serviceAccount ?? name, zone: o.zone,
+    role: 'workload', agent: o.agent, namespace, service: name, serviceAccount: o.serviceAccount ?? name, zone: o.zone,
     sidecarId: o.sidecarId ?? `${o.service}@${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`,
-    trustDomain: o.trustDomain, certificates: true, onState, onCertificate,
+    trustDomain: o.trustDomain, onState, onCertificate,
     onConnected: (up) => logger.info({ agent: o.agent, connected: up }, up ? 'subscribed to the zone agent' : 'zone agent lost; serving the last config'),
     stats: async () => {
       if (!sidecar) return [];
@@ -176,6 +177,64 @@ export async function startRelayedSidecar(o: RelayedSidecarOptions): Promise<Rel
   };
 }
 
+/** How a gateway subscribes: it names only its zone; the agent answers with states and never signs for it. */
+export interface GatewaySubscriptionOptions {
+  /** host:port of the zone agent's relay. */
+  readonly agent: string;
+  readonly zone: string;
+  /** Fills the config's trust domain until the agent relays one; a gateway verifies no peer, so it only has to be valid. */
+  readonly trustDomain?: string;
+  /** Hosts, ports and subsets of services (what the SNI names), when they differ from the defaults; see RelayOverlay. */
+  readonly overlay?: RelayOverlay;
+  readonly sidecarId?: string;
+  readonly backoff?: RelayBackoff;
+  readonly logger: Logger;
+}
+
+/** Status of a gateway's relay intake. */
+export interface GatewayIntake {
+  readonly agent: string;
+  /** Version of the relay state last applied ('' before the first). */
+  readonly appliedVersion: string;
+  readonly connected: boolean;
+  readonly stale: boolean;
+  readonly connects: number;
+  readonly statesRefused: number;
+}
+
+/**
+ * Opens a gateway subscription; `apply` gets the config of every relayed state that translates. Invariant
+ * (fail-static): a state that does not translate, or a lost agent, leaves the last applied config in force.
+ */
+function subscribeGateway(o: GatewaySubscriptionOptions, apply: (cfg: SidecarConfig) => void): { client: AgentRelayClient; first: Promise<void>; intake: () => GatewayIntake } {
+  let appliedVersion = '';
+  let statesRefused = 0;
+  let ready: () => void = () => {};
+  const first = new Promise<void>((r) => (ready = r));
+  const trustDomain = o.trustDomain ?? 'cluster.local';
+  const client = new AgentRelayClient({
+    role: 'gateway', agent: o.agent, zone: o.zone,
+    sidecarId: o.sidecarId ?? `gateway@${hostname()}:${process.pid}`, logger: o.logger,
+    ...(o.backoff ? { backoff: o.backoff } : {}),
+    onConnected: (up) => o.logger.info({ agent: o.agent, connected: up }, up ? 'gateway subscribed to the zone agent' : 'zone agent lost; the gateway routes by the last state'),
+    onState: (state) => {
+      const cfg = relayStateToConfig(state, o.zone, trustDomain, o.overlay);
+      if (!cfg.ok) {
+        statesRefused++;
+        o.logger.error({ version: state.version, problems: cfg.error }, 'relayed state refused by the gateway; keeping the last routes');
+        return;
+      }
+      apply(cfg.value);
+      appliedVersion = state.version;
+      ready();
+    },
+  });
+  const intake = (): GatewayIntake => ({
+    agent: o.agent, appliedVersion, connected: client.connected, stale: client.latest?.stale ?? true, connects: client.connects, statesRefused,
+  });
+  return { client, first, intake };
+}
+
 /** A gateway's routing table kept current from the relay (the gateway subscribes without a key: it never decrypts). */
 export interface RelayedGatewayRoutes {
   /** Pass to startGateway's `resolve`; always consults the latest good table. */
@@ -185,27 +244,59 @@ export interface RelayedGatewayRoutes {
 }
 
 /** Subscribes a gateway to the agent and resolves once the first usable state arrived. */
-export async function relayedGatewayRoutes(o: { agent: string; zone: string; trustDomain: string; logger: Logger; sidecarId?: string; timeoutMs?: number }): Promise<RelayedGatewayRoutes> {
+export async function relayedGatewayRoutes(o: GatewaySubscriptionOptions & { timeoutMs?: number }): Promise<RelayedGatewayRoutes> {
   let current: GatewayResolver | undefined;
-  let version = '';
-  let ready: () => void = () => {};
-  const readyP = new Promise<void>((r) => (ready = r));
-  const client = new AgentRelayClient({
-    agent: o.agent, namespace: 'meshfed', service: 'gateway', serviceAccount: 'gateway', zone: o.zone,
-    sidecarId: o.sidecarId ?? `gateway@${hostname()}:${process.pid}`, trustDomain: o.trustDomain, certificates: false, logger: o.logger,
-    onState: (state) => {
-      const cfg = relayStateToConfig(state, o.zone, o.trustDomain);
-      if (!cfg.ok) {
-        o.logger.error({ version: state.version, problems: cfg.error }, 'relayed state refused by the gateway; keeping the last routes');
-        return;
-      }
-      current = gatewayResolver(cfg.value, o.zone);
-      version = state.version;
-      ready();
-    },
+  const sub = subscribeGateway(o, (cfg) => {
+    current = gatewayResolver(cfg, o.zone);
   });
-  client.start();
+  sub.client.start();
   const timeoutMs = o.timeoutMs ?? 60_000;
-  await readyOrTimeout(readyP, client, timeoutMs, () => `no usable state from the zone agent at ${o.agent} within ${timeoutMs} ms`);
-  return { resolve: (t) => current?.(t), appliedVersion: () => version, close: () => client.stop() };
+  await readyOrTimeout(sub.first, sub.client, timeoutMs, () => `no usable state from the zone agent at ${o.agent} within ${timeoutMs} ms`);
+  return { resolve: (t) => current?.(t), appliedVersion: () => sub.intake().appliedVersion, close: () => sub.client.stop() };
+}
+
+/** A gateway process (listener + admin) fed by the zone agent's relay. */
+export interface RelayedGateway extends GatewayProcess {
+  intake(): GatewayIntake;
+}
+
+/**
+ * Subscribes as a gateway, waits for the first usable state, then starts the gateway process on it; each later
+ * state is applied with applyConfig. The gateway's /stats carries the intake under `relay`. The agent going away
+ * leaves the last routes in force while the client reconnects with backoff.
+ */
+export async function startRelayedGateway(o: GatewaySubscriptionOptions & {
+  readonly host: string; readonly port: number; readonly adminHost?: string; readonly adminPort?: number;
+  /** How long to wait for the first state before giving up (the gateway has no routes without it). */
+  readonly firstStateTimeoutMs?: number;
+}): Promise<RelayedGateway> {
+  let gw: GatewayProcess | undefined;
+  let latest: SidecarConfig | undefined;
+  const sub = subscribeGateway(o, (cfg) => {
+    latest = cfg;
+    gw?.applyConfig(cfg);
+  });
+  sub.client.start();
+  const timeoutMs = o.firstStateTimeoutMs ?? 60_000;
+  await readyOrTimeout(sub.first, sub.client, timeoutMs, () => `no usable state from the zone agent at ${o.agent} within ${timeoutMs} ms (is it running, and is ${o.zone} its zone?)`);
+  const startedWith = latest as SidecarConfig;
+  try {
+    gw = await startGatewayProcess({
+      zone: o.zone, host: o.host, port: o.port, logger: o.logger, config: startedWith, status: () => ({ relay: sub.intake() }),
+      ...(o.adminHost !== undefined ? { adminHost: o.adminHost } : {}), ...(o.adminPort !== undefined ? { adminPort: o.adminPort } : {}),
+    });
+  } catch (e) {
+    sub.client.stop();
+    throw e;
+  }
+  // A state that arrived while the listeners were starting.
+  if (latest && latest !== startedWith) gw.applyConfig(latest);
+  const p = gw;
+  return {
+    gateway: p.gateway, adminPort: p.adminPort, applyConfig: (cfg) => p.applyConfig(cfg), intake: sub.intake,
+    async close() {
+      sub.client.stop();
+      await p.close();
+    },
+  };
 }

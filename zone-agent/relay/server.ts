@@ -41,6 +41,8 @@ export interface RelayServerOptions {
   readonly encodeOnce?: boolean;
 }
 
+const GATEWAY_NO_CERTIFICATE = 'a gateway subscription never gets a certificate (a gateway holds no workload key)';
+
 /** A message that failed to decode; the handler sees it as a value instead of grpc-js failing the call silently. */
 interface Garbage {
   readonly garbage: string;
@@ -51,7 +53,10 @@ type Incoming = SidecarMessage__Output | Garbage;
 interface Subscriber {
   readonly call: grpc.ServerDuplexStream<Incoming, RelayMessage | Buffer>;
   state: 'awaiting-subscribe' | 'subscribed' | 'closed';
+  /** A gateway gets states only: no certificate, no stats. */
+  role: 'workload' | 'gateway';
   sidecarId: string;
+  /** The identity certificates are signed for; '' for a gateway, which never gets one. */
   spiffeId: string;
   lastVersion: string;
   /** The stream's buffer is full; the newest state goes out on 'drain' instead of queueing every version. */
@@ -62,7 +67,8 @@ interface Subscriber {
 /**
  * The relay. Invariants: a stream gets state only after a valid Subscribe; every subscribed stream is sent the
  * current state at once and each later version exactly once; a protocol violation closes the stream with
- * INVALID_ARGUMENT and is counted; a certificate is only ever issued for the identity the stream subscribed with.
+ * INVALID_ARGUMENT and is counted; a certificate is only ever issued for the identity the stream subscribed with,
+ * and never on a gateway stream (a gateway holds no workload key: its CSR is a protocol violation).
  */
 export class RelayServer {
   private readonly o: RelayServerOptions;
@@ -158,7 +164,7 @@ export class RelayServer {
   }
 
   private onStream(call: grpc.ServerDuplexStream<Incoming, RelayMessage | Buffer>): void {
-    const s: Subscriber = { call, state: 'awaiting-subscribe', sidecarId: '', spiffeId: '', lastVersion: '', blocked: false, rotateTimer: undefined };
+    const s: Subscriber = { call, state: 'awaiting-subscribe', role: 'workload', sidecarId: '', spiffeId: '', lastVersion: '', blocked: false, rotateTimer: undefined };
     this.subscribers.add(s);
     call.on('data', (m: Incoming) => {
       this.onMessage(s, m).catch((e: unknown) => this.violation(s, `internal: ${describeError(e)}`));
@@ -176,6 +182,16 @@ export class RelayServer {
     if (s.state === 'awaiting-subscribe') {
       if (m.msg !== 'subscribe' || !m.subscribe) return this.violation(s, `the first message must be a SubscribeRequest, got ${m.msg ?? 'an empty message'}`);
       const sub = m.subscribe;
+      if (sub.gateway) {
+        if (sub.zone !== this.o.zone) return this.violation(s, `a gateway subscription must name this agent's zone ${this.o.zone}, not "${sub.zone}"`);
+        if (sub.csr_pem) return this.violation(s, GATEWAY_NO_CERTIFICATE);
+        s.state = 'subscribed';
+        s.role = 'gateway';
+        s.sidecarId = sub.sidecar_id || `gateway-${++this.sidecarSeq}`;
+        this.o.onSubscribersChanged?.(this.subscriberCount);
+        this.sendState(s);
+        return;
+      }
       if (!sub.namespace || !sub.service || !sub.service_account) return this.violation(s, 'SubscribeRequest needs namespace, service and service_account');
       if (sub.zone !== '' && sub.zone !== this.o.zone) return this.violation(s, `this agent serves zone ${this.o.zone}, not ${sub.zone}`);
       s.state = 'subscribed';
@@ -185,6 +201,10 @@ export class RelayServer {
       this.sendState(s);
       if (sub.csr_pem) await this.issue(s, sub.csr_pem);
       return;
+    }
+    if (s.role === 'gateway') {
+      if (m.msg === 'csr') return this.violation(s, GATEWAY_NO_CERTIFICATE);
+      if (m.msg === 'stats') return this.violation(s, 'a gateway subscription sends no stats (it sees no requests)');
     }
     switch (m.msg) {
       case 'stats': {
@@ -202,6 +222,8 @@ export class RelayServer {
   }
 
   private async issue(s: Subscriber, csrPem: string): Promise<void> {
+    // Defence in depth: onMessage already refuses a gateway's CSR before it gets here.
+    if (s.role !== 'workload' || s.spiffeId === '') return this.violation(s, GATEWAY_NO_CERTIFICATE);
     if (!this.o.signer) {
       this.o.logger.warn({ code: 'MESHFED_E_AGENT_CSR_REJECTED', sidecar: s.sidecarId }, 'certificate requested but the agent has no CA (--ca)');
       s.call.write({ error: { code: 'MESHFED_E_AGENT_CSR_REJECTED', message: 'this agent has no CA configured (--ca)' } });

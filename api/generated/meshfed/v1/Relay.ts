@@ -14,6 +14,7 @@ export interface RelayClient extends grpc.Client {
    * Subscribe opens a sidecar's stream. The sidecar's first message must be a Subscribe; afterwards it sends
    * SidecarStats each window and a CertificateRequest whenever it holds a new key. The agent answers with the
    * full RelayState at once and again whenever any part changes, and with a Certificate per request.
+   * A gateway subscription (SubscribeRequest.gateway) sends nothing after its Subscribe and gets states only.
    */
   Subscribe(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_meshfed_v1_SidecarMessage, _meshfed_v1_RelayMessage__Output>;
   Subscribe(options?: grpc.CallOptions): grpc.ClientDuplexStream<_meshfed_v1_SidecarMessage, _meshfed_v1_RelayMessage__Output>;
@@ -21,6 +22,7 @@ export interface RelayClient extends grpc.Client {
    * Subscribe opens a sidecar's stream. The sidecar's first message must be a Subscribe; afterwards it sends
    * SidecarStats each window and a CertificateRequest whenever it holds a new key. The agent answers with the
    * full RelayState at once and again whenever any part changes, and with a Certificate per request.
+   * A gateway subscription (SubscribeRequest.gateway) sends nothing after its Subscribe and gets states only.
    */
   subscribe(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_meshfed_v1_SidecarMessage, _meshfed_v1_RelayMessage__Output>;
   subscribe(options?: grpc.CallOptions): grpc.ClientDuplexStream<_meshfed_v1_SidecarMessage, _meshfed_v1_RelayMessage__Output>;
@@ -35,6 +37,7 @@ export interface RelayHandlers extends grpc.UntypedServiceImplementation {
    * Subscribe opens a sidecar's stream. The sidecar's first message must be a Subscribe; afterwards it sends
    * SidecarStats each window and a CertificateRequest whenever it holds a new key. The agent answers with the
    * full RelayState at once and again whenever any part changes, and with a Certificate per request.
+   * A gateway subscription (SubscribeRequest.gateway) sends nothing after its Subscribe and gets states only.
    */
   Subscribe: grpc.handleBidiStreamingCall<_meshfed_v1_SidecarMessage__Output, _meshfed_v1_RelayMessage>;
   

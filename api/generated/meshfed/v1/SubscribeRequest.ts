@@ -3,7 +3,8 @@
 
 
 /**
- * Who the sidecar is. The zone must be the agent's zone.
+ * Who the subscriber is. The zone must be the agent's zone. A workload sidecar names its namespace, service and
+ * service account; an east-west gateway sets gateway and names only its zone.
  */
 export interface SubscribeRequest {
   'namespace'?: (string);
@@ -21,10 +22,16 @@ export interface SubscribeRequest {
    * A PEM CSR for the workload certificate; may be empty and sent later as a CertificateRequest.
    */
   'csr_pem'?: (string);
+  /**
+   * True for an east-west gateway: it gets RelayState only. It holds no workload key, so the agent signs nothing
+   * for it (a CSR or CertificateRequest on a gateway stream closes the stream) and takes no stats from it.
+   */
+  'gateway'?: (boolean);
 }
 
 /**
- * Who the sidecar is. The zone must be the agent's zone.
+ * Who the subscriber is. The zone must be the agent's zone. A workload sidecar names its namespace, service and
+ * service account; an east-west gateway sets gateway and names only its zone.
  */
 export interface SubscribeRequest__Output {
   'namespace': (string);
@@ -42,4 +49,9 @@ export interface SubscribeRequest__Output {
    * A PEM CSR for the workload certificate; may be empty and sent later as a CertificateRequest.
    */
   'csr_pem': (string);
+  /**
+   * True for an east-west gateway: it gets RelayState only. It holds no workload key, so the agent signs nothing
+   * for it (a CSR or CertificateRequest on a gateway stream closes the stream) and takes no stats from it.
+   */
+  'gateway': (boolean);
 }
