@@ -302,6 +302,102 @@ test('canary split and mirror through the stack', async () => {
   within(mirrors / n, 0.5, 0.03, 'mirror share');
 });
 
+const MIRROR_ALL = CONFIG.replace('    weights: { a: 7000, b: 3000 }', `    weights: { a: 7000, b: 3000 }
+    routes: [ { name: shadow, mirror: { percent: 100 } } ]`);
+
+/** A streamed body of `n` chunks of `size` bytes, chunk i filled with i % 251. */
+function chunks(n: number, size: number): { body: AsyncIterable<Uint8Array>; bytes: Uint8Array } {
+  const bytes = new Uint8Array(n * size);
+  for (let i = 0; i < n; i++) bytes.fill(i % 251, i * size, (i + 1) * size);
+  return {
+    bytes,
+    body: (async function* () { for (let i = 0; i < n; i++) { await Promise.resolve(); yield bytes.slice(i * size, (i + 1) * size); } })(),
+  };
+}
+
+async function readAll(body: AsyncIterable<Uint8Array> | null): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  for await (const c of body ?? []) parts.push(c);
+  const out = new Uint8Array(parts.reduce((n, c) => n + c.byteLength, 0));
+  let at = 0;
+  for (const c of parts) { out.set(c, at); at += c.byteLength; }
+  return out;
+}
+
+test('a mirrored POST: the primary and the mirror each get the whole body, in order', async () => {
+  const { deps, events } = setup({ config: MIRROR_ALL });
+  const { body, bytes } = chunks(64, 4096);
+  let mirrored: Promise<Uint8Array> | undefined;
+  let mirrorSignal: AbortSignal | undefined;
+  const withMirror: StackDeps = { ...deps, mirror: (req) => { mirrorSignal = req.signal; mirrored = readAll(req.body); } };
+  let primary: Uint8Array | undefined;
+  const res = await outboundStack(withMirror)(async (req) => { primary = await readAll(req.body); return ok(req); })(request({ method: 'POST', body }));
+  assert.equal(res.status, 200);
+  assert.deepEqual(primary, bytes);
+  assert.ok(mirrored, 'the mirror was sent');
+  assert.deepEqual(await mirrored, bytes);
+  assert.equal(mirrorSignal?.aborted, false);
+  assert.equal(events.filter((e) => e.kind === 'mirror').length, 1);
+  assert.equal(events.filter((e) => e.kind === 'mirror-abandoned').length, 0);
+});
+
+test('a mirror that does not read is abandoned past its backlog cap while the primary gets every byte', async () => {
+  const { deps, events } = setup({ config: MIRROR_ALL });
+  const { body, bytes } = chunks(48, 64 * 1024); // 3 MiB, three times the cap
+  let mirrorReq: ProxyRequest | undefined;
+  const withMirror: StackDeps = { ...deps, mirror: (req) => { mirrorReq = req; } };
+  let primary: Uint8Array | undefined;
+  const res = await outboundStack(withMirror)(async (req) => { primary = await readAll(req.body); return ok(req); })(request({ method: 'POST', body }));
+  assert.equal(res.status, 200);
+  assert.deepEqual(primary, bytes);
+  assert.equal(mirrorReq?.signal.aborted, true, 'the mirror request is cancelled');
+  await assert.rejects(readAll(mirrorReq!.body), /mirror abandoned: fell more than 1048576 bytes behind/);
+  const abandoned = events.filter((e) => e.kind === 'mirror-abandoned');
+  assert.equal(abandoned.length, 1);
+});
+
+test('when the primary is answered without reading its body, the mirror is abandoned instead of waiting forever', async () => {
+  const { deps, events } = setup({ config: MIRROR_ALL });
+  let mirrorReq: ProxyRequest | undefined;
+  const withMirror: StackDeps = { ...deps, mirror: (req) => { mirrorReq = req; } };
+  const res = await outboundStack(withMirror)(() => Promise.resolve({ status: 413, headers: {}, body: null }))(request({ method: 'POST', body: chunks(4, 10).body }));
+  assert.equal(res.status, 413);
+  assert.equal(mirrorReq?.signal.aborted, true);
+  await assert.rejects(readAll(mirrorReq!.body), /without reading its body/);
+  assert.equal(events.filter((e) => e.kind === 'mirror-abandoned').length, 1);
+});
+
+test('a failing client body fails the primary attempt and ends the mirror with an error', async () => {
+  const { deps } = setup({ config: MIRROR_ALL });
+  let mirrored: Promise<Uint8Array> | undefined;
+  const withMirror: StackDeps = { ...deps, mirror: (req) => { mirrored = readAll(req.body); } };
+  const body = (async function* () { yield new Uint8Array([1, 2, 3]); throw new Error('client reset'); })();
+  const res = await outboundStack(withMirror)(async (req) => {
+    try { await readAll(req.body); } catch { return { status: 502, headers: {}, body: null, flags: ['reset'] }; }
+    return ok(req);
+  })(request({ method: 'POST', body }));
+  assert.equal(res.status, 502);
+  await assert.rejects(mirrored!, /the primary body failed/);
+});
+
+test('every local answer has one shape: text/plain, x-meshfed-code, x-meshfed-reason and a "meshfed: " body', async () => {
+  const { deps } = setup({ config: CONFIG.replace('maxRequests: 1000', 'maxRequests: 1') });
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const h = outboundStack(deps)(async (req) => { await gate; return ok(req); });
+  const held = h(request());
+  const answers = [await h(request({ service: 'shop/nope' })), await h(request())];
+  release();
+  await held;
+  for (const res of answers) {
+    assert.equal(res.headers['content-type'], 'text/plain; charset=utf-8');
+    assert.match(String(res.headers['x-meshfed-code']), /^MESHFED_E_SIDECAR_/);
+    const text = new TextDecoder().decode(await readAll(res.body));
+    assert.equal(text, `meshfed: ${String(res.headers['x-meshfed-reason'])}\n`);
+    assert.equal(res.headers['content-length'], String(Buffer.byteLength(text)));
+  }
+});
+
 test('inbound: authz denies an unlisted identity with 403 and its reason; a listed one reaches the app', async () => {
   const { deps, events } = setup({ config: `${CONFIG}\nauthz: { allow: { shop/catalog: ["spiffe://td/ns/shop/sa/web"] } }\n` });
   let appCalls = 0;
