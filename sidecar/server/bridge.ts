@@ -2,6 +2,7 @@
 import type http from 'node:http';
 import type http2 from 'node:http2';
 import type { ProxyRequest, ProxyResponse } from '../types.ts';
+import { Readable } from 'node:stream';
 import { isGrpc } from './headers.ts';
 
 /** A request from the HTTP/1.1 server or the HTTP/2 compatibility API; both are async-iterable bodies. */
@@ -56,8 +57,9 @@ export async function writeResponse(res: ServerResponse, pr: ProxyResponse, extr
     // so headers and body leave in one write (one TLS record, one syscall) instead of two or three. Writes were the
     // largest share of the sidecar's busy CPU. Streams still go out chunk by chunk as they arrive.
     const length = (res as http2.Http2ServerResponse).stream === undefined ? contentLength(headers['content-length']) : -1;
-    let sent = 0;
-    if (pr.body) {
+    if (pr.body instanceof Readable) await copyReadable(pr.body, res, length);
+    else if (pr.body) {
+      let sent = 0;
       for await (const chunk of pr.body) {
         if (res.destroyed) break;
         sent += chunk.byteLength;
@@ -80,6 +82,50 @@ export async function writeResponse(res: ServerResponse, pr: ProxyResponse, extr
     if (!res.destroyed) (res as http.ServerResponse).destroy();
     await drain(pr);
   }
+}
+
+/**
+ * The same copy for a Node stream (undici's response bodies are), driven by its events instead of an async iterator:
+ * the iterator's generator, promises and end-of-stream listeners were the largest allocation left per proxied
+ * request. Backpressure pauses the source until the client drains; a client that goes away destroys the source; a
+ * source that fails or closes early rejects, so the caller resets the client's response.
+ */
+function copyReadable(src: Readable, res: ServerResponse, length: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let sent = 0;
+    const out = res as http.ServerResponse;
+    const onData = (chunk: Buffer) => {
+      sent += chunk.byteLength;
+      if (sent === length && !res.writableEnded) out.end(chunk);
+      else if (!out.write(chunk)) {
+        src.pause();
+        res.once('drain', onDrain);
+      }
+    };
+    const onDrain = () => src.resume();
+    const settle = (err?: Error) => {
+      src.off('data', onData);
+      src.off('end', onEnd);
+      src.off('error', onError);
+      src.off('close', onSrcClose);
+      res.off('close', onResClose);
+      res.off('drain', onDrain);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onEnd = () => settle();
+    const onError = (e: Error) => settle(e);
+    const onSrcClose = () => { if (!src.readableEnded) settle(new Error('upstream body closed early')); };
+    const onResClose = () => {
+      src.destroy();
+      settle();
+    };
+    src.on('data', onData);
+    src.on('end', onEnd);
+    src.on('error', onError);
+    src.on('close', onSrcClose);
+    res.on('close', onResClose);
+  });
 }
 
 function contentLength(v: string | string[] | undefined): number {

@@ -258,7 +258,8 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     }, 'access');
   };
 
-  const serve = (dir: 'outbound' | 'inbound') => (req: ServerRequest, res: ServerResponse) => {
+  // One async function per request rather than a promise chain: fewer closures and promises per request.
+  const handle = async (dir: 'outbound' | 'inbound', req: ServerRequest, res: ServerResponse): Promise<void> => {
     const t0 = performance.now();
     const ac = new AbortController();
     res.once('close', () => { if (!res.writableFinished) ac.abort(new Error('client went away')); });
@@ -276,34 +277,37 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     };
     const flight = dir === 'outbound' && service !== undefined ? serviceSeries(service).inFlight : undefined;
     flight?.inc();
-    const run = async (): Promise<ProxyResponse> => {
-      if (service === undefined) return failure(404, 'unknown-destination', `no service is named by "${authority}" (known: NAME.NS, NAME.NS.svc.meshfed, configured hosts)`);
-      return (dir === 'outbound' ? handlers.outbound : handlers.inbound)(pr);
-    };
-    run()
-      .catch((e: unknown) => {
-        logger.error({ err: e }, `${dir} stack threw (a bug in a layer)`);
-        return failure(500, 'internal', `internal error: ${describeError(e)}`);
-      })
-      .then(async (resp) => {
-        try {
-          await writeResponse(res, resp, { 'x-request-id': trace.requestId });
-        } finally {
-          flight?.dec();
-        }
-        const ms = performance.now() - t0;
-        if (dir === 'outbound') {
-          const series = outboundSeries(resp.zone ?? '', pr.service || 'unknown', resp.status);
-          series.count.inc();
-          series.duration.observe(ms / 1000);
-          if (service !== undefined) countFailureClass(service, resp.flags);
-        } else {
-          inboundSeries(resp.status).inc();
-          if (resp.status === 403) metrics.authzDenied.inc({ service: opts.service });
-        }
-        accessLog(dir, pr, resp, ms, trace);
-      })
-      .catch((e: unknown) => logger.warn({ err: e }, 'writing a response failed'));
+    let resp: ProxyResponse;
+    try {
+      resp = service === undefined
+        ? failure(404, 'unknown-destination', `no service is named by "${authority}" (known: NAME.NS, NAME.NS.svc.meshfed, configured hosts)`)
+        : await (dir === 'outbound' ? handlers.outbound : handlers.inbound)(pr);
+    } catch (e) {
+      logger.error({ err: e }, `${dir} stack threw (a bug in a layer)`);
+      resp = failure(500, 'internal', `internal error: ${describeError(e)}`);
+    }
+    try {
+      await writeResponse(res, resp, { 'x-request-id': trace.requestId });
+    } finally {
+      flight?.dec();
+    }
+    const ms = performance.now() - t0;
+    if (dir === 'outbound') {
+      const series = outboundSeries(resp.zone ?? '', pr.service || 'unknown', resp.status);
+      series.count.inc();
+      series.duration.observe(ms / 1000);
+      if (service !== undefined) countFailureClass(service, resp.flags);
+    } else {
+      inboundSeries(resp.status).inc();
+      if (resp.status === 403) metrics.authzDenied.inc({ service: opts.service });
+    }
+    accessLog(dir, pr, resp, ms, trace);
+  };
+  const serve = (dir: 'outbound' | 'inbound') => (req: ServerRequest, res: ServerResponse) => {
+    handle(dir, req, res).catch((e: unknown) => {
+      logger.warn({ err: e }, 'serving a request failed');
+      if (!res.writableFinished) res.destroy();
+    });
   };
 
   const outbound: Listener = await startOutboundListener({

@@ -55,3 +55,14 @@ test('never emits an all-zero id even when the random source returns zeros first
   assert.notEqual(ctx.traceId, '0'.repeat(32));
   assert.notEqual(ctx.spanId, '0'.repeat(16));
 });
+
+test('a missing x-request-id becomes a version-4 UUID built from the random digits', () => {
+  const digits = ['0123456789abcdef', 'fedcba9876543210', '00112233445566778899aabbccddeeff'];
+  for (const [i, variant] of ['8', '9', 'a', 'b'].entries()) {
+    const hex32 = `0123456789abcdef${'cdef'[i]}${'7'.repeat(15)}`;
+    const queue = [...digits.slice(0, 2), hex32];
+    const { ctx } = nextHop({}, (bytes) => queue.shift()!.slice(0, bytes * 2));
+    // Version nibble forced to 4, variant to 10xx (8, 9, a or b from the low two bits of digit 16).
+    assert.equal(ctx.requestId, `01234567-89ab-4def-${variant}777-777777777777`);
+  }
+});

@@ -82,7 +82,8 @@ function nonZero(hex: HexSource, bytes: number): string {
   }
 }
 
+/** A version-4 UUID from 32 random hex digits: version nibble 4, variant bits 10. */
 function uuidFromHex(h: string): string {
-  const v = `${h.slice(0, 12)}4${h.slice(13, 16)}${((parseInt(h[16] ?? '0', 16) & 3) | 8).toString(16)}${h.slice(17, 32)}`;
-  return `${v.slice(0, 8)}-${v.slice(8, 12)}-${v.slice(12, 16)}-${v.slice(16, 20)}-${v.slice(20, 32)}`;
+  const variant = '89ab'[parseInt(h[16] ?? '0', 16) & 3];
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
