@@ -43,6 +43,16 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
 }
 
+/**
+ * Memory only this process holds (USS: private clean + dirty pages, from smaps_rollup). RSS also counts the ~50 MB of
+ * the node binary's mapped text, which every Node process on a host shares; USS is what one more sidecar costs.
+ */
+function privateMb(pid: number): number {
+  const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
+  return (kb('Private_Clean') + kb('Private_Dirty')) / 1024;
+}
+
 function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
@@ -232,21 +242,22 @@ http { access_log off; client_body_temp_path ${dir}/cb; proxy_temp_path ${dir}/p
     console.log(`load average at start (1/5/15 min): ${load()}`);
     console.log(startup);
     console.log(`sidecar bench: ${args.seconds}s closed loop at concurrency ${args.concurrency}, ${args.seconds}s open loop at ${args.rate} rps; load generator: undici in this process`);
-    const rows: { name: string; rps: number; p50: number; p99: number; cpu: number; rss: number; errors: number }[] = [];
+    const rows: { name: string; rps: number; p50: number; p99: number; cpu: number; rss: number; uss: number; errors: number }[] = [];
     for (const t of targets) {
       await closedLoop(t, 1, args.concurrency); // warm up connections and JIT
       const cl = await closedLoop(t, args.seconds, args.concurrency);
       const fr = await fixedRate(t, args.seconds, args.rate);
       const rss = t.pids.length > 0 ? Math.max(...t.pids.map(rssMb)) : rssMb(appPid);
+      const uss = t.pids.length > 0 ? Math.max(...t.pids.map(privateMb)) : privateMb(appPid);
       for (const port of t.admins ?? []) console.log(`memory after "${t.name}", sidecar admin :${port} (MB): ${await memoryLine(port)}`);
-      rows.push({ name: t.name, rps: cl.rps, p50: fr.p50, p99: fr.p99, cpu: fr.cpuPer1000 / Math.max(1, t.name.startsWith('two') ? 2 : 1), rss, errors: cl.errors + fr.errors });
+      rows.push({ name: t.name, rps: cl.rps, p50: fr.p50, p99: fr.p99, cpu: fr.cpuPer1000 / Math.max(1, t.name.startsWith('two') ? 2 : 1), rss, uss, errors: cl.errors + fr.errors });
     }
     const direct = rows[0]!;
     const ng = rows.find((r) => r.name.startsWith('nginx'));
-    console.log('\n| path | rps @c' + args.concurrency + ' | p50 ms @' + args.rate + ' rps | p99 ms | CPU-s / 1000 req (per proxy) | RSS MB (max proxy) | errors | rps vs nginx | rps vs direct |');
-    console.log('|---|---|---|---|---|---|---|---|---|');
+    console.log('\n| path | rps @c' + args.concurrency + ' | p50 ms @' + args.rate + ' rps | p99 ms | CPU-s / 1000 req (per proxy) | RSS MB (max proxy) | private MB (USS) | errors | rps vs nginx | rps vs direct |');
+    console.log('|---|---|---|---|---|---|---|---|---|---|');
     for (const r of rows) {
-      console.log(`| ${r.name} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${Number.isNaN(r.cpu) ? '-' : r.cpu.toFixed(3)} | ${r.rss.toFixed(1)}${r.name === 'direct' ? ' (app)' : ''} | ${r.errors} | ${ng ? (r.rps / ng.rps).toFixed(2) : '-'} | ${(r.rps / direct.rps).toFixed(2)} |`);
+      console.log(`| ${r.name} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${Number.isNaN(r.cpu) ? '-' : r.cpu.toFixed(3)} | ${r.rss.toFixed(1)}${r.name === 'direct' ? ' (app)' : ''} | ${r.uss.toFixed(1)} | ${r.errors} | ${ng ? (r.rps / ng.rps).toFixed(2) : '-'} | ${(r.rps / direct.rps).toFixed(2)} |`);
     }
     console.log(`\nload average at end (1/5/15 min): ${load()}`);
     const two = rows.find((r) => r.name.startsWith('two'));

@@ -34,7 +34,7 @@ export const defaultStack: StackFactory = (d) => {
     if (pick?.kind !== 'complete') return;
     const ac = new AbortController();
     const timer = setTimeout(() => ac.abort(), 10_000);
-    void d.upstream({ ...req, target: pick.endpoint, signal: ac.signal, headers: { ...req.headers, 'x-meshfed-mirror': '1' } })
+    void d.upstream({ ...req, target: pick.endpoint, signal: AbortSignal.any([req.signal, ac.signal]), headers: { ...req.headers, 'x-meshfed-mirror': '1' } })
       .then((r) => (r.body as { destroy?: () => void } | null)?.destroy?.())
       .catch(() => {})
       .finally(() => clearTimeout(timer));
