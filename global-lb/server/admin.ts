@@ -61,13 +61,20 @@ class HttpError extends Error {
 
 const SEGMENT = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,251}[A-Za-z0-9])?$/;
 
-function segment(text: string, what: string): string {
-  let decoded: string;
+/**
+ * Decodes one path segment. Every route decodes through here, because decodeURIComponent throws on a malformed
+ * escape (`%E0%A4%A`) and a thrown URIError would otherwise surface as a 500 instead of the client's mistake.
+ */
+function decodeSegment(text: string, what: string): string {
   try {
-    decoded = decodeURIComponent(text);
+    return decodeURIComponent(text);
   } catch {
-    throw new HttpError(400, 'MESHFED_E_ADMIN_BAD_REQUEST', `${what}: not valid percent-encoding`);
+    throw new HttpError(400, 'MESHFED_E_ADMIN_BAD_REQUEST', `${what}: "${text.slice(0, 80)}" is not valid percent-encoding (escape bytes as %XX of UTF-8)`);
   }
+}
+
+function segment(text: string, what: string): string {
+  const decoded = decodeSegment(text, what);
   if (!SEGMENT.test(decoded)) throw new HttpError(400, 'MESHFED_E_ADMIN_BAD_REQUEST', `${what}: "${decoded.slice(0, 80)}" is not a valid name`);
   return decoded;
 }
@@ -145,7 +152,14 @@ export function refreshGauges(deps: AdminDeps): void {
 
 /** Routes one request; createAdminServer wraps it with error handling. */
 async function route(deps: AdminDeps, req: IncomingMessage, res: ServerResponse): Promise<[number, unknown] | undefined> {
-  const url = new URL(req.url ?? '/', 'http://admin');
+  const target = req.url ?? '/';
+  let url: URL;
+  try {
+    // An origin-form target is appended to the base so a leading "//" stays a path rather than becoming a host.
+    url = target.startsWith('/') ? new URL(`http://admin${target}`) : new URL(target, 'http://admin');
+  } catch {
+    throw new HttpError(400, 'MESHFED_E_ADMIN_BAD_REQUEST', `"${target.slice(0, 80)}" is not a valid request path`);
+  }
   const parts = url.pathname.split('/').filter((p) => p !== '');
   const method = req.method ?? 'GET';
   const { store, view } = deps;
@@ -194,7 +208,7 @@ async function route(deps: AdminDeps, req: IncomingMessage, res: ServerResponse)
     }
     if (parts.length === 4 && (parts[3] === 'drain' || parts[3] === 'undrain')) {
       if (method !== 'POST') throw methodNotAllowed('POST');
-      const zone = decodeURIComponent(parts[2]!);
+      const zone = decodeSegment(parts[2]!, 'zone');
       if (!isLocalitySegment(zone)) throw new HttpError(400, 'MESHFED_E_ADMIN_BAD_REQUEST', `zone: "${zone.slice(0, 80)}" is not a zone name (lowercase letters, digits, dashes)`);
       const known = view.reports.has(zone) || view.departed.has(zone);
       if (parts[3] === 'drain') await store.put(KEYS.zoneDrain(zone), JSON.stringify({ drainedAt: now, by: deps.replicaId }));

@@ -3,6 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { request } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -135,6 +136,57 @@ test('the admin API refuses invalid policies with path-named errors, bad JSON, o
   assert.equal(good.status, 200);
   assert.equal((await api('GET', '/v1/policies/shop/cart')).status, 200);
   assert.equal((await api('DELETE', '/v1/policies/shop/cart')).status, 200);
+});
+
+/** Sends a request with the request-target exactly as written (fetch would normalise it). */
+function rawApi(method: string, target: string): Promise<{ status: number; json: { error?: { code: string; message: string } } }> {
+  const { hostname, port } = new URL(lb.adminUrl);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: hostname, port, method, path: target }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        try {
+          resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString('utf8')) as never });
+        } catch (e) {
+          reject(e as Error);
+        }
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('the admin API answers 400 with a JSON error, not 500, for malformed percent-escapes in path segments', async () => {
+  const cases: [string, string, RegExp][] = [
+    ['POST', '/v1/zones/%E0%A4%A/drain', /^zone: /],
+    ['POST', '/v1/zones/%E0%A4%A/undrain', /^zone: /],
+    ['POST', '/v1/zones/%/drain', /^zone: /],
+    ['GET', '/v1/policies/%E0%A4%A/cart', /^namespace: /],
+    ['PUT', '/v1/policies/shop/%ZZ', /^service: /],
+    ['DELETE', '/v1/policies/shop/%E0%A4%A', /^service: /],
+    ['GET', '/v1/weights/shop/%C3', /^service: /],
+  ];
+  for (const [method, target, what] of cases) {
+    const r = await rawApi(method, target);
+    assert.equal(r.status, 400, `${method} ${target}: ${JSON.stringify(r.json)}`);
+    assert.equal(r.json.error?.code, 'MESHFED_E_ADMIN_BAD_REQUEST', `${method} ${target}`);
+    assert.match(r.json.error!.message, what, `${method} ${target}`);
+    assert.match(r.json.error!.message, /percent-encoding/, `${method} ${target}`);
+  }
+  // A request-target the URL parser itself refuses (here an absolute-form with port 99999) is a bad request too.
+  const unparsable = await rawApi('GET', 'http://admin:99999/v1/zones');
+  assert.equal(unparsable.status, 400, JSON.stringify(unparsable.json));
+  assert.equal(unparsable.json.error?.code, 'MESHFED_E_ADMIN_BAD_REQUEST');
+  // A leading "//" stays part of the path instead of being read as a host name.
+  assert.equal((await rawApi('GET', '//v1/zones')).status, 200);
+  // Well-formed escapes still decode: %2D is "-", so this drains zone "a-1".
+  const escaped = await rawApi('POST', '/v1/zones/a%2D1/drain');
+  assert.equal(escaped.status, 200, JSON.stringify(escaped.json));
+  assert.ok(await store.get('/meshfed/v1/zones/a-1/drain'));
+  assert.equal((await rawApi('POST', '/v1/zones/a-1/undrain')).status, 200);
+  assert.equal((await fetch(`${lb.adminUrl}/healthz`)).status, 200, 'the replica keeps serving');
 });
 
 /** Runs the real CLI as a child process (asynchronously: the balancer under test lives in this process). */
