@@ -1,4 +1,4 @@
-// `meshfed sample-app`: runs one zone's demo shop (apps, sidecars, east-west gateway) in one process; `meshfed up` starts it.
+// `meshfed sample-app`: runs one zone's demo shop (apps and their sidecars) in one process; `meshfed up` starts it.
 import { readFileSync } from 'node:fs';
 import { parseCommand, required } from './args.ts';
 import { startZoneWorkloads } from '../local/zone-workloads.ts';
@@ -7,7 +7,7 @@ import { announceListening, untilStopSignal } from './lifecycle.ts';
 
 const spec = {
   name: 'sample-app',
-  summary: "run one zone's demo shop: sample apps, their sidecars and the east-west gateway (used by `meshfed up`)",
+  summary: "run one zone's demo shop: sample apps and their sidecars (used by `meshfed up`, which runs the gateway as `meshfed gateway`)",
   usage: 'meshfed sample-app --plan FILE --zone ZONE',
   options: {
     plan: { type: 'string', value: 'FILE', description: 'the federation plan written by `meshfed up` (<state>/run/plan.json)' },

@@ -1,22 +1,25 @@
-// `meshfed status`: the running federation at a glance: balancer replicas and leader, zones, agent streams, staleness.
+// `meshfed status`: the running federation at a glance: balancer replicas and leader, zones, agent streams, gateways, staleness.
 import { parseCommand, parseOutput, renderTable } from './args.ts';
 import { ADMIN_OPTION, AdminClient, resolveAdminUrl } from './admin-client.ts';
 import { DEFAULT_STATE_DIR, readUpState } from '../local/state.ts';
 
 const spec = {
   name: 'status',
-  summary: 'show the federation: balancer replicas and leader, zones and their health, agent streams, staleness',
+  summary: 'show the federation: balancer replicas and leader, zones and their health, agent streams, gateways, staleness',
   usage: 'meshfed status [--output table|json] [--admin URL] [--state-dir DIR]',
   options: {
     ...ADMIN_OPTION,
     output: { type: 'string', short: 'o', value: 'table|json', description: 'output format', default: 'table' },
-    'state-dir': { type: 'string', value: 'DIR', description: 'where meshfed up wrote up.json (for replicas and agents)', default: DEFAULT_STATE_DIR },
+    'state-dir': { type: 'string', value: 'DIR', description: 'where meshfed up wrote up.json (for replicas, agents and gateways)', default: DEFAULT_STATE_DIR },
   },
-  details: 'Exit codes: 0 shown, 1 balancer unreachable, 2 usage error.',
+  details: `GATEWAY is the zone's east-west gateway as its admin /stats shows it: "ok" (fed by the agent's relay),
+"relay lost" (routing on the last state while it reconnects), "DOWN" (admin unreachable), "-" (not recorded in up.json).
+Exit codes: 0 shown, 1 balancer unreachable, 2 usage error.`,
 } as const;
 
 interface BalancerStatus { replicaId: string; leader: boolean; leaderId: string | null; store: { kind: string; ok: boolean; latencyMs: number | null }; agents: { zone: string; connectedAt: number; reports: number; lastReportAt: number }[] }
 interface ZoneRow { zone: string; cloud: string; region: string; network: string; alive: boolean; drained: boolean; eligible: boolean; reportAgeSeconds: number | null; services: number }
+interface GatewayStats { zone: string; active_connections: number; relay?: { connected: boolean; stale: boolean; appliedVersion: string } }
 interface AgentStatus { balancer: { connected: boolean; address: string | null }; weights: { tables: number; ageSeconds: number | null; stale: boolean }; endpoints: number }
 
 async function getJson<T>(url: string): Promise<T | undefined> {
@@ -39,18 +42,20 @@ export async function run(argv: readonly string[]): Promise<number> {
   const replicas = await Promise.all(replicaUrls.map(async (url) => ({ url, status: await getJson<BalancerStatus>(`${url}/v1/status`) })));
   const agents = new Map<string, AgentStatus | undefined>();
   for (const z of up?.zones ?? []) agents.set(z.name, await getJson<AgentStatus>(`${z.agentAdminUrl}/v1/status`));
+  const gateways = new Map<string, { adminUrl: string; stats: GatewayStats | undefined }>();
+  for (const z of up?.zones ?? []) if (z.gatewayAdminUrl) gateways.set(z.name, { adminUrl: z.gatewayAdminUrl, stats: await getJson<GatewayStats>(`${z.gatewayAdminUrl}/stats`) });
   const streams = new Map<string, string>();
   for (const r of replicas) for (const a of r.status?.agents ?? []) streams.set(a.zone, r.status!.replicaId);
 
   if (output === 'json') {
-    process.stdout.write(JSON.stringify({ leader: status.leaderId, store: status.store, replicas, zones: zones.zones, agents: Object.fromEntries(agents) }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ leader: status.leaderId, store: status.store, replicas, zones: zones.zones, agents: Object.fromEntries(agents), gateways: Object.fromEntries(gateways) }, null, 2) + '\n');
     return 0;
   }
   const lines = [
     `leader: ${status.leaderId ?? '(none)'}   store: ${status.store.kind} ${status.store.ok ? 'ok' : 'FAILING'}${status.store.latencyMs != null ? ` (${status.store.latencyMs.toFixed(1)} ms)` : ''}`,
     renderTable(['REPLICA', 'ADMIN', 'ROLE', 'AGENT STREAMS'], replicas.map((r) => [r.status?.replicaId ?? '?', r.url, r.status ? (r.status.leader ? 'leader' : 'follower') : 'UNREACHABLE', r.status ? String(r.status.agents.length) : '-'])).trimEnd(),
     renderTable(
-      ['ZONE', 'LOCALITY', 'NETWORK', 'HEALTH', 'REPORT AGE', 'STREAM TO', 'WEIGHTS AGE', 'STALE'],
+      ['ZONE', 'LOCALITY', 'NETWORK', 'HEALTH', 'REPORT AGE', 'STREAM TO', 'WEIGHTS AGE', 'STALE', 'GATEWAY'],
       zones.zones.map((z) => {
         const a = agents.get(z.zone);
         const health = !z.alive ? 'lease gone' : z.drained ? 'drained' : z.eligible ? 'eligible' : 'out';
@@ -58,10 +63,18 @@ export async function run(argv: readonly string[]): Promise<number> {
           z.zone, `${z.cloud}/${z.region}`, z.network, health, z.reportAgeSeconds == null ? '-' : `${z.reportAgeSeconds.toFixed(1)}s`,
           streams.get(z.zone) ?? (a?.balancer.connected ? a.balancer.address ?? '?' : 'none'),
           a?.weights.ageSeconds == null ? '-' : `${a.weights.ageSeconds.toFixed(0)}s`, a === undefined ? '-' : a.weights.stale ? 'STALE' : 'no',
+          gatewayHealth(gateways.get(z.zone)),
         ];
       }),
     ).trimEnd(),
   ];
   process.stdout.write(lines.join('\n\n') + '\n');
   return 0;
+}
+
+/** One word for a gateway: its admin answered, and whether its relay feed is live. */
+function gatewayHealth(g: { stats: GatewayStats | undefined } | undefined): string {
+  if (g === undefined) return '-';
+  if (g.stats === undefined) return 'DOWN';
+  return g.stats.relay && !g.stats.relay.connected ? 'relay lost' : 'ok';
 }

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { DEFAULT_TOPOLOGY } from '../api/topology.ts';
 import { parseSidecarConfig } from '../api/sidecar-config.ts';
 import { parseStaticDiscovery } from '../api/static-discovery.ts';
-import { buildPlan, DEFAULT_SHOP, PlanError, relayOverlayFor, staticDiscoveryFor, frontendUrl, type FederationPlan } from './plan.ts';
+import { buildPlan, DEFAULT_SHOP, gatewayArgs, PlanError, relayOverlayFor, staticDiscoveryFor, frontendUrl, type FederationPlan } from './plan.ts';
 import { formatWindow } from './load.ts';
 
 function plan(replicas = 2): FederationPlan {
@@ -16,7 +16,7 @@ test('every port in the plan is distinct and each zone runs its placements', () 
   const pl = plan();
   const ports = [
     ...pl.adminUrls.map((u) => Number(new URL(u).port)), ...pl.grpcAddresses.map((a) => Number(a.split(':')[1])),
-    ...pl.zones.flatMap((z) => [z.gatewayPort, z.agentAdminPort, z.agentRelayPort, ...z.instances.flatMap((i) => [i.appPort, i.inboundPort, i.outboundPort, i.adminPort])]),
+    ...pl.zones.flatMap((z) => [z.gatewayPort, z.gatewayAdminPort, z.agentAdminPort, z.agentRelayPort, ...z.instances.flatMap((i) => [i.appPort, i.inboundPort, i.outboundPort, i.adminPort])]),
   ];
   assert.equal(new Set(ports).size, ports.length);
   assert.equal(pl.adminUrls.length, 2);
@@ -24,6 +24,16 @@ test('every port in the plan is distinct and each zone runs its placements', () 
   assert.deepEqual(east.instances.map((i) => i.instance), ['frontend-v1-0', 'catalog-v1-0', 'catalog-v1-1', 'catalog-v2-0']);
   assert.equal(pl.zones.find((z) => z.zone === 'us-east-1b')!.instances.some((i) => i.service === 'catalog'), false, 'us-east-1b must call catalog cross-zone');
   assert.match(frontendUrl(east)!, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+});
+
+test('each zone\'s gateway listens where its agent advertises it, is fed by that zone\'s relay and has its own admin port', () => {
+  const pl = plan();
+  for (const z of pl.zones) {
+    assert.deepEqual(gatewayArgs(z), [
+      'gateway', '--zone', z.zone, '--listen', `127.0.0.1:${z.gatewayPort}`, '--agent', `127.0.0.1:${z.agentRelayPort}`, '--admin', `127.0.0.1:${z.gatewayAdminPort}`,
+    ]);
+  }
+  assert.equal(new Set(pl.zones.map((z) => z.gatewayAdminPort)).size, pl.zones.length, 'one admin port per gateway');
 });
 
 test('a placement in an unknown zone or of an unknown service is refused with the fix', () => {

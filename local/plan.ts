@@ -75,7 +75,10 @@ export interface ZonePlan {
   readonly region: string;
   readonly cluster: string;
   readonly network: string;
+  /** The east-west gateway's listener: what the agent advertises to other networks. */
   readonly gatewayPort: number;
+  /** The gateway's admin port (/ready, /stats, /metrics); the gateway runs as its own process. */
+  readonly gatewayAdminPort: number;
   readonly agentAdminPort: number;
   readonly agentRelayPort: number;
   readonly instances: readonly InstancePlan[];
@@ -128,7 +131,7 @@ export function buildPlan(topology: Topology, layout: ShopLayout, replicas: numb
     }
     return {
       zone: z.locality.zone, cloud: z.locality.cloud, region: z.locality.region, cluster: z.cluster, network: z.network,
-      gatewayPort: port(), agentAdminPort: port(), agentRelayPort: port(), instances,
+      gatewayPort: port(), agentAdminPort: port(), agentRelayPort: port(), gatewayAdminPort: port(), instances,
     };
   });
   return { trustDomain: topology.trustDomain, layout, adminUrls, grpcAddresses, zones: zonePlans };
@@ -196,6 +199,14 @@ export function zonePlan(plan: FederationPlan, zone: string): ZonePlan {
   const z = plan.zones.find((x) => x.zone === zone);
   if (!z) throw new PlanError(`zone "${zone}" is not in the plan (zones: ${plan.zones.map((x) => x.zone).join(', ')})`);
   return z;
+}
+
+/**
+ * The `meshfed gateway` arguments of a zone's east-west gateway: it listens where the agent advertises it
+ * (`--gateway` of the agent), takes its routes from the agent's relay and serves /ready on its admin port.
+ */
+export function gatewayArgs(z: ZonePlan): string[] {
+  return ['gateway', '--zone', z.zone, '--listen', `127.0.0.1:${z.gatewayPort}`, '--agent', `127.0.0.1:${z.agentRelayPort}`, '--admin', `127.0.0.1:${z.gatewayAdminPort}`];
 }
 
 /** The frontend URL of a zone (the first frontend instance's app port), or undefined when the zone runs no frontend. */

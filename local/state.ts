@@ -13,7 +13,10 @@ const zoneSchema = z.object({
   locality: z.string(),
   frontendUrl: z.string().optional(),
   agentAdminUrl: z.string(),
+  /** The east-west gateway's listener, host:port. */
   gateway: z.string(),
+  /** The gateway's admin URL (/ready, /stats, /metrics); absent in files written before the gateway ran on its own. */
+  gatewayAdminUrl: z.string().optional(),
   sidecars: z.array(sidecarSchema),
 });
 

@@ -1,4 +1,4 @@
-// Brings a whole local federation up (trust, store, balancers, agents, zones with the shop) and takes it down again.
+// Brings a whole local federation up (trust, store, balancers, agents, gateways, zones with the shop) and takes it down again.
 import 'reflect-metadata';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,7 +10,7 @@ import {
 import type { Topology } from '../api/topology.ts';
 import { etcdAvailable, startEtcd, type EtcdServer } from './etcd.ts';
 import { freePorts } from './ports.ts';
-import { buildPlan, defaultPolicies, frontendUrl, meshService, staticDiscoveryFor, type FederationPlan, type ShopLayout } from './plan.ts';
+import { buildPlan, defaultPolicies, frontendUrl, gatewayArgs, meshService, staticDiscoveryFor, type FederationPlan, type ShopLayout } from './plan.ts';
 import { isAlive, Supervisor } from './supervisor.ts';
 import { readUpState, upStatePath, writeUpState, type UpState } from './state.ts';
 import { hopZones, type SampleReply } from './sample-app.ts';
@@ -172,6 +172,14 @@ export async function startFederation(opts: UpOptions): Promise<Federation> {
         ready: () => httpOk(`${agentAdmin}/healthz`),
       });
       print(`  agent       ${z.zone}: admin ${agentAdmin}`);
+      // The gateway needs the agent's relay for its routes, and must route before the shop reports ready (cross-network calls land on it).
+      const gatewayAdmin = `http://127.0.0.1:${z.gatewayAdminPort}`;
+      await supervisor.start({
+        name: `gateway-${z.zone}`, command: process.execPath, args: [CLI, ...gatewayArgs(z)],
+        ready: () => httpOk(`${gatewayAdmin}/ready`),
+        readyTimeoutMs: 60_000,
+      });
+      print(`  gateway     ${z.zone}: listen 127.0.0.1:${z.gatewayPort}, admin ${gatewayAdmin}`);
       await supervisor.start({
         name: `shop-${z.zone}`, command: process.execPath,
         args: [CLI, 'sample-app', '--plan', planFile, '--zone', z.zone],
@@ -180,7 +188,7 @@ export async function startFederation(opts: UpOptions): Promise<Federation> {
       });
       const counts = new Map<string, number>();
       for (const i of z.instances) counts.set(i.service, (counts.get(i.service) ?? 0) + 1);
-      print(`  shop        ${z.zone}: ${[...counts].map(([s, n]) => `${s} x${n}`).join(', ')}, gateway 127.0.0.1:${z.gatewayPort}`);
+      print(`  shop        ${z.zone}: ${[...counts].map(([s, n]) => `${s} x${n}`).join(', ')}`);
     }
 
     // Ready means: every zone reported, tables exist for every service, and each frontend answers through the whole chain.
@@ -205,11 +213,11 @@ export async function startFederation(opts: UpOptions): Promise<Federation> {
 
     const state: UpState = {
       version: 1, pid: process.pid, startedAt: new Date().toISOString(), store: etcd ? 'etcd' : 'memory',
-      adminUrl: plan.adminUrls[0]!, adminUrls: [...plan.adminUrls], metricsUrls: [...plan.adminUrls.map((u) => `${u}/metrics`), ...plan.zones.map((z) => `http://127.0.0.1:${z.agentAdminPort}/metrics`)],
+      adminUrl: plan.adminUrls[0]!, adminUrls: [...plan.adminUrls], metricsUrls: [...plan.adminUrls.map((u) => `${u}/metrics`), ...plan.zones.map((z) => `http://127.0.0.1:${z.agentAdminPort}/metrics`), ...plan.zones.map((z) => `http://127.0.0.1:${z.gatewayAdminPort}/metrics`)],
       logDir, runDir,
       zones: plan.zones.map((z) => ({
         name: z.zone, locality: `${z.cloud}/${z.region}/${z.zone}`, ...(frontendUrl(z) ? { frontendUrl: frontendUrl(z)! } : {}),
-        agentAdminUrl: `http://127.0.0.1:${z.agentAdminPort}`, gateway: `127.0.0.1:${z.gatewayPort}`,
+        agentAdminUrl: `http://127.0.0.1:${z.agentAdminPort}`, gateway: `127.0.0.1:${z.gatewayPort}`, gatewayAdminUrl: `http://127.0.0.1:${z.gatewayAdminPort}`,
         sidecars: z.instances.map((i) => ({ service: meshService(i.service), version: i.version, instance: i.instance, adminUrl: `http://127.0.0.1:${i.adminPort}` })),
       })),
       components: [

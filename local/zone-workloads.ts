@@ -1,9 +1,7 @@
-// Runs one zone's share of the demo in one process: sample apps, a relayed sidecar per app, and the east-west gateway.
+// Runs one zone's share of the demo in one process: sample apps and a relayed sidecar per app (the gateway is its own process).
 import 'reflect-metadata';
 import { createLogger } from '../common/logger.ts';
-import { createRegistry } from '../common/metrics.ts';
-import { startGateway, type Gateway } from '../sidecar/gateway/gateway.ts';
-import { relayedGatewayRoutes, startRelayedSidecar } from '../sidecar/relay/index.ts';
+import { startRelayedSidecar } from '../sidecar/relay/index.ts';
 import { startSampleApp } from './sample-app.ts';
 import { meshService, relayOverlayFor, zonePlan, type FederationPlan } from './plan.ts';
 
@@ -15,7 +13,7 @@ export interface ZoneWorkloads {
 /**
  * Starts every instance of `zone` from the plan. Each sidecar subscribes to the zone agent's relay (the agent must
  * be running): weights, endpoints of every zone, policies and its workload certificate all come from there, and
- * its stats go back. The gateway subscribes too, for its SNI routes, and holds no key.
+ * its stats go back. The zone's east-west gateway is not here: `meshfed up` runs it as `meshfed gateway --agent`.
  */
 export async function startZoneWorkloads(opts: { plan: FederationPlan; zone: string; relayTimeoutMs?: number }): Promise<ZoneWorkloads> {
   const { plan, zone } = opts;
@@ -47,17 +45,6 @@ export async function startZoneWorkloads(opts: { plan: FederationPlan; zone: str
     }));
     const failed = started.find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
-    // The gateway holds no workload key: it routes by SNI to this zone's sidecars, as the agent lists them.
-    const routes = await relayedGatewayRoutes({
-      agent, zone, trustDomain: plan.trustDomain, logger: logger.child({ component: 'gateway-relay' }), sidecarId: `${zone}/gateway`,
-      ...(opts.relayTimeoutMs !== undefined ? { timeoutMs: opts.relayTimeoutMs } : {}),
-    });
-    closers.push(async () => routes.close());
-    const gateway: Gateway = await startGateway({
-      host: '127.0.0.1', port: z.gatewayPort, logger: logger.child({ component: 'gateway' }), registry: createRegistry({ processMetrics: false }),
-      resolve: routes.resolve,
-    });
-    closers.push(() => gateway.close());
     logger.info({ agent, sidecars: z.instances.length }, 'zone workloads fed by the zone agent relay');
     return { close };
   } catch (e) {

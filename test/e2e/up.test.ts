@@ -140,6 +140,28 @@ for (const variant of ['embedded store (etcd missing from PATH)', 'etcd'] as con
     if (!withEtcd) assert.match(output, /apt-get install -y etcd-server/);
     const front = state.zones.find((z) => z.name === 'us-east-1a')?.frontendUrl;
     assert.ok(front);
+    // Each zone's east-west gateway is its own supervised process (not part of the shop process), serving /ready.
+    const gatewayPids: number[] = [];
+    for (const z of state.zones) {
+      const gw = state.components.find((c) => c.name === `gateway-${z.name}`);
+      const shop = state.components.find((c) => c.name === `shop-${z.name}`);
+      assert.ok(gw && shop, `components of ${z.name}: ${JSON.stringify(state.components.map((c) => c.name))}`);
+      assert.notEqual(gw.pid, shop.pid);
+      assert.ok(isAlive(gw.pid), `gateway of ${z.name} is running`);
+      assert.ok(z.gatewayAdminUrl, `up.json names the gateway admin of ${z.name}`);
+      const line = `  gateway     ${z.name}: listen ${z.gateway}, admin ${z.gatewayAdminUrl}`;
+      assert.ok(output.split('\n').includes(line), `a progress line "${line}"`);
+      const ready = await request(`${z.gatewayAdminUrl}/ready`, { dispatcher: agent });
+      await ready.body.text();
+      assert.equal(ready.statusCode, 200);
+      gatewayPids.push(gw.pid);
+    }
+    const euGateway = state.zones.find((z) => z.name === 'europe-west1-b')!.gatewayAdminUrl!;
+    const forwarded = async (): Promise<number> => {
+      const res = await request(`${euGateway}/metrics`, { dispatcher: agent });
+      const text = await res.body.text();
+      return [...text.matchAll(/^meshfed_gateway_connections_total\{[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    };
 
     // 1. Shares per hop match what `meshfed weights` reports; the tables must not move while we sample.
     await until('a sample taken while the weight tables stood still', 60_000, async () => {
@@ -158,6 +180,8 @@ for (const variant of ['embedded store (etcd missing from PATH)', 'etcd'] as con
       assert.ok((catalog.share.get('europe-west1-b') ?? 0) > 0.2, `cross-network share: ${JSON.stringify([...catalog.share])}`);
       return true;
     });
+    // Calls into europe-west1-b (another network) enter through its gateway process: it counts what it forwarded.
+    assert.ok((await forwarded()) > 0, 'europe-west1-b\'s gateway forwarded connections');
 
     // 2. Drain europe-west1-b under continuous traffic: its share falls to 0 within 3 s, no request fails.
     const during: Hit[] = [];
@@ -206,6 +230,7 @@ for (const variant of ['embedded store (etcd missing from PATH)', 'etcd'] as con
     assert.notEqual(code, 'timeout', `meshfed up did not exit:\n${output.slice(-2000)}`);
     assert.equal(code, 0);
     await until('every started process to be gone', 10_000, async () => (pids.every((p) => !isAlive(p)) ? true : undefined));
+    assert.deepEqual(gatewayPids.filter(isAlive), [], 'no gateway process left');
     assert.equal(existsSync(join(stateDir, 'up.json')), false, 'up.json removed');
     assert.equal(existsSync(join(stateDir, 'run')), false, 'temporary state removed');
     assert.equal(existsSync(join(stateDir, 'trust', 'root', 'root-cert.pem')), true, 'trust root kept');
