@@ -2,12 +2,31 @@
 import { parseCommand, parseDuration, parseHostPort, required, UsageError } from './args.ts';
 import { MeshfedError } from '../common/errors.ts';
 import { createLogger } from '../common/logger.ts';
-import { loadAgentConfigFile, type AgentConfig } from '../api/agent-config.ts';
+import { agentConfigSchema, loadAgentConfigFile, type AgentConfig } from '../api/agent-config.ts';
 import { isTrustDomain } from '../api/identity.ts';
 import { parseLocality, formatLocality, type Locality } from '../api/locality.ts';
-import { dnsLabelSchema, formatHostPort, parseHostPortText } from '../api/fields.ts';
+import { dnsLabelSchema, formatDurationMs, formatHostPort, parseHostPortText } from '../api/fields.ts';
 import { startZoneAgent, type DiscoverySpec } from '../zone-agent/index.ts';
 import { announceListening, untilStopSignal } from './lifecycle.ts';
+
+const shape = agentConfigSchema.shape;
+
+/**
+ * The defaults of every setting a flag can leave out, read from the config schema (parsing "absent" yields the
+ * default) so a flag-only agent and a file-configured one cannot drift apart, and --help shows what really applies.
+ */
+export const ZONE_AGENT_DEFAULTS = {
+  trustDomain: shape.trustDomain.parse(undefined),
+  relayListen: shape.relayListen.parse(undefined),
+  adminListen: shape.adminListen.parse(undefined),
+  stateDir: shape.stateDir.parse(undefined),
+  reportIntervalMs: shape.reportInterval.parse(undefined),
+  workloadCertTtlMs: shape.certTtl.parse(undefined),
+  identityTtlMs: shape.identityTtl.parse(undefined),
+  healthCheck: shape.healthCheck.parse(undefined),
+} as const;
+
+const D = ZONE_AGENT_DEFAULTS;
 
 const spec = {
   name: 'zone-agent',
@@ -25,14 +44,14 @@ const spec = {
     static: { type: 'string', value: 'FILE', description: 'discover endpoints from a static YAML file (api/static-discovery.ts), re-read on change' },
     ca: { type: 'string', value: 'DIR', description: 'the cluster\'s plug-in CA directory (root-cert.pem, ca-cert.pem, ca-key.pem, cert-chain.pem)' },
     insecure: { type: 'boolean', description: 'plaintext to global-lb (local development only; logs a warning)' },
-    'trust-domain': { type: 'string', value: 'TD', description: 'the SPIFFE trust domain (default meshfed.local)' },
+    'trust-domain': { type: 'string', value: 'TD', description: `the SPIFFE trust domain (default ${D.trustDomain})` },
     gateway: { type: 'string', value: 'HOST:PORT', description: 'this zone\'s east-west gateway as other networks reach it' },
-    'relay-listen': { type: 'string', value: 'HOST:PORT', description: 'the sidecar relay gRPC listener (default 127.0.0.1:15101)' },
-    'admin-listen': { type: 'string', value: 'HOST:PORT', description: 'the admin HTTP listener: /v1/status, /metrics, /healthz (default 127.0.0.1:15100)' },
-    'state-dir': { type: 'string', value: 'DIR', description: 'where the last good weights are kept for fail-static (default .meshfed/agent-state)' },
-    'report-interval': { type: 'string', value: 'DURATION', description: 'how often to report to global-lb (default 1s)' },
-    'cert-ttl': { type: 'string', value: 'DURATION', description: 'lifetime of sidecar certificates; they rotate at half-life (default 24h)' },
-    'identity-ttl': { type: 'string', value: 'DURATION', description: 'lifetime of the agent\'s own zone certificate for mTLS to global-lb; renewed at half-life plus jitter (default 24h)' },
+    'relay-listen': { type: 'string', value: 'HOST:PORT', description: `the sidecar relay gRPC listener (default ${formatHostPort(D.relayListen)})` },
+    'admin-listen': { type: 'string', value: 'HOST:PORT', description: `the admin HTTP listener: /v1/status, /metrics, /healthz (default ${formatHostPort(D.adminListen)})` },
+    'state-dir': { type: 'string', value: 'DIR', description: `where the last good weights are kept for fail-static (default ${D.stateDir})` },
+    'report-interval': { type: 'string', value: 'DURATION', description: `how often to report to global-lb (default ${formatDurationMs(D.reportIntervalMs)})` },
+    'cert-ttl': { type: 'string', value: 'DURATION', description: `lifetime of sidecar certificates; they rotate at half-life (default ${formatDurationMs(D.workloadCertTtlMs)})` },
+    'identity-ttl': { type: 'string', value: 'DURATION', description: `lifetime of the agent's own zone certificate for mTLS to global-lb; renewed at half-life plus jitter (default ${formatDurationMs(D.identityTtlMs)})` },
   },
   details: `
 Exit codes: 0 after SIGINT/SIGTERM, 1 when the agent cannot start, 2 for usage errors.
@@ -76,7 +95,7 @@ export function resolveArgs(argv: readonly string[]): ResolvedAgentArgs | undefi
   for (const [flag, value] of [['cluster', cluster], ['network', network]] as const) {
     if (!dnsLabelSchema.safeParse(value).success) throw new UsageError(`--${flag}: "${value}" is not a DNS label (lowercase letters, digits, "-")`);
   }
-  const trustDomain = v['trust-domain'] ?? base?.trustDomain ?? 'meshfed.local';
+  const trustDomain = v['trust-domain'] ?? base?.trustDomain ?? D.trustDomain;
   if (!isTrustDomain(trustDomain)) throw new UsageError(`--trust-domain: "${trustDomain}" is not a SPIFFE trust domain`);
 
   let globalLb: string[];
@@ -109,25 +128,25 @@ export function resolveArgs(argv: readonly string[]): ResolvedAgentArgs | undefi
   if (!insecure && caDir === undefined) throw new UsageError('give --ca DIR (the cluster CA, for mTLS to global-lb and sidecar certificates), or --insecure for local development');
   const gateway = v.gateway ?? (base?.gatewayAddress ? formatHostPort(base.gatewayAddress) : undefined);
   if (gateway !== undefined && !parseHostPortText(gateway)) throw new UsageError(`--gateway: "${gateway}" is not HOST:PORT`);
-  const reportIntervalMs = v['report-interval'] ? parseDuration(v['report-interval'], 'report-interval') : (base?.reportInterval ?? 1000);
+  const reportIntervalMs = v['report-interval'] ? parseDuration(v['report-interval'], 'report-interval') : (base?.reportInterval ?? D.reportIntervalMs);
   if (reportIntervalMs < 100 || reportIntervalMs > 60_000) throw new UsageError('--report-interval: must be between 100ms and 60s');
-  const workloadCertTtlMs = v['cert-ttl'] ? parseDuration(v['cert-ttl'], 'cert-ttl') : (base?.certTtl ?? 24 * 3600_000);
+  const workloadCertTtlMs = v['cert-ttl'] ? parseDuration(v['cert-ttl'], 'cert-ttl') : (base?.certTtl ?? D.workloadCertTtlMs);
   if (workloadCertTtlMs < 60_000) throw new UsageError('--cert-ttl: must be at least 1m');
-  const identityTtlMs = v['identity-ttl'] ? parseDuration(v['identity-ttl'], 'identity-ttl') : (base?.identityTtl ?? 24 * 3600_000);
+  const identityTtlMs = v['identity-ttl'] ? parseDuration(v['identity-ttl'], 'identity-ttl') : (base?.identityTtl ?? D.identityTtlMs);
   if (identityTtlMs < 60_000) throw new UsageError('--identity-ttl: must be at least 1m');
 
   return {
     locality, cluster, network, trustDomain, globalLb, insecure, discovery,
     ...(caDir !== undefined ? { caDir } : {}),
     ...(gateway !== undefined ? { gatewayAddress: gateway } : {}),
-    relayListen: v['relay-listen'] ? parseHostPort(v['relay-listen'], 'relay-listen') : (base?.relayListen ?? { host: '127.0.0.1', port: 15101 }),
-    adminListen: v['admin-listen'] ? parseHostPort(v['admin-listen'], 'admin-listen') : (base?.adminListen ?? { host: '127.0.0.1', port: 15100 }),
-    stateDir: v['state-dir'] ?? base?.stateDir ?? '.meshfed/agent-state',
+    relayListen: v['relay-listen'] ? parseHostPort(v['relay-listen'], 'relay-listen') : (base?.relayListen ?? D.relayListen),
+    adminListen: v['admin-listen'] ? parseHostPort(v['admin-listen'], 'admin-listen') : (base?.adminListen ?? D.adminListen),
+    stateDir: v['state-dir'] ?? base?.stateDir ?? D.stateDir,
     reportIntervalMs,
     workloadCertTtlMs,
     identityTtlMs,
     // Probes run only for services whose discovery names a health-check path.
-    healthCheck: base?.healthCheck ?? { interval: 5000, timeout: 1000, healthyThreshold: 2, unhealthyThreshold: 3 },
+    healthCheck: base?.healthCheck ?? D.healthCheck,
   };
 }
 
@@ -143,7 +162,12 @@ export async function run(argv: readonly string[]): Promise<number> {
     if (e instanceof MeshfedError) throw e;
     throw new MeshfedError('MESHFED_E_INTERNAL', `cannot start: ${(e as Error).message}`, { cause: e });
   }
-  announceListening({ zone: args.locality.zone, relay: `${args.relayListen.host}:${agent.relayPort}`, admin: `http://${args.adminListen.host}:${agent.adminPort}` });
+  // Bracketed for IPv6 so the printed addresses paste back into --agent/--admin flags and URLs.
+  announceListening({
+    zone: args.locality.zone,
+    relay: formatHostPort({ host: args.relayListen.host, port: agent.relayPort }),
+    admin: `http://${formatHostPort({ host: args.adminListen.host, port: agent.adminPort })}`,
+  });
   logger.info({ signal: await untilStopSignal() }, 'shutting down');
   await agent.stop();
   return 0;

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { until } from './agent-support.ts';
+import { parseHostPortText } from '../../api/fields.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const CLI = join(ROOT, 'cli', 'meshfed.ts');
@@ -64,6 +65,32 @@ test('the agent process starts without a balancer, serves status, and stops on S
   assert.equal(status.weights.ageSeconds, null, 'never received weights');
   const metrics = await (await fetch(`${listening.admin}/metrics`)).text();
   assert.match(metrics, /^meshfed_weights_age_seconds -1$/m);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  child.kill('SIGTERM');
+  assert.equal(await exited, 0);
+});
+
+test('on IPv6 the listening line brackets hosts, so its addresses can be pasted back into flags and URLs', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'meshfed-agent-cli6-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 's.yaml'), 'services: []\n');
+  const child = spawn(process.execPath, [CLI, 'zone-agent', '--zone', 'sim/r1/a1', '--cluster', 'c1', '--network', 'n1',
+    '--global-lb', '127.0.0.1:1', '--static', join(dir, 's.yaml'), '--insecure', '--state-dir', join(dir, 'state'),
+    '--relay-listen', '[::1]:0', '--admin-listen', '[::1]:0'], { cwd: ROOT, env: { ...process.env, MESHFED_LOG_LEVEL: 'silent' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  t.after(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+  const first = await new Promise<string>((resolve, reject) => {
+    createInterface(child.stdout).once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`exited ${code}`)));
+  });
+  const listening = JSON.parse(first) as { event: string; admin: string; relay: string };
+  assert.match(listening.relay, /^\[::1\]:\d+$/);
+  assert.match(listening.admin, /^http:\/\/\[::1\]:\d+$/);
+  // The relay address is what a sidecar's --agent flag takes: it must parse back to the same host and port.
+  const relay = parseHostPortText(listening.relay);
+  assert.equal(relay?.host, '::1');
+  assert.ok(relay.port > 0);
+  const status = await until('status over IPv6', async () => (await fetch(`${listening.admin}/v1/status`)).json() as Promise<{ zone: string }>);
+  assert.equal(status.zone, 'a1');
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   child.kill('SIGTERM');
   assert.equal(await exited, 0);
