@@ -52,7 +52,7 @@ export async function run(argv: readonly string[]): Promise<number> {
     const file = v.config as string;
     gw = await startGatewayProcess({ ...common, config: loadSidecarConfig(file), configFile: file });
   }
-  process.stdout.write(`gateway ${zone}: listening ${listen.host}:${gw.gateway.port} admin ${admin.host}:${gw.adminPort}\n`);
+  process.stdout.write(`gateway ${zone}: listening ${formatHostPort({ host: listen.host, port: gw.gateway.port })} admin ${formatHostPort({ host: admin.host, port: gw.adminPort })}\n`);
   await untilStopSignal();
   await gw.close();
   return 0;

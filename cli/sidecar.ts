@@ -5,6 +5,7 @@ import { createLogger } from '../common/logger.ts';
 import { startSidecar } from '../sidecar/index.ts';
 import { isTrustDomain } from '../api/identity.ts';
 import { untilStopSignal } from './lifecycle.ts';
+import { formatHostPort } from '../api/fields.ts';
 
 const spec = {
   name: 'sidecar',
@@ -64,7 +65,7 @@ export async function run(argv: readonly string[]): Promise<number> {
     // Loaded only here: the relay client pulls in grpc-js and protobufjs (~10 MB RSS), which a --config sidecar never uses.
     const { startRelayedSidecar } = await import('../sidecar/relay/index.ts');
     const relayed = await startRelayedSidecar({
-      ...common, agent: `${agent.host.includes(':') ? `[${agent.host}]` : agent.host}:${agent.port}`, trustDomain: v['trust-domain'],
+      ...common, agent: formatHostPort(agent), trustDomain: v['trust-domain'],
       ...(v['service-account'] !== undefined ? { serviceAccount: v['service-account'] } : {}),
     });
     sidecar = { ...relayed.sidecar, close: () => relayed.close() };
@@ -72,7 +73,8 @@ export async function run(argv: readonly string[]): Promise<number> {
     const file = v.config as string;
     sidecar = await startSidecar({ ...common, config: loadSidecarConfig(file), configFile: file });
   }
-  process.stdout.write(`sidecar ${service} (${zone}): outbound ${v.host}:${sidecar.outboundPort} inbound ${v.host}:${sidecar.inboundPort} admin ${v.host}:${sidecar.adminPort}\n`);
+  const at = (port: number) => formatHostPort({ host: v.host, port });
+  process.stdout.write(`sidecar ${service} (${zone}): outbound ${at(sidecar.outboundPort)} inbound ${at(sidecar.inboundPort)} admin ${at(sidecar.adminPort)}\n`);
   await untilStopSignal();
   await sidecar.close();
   return 0;

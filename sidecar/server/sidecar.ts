@@ -1,5 +1,6 @@
 // The sidecar process: listeners, upstreams, admin port and config intake wired around the layer stacks.
 import { randomBytes } from 'node:crypto';
+import { getHeapStatistics } from 'node:v8';
 import type http2 from 'node:http2';
 import type { SidecarConfig } from '../../api/sidecar-config.ts';
 import { createLogger, type Logger } from '../../common/logger.ts';
@@ -172,6 +173,21 @@ function baseHeaders(req: ServerRequest): Record<string, string | string[] | und
 function memoryBytes(): Record<string, number> {
   const m = process.memoryUsage();
   return { rss: m.rss, heap_total: m.heapTotal, heap_used: m.heapUsed, external: m.external, array_buffers: m.arrayBuffers };
+}
+
+/** Share of V8's heap limit that may be in use after a config is applied before the sidecar warns. */
+const HEAP_WARN_SHARE = 0.7;
+
+/**
+ * Warns when the heap is close to its limit (e.g. a --max-old-space-size sized for a smaller config, docs/sidecar.md):
+ * past the limit V8 ends the process, so the operator should hear about it while there is still room.
+ */
+function warnIfHeapTight(logger: Logger): void {
+  const h = getHeapStatistics();
+  if (h.used_heap_size <= HEAP_WARN_SHARE * h.heap_size_limit) return;
+  const mb = (n: number) => Math.round(n / 1048576);
+  logger.warn({ heap_used_mb: mb(h.used_heap_size), heap_limit_mb: mb(h.heap_size_limit) },
+    'heap is near its limit: raise --max-old-space-size (docs/sidecar.md, "Recommended Node settings")');
 }
 
 /** Starts a sidecar. Listeners are up and the config applied when the promise resolves. */
@@ -352,6 +368,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
       appliedAt = new Date().toISOString();
       metrics.configReloads.inc({ result: 'applied' });
       logger.info({ version: configVersion.slice(0, 12) }, 'config applied');
+      warnIfHeapTight(logger);
     },
     faults: () => faultState,
     setFaults(f) {
@@ -404,5 +421,6 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     });
   }
   logger.info({ service: opts.service, inbound: inbound.port, outbound: outbound.port, admin: admin.port }, 'sidecar listening');
+  warnIfHeapTight(logger);
   return sidecar;
 }

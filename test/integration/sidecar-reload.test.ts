@@ -46,24 +46,30 @@ test('a changed config file is applied; a bad one is refused and the old config 
   assert.equal(await status('shop.example.com'), 200, 'the old config keeps serving');
 });
 
-test('`meshfed sidecar` runs as a process, answers /ready, and stops cleanly on SIGTERM', async (t) => {
-  const dir = tempDir(t);
-  const pki = await diskPki();
-  const certs = await pki.workload(dir, 'shop', 'web');
-  const file = writeConfig(dir, { trustDomain: 'mesh.test', zones: { a: { network: 'n1' } }, certificates: certs.files });
-  const child = spawn(process.execPath, [join(root, 'cli/meshfed.ts'), 'sidecar', '--service', 'shop/web', '--zone', 'a', '--app-port', '1',
-    '--config', file, '--inbound-port', '0', '--outbound-port', '0', '--admin-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MESHFED_LOG_LEVEL: 'warn' } });
-  t.after(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-  const admin = await waitFor('the ports line', () => /admin 127\.0\.0\.1:(\d+)/.exec(out)?.[1]);
-  const ready = await request(`http://127.0.0.1:${admin}/ready`);
-  assert.equal(ready.statusCode, 200);
-  await ready.body.dump();
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  child.kill('SIGTERM');
-  assert.equal(await exited, 0);
-});
+for (const host of ['127.0.0.1', '::1']) {
+  test(`\`meshfed sidecar --host ${host}\` runs as a process, prints addresses that can be pasted back, answers /ready, and stops cleanly on SIGTERM`, async (t) => {
+    const dir = tempDir(t);
+    const pki = await diskPki();
+    const certs = await pki.workload(dir, 'shop', 'web');
+    const file = writeConfig(dir, { trustDomain: 'mesh.test', zones: { a: { network: 'n1' } }, certificates: certs.files });
+    const child = spawn(process.execPath, [join(root, 'cli/meshfed.ts'), 'sidecar', '--service', 'shop/web', '--zone', 'a', '--app-port', '1',
+      '--config', file, '--host', host, '--inbound-port', '0', '--outbound-port', '0', '--admin-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MESHFED_LOG_LEVEL: 'warn' } });
+    t.after(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    // IPv6 hosts are bracketed, so HOST:PORT reads back unambiguously.
+    const shown = host.includes(':') ? `[${host}]` : host;
+    const at = shown.replace(/[.[\]]/g, '\\$&');
+    const admin = await waitFor('the ports line', () => new RegExp(`admin ${at}:(\\d+)`).exec(out)?.[1]);
+    assert.match(out, new RegExp(`outbound ${at}:\\d+ inbound ${at}:\\d+`));
+    const ready = await request(`http://${shown}:${admin}/ready`);
+    assert.equal(ready.statusCode, 200);
+    await ready.body.dump();
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+  });
+}
 
 test('`meshfed sidecar` with an invalid config exits 1 naming the path', async (t) => {
   const dir = tempDir(t);
