@@ -6,6 +6,9 @@ import { startFederation, summary } from '../local/up.ts';
 import { startLoad, type Load } from '../local/load.ts';
 import { DEFAULT_STATE_DIR } from '../local/state.ts';
 import { describeError } from '../common/errors.ts';
+import { StartError } from '../local/supervisor.ts';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 
 const spec = {
   name: 'up',
@@ -49,7 +52,8 @@ export async function run(argv: readonly string[]): Promise<number> {
   try {
     fed = await startFederation({ stateDir: v['state-dir'], topology, layout: DEFAULT_SHOP, print, store });
   } catch (e) {
-    process.stderr.write(`meshfed up: ${describeError(e)}\nEverything that had started was stopped.\n`);
+    process.stderr.write(`meshfed up: ${describeError(e)}\nEverything that had started was stopped; the component logs are kept in ${join(resolve(v['state-dir']), 'run', 'logs')}.\n`);
+    if (e instanceof StartError) process.stderr.write(logTail(e.logFile));
     return 1;
   }
   process.off('SIGINT', onSignal);
@@ -74,7 +78,15 @@ export async function run(argv: readonly string[]): Promise<number> {
   });
   print(`meshfed up: ${reason.why}; stopping`);
   await load?.stop();
-  await fed.stop();
-  print('meshfed up: stopped; temporary state removed (trust root kept)');
+  // After a crash the logs say why: keep them.
+  await fed.stop({ keepLogs: reason.code !== 0 });
+  print(reason.code === 0 ? 'meshfed up: stopped; temporary state removed (trust root kept)' : `meshfed up: stopped; logs kept in ${fed.state.logDir} (trust root kept)`);
   return reason.code;
+}
+
+/** The last lines of a component's log, indented, so a failed start shows its cause without opening the file. */
+function logTail(file: string, lines = 8): string {
+  if (!existsSync(file)) return '';
+  const tail = readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines);
+  return tail.length === 0 || tail[0] === '' ? '' : `Last lines of ${file}:\n${tail.map((l) => `  ${l}`).join('\n')}\n`;
 }

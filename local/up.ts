@@ -1,7 +1,7 @@
 // Brings a whole local federation up (trust, store, balancers, agents, gateways, zones with the shop) and takes it down again.
 import 'reflect-metadata';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -28,6 +28,8 @@ export interface UpOptions {
   readonly print: (line: string) => void;
   /** 'auto' uses etcd when the binary runs, else the in-process store. */
   readonly store?: 'auto' | 'etcd' | 'memory';
+  /** Hands out n free loopback ports for the plan (default freePorts; injected by tests to make a port busy). */
+  readonly ports?: (n: number) => Promise<number[]>;
 }
 
 /** A running federation. */
@@ -36,8 +38,11 @@ export interface Federation {
   readonly plan: FederationPlan;
   /** Resolves when a component exits on its own (the federation is then broken). */
   readonly crashed: Promise<string>;
-  /** Stops every process and removes the temporary state (the trust root stays). Idempotent. */
-  stop(): Promise<void>;
+  /**
+   * Stops every process and removes the temporary state (the trust root stays). With keepLogs the component logs
+   * stay in the log directory, for a federation that broke. Idempotent: the first call's choice holds.
+   */
+  stop(opts?: { keepLogs?: boolean }): Promise<void>;
 }
 
 async function httpOk(url: string, timeoutMs = 2000): Promise<boolean> {
@@ -95,10 +100,10 @@ export async function startFederation(opts: UpOptions): Promise<Federation> {
   const supervisor = new Supervisor(logDir);
   let etcd: EtcdServer | undefined;
   let stopped: Promise<void> | undefined;
-  const stop = () => (stopped ??= (async () => {
+  const stop = (o: { keepLogs?: boolean } = {}) => (stopped ??= (async () => {
     await supervisor.stopAll();
     await etcd?.stop();
-    rmSync(runDir, { recursive: true, force: true });
+    removeRunDir(runDir, o.keepLogs === true);
     const current = readUpStateQuiet(stateDir);
     if (current === undefined || current.pid === process.pid) rmSync(upStatePath(stateDir), { force: true });
   })());
@@ -125,7 +130,7 @@ export async function startFederation(opts: UpOptions): Promise<Federation> {
     // Ports are chosen up front so every file can name them; a port taken in between makes that component fail to start, loudly.
     let needed = 0;
     buildPlan(opts.topology, opts.layout, replicas, () => ++needed);
-    const ports = await freePorts(needed);
+    const ports = await (opts.ports ?? freePorts)(needed);
     let next = 0;
     const plan = buildPlan(opts.topology, opts.layout, replicas, () => ports[next++]!);
     const planFile = join(runDir, 'plan.json');
@@ -228,8 +233,20 @@ export async function startFederation(opts: UpOptions): Promise<Federation> {
     writeUpState(stateDir, state);
     return { state, plan, crashed, stop };
   } catch (e) {
-    await stop();
+    // The error names a component's log: keep the logs so the user can read it.
+    await stop({ keepLogs: true });
     throw e;
+  }
+}
+
+/** Removes the run directory, or everything in it but the logs. */
+function removeRunDir(runDir: string, keepLogs: boolean): void {
+  if (!keepLogs) {
+    rmSync(runDir, { recursive: true, force: true });
+    return;
+  }
+  for (const entry of existsSync(runDir) ? readdirSync(runDir) : []) {
+    if (entry !== 'logs') rmSync(join(runDir, entry), { recursive: true, force: true });
   }
 }
 
