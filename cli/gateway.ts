@@ -2,6 +2,7 @@
 import { parseCommand, parseHostPort, required, UsageError } from './args.ts';
 import { loadSidecarConfig } from '../api/sidecar-config.ts';
 import { formatHostPort } from '../api/fields.ts';
+import { loadRelayOverlay } from '../api/relay-overlay.ts';
 import { createLogger } from '../common/logger.ts';
 import { startGatewayProcess } from '../sidecar/index.ts';
 import { untilStopSignal } from './lifecycle.ts';
@@ -10,11 +11,12 @@ import { isLocalitySegment } from '../api/locality.ts';
 const spec = {
   name: 'gateway',
   summary: 'run an east-west gateway: SNI passthrough (outbound_.PORT_.SUBSET_.HOST) to this zone\'s endpoints',
-  usage: 'meshfed gateway --zone ZONE --listen HOST:PORT (--agent HOST:PORT | --config FILE) [--admin HOST:PORT]',
+  usage: 'meshfed gateway --zone ZONE --listen HOST:PORT (--agent HOST:PORT [--overlay FILE] | --config FILE) [--admin HOST:PORT]',
   options: {
     zone: { type: 'string', value: 'ZONE', description: 'the zone whose endpoints this gateway serves' },
     listen: { type: 'string', value: 'HOST:PORT', description: 'where callers from other networks connect' },
     agent: { type: 'string', value: 'HOST:PORT', description: 'the zone agent\'s relay: the zone\'s services and endpoints come from it (no certificate: the gateway holds no key)' },
+    overlay: { type: 'string', value: 'FILE', description: 'with --agent: hosts, ports and subsets of services the agent does not relay (docs/sidecar-config.md, "Relay overlay")' },
     config: { type: 'string', value: 'FILE', description: 'the sidecar config format; services.*.endpoints.ZONE are the targets; hot-reloaded' },
     admin: { type: 'string', value: 'HOST:PORT', default: '127.0.0.1:15020', description: '/ready /stats /config_dump /faults (L4) /metrics' },
   },
@@ -40,6 +42,8 @@ export async function run(argv: readonly string[]): Promise<number> {
   const listen = parseHostPort(required(v.listen, 'listen'), 'listen');
   const admin = parseHostPort(v.admin, 'admin');
   if ((v.agent === undefined) === (v.config === undefined)) throw new UsageError('give exactly one of --agent HOST:PORT (the zone agent feeds the gateway) or --config FILE');
+  if (v.overlay !== undefined && v.agent === undefined) throw new UsageError('--overlay goes with --agent (a --config file already holds hosts, ports and subsets)');
+  const overlay = v.overlay !== undefined ? loadRelayOverlay(v.overlay) : undefined;
   const logger = createLogger({ component: 'gateway', zone });
   const common = { zone, host: listen.host, port: listen.port, adminHost: admin.host, adminPort: admin.port, logger };
   let gw: { gateway: { port: number }; adminPort: number; close(): Promise<void> };
@@ -47,7 +51,7 @@ export async function run(argv: readonly string[]): Promise<number> {
     const agent = parseHostPort(v.agent, 'agent');
     // Loaded only here: the relay client pulls in grpc-js and protobufjs, which a --config gateway never uses.
     const { startRelayedGateway } = await import('../sidecar/relay/index.ts');
-    gw = await startRelayedGateway({ ...common, agent: formatHostPort(agent) });
+    gw = await startRelayedGateway({ ...common, agent: formatHostPort(agent), ...(overlay ? { overlay } : {}) });
   } else {
     const file = v.config as string;
     gw = await startGatewayProcess({ ...common, config: loadSidecarConfig(file), configFile: file });

@@ -6,11 +6,12 @@ import { startSidecar } from '../sidecar/index.ts';
 import { isTrustDomain } from '../api/identity.ts';
 import { untilStopSignal } from './lifecycle.ts';
 import { formatHostPort } from '../api/fields.ts';
+import { loadRelayOverlay } from '../api/relay-overlay.ts';
 
 const spec = {
   name: 'sidecar',
   summary: 'run a sidecar: outbound (HTTP/1.1, h2c, gRPC), inbound mTLS with authz, admin port',
-  usage: 'meshfed sidecar --service NS/SVC --zone ZONE --app-port PORT (--agent HOST:PORT | --config FILE) [--inbound-port P] [--outbound-port P] [--admin-port P]',
+  usage: 'meshfed sidecar --service NS/SVC --zone ZONE --app-port PORT (--agent HOST:PORT [--overlay FILE] | --config FILE) [--inbound-port P] [--outbound-port P] [--admin-port P]',
   options: {
     service: { type: 'string', value: 'NS/SVC', description: 'this workload\'s service, namespace/name' },
     zone: { type: 'string', value: 'ZONE', description: 'the zone this sidecar runs in (wins over zone: in the config)' },
@@ -20,6 +21,7 @@ const spec = {
     'admin-port': { type: 'string', value: 'PORT', default: '15000', description: '/ready /stats /config_dump /faults /metrics' },
     host: { type: 'string', value: 'ADDR', default: '127.0.0.1', description: 'interface to bind the listeners on' },
     agent: { type: 'string', value: 'HOST:PORT', description: 'the zone agent\'s relay: weights, endpoints, policies and the workload certificate come from it' },
+    overlay: { type: 'string', value: 'FILE', description: 'with --agent: hosts, ports, identities, subsets, routes and authz the agent does not relay (docs/sidecar-config.md, "Relay overlay")' },
     config: { type: 'string', value: 'FILE', description: 'sidecar config (YAML/JSON, see docs/sidecar-config.md); watched and hot-reloaded' },
     'trust-domain': { type: 'string', value: 'TD', default: 'cluster.local', description: 'with --agent: trust domain for the CSR until the agent relays its bundle' },
     'service-account': { type: 'string', value: 'SA', description: 'with --agent: the workload\'s service account (default: the service name)' },
@@ -54,6 +56,8 @@ export async function run(argv: readonly string[]): Promise<number> {
   const sample = Number(v['access-log-sample']);
   if (!(sample >= 0 && sample <= 1)) throw new UsageError(`--access-log-sample: "${v['access-log-sample']}" is not a ratio between 0 and 1`);
   if (!isTrustDomain(v['trust-domain'])) throw new UsageError(`--trust-domain: "${v['trust-domain']}" is not a trust domain (lowercase letters, digits, ".", "-", "_")`);
+  if (v.overlay !== undefined && v.agent === undefined) throw new UsageError('--overlay goes with --agent (a --config file already holds routes, subsets and authz)');
+  const overlay = v.overlay !== undefined ? loadRelayOverlay(v.overlay) : undefined;
   const logger = createLogger({ component: 'sidecar', zone });
   const common = {
     service, zone, appPort, logger, host: v.host, accessLogSample: sample,
@@ -65,7 +69,7 @@ export async function run(argv: readonly string[]): Promise<number> {
     // Loaded only here: the relay client pulls in grpc-js and protobufjs (~10 MB RSS), which a --config sidecar never uses.
     const { startRelayedSidecar } = await import('../sidecar/relay/index.ts');
     const relayed = await startRelayedSidecar({
-      ...common, agent: formatHostPort(agent), trustDomain: v['trust-domain'],
+      ...common, agent: formatHostPort(agent), trustDomain: v['trust-domain'], ...(overlay ? { overlay } : {}),
       ...(v['service-account'] !== undefined ? { serviceAccount: v['service-account'] } : {}),
     });
     sidecar = { ...relayed.sidecar, close: () => relayed.close() };

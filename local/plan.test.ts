@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { DEFAULT_TOPOLOGY } from '../api/topology.ts';
 import { parseSidecarConfig } from '../api/sidecar-config.ts';
 import { parseStaticDiscovery } from '../api/static-discovery.ts';
+import { parseRelayOverlay } from '../api/relay-overlay.ts';
 import { buildPlan, DEFAULT_SHOP, gatewayArgs, PlanError, relayOverlayFor, staticDiscoveryFor, frontendUrl, type FederationPlan } from './plan.ts';
 import { formatWindow } from './load.ts';
 
@@ -26,13 +27,15 @@ test('every port in the plan is distinct and each zone runs its placements', () 
   assert.match(frontendUrl(east)!, /^http:\/\/127\.0\.0\.1:\d+\/$/);
 });
 
-test('each zone\'s gateway listens where its agent advertises it, is fed by that zone\'s relay and has its own admin port', () => {
+test('each zone\'s gateway listens where its agent advertises it, is fed by that zone\'s relay plus the overlay, and has its own admin port', () => {
   const pl = plan();
   for (const z of pl.zones) {
-    assert.deepEqual(gatewayArgs(z), [
-      'gateway', '--zone', z.zone, '--listen', `127.0.0.1:${z.gatewayPort}`, '--agent', `127.0.0.1:${z.agentRelayPort}`, '--admin', `127.0.0.1:${z.gatewayAdminPort}`,
+    assert.deepEqual(gatewayArgs(z, '/run/overlay.json'), [
+      'gateway', '--zone', z.zone, '--listen', `127.0.0.1:${z.gatewayPort}`, '--agent', `127.0.0.1:${z.agentRelayPort}`, '--overlay', '/run/overlay.json', '--admin', `127.0.0.1:${z.gatewayAdminPort}`,
     ]);
   }
+  // The overlay is what lets a gateway resolve canary SNIs (outbound_.80_.v2_.catalog...): it must pass the overlay check.
+  assert.deepEqual(parseRelayOverlay(JSON.stringify(relayOverlayFor(pl)), 'overlay.json').services?.['shop/catalog']?.subsets, { v1: { version: 'v1' }, v2: { version: 'v2' } });
   assert.equal(new Set(pl.zones.map((z) => z.gatewayAdminPort)).size, pl.zones.length, 'one admin port per gateway');
 });
 

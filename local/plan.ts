@@ -203,10 +203,11 @@ export function zonePlan(plan: FederationPlan, zone: string): ZonePlan {
 
 /**
  * The `meshfed gateway` arguments of a zone's east-west gateway: it listens where the agent advertises it
- * (`--gateway` of the agent), takes its routes from the agent's relay and serves /ready on its admin port.
+ * (`--gateway` of the agent), takes its routes from the agent's relay plus the shop's overlay (relayOverlayFor, written
+ * to `overlayFile`: the canary subsets the agent does not relay) and serves /ready on its admin port.
  */
-export function gatewayArgs(z: ZonePlan): string[] {
-  return ['gateway', '--zone', z.zone, '--listen', `127.0.0.1:${z.gatewayPort}`, '--agent', `127.0.0.1:${z.agentRelayPort}`, '--admin', `127.0.0.1:${z.gatewayAdminPort}`];
+export function gatewayArgs(z: ZonePlan, overlayFile: string): string[] {
+  return ['gateway', '--zone', z.zone, '--listen', `127.0.0.1:${z.gatewayPort}`, '--agent', `127.0.0.1:${z.agentRelayPort}`, '--overlay', overlayFile, '--admin', `127.0.0.1:${z.gatewayAdminPort}`];
 }
 
 /** The frontend URL of a zone (the first frontend instance's app port), or undefined when the zone runs no frontend. */

@@ -24,7 +24,7 @@ export interface SampleReply {
   readonly upstream?: SampleReply | { readonly error: string; readonly status?: number };
 }
 
-const PROPAGATED = ['traceparent', 'tracestate', 'x-request-id', 'x-b3-traceid', 'x-b3-spanid', 'x-b3-sampled', 'b3'];
+const PROPAGATED = ['traceparent', 'tracestate', 'x-request-id', 'x-b3-traceid', 'x-b3-spanid', 'x-b3-sampled', 'b3', 'x-canary'];
 
 /** Starts one sample service; resolves with its bound port. */
 export async function startSampleApp(options: SampleAppOptions): Promise<{ port: number; close(): Promise<void> }> {

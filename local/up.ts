@@ -10,7 +10,7 @@ import {
 import type { Topology } from '../api/topology.ts';
 import { etcdAvailable, startEtcd, type EtcdServer } from './etcd.ts';
 import { freePorts } from './ports.ts';
-import { buildPlan, defaultPolicies, frontendUrl, gatewayArgs, meshService, staticDiscoveryFor, type FederationPlan, type ShopLayout } from './plan.ts';
+import { buildPlan, defaultPolicies, frontendUrl, gatewayArgs, meshService, relayOverlayFor, staticDiscoveryFor, type FederationPlan, type ShopLayout } from './plan.ts';
 import { isAlive, Supervisor } from './supervisor.ts';
 import { readUpState, upStatePath, writeUpState, type UpState } from './state.ts';
 import { hopZones, type SampleReply } from './sample-app.ts';
@@ -135,6 +135,8 @@ export async function startFederation(opts: UpOptions): Promise<Federation> {
     const plan = buildPlan(opts.topology, opts.layout, replicas, () => ports[next++]!);
     const planFile = join(runDir, 'plan.json');
     writeFileSync(planFile, JSON.stringify(plan, null, 2));
+    const overlayFile = join(runDir, 'overlay.json');
+    writeFileSync(overlayFile, JSON.stringify(relayOverlayFor(plan), null, 2));
 
     // A certificate for the balancers, from the first cluster's intermediate: agents check its SPIFFE ID.
     const lbDir = join(runDir, 'global-lb');
@@ -180,7 +182,7 @@ export async function startFederation(opts: UpOptions): Promise<Federation> {
       // The gateway needs the agent's relay for its routes, and must route before the shop reports ready (cross-network calls land on it).
       const gatewayAdmin = `http://127.0.0.1:${z.gatewayAdminPort}`;
       await supervisor.start({
-        name: `gateway-${z.zone}`, command: process.execPath, args: [CLI, ...gatewayArgs(z)],
+        name: `gateway-${z.zone}`, command: process.execPath, args: [CLI, ...gatewayArgs(z, overlayFile)],
         ready: () => httpOk(`${gatewayAdmin}/ready`),
         readyTimeoutMs: 60_000,
       });

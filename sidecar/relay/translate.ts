@@ -2,23 +2,10 @@
 import type { RelayState__Output } from '../../api/generated/meshfed/v1/RelayState.ts';
 import { parseSidecarConfig, type SidecarConfig } from '../../api/sidecar-config.ts';
 import { err, ok, describeError, MeshfedError, type Result } from '../../common/errors.ts';
+import type { RelayOverlay } from '../../api/relay-overlay.ts';
 
-/**
- * What the agent does not carry and the workload's own deployment knows: per-service hosts, port, expected
- * identity, subsets and routes, and inbound authz. Anything given here is kept across every relayed state.
- */
-export interface RelayOverlay {
-  readonly services?: Readonly<Record<string, {
-    readonly hosts?: readonly string[];
-    readonly port?: number;
-    readonly identity?: string;
-    readonly subsets?: Readonly<Record<string, Readonly<Record<string, string>>>>;
-    readonly routes?: readonly unknown[];
-    /** Used when the agent relays no policy for the service (it relays only its own zone's services' policies). */
-    readonly policy?: unknown;
-  }>>;
-  readonly authz?: unknown;
-}
+/** What the agent does not carry and the workload's own deployment knows; kept across every relayed state. */
+export type { RelayOverlay };
 
 /**
  * Distributes `row` (zone -> basis points, any positive sum) over exactly 10000 by largest remainder, so the

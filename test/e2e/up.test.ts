@@ -183,6 +183,18 @@ for (const variant of ['embedded store (etcd missing from PATH)', 'etcd'] as con
     // Calls into europe-west1-b (another network) enter through its gateway process: it counts what it forwarded.
     assert.ok((await forwarded()) > 0, 'europe-west1-b\'s gateway forwarded connections');
 
+    // A canary call from europe-west1-b crosses networks to catalog v2 (only in us-east-1a): the frontend passes
+    // x-canary on, the sidecar picks subset v2, and us-east-1a's gateway resolves outbound_.80_.v2_.catalog by the
+    // overlay it was started with.
+    const euFront = state.zones.find((z) => z.name === 'europe-west1-b')!.frontendUrl!;
+    for (let i = 0; i < 5; i++) {
+      const res = await request(euFront, { dispatcher: agent, headers: { 'x-canary': 'v2' }, headersTimeout: 10_000, bodyTimeout: 10_000 });
+      const reply = JSON.parse(await res.body.text()) as SampleReply;
+      assert.equal(res.statusCode, 200, JSON.stringify(reply));
+      const catalog = reply.upstream as SampleReply | undefined;
+      assert.deepEqual([catalog?.service, catalog?.version, catalog?.zone], ['catalog', 'v2', 'us-east-1a'], JSON.stringify(reply));
+    }
+
     // 2. Drain europe-west1-b under continuous traffic: its share falls to 0 within 3 s, no request fails.
     const during: Hit[] = [];
     let running = true;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import tls from 'node:tls';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { AddressInfo } from 'node:net';
@@ -42,10 +42,10 @@ async function tlsBackend(t: Cleanup, pki: TestPki, name: string): Promise<numbe
  * so a completed handshake proves the stream reached a backend end to end (the gateway has no key to answer with).
  * Resolves with the name the backend wrote, or 'refused: ...' when the gateway closed the connection.
  */
-function via(gatewayPort: number, root: string): Promise<string> {
+function via(gatewayPort: number, root: string, servername = CART_SNI): Promise<string> {
   return new Promise((resolve) => {
     let got = '';
-    const s = tls.connect({ host: '127.0.0.1', port: gatewayPort, servername: CART_SNI, ca: root, checkServerIdentity: () => undefined });
+    const s = tls.connect({ host: '127.0.0.1', port: gatewayPort, servername, ca: root, checkServerIdentity: () => undefined });
     s.setEncoding('utf8');
     s.on('data', (d: string) => (got += d));
     s.on('end', () => resolve(s.authorized ? got : `unverified: ${String(s.authorizationError)}`));
@@ -194,12 +194,68 @@ test('the agent refuses to sign for a gateway subscription, while it does sign f
   assert.equal(await counterValue(a.metrics.relayProtocolErrors), 3);
 });
 
+test('meshfed gateway --agent --overlay resolves canary subsets (outbound_.80_.v2_...) by the relayed endpoint labels', { timeout: 120_000 }, async (t) => {
+  const dir = tempDir(t, 'meshfed-gateway-overlay-');
+  const pki = await createTestPki({ trustDomain: TD });
+  const caDir = join(dir, 'ca');
+  writePluginCaDir(caDir, pki.east);
+  mkdirSync(join(dir, 'a'), { recursive: true });
+  const staticFile = join(dir, 'a', 'static.json');
+  const [v1, v2] = [await tlsBackend(t, pki, 'cart-v1'), await tlsBackend(t, pki, 'cart-v2')];
+  const [relayPort, deadBalancer] = await freePorts(2);
+  writeFileSync(staticFile, JSON.stringify({
+    services: [{ namespace: 'shop', name: 'cart', capacityRps: 1000, endpoints: [
+      { address: `127.0.0.1:${v1}`, labels: { version: 'v1' } }, { address: `127.0.0.1:${v2}`, labels: { version: 'v2' } },
+    ] }],
+  }));
+  const a = await agent({ zone: 'a', grpcPort: deadBalancer!, staticFile, stateDir: join(dir, 'a', 'state'), caDir, relayPort: relayPort! });
+  t.after(async () => {
+    await a.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const overlay = join(dir, 'overlay.yaml');
+  writeFileSync(overlay, 'services:\n  shop/cart:\n    subsets: { v1: { version: v1 }, v2: { version: v2 } }\n');
+  const root = pki.root.certPem;
+  const v2Sni = 'outbound_.80_.v2_.cart.shop.svc.meshfed';
+
+  // Without the overlay the agent's state alone names no subsets, so a canary SNI is unknown: the gateway closes the
+  // connection before any handshake (seen as an error or as an end with no verified peer), and counts it.
+  const plain = await startCliGateway(t, ['--zone', 'a', '--listen', '127.0.0.1:0', '--agent', `127.0.0.1:${relayPort}`, '--admin', '127.0.0.1:0']);
+  assert.match(await via(plain.port, root, v2Sni), /^(refused|unverified): /);
+  const refused = await (await fetch(`http://127.0.0.1:${plain.adminPort}/metrics`)).text();
+  assert.match(refused, /meshfed_gateway_connections_refused_total\{reason="unknown-sni"\} 1/);
+
+  const gw = await startCliGateway(t, ['--zone', 'a', '--listen', '127.0.0.1:0', '--agent', `127.0.0.1:${relayPort}`, '--overlay', overlay, '--admin', '127.0.0.1:0']);
+  for (let i = 0; i < 10; i++) assert.equal(await via(gw.port, root, v2Sni), 'cart-v2', 'subset v2 reaches only the v2 endpoint');
+  for (let i = 0; i < 10; i++) assert.equal(await via(gw.port, root, 'outbound_.80_.v1_.cart.shop.svc.meshfed'), 'cart-v1');
+  assert.equal(await counterValue(a.metrics.certificatesIssued), 0, 'an overlay gives the gateway no key either');
+});
+
+test('meshfed gateway --overlay is refused without --agent (exit 2) and a bad overlay is refused naming its path (exit 1)', (t) => {
+  const dir = tempDir(t, 'meshfed-gateway-overlay-bad-');
+  const run = (args: string[]) => spawnSync(process.execPath, [CLI, 'gateway', ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, MESHFED_LOG_LEVEL: 'silent' }, timeout: 60_000 });
+  const base = ['--zone', 'a', '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0'];
+  const file = join(dir, 'overlay.yaml');
+  writeFileSync(file, 'services: {}\n');
+  const withConfig = run([...base, '--config', join(dir, 'gw.yaml'), '--overlay', file]);
+  assert.equal(withConfig.status, 2, withConfig.stderr);
+  assert.match(withConfig.stderr, /--overlay goes with --agent/);
+  writeFileSync(file, 'services:\n  shop/cart:\n    subsets: { v1: { version: v1 } }\n    routes: [{ name: canary, match: [{ headers: [{ name: x-canary, exact: v2 }] }], subset: v2 }]\n    colour: red\n');
+  const bad = run([...base, '--agent', '127.0.0.1:1', '--overlay', file]);
+  assert.equal(bad.status, 1, bad.stderr);
+  assert.match(bad.stderr, /overlay\.yaml: services\.shop\/cart: unknown key "colour"/);
+  writeFileSync(file, 'services:\n  shop/cart:\n    subsets: { v1: { version: v1 } }\n    routes: [{ name: canary, match: [{ headers: [{ name: x-canary, exact: v2 }] }], subset: v2 }]\n');
+  const undeclared = run([...base, '--agent', '127.0.0.1:1', '--overlay', file]);
+  assert.equal(undeclared.status, 1, undeclared.stderr);
+  assert.match(undeclared.stderr, /overlay\.yaml: services\.shop\/cart\.routes\[0\]\.subset: subset "v2" is not declared/);
+});
+
 test('meshfed gateway --help shows --agent; both or neither of --agent and --config exit 2', () => {
   const run = (args: string[]) => spawnSync(process.execPath, [CLI, 'gateway', ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, MESHFED_LOG_LEVEL: 'silent' }, timeout: 60_000 });
   const help = run(['--help']);
   assert.equal(help.status, 0, help.stderr);
   assert.match(help.stdout, /--agent HOST:PORT/);
-  assert.match(help.stdout, /\(--agent HOST:PORT \| --config FILE\)/);
+  assert.match(help.stdout, /\(--agent HOST:PORT \[--overlay FILE\] \| --config FILE\)/);
   const base = ['--zone', 'a', '--listen', '127.0.0.1:0'];
   for (const args of [base, [...base, '--agent', '127.0.0.1:1', '--config', 'x.yaml']]) {
     const r = run(args);

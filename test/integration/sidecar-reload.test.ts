@@ -1,7 +1,8 @@
 // Config intake: --config hot reload (a bad file is refused, the old config stays) and the `meshfed sidecar` process.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { loadSidecarConfig } from '../../api/sidecar-config.ts';
@@ -80,4 +81,17 @@ test('`meshfed sidecar` with an invalid config exits 1 naming the path', async (
   const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
   assert.equal(code, 1);
   assert.match(err, /zones\.a: unknown key "color"/);
+});
+
+test('`meshfed sidecar --overlay` goes with --agent only (exit 2), and a bad overlay stops it naming the path (exit 1)', (t) => {
+  const dir = tempDir(t);
+  const overlay = join(dir, 'overlay.yaml');
+  writeFileSync(overlay, 'services: { shop/catalog: { routes: [{ name: r, subset: v9 }] } }\n');
+  const run = (args: string[]) => spawnSync(process.execPath, [join(root, 'cli/meshfed.ts'), 'sidecar', '--service', 'shop/web', '--zone', 'a', '--app-port', '1', ...args], { encoding: 'utf8', timeout: 60_000 });
+  const withConfig = run(['--config', join(dir, 'x.yaml'), '--overlay', overlay]);
+  assert.equal(withConfig.status, 2, withConfig.stderr);
+  assert.match(withConfig.stderr, /--overlay goes with --agent/);
+  const bad = run(['--agent', '127.0.0.1:1', '--overlay', overlay]);
+  assert.equal(bad.status, 1, bad.stderr);
+  assert.match(bad.stderr, /overlay\.yaml: services\.shop\/catalog\.routes\[0\]\.subset: subset "v9" is not declared/);
 });
