@@ -127,15 +127,11 @@ async function closedLoop(t: Target, seconds: number, concurrency: number): Prom
   return { rps: done / seconds, errors };
 }
 
-/** Latencies and CPU gathered for one path over its fixed-rate slices. */
-interface RateResult { lat: number[]; sent: number; errors: number; cpu: number }
-
-/**
- * One slice of the open loop at a fixed rate; latency is measured from each request's scheduled start, so stalls are
- * not hidden. Adds into `acc`, so a path's slices (interleaved with the other paths') pool into one distribution.
- */
-async function fixedRateSlice(t: Target, seconds: number, rate: number, acc: RateResult): Promise<void> {
+/** Open loop at a fixed rate; latency is measured from each request's scheduled start, so stalls are not hidden. */
+async function fixedRate(t: Target, seconds: number, rate: number): Promise<{ p50: number; p99: number; errors: number; cpuPer1000: number }> {
   const n = Math.round(seconds * rate);
+  const lat: number[] = [];
+  let errors = 0;
   const cpu0 = t.pids.reduce((s, p) => s + cpuSeconds(p), 0);
   const t0 = performance.now();
   const inflight: Promise<void>[] = [];
@@ -151,18 +147,16 @@ async function fixedRateSlice(t: Target, seconds: number, rate: number, acc: Rat
       try {
         const r = await request(t.url, { dispatcher: t.dispatcher, headers: { host: t.host } });
         await r.body.dump();
-        if (r.statusCode !== 200) acc.errors++;
-      } catch { acc.errors++; }
-      acc.lat.push(performance.now() - due);
+        if (r.statusCode !== 200) errors++;
+      } catch { errors++; }
+      lat.push(performance.now() - due);
     })());
   }
   await Promise.all(inflight);
-  acc.sent += n;
-  acc.cpu += t.pids.reduce((s, p) => s + cpuSeconds(p), 0) - cpu0;
-}
-
-function quantile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
+  const cpu = t.pids.reduce((s, p) => s + cpuSeconds(p), 0) - cpu0;
+  lat.sort((a, b) => a - b);
+  const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? NaN;
+  return { p50: q(0.5), p99: q(0.99), errors, cpuPer1000: t.pids.length > 0 ? cpu / (n / 1000) : NaN };
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -250,30 +244,19 @@ http { access_log off; client_body_temp_path ${dir}/cb; proxy_temp_path ${dir}/p
     const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
     console.log(`load average at start (1/5/15 min): ${load()}`);
     console.log(startup);
-    console.log(`sidecar bench: ${args.seconds}s closed loop at concurrency ${args.concurrency}, ${args.seconds}s open loop at ${args.rate} rps per path (paths interleaved in 1 s slices); load generator: undici in this process`);
+    console.log(`sidecar bench: ${args.seconds}s closed loop at concurrency ${args.concurrency}, ${args.seconds}s open loop at ${args.rate} rps; load generator: undici in this process`);
     const rows: { name: string; rps: number; p50: number; p99: number; cpu: number; rss: number; uss: number; errors: number }[] = [];
-    const closed = new Map<Target, { rps: number; errors: number; rss: number; uss: number }>();
     for (const t of targets) {
       await closedLoop(t, 1, args.concurrency); // warm up connections and JIT
       const cl = await closedLoop(t, args.seconds, args.concurrency);
       const rss = t.pids.length > 0 ? Math.max(...t.pids.map(rssMb)) : rssMb(appPid);
       const uss = t.pids.length > 0 ? Math.max(...t.pids.map(privateMb)) : privateMb(appPid);
+      // The fixed rate follows the closed loop at once: a sidecar left idle for a second or more starts V8's memory
+      // reducer (an incremental full GC), and a phase started after a pause measures that instead of a steady rate
+      // (interleaving the paths in 1 s slices gave p99 of 19-33 ms for the same sidecar).
+      const fr = await fixedRate(t, args.seconds, args.rate);
       for (const port of t.admins ?? []) console.log(`memory after "${t.name}", sidecar admin :${port} (MB): ${await memoryLine(port)}`);
-      closed.set(t, { ...cl, rss, uss });
-    }
-    // The fixed-rate phase runs the paths in turn, one second each, round after round: a tail latency measured this
-    // way sees the same host (other work, the load generator's own GC) on every path, so "added per hop" compares
-    // like with like instead of whichever path happened to run during a stall.
-    const rate = new Map<Target, RateResult>(targets.map((t) => [t, { lat: [], sent: 0, errors: 0, cpu: 0 }]));
-    for (let round = 0; round < args.seconds; round++) {
-      for (const t of targets) await fixedRateSlice(t, 1, args.rate, rate.get(t)!);
-    }
-    for (const t of targets) {
-      const cl = closed.get(t)!;
-      const fr = rate.get(t)!;
-      fr.lat.sort((x, y) => x - y);
-      const cpuPer1000 = t.pids.length > 0 ? fr.cpu / (fr.sent / 1000) : NaN;
-      rows.push({ name: t.name, rps: cl.rps, p50: quantile(fr.lat, 0.5), p99: quantile(fr.lat, 0.99), cpu: cpuPer1000 / Math.max(1, t.name.startsWith('two') ? 2 : 1), rss: cl.rss, uss: cl.uss, errors: cl.errors + fr.errors });
+      rows.push({ name: t.name, rps: cl.rps, p50: fr.p50, p99: fr.p99, cpu: fr.cpuPer1000 / Math.max(1, t.name.startsWith('two') ? 2 : 1), rss, uss, errors: cl.errors + fr.errors });
     }
     const direct = rows[0]!;
     const ng = rows.find((r) => r.name.startsWith('nginx'));
