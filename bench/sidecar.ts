@@ -251,9 +251,9 @@ http { access_log off; client_body_temp_path ${dir}/cb; proxy_temp_path ${dir}/p
       const cl = await closedLoop(t, args.seconds, args.concurrency);
       const rss = t.pids.length > 0 ? Math.max(...t.pids.map(rssMb)) : rssMb(appPid);
       const uss = t.pids.length > 0 ? Math.max(...t.pids.map(privateMb)) : privateMb(appPid);
-      // The fixed rate follows the closed loop at once: a sidecar left idle for a second or more starts V8's memory
-      // reducer (an incremental full GC), and a phase started after a pause measures that instead of a steady rate
-      // (interleaving the paths in 1 s slices gave p99 of 19-33 ms for the same sidecar).
+      // The fixed rate follows the closed loop at once, so each path is measured at a steady rate. Interleaving the
+      // paths in 1 s slices was tried and dropped: it leaves each sidecar idle between slices, and it did not make
+      // the tail steadier (p99 19-33 ms in those runs; the code before this session gave 3-90 ms in the same hour).
       const fr = await fixedRate(t, args.seconds, args.rate);
       for (const port of t.admins ?? []) console.log(`memory after "${t.name}", sidecar admin :${port} (MB): ${await memoryLine(port)}`);
       rows.push({ name: t.name, rps: cl.rps, p50: fr.p50, p99: fr.p99, cpu: fr.cpuPer1000 / Math.max(1, t.name.startsWith('two') ? 2 : 1), rss, uss, errors: cl.errors + fr.errors });
