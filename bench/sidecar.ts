@@ -59,14 +59,13 @@ function rssMb(pid: number): number {
 }
 
 /**
- * How the sidecars run, as docs/sidecar.md recommends for `meshfed sidecar` with a bounded footprint: a small young
- * generation (V8 otherwise lets each semi-space grow to 16 MiB and keeps it), an old generation capped at 64 MiB
- * (V8 otherwise lets garbage pile up to ~100 MB before a full GC; the bench's live heap is ~25 MB), two malloc
- * arenas (glibc otherwise makes one per thread), and a compile cache, so the TypeScript sources are not
- * type-stripped again on each start (that loads a WebAssembly stripper, ~18 MB). MESHFED_BENCH_NODE_FLAGS
- * overrides the flags (space separated; empty for Node's defaults) to compare in the same conditions.
+ * How the sidecars run, as docs/sidecar.md recommends for `meshfed sidecar`: a small young generation (V8 otherwise
+ * lets each semi-space grow to 16 MiB and keeps it), two malloc arenas (glibc otherwise makes one per thread), and
+ * a compile cache, so the TypeScript sources are not type-stripped again on each start (that loads a WebAssembly
+ * stripper, ~18 MB). MESHFED_BENCH_NODE_FLAGS overrides the flags (space separated; empty for Node's defaults),
+ * e.g. "--max-semi-space-size=2 --max-old-space-size=128" for docs/sidecar.md's memory-bounded settings.
  */
-const SIDECAR_NODE_FLAGS = (process.env['MESHFED_BENCH_NODE_FLAGS'] ?? '--max-semi-space-size=2 --max-old-space-size=64').split(' ').filter(Boolean);
+const SIDECAR_NODE_FLAGS = (process.env['MESHFED_BENCH_NODE_FLAGS'] ?? '--max-semi-space-size=2').split(' ').filter(Boolean);
 const SIDECAR_ENV = { MALLOC_ARENA_MAX: process.env['MALLOC_ARENA_MAX'] ?? '2' };
 const COMPILE_CACHE = join(tmpdir(), 'meshfed-compile-cache');
 
