@@ -1,4 +1,4 @@
-// Sidecar benchmark: direct vs one sidecar (mTLS inbound) vs two sidecars (mTLS between) vs nginx, one load generator.
+// Sidecar benchmark: direct vs a bare Node mTLS proxy vs one sidecar (mTLS inbound) vs two sidecars vs nginx, one load generator.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -9,7 +9,7 @@ import { createTestPki } from '../trust/testing.ts';
 const root = join(import.meta.dirname, '..');
 const NGINX = '/usr/sbin/nginx';
 
-const PATHS = ['direct', 'one', 'two', 'nginx'] as const;
+const PATHS = ['direct', 'floor', 'one', 'two', 'nginx'] as const;
 type PathName = (typeof PATHS)[number];
 interface Args { seconds: number; concurrency: number; rate: number; only: readonly PathName[] }
 
@@ -100,6 +100,26 @@ const http = require('node:http');
 const body = Buffer.from('{"ok":true,"payload":"${'x'.repeat(64)}"}');
 const s = http.createServer({ keepAliveTimeout: 60000 }, (req, res) => { req.resume(); res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length }); res.end(body); });
 s.listen(0, '127.0.0.1', () => console.log('app ' + s.address().port));
+`;
+
+/**
+ * The floor for a Node proxy on this path: the same mTLS termination (client certificate required) and the same
+ * undici pool to the app, with nothing else — no verifyPeer, routing, layers, trace headers or metrics. The sidecar's
+ * cost above this row is meshfed's; the cost of this row is Node's and undici's.
+ */
+const FLOOR = (certFile: string, keyFile: string, caFile: string, appPort: number) => `
+const https = require('node:https');
+const fs = require('node:fs');
+const { Pool } = require(${JSON.stringify(join(root, 'node_modules', 'undici'))});
+const pool = new Pool('http://127.0.0.1:${appPort}', { connections: 128, keepAliveTimeout: 30000 });
+const s = https.createServer({ cert: fs.readFileSync(${JSON.stringify(certFile)}), key: fs.readFileSync(${JSON.stringify(keyFile)}), ca: fs.readFileSync(${JSON.stringify(caFile)}), requestCert: true, rejectUnauthorized: true, keepAliveTimeout: 30000 }, async (req, res) => {
+  try {
+    const up = await pool.request({ method: req.method, path: req.url, headers: { host: req.headers.host } });
+    res.writeHead(up.statusCode, up.headers);
+    up.body.pipe(res);
+  } catch { res.statusCode = 502; res.end(); }
+});
+s.listen(0, '127.0.0.1', () => console.log('floor ' + s.address().port));
 `;
 
 interface Target { name: string; url: string; host: string; dispatcher: Dispatcher; pids: number[]; admins?: number[] }
@@ -226,8 +246,18 @@ http { access_log off; client_body_temp_path ${dir}/cb; proxy_temp_path ${dir}/p
     }
 
     const mk = (opts?: ConstructorParameters<typeof Agent>[0]) => { const ag = new Agent({ connections: args.concurrency * 2, allowH2: false, ...opts }); agents.push(ag); return ag; };
+    let floor: Target | undefined;
+    if (args.only.includes('floor')) {
+      const f = await start(node, [...SIDECAR_NODE_FLAGS, '-e', FLOOR(appCerts.cert, appCerts.key, appCerts.ca, appPort)], /floor (\d+)/, procs, SIDECAR_ENV);
+      floor = {
+        name: 'Node floor (mTLS + undici only)', url: `https://127.0.0.1:${f.m[1]}/`, host: 'app.bench',
+        dispatcher: mk({ connect: { cert: loadCerts.w.chainPem, key: loadCerts.w.keyPem, ca: [pki.root.certPem], servername: 'app.bench.svc.meshfed', checkServerIdentity: () => undefined } }),
+        pids: [f.child.pid!],
+      };
+    }
     const all: (Target & { path: PathName })[] = [
       { path: 'direct', name: 'direct', url: `http://127.0.0.1:${appPort}/`, host: 'app', dispatcher: mk(), pids: [] },
+      ...(floor ? [{ ...floor, path: 'floor' as const }] : []),
       {
         path: 'one', name: 'one sidecar (mTLS inbound)', url: `https://127.0.0.1:${bInbound}/`, host: 'app.bench',
         dispatcher: mk({ connect: { cert: loadCerts.w.chainPem, key: loadCerts.w.keyPem, ca: [pki.root.certPem], servername: 'app.bench.svc.meshfed', checkServerIdentity: () => undefined } }),
