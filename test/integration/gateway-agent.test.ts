@@ -6,18 +6,17 @@ import assert from 'node:assert/strict';
 import tls from 'node:tls';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { AddressInfo } from 'node:net';
-import { createTestPki, type TestPki } from '../../trust/testing.ts';
-import { writePluginCaDir } from '../../trust/index.ts';
+import type { TestPki } from '../../trust/testing.ts';
 import { createCsr } from '../../trust/ca.ts';
 import { freePorts } from '../../local/ports.ts';
 import type { ZoneAgent } from '../../zone-agent/agent.ts';
 import { tempDir, type Cleanup } from './sidecar-support.ts';
 import { TestSidecar, until } from './agent-support.ts';
-import { agent, TD, writeStatic } from './relay-support.ts';
+import { agent, agentWorld, TD, writeStatic } from './relay-support.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const CLI = join(ROOT, 'cli', 'meshfed.ts');
@@ -91,11 +90,7 @@ async function stats(adminPort: number): Promise<GatewayStats> {
 }
 
 test('meshfed gateway --agent routes by the relayed endpoints, keeps them when the agent stops, and holds no certificate', { timeout: 180_000 }, async (t) => {
-  const dir = tempDir(t, 'meshfed-gateway-agent-');
-  const pki = await createTestPki({ trustDomain: TD });
-  const caDir = join(dir, 'ca');
-  writePluginCaDir(caDir, pki.east);
-  mkdirSync(join(dir, 'a'), { recursive: true });
+  const { dir, pki, caDir } = await agentWorld(t, 'meshfed-gateway-agent-');
   const staticFile = join(dir, 'a', 'static.json');
   const [b1, b2, b3] = [await tlsBackend(t, pki, 'b1'), await tlsBackend(t, pki, 'b2'), await tlsBackend(t, pki, 'b3')];
   const [relayPort, deadBalancer] = await freePorts(2);
@@ -144,11 +139,7 @@ test('meshfed gateway --agent routes by the relayed endpoints, keeps them when t
 });
 
 test('the agent refuses to sign for a gateway subscription, while it does sign for a workload', { timeout: 60_000 }, async (t) => {
-  const dir = tempDir(t, 'meshfed-gateway-agent-csr-');
-  const pki = await createTestPki({ trustDomain: TD });
-  const caDir = join(dir, 'ca');
-  writePluginCaDir(caDir, pki.east);
-  mkdirSync(join(dir, 'a'), { recursive: true });
+  const { dir, caDir } = await agentWorld(t, 'meshfed-gateway-agent-csr-');
   const [cartPort, deadBalancer] = await freePorts(2);
   writeStatic(join(dir, 'a', 'static.json'), [cartPort!]);
   const a = await agent({ zone: 'a', grpcPort: deadBalancer!, staticFile: join(dir, 'a', 'static.json'), stateDir: join(dir, 'a', 'state'), caDir });
@@ -195,11 +186,7 @@ test('the agent refuses to sign for a gateway subscription, while it does sign f
 });
 
 test('meshfed gateway --agent --overlay resolves canary subsets (outbound_.80_.v2_...) by the relayed endpoint labels', { timeout: 120_000 }, async (t) => {
-  const dir = tempDir(t, 'meshfed-gateway-overlay-');
-  const pki = await createTestPki({ trustDomain: TD });
-  const caDir = join(dir, 'ca');
-  writePluginCaDir(caDir, pki.east);
-  mkdirSync(join(dir, 'a'), { recursive: true });
+  const { dir, pki, caDir } = await agentWorld(t, 'meshfed-gateway-overlay-');
   const staticFile = join(dir, 'a', 'static.json');
   const [v1, v2] = [await tlsBackend(t, pki, 'cart-v1'), await tlsBackend(t, pki, 'cart-v2')];
   const [relayPort, deadBalancer] = await freePorts(2);

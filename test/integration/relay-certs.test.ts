@@ -3,23 +3,16 @@
 import 'reflect-metadata';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
-import { createTestPki } from '../../trust/testing.ts';
-import { writePluginCaDir } from '../../trust/index.ts';
 import { freePorts } from '../../local/ports.ts';
 import type { ZoneAgent } from '../../zone-agent/agent.ts';
-import { tempDir } from './sidecar-support.ts';
 import { until } from './agent-support.ts';
-import { agent, relayedSidecar, TD, Traffic, writeStatic } from './relay-support.ts';
+import { agent, agentWorld, relayedSidecar, TD, Traffic, writeStatic } from './relay-support.ts';
 
 test('certificates are issued and rotated through the relay with zero failed requests', { timeout: 120_000 }, async (t) => {
-  const dir = tempDir(t, 'meshfed-relay-certs-');
-  const pki = await createTestPki({ trustDomain: TD });
-  const caDir = join(dir, 'ca');
-  writePluginCaDir(caDir, pki.east);
-  mkdirSync(join(dir, 'a'), { recursive: true });
+  const { dir, caDir } = await agentWorld(t, 'meshfed-relay-certs-');
   const [cartPort, deadBalancer] = await freePorts(2);
   writeStatic(join(dir, 'a', 'static.json'), [cartPort!]);
   // No balancer is needed for certificates: the agent signs with its cluster CA alone (equal shares, one zone).

@@ -1,15 +1,31 @@
 // Helpers for the relay integration tests: a plug-in CA dir, zone agents, relayed sidecars and a traffic loop.
 import 'reflect-metadata';
 import http from 'node:http';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createTestPki, type TestPki } from '../../trust/testing.ts';
+import { writePluginCaDir } from '../../trust/index.ts';
 import { createLogger } from '../../common/logger.ts';
 import { startZoneAgent, type ZoneAgent } from '../../zone-agent/agent.ts';
 import { startRelayedSidecar, type RelayedSidecar } from '../../sidecar/relay/index.ts';
 import type { RelayOverlay } from '../../sidecar/relay/index.ts';
-import { startEchoApp, type Cleanup, type EchoReply } from './sidecar-support.ts';
+import { startEchoApp, tempDir, type Cleanup, type EchoReply } from './sidecar-support.ts';
 
 export const TD = 'mesh.test';
 export const quiet = (component: string) => createLogger({ component, level: process.env['MESHFED_TEST_LOG'] ?? 'silent' });
+
+/**
+ * A temp dir (removed after the test) with a test PKI, the east intermediate written as a plug-in CA dir at
+ * `caDir` for agents to sign with, and an empty `a/` for zone a's discovery file and state.
+ */
+export async function agentWorld(t: Cleanup, prefix: string): Promise<{ dir: string; pki: TestPki; caDir: string }> {
+  const dir = tempDir(t, prefix);
+  const pki = await createTestPki({ trustDomain: TD });
+  const caDir = join(dir, 'ca');
+  writePluginCaDir(caDir, pki.east);
+  mkdirSync(join(dir, 'a'), { recursive: true });
+  return { dir, pki, caDir };
+}
 
 /** Overlay every relayed sidecar in these tests uses: the cart's endpoints must prove the cart's identity. */
 export const OVERLAY: RelayOverlay = { services: { 'shop/cart': { identity: `spiffe://${TD}/ns/shop/sa/cart` } } };
