@@ -2,7 +2,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_TOPOLOGY } from '../api/topology.ts';
-import { parseSidecarConfig } from '../api/sidecar-config.ts';
 import { parseStaticDiscovery } from '../api/static-discovery.ts';
 import { parseRelayOverlay } from '../api/relay-overlay.ts';
 import { buildPlan, DEFAULT_SHOP, gatewayArgs, PlanError, relayOverlayFor, staticDiscoveryFor, frontendUrl, type FederationPlan } from './plan.ts';

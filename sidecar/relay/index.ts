@@ -1,8 +1,8 @@
 // Public API of the sidecar's relay client: subscribe a sidecar or a gateway to its zone agent.
 export { AgentRelayClient, reconnectDelay, DEFAULT_RELAY_BACKOFF, type RelayClientOptions, type WorkloadSubscription, type GatewaySubscription, type RelayBackoff, type IssuedCertificate } from './client.ts';
 export {
-  startRelayedSidecar, relayedGatewayRoutes, startRelayedGateway,
-  type RelayedSidecar, type RelayedSidecarOptions, type RelayIntake, type RelayedGatewayRoutes, type RelayedGateway, type GatewaySubscriptionOptions, type GatewayIntake,
+  startRelayedSidecar, startRelayedGateway,
+  type RelayedSidecar, type RelayedSidecarOptions, type RelayIntake, type RelayedGateway, type GatewaySubscriptionOptions, type GatewayIntake,
 } from './relayed.ts';
 export { relayStateToConfig, normaliseRow, type RelayOverlay } from './translate.ts';
 export { totalsFrom, windowStats, type Totals, type ServiceTotals, type PromSample } from './stats.ts';

@@ -6,9 +6,7 @@ import { MeshfedError } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
 import { makeBundle, splitPem, TlsCredentialSource, type TlsCredentials, type TrustBundle } from '../../trust/index.ts';
 import { startSidecar, type Sidecar, type SidecarOptions } from '../server/sidecar.ts';
-import { gatewayResolver } from '../gateway/routes.ts';
 import { startGatewayProcess, type GatewayProcess } from '../gateway/process.ts';
-import type { GatewayResolver } from '../gateway/gateway.ts';
 import { AgentRelayClient, type IssuedCertificate, type RelayBackoff } from './client.ts';
 import { relayStateToConfig, type RelayOverlay } from './translate.ts';
 import { totalsFrom, windowStats, type Totals, type PromSample } from './stats.ts';
@@ -233,26 +231,6 @@ function subscribeGateway(o: GatewaySubscriptionOptions, apply: (cfg: SidecarCon
     agent: o.agent, appliedVersion, connected: client.connected, stale: client.latest?.stale ?? true, connects: client.connects, statesRefused,
   });
   return { client, first, intake };
-}
-
-/** A gateway's routing table kept current from the relay (the gateway subscribes without a key: it never decrypts). */
-export interface RelayedGatewayRoutes {
-  /** Pass to startGateway's `resolve`; always consults the latest good table. */
-  readonly resolve: GatewayResolver;
-  readonly appliedVersion: () => string;
-  close(): void;
-}
-
-/** Subscribes a gateway to the agent and resolves once the first usable state arrived. */
-export async function relayedGatewayRoutes(o: GatewaySubscriptionOptions & { timeoutMs?: number }): Promise<RelayedGatewayRoutes> {
-  let current: GatewayResolver | undefined;
-  const sub = subscribeGateway(o, (cfg) => {
-    current = gatewayResolver(cfg, o.zone);
-  });
-  sub.client.start();
-  const timeoutMs = o.timeoutMs ?? 60_000;
-  await readyOrTimeout(sub.first, sub.client, timeoutMs, () => `no usable state from the zone agent at ${o.agent} within ${timeoutMs} ms`);
-  return { resolve: (t) => current?.(t), appliedVersion: () => sub.intake().appliedVersion, close: () => sub.client.stop() };
 }
 
 /** A gateway process (listener + admin) fed by the zone agent's relay. */
