@@ -54,12 +54,40 @@ async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`meshfed ${name}: ${describeError(e)}\n`);
       return 1;
     }
+    const listen = listenFailure(e);
+    if (listen !== undefined) {
+      process.stderr.write(`meshfed ${name}: ${listen}\n`);
+      return 1;
+    }
     throw e;
   }
 }
 
+const LISTEN_REASONS: Record<string, string> = {
+  EADDRINUSE: 'the address is already in use (another process holds it; pick another port, or 0 for any free one)',
+  EACCES: 'permission denied (ports below 1024 need privileges)',
+  EADDRNOTAVAIL: 'no interface on this machine has that address',
+};
+
+/** A listener that could not bind, said plainly: which address and why (Node's own error is a stack trace). */
+function listenFailure(e: unknown): string | undefined {
+  const err = e as NodeJS.ErrnoException & { address?: string; port?: number };
+  const reason = err?.syscall === 'listen' && err.code !== undefined ? LISTEN_REASONS[err.code] : undefined;
+  if (reason === undefined) return undefined;
+  // Bracketed like api/fields.ts formatHostPort, which this entry file does not import (it pulls in zod before the
+  // compile cache is on).
+  const host = err.address === undefined ? 'its address' : err.address.includes(':') ? `[${err.address}]` : err.address;
+  const at = err.port !== undefined ? `${host}:${err.port}` : host;
+  return `cannot listen on ${at}: ${reason}`;
+}
+
 main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
+  (code) => {
+    process.exitCode = code;
+    // A command that failed part-way may leave listeners open (e.g. the admin port was taken after the others
+    // bound); exit instead of idling on them. stdout/stderr are synchronous for files and pipes on Linux.
+    if (code !== 0) process.exit(code);
+  },
   (e: unknown) => {
     process.stderr.write(`meshfed: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     process.exitCode = 70;

@@ -3,6 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { once } from 'node:events';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { loadSidecarConfig } from '../../api/sidecar-config.ts';
@@ -94,4 +96,22 @@ test('`meshfed sidecar --overlay` goes with --agent only (exit 2), and a bad ove
   const bad = run(['--agent', '127.0.0.1:1', '--overlay', overlay]);
   assert.equal(bad.status, 1, bad.stderr);
   assert.match(bad.stderr, /overlay\.yaml: services\.shop\/catalog\.routes\[0\]\.subset: subset "v9" is not declared/);
+});
+
+test('`meshfed sidecar` with a port already taken exits 1 naming the address, instead of idling on the ports it did bind', async (t) => {
+  const dir = tempDir(t);
+  const pki = await diskPki();
+  const certs = await pki.workload(dir, 'shop', 'web');
+  const file = writeConfig(dir, { trustDomain: 'mesh.test', zones: { a: { network: 'n1' } }, certificates: certs.files });
+  const taken = net.createServer().listen(0, '127.0.0.1');
+  await once(taken, 'listening');
+  t.after(() => taken.close());
+  const port = (taken.address() as net.AddressInfo).port;
+  // The admin port is bound last, after the outbound and inbound listeners are up.
+  const r = spawnSync(process.execPath, [join(root, 'cli/meshfed.ts'), 'sidecar', '--service', 'shop/web', '--zone', 'a', '--app-port', '1', '--config', file,
+    '--inbound-port', '0', '--outbound-port', '0', '--admin-port', String(port)], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, MESHFED_LOG_LEVEL: 'warn' } });
+  assert.equal(r.error, undefined, 'the process exits by itself');
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: the address is already in use`));
+  assert.doesNotMatch(r.stderr, /unexpected error|    at /);
 });
