@@ -38,18 +38,25 @@ export async function startGatewayProcess(opts: {
     version = hash(JSON.stringify(cfg));
     opts.logger.info({ version: version.slice(0, 12) }, 'gateway config applied');
   };
-  const admin: AdminServer = await startAdmin({
-    host: opts.adminHost ?? '127.0.0.1', port: opts.adminPort ?? 0,
-    hooks: {
-      registry,
-      ready: () => ({ ready: true }),
-      stats: () => ({ zone: opts.zone, config_version: version, active_connections: gateway.active(), ...opts.status?.() }),
-      configDump: () => ({ zone: opts.zone, version, services: Object.keys(config.services).filter((s) => config.services[s]?.endpoints[opts.zone]), faults }),
-      faults: () => faults,
-      // The gateway never sees requests, so only L4 faults apply; L7 rules are kept for display only.
-      setFaults: (f) => { faults = f; },
-    },
-  });
+  let admin: AdminServer;
+  try {
+    admin = await startAdmin({
+      host: opts.adminHost ?? '127.0.0.1', port: opts.adminPort ?? 0,
+      hooks: {
+        registry,
+        ready: () => ({ ready: true }),
+        stats: () => ({ zone: opts.zone, config_version: version, active_connections: gateway.active(), ...opts.status?.() }),
+        configDump: () => ({ zone: opts.zone, version, services: Object.keys(config.services).filter((s) => config.services[s]?.endpoints[opts.zone]), faults }),
+        faults: () => faults,
+        // The gateway never sees requests, so only L4 faults apply; L7 rules are kept for display only.
+        setFaults: (f) => { faults = f; },
+      },
+    });
+  } catch (e) {
+    // Nothing is left listening when the gateway cannot start (an embedder's process would keep it open).
+    await gateway.close();
+    throw e;
+  }
   let watcher: ConfigWatch | undefined;
   if (opts.configFile !== undefined) {
     watcher = watchConfigFile(opts.configFile, applyConfig, (e) => {

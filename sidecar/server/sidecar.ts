@@ -330,14 +330,24 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     host, port: opts.outboundPort ?? 0, onRequest: serve('outbound'),
     onRefused: (reason) => metrics.refused.inc({ listener: 'outbound', reason }),
   });
-  const inbound: InboundListener = await startInboundListener({
-    host, port: opts.inboundPort ?? 0, onRequest: serve('inbound'),
-    onRefused: (reason) => metrics.refused.inc({ listener: 'inbound', reason }),
-    l4: () => faultState.l4,
-    onL4: (outcome) => metrics.faults.inc({ kind: `l4-${outcome}` }),
-    tls, registry,
-    onReject: (r) => logger.warn({ code: r.code, reason: r.reason }, 'inbound mTLS peer refused'),
-  });
+  let inbound: InboundListener;
+  try {
+    inbound = await startInboundListener({
+      host, port: opts.inboundPort ?? 0, onRequest: serve('inbound'),
+      onRefused: (reason) => metrics.refused.inc({ listener: 'inbound', reason }),
+      l4: () => faultState.l4,
+      onL4: (outcome) => metrics.faults.inc({ kind: `l4-${outcome}` }),
+      tls, registry,
+      onReject: (r) => logger.warn({ code: r.code, reason: r.reason }, 'inbound mTLS peer refused'),
+    });
+  } catch (e) {
+    // A sidecar that cannot start leaves nothing behind: an embedder's process must not keep half of one open.
+    files?.close();
+    await Promise.all([outbound.close(), mesh.close(), app.close()]);
+    throw e;
+  }
+  let admin: AdminServer | undefined;
+  let watcher: ConfigWatch | undefined;
 
   let closing: Promise<void> | undefined;
   const sidecar: Sidecar = {
@@ -381,33 +391,37 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     close: () => (closing ??= (async () => {
       watcher?.close();
       files?.close();
-      await Promise.all([outbound.close(), inbound.close(), admin.close()]);
+      await Promise.all([outbound.close(), inbound.close(), admin?.close()]);
       await Promise.all([mesh.close(), app.close()]);
     })()),
   };
 
-  const admin: AdminServer = await startAdmin({
-    host, port: opts.adminPort ?? 0,
-    hooks: {
-      registry,
-      ready: () => ({ ready: true }),
-      stats: () => ({
-        zone: opts.zone, service: opts.service, config_version: configVersion, config_applied_at: appliedAt,
-        upstream_pools: mesh.stats().pools,
-        memory_bytes: memoryBytes(),
-        services: Object.fromEntries(Object.keys(config.services).map((s) => {
-          const o = balancer.outlier(s);
-          return [s, { ejected: o ? [...o.entries.entries()].filter(([, e]) => e.ejectedUntil !== undefined && e.ejectedUntil > Date.now()).map(([id]) => id) : [] }];
-        })),
-      }),
-      configDump: () => ({ version: configVersion, applied_at: appliedAt, zone: opts.zone, service: opts.service, config, faults: faultState }),
-      faults: () => faultState,
-      setFaults: (f) => sidecar.setFaults(f),
-    },
-  });
+  try {
+    admin = await startAdmin({
+      host, port: opts.adminPort ?? 0,
+      hooks: {
+        registry,
+        ready: () => ({ ready: true }),
+        stats: () => ({
+          zone: opts.zone, service: opts.service, config_version: configVersion, config_applied_at: appliedAt,
+          upstream_pools: mesh.stats().pools,
+          memory_bytes: memoryBytes(),
+          services: Object.fromEntries(Object.keys(config.services).map((s) => {
+            const o = balancer.outlier(s);
+            return [s, { ejected: o ? [...o.entries.entries()].filter(([, e]) => e.ejectedUntil !== undefined && e.ejectedUntil > Date.now()).map(([id]) => id) : [] }];
+          })),
+        }),
+        configDump: () => ({ version: configVersion, applied_at: appliedAt, zone: opts.zone, service: opts.service, config, faults: faultState }),
+        faults: () => faultState,
+        setFaults: (f) => sidecar.setFaults(f),
+      },
+    });
+  } catch (e) {
+    await sidecar.close();
+    throw e;
+  }
   (sidecar as { adminPort: number }).adminPort = admin.port;
 
-  let watcher: ConfigWatch | undefined;
   if (opts.configFile !== undefined) {
     watcher = watchConfigFile(opts.configFile, (cfg) => {
       try {

@@ -5,6 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { once } from 'node:events';
+import { freePorts } from '../../local/ports.ts';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { loadSidecarConfig } from '../../api/sidecar-config.ts';
@@ -114,4 +115,25 @@ test('`meshfed sidecar` with a port already taken exits 1 naming the address, in
   assert.equal(r.status, 1, r.stderr);
   assert.match(r.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: the address is already in use`));
   assert.doesNotMatch(r.stderr, /unexpected error|    at /);
+});
+
+test('startSidecar that cannot bind its admin port rejects and leaves its other listeners closed', async (t) => {
+  const dir = tempDir(t);
+  const pki = await diskPki();
+  const certs = await pki.workload(dir, 'shop', 'web');
+  const config = loadSidecarConfig(writeConfig(dir, { trustDomain: 'mesh.test', zones: { a: { network: 'n1' } }, certificates: certs.files }));
+  const taken = net.createServer().listen(0, '127.0.0.1');
+  await once(taken, 'listening');
+  t.after(() => taken.close());
+  const [outboundPort, inboundPort] = await freePorts(2);
+  await assert.rejects(
+    startSidecar({ service: 'shop/web', zone: 'a', appPort: 1, config, logger: quietLogger(), outboundPort, inboundPort, adminPort: (taken.address() as net.AddressInfo).port }),
+    (e: NodeJS.ErrnoException) => e.code === 'EADDRINUSE',
+  );
+  // Both ports it had bound are free again: binding them here succeeds.
+  for (const port of [outboundPort!, inboundPort!]) {
+    const probe = net.createServer().listen(port, '127.0.0.1');
+    await once(probe, 'listening');
+    await new Promise<void>((r) => probe.close(() => r()));
+  }
 });
