@@ -1,25 +1,31 @@
 // The trust bundle: roots valid now, trust-domain aliases, revoked intermediate serials; edits, JSON and proto forms.
-import { createHash } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import { deepFreeze } from '../common/freeze.ts';
 import { validateConfig, parseConfig } from '../api/load.ts';
 import { TrustBundleSchema, type TrustBundle } from '../api/trust-bundle.ts';
 import type { TrustBundle as TrustBundleProto } from '../api/generated/meshfed/v1/TrustBundle.ts';
 import { isTrustDomain } from '../api/identity.ts';
-import { x509 } from './x509.ts';
-import { normalizeSerial, splitPem } from './ca.ts';
+import { normalizeSerial, splitPem } from './pem.ts';
 import { trustError } from './errors.ts';
 
 export type { TrustBundle } from '../api/trust-bundle.ts';
 export { TrustBundleSchema } from '../api/trust-bundle.ts';
 
+/**
+ * Parses the first PEM certificate in `pem` with node:crypto (text around the block, CRLF and indentation are
+ * tolerated). The bundle works without @peculiar/x509, so the sidecars that load it stay light.
+ */
+function parseCert(pem: string): X509Certificate {
+  return new X509Certificate(splitPem(pem)[0] ?? pem);
+}
+
+/** The canonical PEM of a root: 64-column base64, LF line ends, one trailing newline. */
 function canonicalPem(certPem: string): string {
-  let cert: x509.X509Certificate;
   try {
-    cert = new x509.X509Certificate(certPem);
+    return parseCert(certPem).toString();
   } catch (cause) {
     throw trustError('MESHFED_E_TRUST_BUNDLE_INVALID', 'a root is not a PEM certificate', cause);
   }
-  return cert.toString('pem') + '\n';
 }
 
 /** The content hash used as the bundle's version: equal content, equal version, whatever the order of entries. */
@@ -45,15 +51,15 @@ export function addRoots(b: TrustBundle, pemText: string): TrustBundle {
   const pems = splitPem(pemText);
   if (pems.length === 0) throw trustError('MESHFED_E_TRUST_BUNDLE_INVALID', 'no PEM certificate found to add as a root');
   for (const p of pems) {
-    const c = new x509.X509Certificate(p);
-    if (c.subject !== c.issuer) throw trustError('MESHFED_E_TRUST_BUNDLE_INVALID', `${c.subject} is not self-signed; only roots belong in a bundle`);
+    const c = parseCert(p);
+    if (c.subject !== c.issuer) throw trustError('MESHFED_E_TRUST_BUNDLE_INVALID', `${c.subject.replace(/\n/g, ', ')} is not self-signed; only roots belong in a bundle`);
   }
   return makeBundle({ ...b, roots: [...b.roots, ...pems] });
 }
 
 /** A short, stable name for a root: the SHA-256 fingerprint of its DER, hex. */
 export function rootFingerprint(certPem: string): string {
-  return createHash('sha256').update(Buffer.from(new x509.X509Certificate(certPem).rawData)).digest('hex');
+  return createHash('sha256').update(parseCert(certPem).raw).digest('hex');
 }
 
 /**
@@ -68,7 +74,7 @@ export function removeRoot(b: TrustBundle, selector: string): TrustBundle {
     if (pemSel) return canonicalPem(pemSel) === r;
     const fp = rootFingerprint(r);
     if (fpSel.length >= 8 && /^[0-9a-f]+$/.test(fpSel) && fp.startsWith(fpSel)) return true;
-    return /^[0-9a-f]+$/.test(fpSel) && normalizeSerial(new x509.X509Certificate(r).serialNumber) === normalizeSerial(fpSel);
+    return /^[0-9a-f]+$/.test(fpSel) && normalizeSerial(parseCert(r).serialNumber) === normalizeSerial(fpSel);
   });
   if (matches.length === 0) throw trustError('MESHFED_E_TRUST_BUNDLE_INVALID', `no root in the bundle matches "${sel.length > 80 ? sel.slice(0, 80) + '…' : sel}"`);
   const roots = b.roots.filter((r) => !matches.includes(r));
@@ -90,14 +96,14 @@ export function revokeSerial(b: TrustBundle, serial: string): TrustBundle {
 /** Roots whose validity window contains `now`; the ones verifyPeer can chain to. */
 export function rootsValidAt(b: TrustBundle, now: Date): string[] {
   return b.roots.filter((r) => {
-    const c = new x509.X509Certificate(r);
-    return c.notBefore <= now && now <= c.notAfter;
+    const c = parseCert(r);
+    return new Date(c.validFrom) <= now && now <= new Date(c.validTo);
   });
 }
 
 /** Drops roots that have expired, so a rotated-out root leaves the bundle on its own. */
 export function pruneExpiredRoots(b: TrustBundle, now: Date): TrustBundle {
-  const keep = b.roots.filter((r) => new x509.X509Certificate(r).notAfter >= now);
+  const keep = b.roots.filter((r) => new Date(parseCert(r).validTo) >= now);
   return keep.length === b.roots.length || keep.length === 0 ? b : makeBundle({ ...b, roots: keep });
 }
 

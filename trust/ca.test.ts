@@ -2,7 +2,8 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { createCsr, createIntermediateCa, createRootCa, normalizeSerial, renewalDue, signCsr, importKeyPem, RENEWAL_JITTER, type KeyedCert } from './ca.ts';
-import { x509, OID } from './x509.ts';
+import { x509 } from './x509.ts';
+import { OID } from './pem.ts';
 import { MeshfedError } from '../common/errors.ts';
 
 const TD = 'example.org';

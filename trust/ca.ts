@@ -3,7 +3,10 @@ import { createPrivateKey, randomBytes, X509Certificate as NodeX509 } from 'node
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { GeneralName, GeneralSubtree, GeneralSubtrees, NameConstraints } from '@peculiar/asn1-x509';
 import { parseSpiffeId, isTrustDomain } from '../api/identity.ts';
-import { x509, subtle, OID, type CryptoKey, type CryptoKeyPair } from './x509.ts';
+import { x509, subtle, type CryptoKey, type CryptoKeyPair } from './x509.ts';
+import { normalizeSerial, OID, splitPem } from './pem.ts';
+
+export { normalizeSerial, splitPem };
 import type { webcrypto } from 'node:crypto';
 import { trustError } from './errors.ts';
 
@@ -103,12 +106,6 @@ export function randomSerial(): string {
   return bytes.toString('hex');
 }
 
-/** Normalises a serial to lowercase hex without leading zeros or separators, so bundle entries compare equal. */
-export function normalizeSerial(serial: string): string {
-  const hex = serial.toLowerCase().replace(/[^0-9a-f]/g, '').replace(/^0+/, '');
-  return hex === '' ? '0' : hex;
-}
-
 /** URI name constraints permitting only spiffe://<trustDomain>/... (RFC 5280 4.2.1.10: a URI constraint is a host). */
 export function trustDomainNameConstraints(trustDomain: string): x509.Extension {
   const nc = new NameConstraints({
@@ -192,11 +189,6 @@ export function parseCertPem(certPem: string | Uint8Array): x509.X509Certificate
   } catch (cause) {
     throw trustError('MESHFED_E_TRUST_CA_INVALID', 'not a PEM certificate', cause);
   }
-}
-
-/** Splits concatenated PEM text into one PEM string per certificate. */
-export function splitPem(text: string): string[] {
-  return (text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? []).map((s) => s + '\n');
 }
 
 function checkTrustDomain(trustDomain: string): void {

@@ -37,7 +37,7 @@ import type { TrustBundle } from '../api/trust-bundle.ts';
 import { makeBundle, bundleFromJson } from './bundle.ts';
 import { verifyPeer, type PeerExpectations, type PeerRejection, type VerifiedPeer } from './verify.ts';
 import { checkKeyMatches } from './files.ts';
-import { splitPem } from './ca.ts';
+import { splitPem } from './pem.ts';
 import { trustError } from './errors.ts';
 
 /** What a workload presents and trusts: its chain (leaf first), its key, and the bundle it verifies peers with. */

@@ -8,8 +8,7 @@ import {
 import { parseSpiffeId, type SpiffeId } from '../api/identity.ts';
 import type { TrustBundle } from '../api/trust-bundle.ts';
 import { err, ok, type Result } from '../common/errors.ts';
-import { x509, OID } from './x509.ts';
-import { normalizeSerial } from './ca.ts';
+import { KEY_USAGE, normalizeSerial, OID } from './pem.ts';
 import type { VerifyCode } from './errors.ts';
 
 /** Clock skew tolerated on notBefore/notAfter unless the caller says otherwise. */
@@ -243,7 +242,7 @@ export function verifyPeer(chain: string | readonly (string | Uint8Array)[], bun
   for (let i = 1; i < path.length; i++) {
     const ca = path[i] as Parsed;
     if (!ca.ca) return reject('MESHFED_E_CERT_LEAF_AS_CA', `${describe(ca, i)} is not a CA but signed ${describe(path[i - 1] as Parsed, i - 1)}`);
-    if (ca.keyUsage !== undefined && (ca.keyUsage & x509.KeyUsageFlags.keyCertSign) === 0) {
+    if (ca.keyUsage !== undefined && (ca.keyUsage & KEY_USAGE.keyCertSign) === 0) {
       return reject('MESHFED_E_CERT_LEAF_AS_CA', `${describe(ca, i)} lacks the keyCertSign key usage but signed a certificate`);
     }
     if (ca.pathLen !== undefined && i - 1 > ca.pathLen) {
@@ -262,7 +261,7 @@ export function verifyPeer(chain: string | readonly (string | Uint8Array)[], bun
     if (b.revoked.has(c.serial)) return reject('MESHFED_E_CERT_REVOKED', `${describe(c, i)} is revoked by the trust bundle`);
   }
 
-  if (leaf.keyUsage !== undefined && (leaf.keyUsage & x509.KeyUsageFlags.digitalSignature) === 0) {
+  if (leaf.keyUsage !== undefined && (leaf.keyUsage & KEY_USAGE.digitalSignature) === 0) {
     return reject('MESHFED_E_CERT_WRONG_USAGE', 'the leaf lacks the digitalSignature key usage needed for TLS');
   }
   if (expectations.usage) {

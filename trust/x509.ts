@@ -14,13 +14,3 @@ export type CryptoKeyPair = webcrypto.CryptoKeyPair;
 /** Node's WebCrypto. */
 export const subtle = webcrypto.subtle;
 
-/** Extension OIDs used across trust/. */
-export const OID = {
-  basicConstraints: '2.5.29.19',
-  keyUsage: '2.5.29.15',
-  extKeyUsage: '2.5.29.37',
-  subjectAltName: '2.5.29.17',
-  nameConstraints: '2.5.29.30',
-  serverAuth: '1.3.6.1.5.5.7.3.1',
-  clientAuth: '1.3.6.1.5.5.7.3.2',
-} as const;

@@ -2,7 +2,8 @@
 import net from 'node:net';
 import http from 'node:http';
 import http2 from 'node:http2';
-import { createMtlsServer, type PeerRejection, type TlsCredentialSource } from '../../trust/index.ts';
+import { createMtlsServer, type TlsCredentialSource } from '../../trust/tls.ts';
+import type { PeerRejection } from '../../trust/verify.ts';
 import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { Registry } from '../../common/metrics.ts';

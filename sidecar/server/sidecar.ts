@@ -11,7 +11,7 @@ import { UPSTREAM_FAILURE_FLAGS, type Handler, type ProxyRequest, type ProxyResp
 import { authorityOf, bodyOf, protocolOf, writeResponse, type ServerRequest, type ServerResponse } from './bridge.ts';
 import { requestPeer, startInboundListener, startOutboundListener, type InboundListener, type Listener } from './listeners.ts';
 import { createAppUpstream, createMeshUpstream, failure, type Upstream } from './upstream.ts';
-import { TlsCredentialSource, watchCredentialFiles, type CredentialWatch } from '../../trust/index.ts';
+import { TlsCredentialSource, watchCredentialFiles, type CredentialWatch } from '../../trust/tls.ts';
 import { createSidecarMetrics, type SidecarMetrics } from './metrics.ts';
 import { startAdmin, type AdminServer, type RuntimeFaults } from './admin.ts';
 import { nextHop, TRACE_HEADERS, type TraceContext } from './trace.ts';

@@ -1,7 +1,7 @@
 // The innermost handlers: send an attempt to a mesh endpoint over mTLS (directly or via a gateway) or to the local app.
 import { Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
-import { mtlsClientOptions, type TlsCredentialSource } from '../../trust/index.ts';
+import { mtlsClientOptions, type TlsCredentialSource } from '../../trust/tls.ts';
 import type { Handler, ProxyRequest, ProxyResponse, EndpointRef } from '../types.ts';
 import { forwardableHeaders, serviceHost } from './headers.ts';
 import { gatewaySni } from '../gateway/sni.ts';
