@@ -1,6 +1,5 @@
 // The weight engine: a pure function from a federation snapshot, policies and last round's memory to weight tables.
-import { proximity, type Locality, type LocalityLevel } from '../../api/locality.ts';
-import { defaultPolicy, durationMs, parseLocalityMatcher, type LocalityMatcher } from '../../api/policy.ts';
+import { proximity, type Locality } from '../../api/locality.ts';
 import { dampStep, largestRemainder, TOTAL_BP } from './damping.ts';
 import { admit, gone, percent, zoneHealth } from './eligibility.ts';
 import type {
@@ -19,112 +18,9 @@ import type {
   ZoneState,
   ZoneVerdict,
 } from './types.ts';
+import { capacityOf, compile, demandOf, EPS, FORGET_AFTER_MS, matches, policyFor, tierLabel, tierOf, zeros, type DistributeRule, type DistributeTarget, type Params } from './params.ts';
 
-/** Capacity assumed per healthy endpoint when a zone reports none, so such zones still get a share. */
-export const NOMINAL_RPS_PER_ENDPOINT = 100;
-/** Memory of a zone that has not been seen for this long is dropped. */
-export const FORGET_AFTER_MS = 10 * 60_000;
-const EPS = 1e-9;
-
-// Plain arrays, not typed arrays: rows are short, and allocating typed arrays per row dominated the profile.
-function zeros(n: number): number[] {
-  const a = new Array<number>(n);
-  for (let i = 0; i < n; i++) a[i] = 0;
-  return a;
-}
-
-interface DistributeTarget {
-  readonly text: string;
-  readonly matcher: LocalityMatcher;
-  readonly share: number;
-}
-interface DistributeRule {
-  readonly from: LocalityMatcher;
-  readonly fromText: string;
-  readonly to: readonly DistributeTarget[];
-}
-
-/** A policy compiled into what the hot loop reads. */
-interface Params {
-  readonly u: number;
-  readonly errorRate: number;
-  readonly minRequests: number;
-  readonly holdDownMs: number;
-  readonly slowStartMs: number;
-  readonly halfMs: number;
-  readonly maxStep: number;
-  readonly deadband: number;
-  readonly panicThreshold: number;
-  readonly drained: ReadonlySet<string>;
-  /** Tier by proximity (0 same zone .. 3 different cloud) when failover uses levels. */
-  readonly tierByProximity: readonly number[] | undefined;
-  readonly levels: readonly LocalityLevel[];
-  readonly zoneTier: ReadonlyMap<string, number> | undefined;
-  readonly zoneTierCount: number;
-  readonly rules: readonly DistributeRule[];
-}
-
-const paramsCache = new WeakMap<Policy, Params>();
-
-function compile(policy: Policy): Params {
-  const cached = paramsCache.get(policy);
-  if (cached) return cached;
-  const levels = policy.failover.priority;
-  let tierByProximity: number[] | undefined;
-  let zoneTier: Map<string, number> | undefined;
-  let zoneTierCount = 0;
-  if (policy.failover.zones) {
-    zoneTier = new Map();
-    policy.failover.zones.forEach((tier, i) => {
-      for (const z of typeof tier === 'string' ? [tier] : tier) zoneTier!.set(z, i);
-    });
-    zoneTierCount = policy.failover.zones.length;
-  } else {
-    const lv = levels ?? [];
-    // A level "matches" when the two localities share it; unmatched levels form a prefix of the nearest-first list.
-    const matches = (level: LocalityLevel, prox: number) => (level === 'zone' ? prox === 0 : level === 'region' ? prox <= 1 : prox <= 2);
-    tierByProximity = [0, 1, 2, 3].map((prox) => lv.filter((l) => !matches(l, prox)).length);
-  }
-  const params: Params = {
-    u: policy.targetUtilization,
-    errorRate: policy.ejection.errorRate,
-    minRequests: policy.ejection.minRequests,
-    holdDownMs: durationMs(policy.holdDown),
-    slowStartMs: durationMs(policy.slowStart),
-    halfMs: durationMs(policy.latency.halfWeightAt),
-    maxStep: policy.maxStep,
-    deadband: policy.deadband,
-    panicThreshold: policy.panicThreshold,
-    drained: new Set(policy.drainedZones),
-    tierByProximity,
-    levels: levels ?? [],
-    zoneTier,
-    zoneTierCount,
-    rules: policy.distribute.map((r) => ({
-      from: parseLocalityMatcher(r.from)!,
-      fromText: r.from,
-      to: Object.entries(r.to)
-        .filter(([, pct]) => pct > 0)
-        .map(([text, pct]) => ({ text, matcher: parseLocalityMatcher(text)!, share: pct / 100 })),
-    })),
-  };
-  paramsCache.set(policy, params);
-  return params;
-}
-
-function tierOf(p: Params, src: Locality, dst: Locality): number {
-  if (p.zoneTier) return p.zoneTier.get(dst.zone) ?? p.zoneTierCount;
-  return p.tierByProximity![proximity(src, dst)]!;
-}
-
-function tierLabel(p: Params, tier: number): string {
-  if (p.zoneTier) return tier < p.zoneTierCount ? 'explicit order' : 'unlisted zones';
-  return tier < p.levels.length ? `same ${p.levels[tier]}` : 'anywhere';
-}
-
-function matches(m: LocalityMatcher, l: Locality): boolean {
-  return (m.cloud === undefined || m.cloud === l.cloud) && (m.region === undefined || m.region === l.region) && (m.zone === undefined || m.zone === l.zone);
-}
+export { FORGET_AFTER_MS, NOMINAL_RPS_PER_ENDPOINT } from './params.ts';
 
 /** The snapshot, indexed once per round. Besides the public fields it carries caches the engine fills lazily. */
 export interface SnapshotIndex {
@@ -287,15 +183,7 @@ interface Candidate {
   readonly offer: number;
 }
 
-function capacityOf(s: ServiceStats): number {
-  return s.capacityRps > 0 ? s.capacityRps : s.healthyEndpoints * NOMINAL_RPS_PER_ENDPOINT;
-}
 
-function demandOf(s: ServiceStats | undefined): number {
-  if (!s) return 0;
-  const d = s.demandRps ?? s.rps;
-  return d > 0 && Number.isFinite(d) ? d : 0;
-}
 
 /** What the fill decided for one source (or a group of sources that see the service alike), kept for the reasons. */
 interface SourcePlan {
@@ -1538,12 +1426,6 @@ function reasonFor(cx: ReasonContext, plan: RowPlan, lat: readonly number[], e: 
   return parts.join('; ');
 }
 
-let sharedDefault: Policy | undefined;
-
-/** Services without a policy share one default policy object, so its compiled form is cached once, not per service. */
-function policyFor(service: ServiceKey, policies: ReadonlyMap<ServiceKey, Policy>): Policy {
-  return policies.get(service) ?? (sharedDefault ??= defaultPolicy('default', 'default'));
-}
 
 /**
  * Computes every service's weight table. Services are those any zone reports, any policy names, or the last round
