@@ -44,6 +44,22 @@ function tracker() {
   };
 }
 
+/**
+ * The HTTP/1.1 and HTTP/2 servers a listener hands its sockets to (neither listens itself). Malformed HTTP/1.1 gets
+ * 400 and oversized headers 431, each counted; HTTP/2 session errors are counted.
+ */
+function httpServers(opts: Common): { h1: http.Server; h2: http2.Http2Server } {
+  const h1 = http.createServer({ maxHeaderSize: MAX_HEADER_BYTES, keepAliveTimeout: 30_000, requestTimeout: 0 }, opts.onRequest);
+  const h2 = http2.createServer({ maxSessionMemory: 64, settings: { maxHeaderListSize: MAX_HEADER_BYTES } }, opts.onRequest);
+  h1.on('clientError', (e: NodeJS.ErrnoException, sock: Duplex) => {
+    opts.onRefused(e.code === 'HPE_HEADER_OVERFLOW' ? 'header-overflow' : 'malformed-http');
+    if (sock.writable) sock.end(e.code === 'HPE_HEADER_OVERFLOW' ? 'HTTP/1.1 431 Request Header Fields Too Large\r\nconnection: close\r\n\r\n' : 'HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+    else sock.destroy();
+  });
+  h2.on('sessionError', () => opts.onRefused('h2-session-error'));
+  return { h1, h2 };
+}
+
 async function listen(server: net.Server, host: string, port: number): Promise<number> {
   server.listen(port, host);
   await once(server, 'listening');
@@ -55,14 +71,7 @@ async function listen(server: net.Server, host: string, port: number): Promise<n
  * gets the socket; they are put back before the HTTP server reads them.
  */
 export async function startOutboundListener(opts: Common): Promise<Listener> {
-  const h1 = http.createServer({ maxHeaderSize: MAX_HEADER_BYTES, keepAliveTimeout: 30_000, requestTimeout: 0 }, opts.onRequest);
-  const h2 = http2.createServer({ maxSessionMemory: 64, settings: { maxHeaderListSize: MAX_HEADER_BYTES } }, opts.onRequest);
-  h1.on('clientError', (e: NodeJS.ErrnoException, sock: Duplex) => {
-    opts.onRefused(e.code === 'HPE_HEADER_OVERFLOW' ? 'header-overflow' : 'malformed-http');
-    if (sock.writable) sock.end(e.code === 'HPE_HEADER_OVERFLOW' ? 'HTTP/1.1 431 Request Header Fields Too Large\r\nconnection: close\r\n\r\n' : 'HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
-    else sock.destroy();
-  });
-  h2.on('sessionError', () => opts.onRefused('h2-session-error'));
+  const { h1, h2 } = httpServers(opts);
   const sockets = tracker();
   const server = net.createServer({ noDelay: true }, (socket) => {
     sockets.add(socket);
@@ -124,14 +133,7 @@ export async function startInboundListener(opts: Common & {
   /** Hears each verifyPeer or handshake refusal with its code and reason (for the log). */
   onReject?: (r: PeerRejection) => void;
 }): Promise<InboundListener> {
-  const h1 = http.createServer({ maxHeaderSize: MAX_HEADER_BYTES, keepAliveTimeout: 30_000, requestTimeout: 0 }, opts.onRequest);
-  const h2 = http2.createServer({ maxSessionMemory: 64, settings: { maxHeaderListSize: MAX_HEADER_BYTES } }, opts.onRequest);
-  h1.on('clientError', (e: NodeJS.ErrnoException, sock: Duplex) => {
-    opts.onRefused(e.code === 'HPE_HEADER_OVERFLOW' ? 'header-overflow' : 'malformed-http');
-    if (sock.writable) sock.end(e.code === 'HPE_HEADER_OVERFLOW' ? 'HTTP/1.1 431 Request Header Fields Too Large\r\nconnection: close\r\n\r\n' : 'HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
-    else sock.destroy();
-  });
-  h2.on('sessionError', () => opts.onRefused('h2-session-error'));
+  const { h1, h2 } = httpServers(opts);
   const sockets = tracker();
   const mtls = createMtlsServer(opts.tls, {}, (sock, peer) => {
     (sock as unknown as { [PEER]: string })[PEER] = peer.spiffeId;
