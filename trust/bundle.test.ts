@@ -3,7 +3,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { addAlias, addRoots, bundleFromJson, bundleFromProto, bundleToJson, bundleToProto, makeBundle, pruneExpiredRoots, removeRoot, revokeSerial, rootFingerprint, rootsValidAt } from './bundle.ts';
 import { createIntermediateCa, createRootCa, type KeyedCert } from './ca.ts';
-import { MeshfedError } from '../common/errors.ts';
+import { codeOf } from './testing.ts';
 import { x509 } from './x509.ts';
 
 const TD = 'example.org';
@@ -14,15 +14,6 @@ before(async () => {
   a = await createRootCa({ trustDomain: TD });
   b = await createRootCa({ trustDomain: TD, ttlMs: 3600_000 });
 });
-
-function codeOf(f: () => unknown): string {
-  try {
-    f();
-    return 'ok';
-  } catch (e) {
-    return e instanceof MeshfedError ? e.code : String(e);
-  }
-}
 
 test('the version is a content hash: same content, same version, whatever the order', () => {
   const one = makeBundle({ trustDomain: TD, roots: [a.certPem, b.certPem], aliases: ['x.org', 'y.org'] });

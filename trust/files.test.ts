@@ -4,9 +4,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, statSync, readFileSync, writeFileSync, chmodSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestPki, type TestPki } from './testing.ts';
+import { codeOf, createTestPki, type TestPki } from './testing.ts';
 import { readBundleFile, readPluginCaDir, readRootDir, writeBundleFile, writePluginCaDir, writeRootDir, writeWorkloadDir } from './files.ts';
-import { MeshfedError } from '../common/errors.ts';
 
 let pki: TestPki;
 let dir: string;
@@ -16,15 +15,6 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'meshfed-trust-files-'));
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-function codeOf(f: () => unknown): string {
-  try {
-    f();
-    return 'ok';
-  } catch (e) {
-    return e instanceof MeshfedError ? e.code : String(e);
-  }
-}
 
 test('root and plug-in CA directories round-trip, keys at 0600 even over a looser existing file', () => {
   writeRootDir(join(dir, 'root'), pki.root);

@@ -1,6 +1,7 @@
 // Test PKI builders: a root with two cluster intermediates and workload certs, for tests of trust/ and its users.
 import { createRootCa, createIntermediateCa, issueWorkload, type IntermediateCa, type KeyedCert, type KeyType, type WorkloadCert } from './ca.ts';
 import { makeBundle, type TrustBundle } from './bundle.ts';
+import { MeshfedError } from '../common/errors.ts';
 
 /** A small federation PKI: one root, intermediates for clusters "east" and "west", and the bundle trusting the root. */
 export interface TestPki {
@@ -26,4 +27,14 @@ export async function createTestPki(opts: { trustDomain?: string; keyType?: KeyT
       ...(o.ttlMs !== undefined ? { ttlMs: o.ttlMs } : {}), ...(o.now ? { now: o.now } : {}), ...(o.usages ? { usages: o.usages } : {}),
     }),
   };
+}
+
+/** The error code `f` throws (a MeshfedError's code), 'ok' when it returns, or the text of any other error. */
+export function codeOf(f: () => unknown): string {
+  try {
+    f();
+    return 'ok';
+  } catch (e) {
+    return e instanceof MeshfedError ? e.code : String(e);
+  }
 }
