@@ -4,7 +4,9 @@ import type { MessageTypeDefinition } from '@grpc/proto-loader';
 
 import type { Ack as _meshfed_v1_Ack, Ack__Output as _meshfed_v1_Ack__Output } from './meshfed/v1/Ack.ts';
 import type { AgentMessage as _meshfed_v1_AgentMessage, AgentMessage__Output as _meshfed_v1_AgentMessage__Output } from './meshfed/v1/AgentMessage.ts';
+import type { AskedReport as _meshfed_v1_AskedReport, AskedReport__Output as _meshfed_v1_AskedReport__Output } from './meshfed/v1/AskedReport.ts';
 import type { BalancerMessage as _meshfed_v1_BalancerMessage, BalancerMessage__Output as _meshfed_v1_BalancerMessage__Output } from './meshfed/v1/BalancerMessage.ts';
+import type { DestinationOutcome as _meshfed_v1_DestinationOutcome, DestinationOutcome__Output as _meshfed_v1_DestinationOutcome__Output } from './meshfed/v1/DestinationOutcome.ts';
 import type { Directory as _meshfed_v1_Directory, Directory__Output as _meshfed_v1_Directory__Output } from './meshfed/v1/Directory.ts';
 import type { Endpoint as _meshfed_v1_Endpoint, Endpoint__Output as _meshfed_v1_Endpoint__Output } from './meshfed/v1/Endpoint.ts';
 import type { ErrorCounts as _meshfed_v1_ErrorCounts, ErrorCounts__Output as _meshfed_v1_ErrorCounts__Output } from './meshfed/v1/ErrorCounts.ts';
@@ -12,6 +14,7 @@ import type { FederationClient as _meshfed_v1_FederationClient, FederationDefini
 import type { Heartbeat as _meshfed_v1_Heartbeat, Heartbeat__Output as _meshfed_v1_Heartbeat__Output } from './meshfed/v1/Heartbeat.ts';
 import type { Hello as _meshfed_v1_Hello, Hello__Output as _meshfed_v1_Hello__Output } from './meshfed/v1/Hello.ts';
 import type { LatencyHistogram as _meshfed_v1_LatencyHistogram, LatencyHistogram__Output as _meshfed_v1_LatencyHistogram__Output } from './meshfed/v1/LatencyHistogram.ts';
+import type { LocalFailures as _meshfed_v1_LocalFailures, LocalFailures__Output as _meshfed_v1_LocalFailures__Output } from './meshfed/v1/LocalFailures.ts';
 import type { Locality as _meshfed_v1_Locality, Locality__Output as _meshfed_v1_Locality__Output } from './meshfed/v1/Locality.ts';
 import type { ServiceEndpoints as _meshfed_v1_ServiceEndpoints, ServiceEndpoints__Output as _meshfed_v1_ServiceEndpoints__Output } from './meshfed/v1/ServiceEndpoints.ts';
 import type { ServiceReport as _meshfed_v1_ServiceReport, ServiceReport__Output as _meshfed_v1_ServiceReport__Output } from './meshfed/v1/ServiceReport.ts';
@@ -34,7 +37,9 @@ export interface ProtoGrpcType {
     v1: {
       Ack: MessageTypeDefinition<_meshfed_v1_Ack, _meshfed_v1_Ack__Output>
       AgentMessage: MessageTypeDefinition<_meshfed_v1_AgentMessage, _meshfed_v1_AgentMessage__Output>
+      AskedReport: MessageTypeDefinition<_meshfed_v1_AskedReport, _meshfed_v1_AskedReport__Output>
       BalancerMessage: MessageTypeDefinition<_meshfed_v1_BalancerMessage, _meshfed_v1_BalancerMessage__Output>
+      DestinationOutcome: MessageTypeDefinition<_meshfed_v1_DestinationOutcome, _meshfed_v1_DestinationOutcome__Output>
       Directory: MessageTypeDefinition<_meshfed_v1_Directory, _meshfed_v1_Directory__Output>
       Endpoint: MessageTypeDefinition<_meshfed_v1_Endpoint, _meshfed_v1_Endpoint__Output>
       ErrorCounts: MessageTypeDefinition<_meshfed_v1_ErrorCounts, _meshfed_v1_ErrorCounts__Output>
@@ -45,6 +50,7 @@ export interface ProtoGrpcType {
       Heartbeat: MessageTypeDefinition<_meshfed_v1_Heartbeat, _meshfed_v1_Heartbeat__Output>
       Hello: MessageTypeDefinition<_meshfed_v1_Hello, _meshfed_v1_Hello__Output>
       LatencyHistogram: MessageTypeDefinition<_meshfed_v1_LatencyHistogram, _meshfed_v1_LatencyHistogram__Output>
+      LocalFailures: MessageTypeDefinition<_meshfed_v1_LocalFailures, _meshfed_v1_LocalFailures__Output>
       Locality: MessageTypeDefinition<_meshfed_v1_Locality, _meshfed_v1_Locality__Output>
       ServiceEndpoints: MessageTypeDefinition<_meshfed_v1_ServiceEndpoints, _meshfed_v1_ServiceEndpoints__Output>
       ServiceReport: MessageTypeDefinition<_meshfed_v1_ServiceReport, _meshfed_v1_ServiceReport__Output>

@@ -7,24 +7,49 @@ export type { Policy } from '../../api/policy.ts';
 /** "namespace/name" */
 export type ServiceKey = string;
 
-/** One service in one zone, from the zone's latest report. */
+/** Error counts by class. */
+export interface ErrorCounts {
+  readonly http5xx: number;
+  readonly connectFailure: number;
+  readonly timeout: number;
+  readonly reset: number;
+}
+
+/**
+ * What every caller zone saw from one zone's copy of a service (ASKED evidence, summed over the source zones'
+ * reports): a failure a client saw belongs to the destination zone that served it.
+ */
+export interface CallerEvidence {
+  /** Requests the zone answered or failed, as its callers counted them. */
+  readonly requests: number;
+  readonly successes: number;
+  readonly errors: ErrorCounts;
+  /** Caller zones that contributed. */
+  readonly sources: readonly string[];
+}
+
+/**
+ * One service in one zone, from the zone's latest report. Everything here is SERVED by the zone's own endpoints
+ * (inbound), except `callers`, which is what other zones' clients (and its own) saw when they called it.
+ */
 export interface ServiceStats {
   readonly healthyEndpoints: number;
   readonly totalEndpoints: number;
   /** Requests per second the zone's endpoints can serve at 100% utilisation. */
   readonly capacityRps: number;
-  /** Requests per second served by this zone's endpoints over the window. */
+  /** Requests per second served by this zone's endpoints over the window (from any caller). */
   readonly rps: number;
+  /** Requests this zone's endpoints were answering when the window closed. */
   readonly inFlight: number;
-  /** Successful requests over the report window. */
+  /** Successful answers of this zone's endpoints over the report window. */
   readonly successes: number;
-  readonly errors: { readonly http5xx: number; readonly connectFailure: number; readonly timeout: number; readonly reset: number };
+  /** Failures of this zone's endpoints over the report window. */
+  readonly errors: ErrorCounts;
+  /** Served latency (from the merged histogram), when the window had requests. */
   readonly latencyP50Ms?: number;
-  /**
-   * Requests per second that clients IN this zone send to the service (outbound demand), when the agent knows it.
-   * When absent the engine uses `rps` (what the zone serves) as the estimate of the zone's own demand.
-   */
-  readonly demandRps?: number;
+  readonly latencyP99Ms?: number;
+  /** What callers saw from this zone; absent when no caller reported on it. */
+  readonly callers?: CallerEvidence;
 }
 
 /** One zone as the engine sees it. */
@@ -41,6 +66,11 @@ export interface ZoneState {
   readonly services: ReadonlyMap<ServiceKey, ServiceStats>;
   /** Round-trip time to other zones, by zone name. */
   readonly rttMs: ReadonlyMap<string, number>;
+  /**
+   * ASKED: requests per second this zone's clients send to each service (its outbound demand), whether or not the
+   * zone hosts a copy. A service missing here had no measured demand from this zone.
+   */
+  readonly demandRps: ReadonlyMap<ServiceKey, number>;
 }
 
 /** Everything the engine reads in one round. */

@@ -16,12 +16,24 @@ export interface ServiceReport {
    */
   'capacity_rps'?: (number | string);
   /**
-   * Requests per second served over the window.
+   * SERVED: requests per second this zone's endpoints answered over the window (inbound, from any caller).
    */
   'rps'?: (number | string);
+  /**
+   * SERVED: requests this zone's endpoints were answering when the window closed.
+   */
   'in_flight'?: (number);
+  /**
+   * SERVED: answers below 500 from this zone's endpoints.
+   */
   'successes'?: (number | string | Long);
+  /**
+   * SERVED: failures of this zone's endpoints (5xx answered by the app or an inbound fault, timeouts, resets).
+   */
   'errors'?: (_meshfed_v1_ErrorCounts | null);
+  /**
+   * SERVED: how long this zone's endpoints took to answer (inbound sidecar to app and back).
+   */
   'latency'?: (_meshfed_v1_LatencyHistogram | null);
   /**
    * The zone's endpoints, so zones on the same network can reach them directly.
@@ -39,12 +51,24 @@ export interface ServiceReport__Output {
    */
   'capacity_rps': (number);
   /**
-   * Requests per second served over the window.
+   * SERVED: requests per second this zone's endpoints answered over the window (inbound, from any caller).
    */
   'rps': (number);
+  /**
+   * SERVED: requests this zone's endpoints were answering when the window closed.
+   */
   'in_flight': (number);
+  /**
+   * SERVED: answers below 500 from this zone's endpoints.
+   */
   'successes': (string);
+  /**
+   * SERVED: failures of this zone's endpoints (5xx answered by the app or an inbound fault, timeouts, resets).
+   */
   'errors': (_meshfed_v1_ErrorCounts__Output | null);
+  /**
+   * SERVED: how long this zone's endpoints took to answer (inbound sidecar to app and back).
+   */
   'latency': (_meshfed_v1_LatencyHistogram__Output | null);
   /**
    * The zone's endpoints, so zones on the same network can reach them directly.

@@ -13,6 +13,16 @@ export interface SourceWeights {
    * True when too little healthy capacity remained and traffic is spread over every zone with any healthy endpoint.
    */
   'panic'?: (boolean);
+  /**
+   * True when a policy restricts where this source's traffic may go (data residency): targets lists every zone
+   * it may use, and a data plane must never send to a zone not listed, even in its own failover. When no listed
+   * zone can serve, the caller gets MESHFED_E_NO_ALLOWED_ZONE instead of a forbidden zone.
+   */
+  'exclusive'?: (boolean);
+  /**
+   * Why no target has a share, when none has (e.g. every allowed zone drained); empty otherwise.
+   */
+  'unavailable_reason'?: (string);
 }
 
 export interface SourceWeights__Output {
@@ -25,4 +35,14 @@ export interface SourceWeights__Output {
    * True when too little healthy capacity remained and traffic is spread over every zone with any healthy endpoint.
    */
   'panic': (boolean);
+  /**
+   * True when a policy restricts where this source's traffic may go (data residency): targets lists every zone
+   * it may use, and a data plane must never send to a zone not listed, even in its own failover. When no listed
+   * zone can serve, the caller gets MESHFED_E_NO_ALLOWED_ZONE instead of a forbidden zone.
+   */
+  'exclusive': (boolean);
+  /**
+   * Why no target has a share, when none has (e.g. every allowed zone drained); empty otherwise.
+   */
+  'unavailable_reason': (string);
 }
