@@ -83,6 +83,11 @@ export const agentConfigSchema = z
     relayListen: hostPortSchema.default({ host: '127.0.0.1', port: 15101 }),
     healthCheck: healthCheckSchema.prefault({}),
     reportInterval: durationBetween(100, 60e3).default(1000),
+    /**
+     * How far back a report's counters reach (several report intervals), so a service called a few times a second
+     * still gives the balancer enough requests to judge its error rate. At least one report interval is always kept.
+     */
+    evidenceWindow: durationBetween(100, 300e3).default(5000),
     /** Lifetime of the sidecar certificates the agent signs; they rotate at half-life. */
     certTtl: durationBetween(60e3, 365 * 86400e3).default(86400e3),
     /** Lifetime of the agent's own zone certificate (mTLS to global-lb); renewed at half-life plus jitter. */

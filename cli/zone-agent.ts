@@ -21,6 +21,7 @@ export const ZONE_AGENT_DEFAULTS = {
   adminListen: shape.adminListen.parse(undefined),
   stateDir: shape.stateDir.parse(undefined),
   reportIntervalMs: shape.reportInterval.parse(undefined),
+  evidenceWindowMs: shape.evidenceWindow.parse(undefined),
   workloadCertTtlMs: shape.certTtl.parse(undefined),
   identityTtlMs: shape.identityTtl.parse(undefined),
   healthCheck: shape.healthCheck.parse(undefined),
@@ -50,6 +51,7 @@ const spec = {
     'admin-listen': { type: 'string', value: 'HOST:PORT', description: `the admin HTTP listener: /v1/status, /metrics, /healthz (default ${formatHostPort(D.adminListen)})` },
     'state-dir': { type: 'string', value: 'DIR', description: `where the last good weights are kept for fail-static (default ${D.stateDir})` },
     'report-interval': { type: 'string', value: 'DURATION', description: `how often to report to global-lb (default ${formatDurationMs(D.reportIntervalMs)})` },
+    'evidence-window': { type: 'string', value: 'DURATION', description: `how far back each report's counters reach, so low-rate services still count (default ${formatDurationMs(D.evidenceWindowMs)})` },
     'cert-ttl': { type: 'string', value: 'DURATION', description: `lifetime of sidecar certificates; they rotate at half-life (default ${formatDurationMs(D.workloadCertTtlMs)})` },
     'identity-ttl': { type: 'string', value: 'DURATION', description: `lifetime of the agent's own zone certificate for mTLS to global-lb; renewed at half-life plus jitter (default ${formatDurationMs(D.identityTtlMs)})` },
   },
@@ -75,6 +77,7 @@ export interface ResolvedAgentArgs {
   readonly adminListen: { host: string; port: number };
   readonly stateDir: string;
   readonly reportIntervalMs: number;
+  readonly evidenceWindowMs: number;
   readonly workloadCertTtlMs: number;
   readonly identityTtlMs: number;
   readonly healthCheck: AgentConfig['healthCheck'];
@@ -130,6 +133,8 @@ export function resolveArgs(argv: readonly string[]): ResolvedAgentArgs | undefi
   if (gateway !== undefined && !parseHostPortText(gateway)) throw new UsageError(`--gateway: "${gateway}" is not HOST:PORT`);
   const reportIntervalMs = v['report-interval'] ? parseDuration(v['report-interval'], 'report-interval') : (base?.reportInterval ?? D.reportIntervalMs);
   if (reportIntervalMs < 100 || reportIntervalMs > 60_000) throw new UsageError('--report-interval: must be between 100ms and 60s');
+  const evidenceWindowMs = v['evidence-window'] ? parseDuration(v['evidence-window'], 'evidence-window') : (base?.evidenceWindow ?? D.evidenceWindowMs);
+  if (evidenceWindowMs < 100 || evidenceWindowMs > 300_000) throw new UsageError('--evidence-window: must be between 100ms and 5m');
   const workloadCertTtlMs = v['cert-ttl'] ? parseDuration(v['cert-ttl'], 'cert-ttl') : (base?.certTtl ?? D.workloadCertTtlMs);
   if (workloadCertTtlMs < 60_000) throw new UsageError('--cert-ttl: must be at least 1m');
   const identityTtlMs = v['identity-ttl'] ? parseDuration(v['identity-ttl'], 'identity-ttl') : (base?.identityTtl ?? D.identityTtlMs);
@@ -143,6 +148,7 @@ export function resolveArgs(argv: readonly string[]): ResolvedAgentArgs | undefi
     adminListen: v['admin-listen'] ? parseHostPort(v['admin-listen'], 'admin-listen') : (base?.adminListen ?? D.adminListen),
     stateDir: v['state-dir'] ?? base?.stateDir ?? D.stateDir,
     reportIntervalMs,
+    evidenceWindowMs,
     workloadCertTtlMs,
     identityTtlMs,
     // Probes run only for services whose discovery names a health-check path.

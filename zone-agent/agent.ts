@@ -19,7 +19,7 @@ import { applyWeights, buildRelayState, EMPTY_BALANCER_STATE, type BalancerState
 import { LastGoodWriter, loadLastGood } from './failstatic/store.ts';
 import { csrSigner, issueZoneIdentity, loadClusterCa } from './ca/signer.ts';
 import { DEFAULT_IDENTITY_TTL_MS, IdentityRotator, type ZoneIdentityCert } from './ca/identity.ts';
-import { addStats, dropSidecar, EMPTY_WINDOW, resetWindow, type WindowTotals } from './telemetry/merge.ts';
+import { addStats, dropSidecar, EMPTY_WINDOW, evidence, resetWindow, sumWindows, type ClosedWindow, type WindowTotals } from './telemetry/merge.ts';
 import { HealthChecker, type HealthCheckSettings } from './telemetry/health-checker.ts';
 import { RttProber } from './telemetry/rtt.ts';
 import { createAgentMetrics, type AgentMetrics } from './metrics.ts';
@@ -51,6 +51,8 @@ export interface ZoneAgentOptions {
   readonly relayListen: { readonly host: string; readonly port: number };
   readonly adminListen: { readonly host: string; readonly port: number };
   readonly reportIntervalMs?: number;
+  /** How far back a report's counters reach (default 5 s); see api/agent-config.ts evidenceWindow. */
+  readonly evidenceWindowMs?: number;
   readonly heartbeatMs?: number;
   readonly workloadCertTtlMs?: number;
   /** Lifetime of the agent's own zone certificate (default 24h); it is renewed at half-life plus jitter. */
@@ -116,6 +118,8 @@ export async function startZoneAgent(o: ZoneAgentOptions): Promise<ZoneAgent> {
   let connected = false;
   let window: WindowTotals = EMPTY_WINDOW;
   let windowStartMs = Date.now();
+  // Closed report intervals still inside the evidence window, oldest first.
+  let closed: ClosedWindow[] = [];
   let lastReport: ReturnType<typeof buildReport> | undefined;
   let current: RelayState | undefined;
   let rotator: IdentityRotator | undefined;
@@ -284,7 +288,9 @@ export async function startZoneAgent(o: ZoneAgentOptions): Promise<ZoneAgent> {
     reportIntervalMs: o.reportIntervalMs ?? 1000,
     heartbeatMs: o.heartbeatMs ?? 1000,
     buildReport: (sequence, nowMs) => {
-      const report = buildReport({ zone, sequence, nowMs, windowMs: nowMs - windowStartMs, services: localServices(), window, rttsMs: rtt.current() });
+      closed = evidence([...closed, { startMs: windowStartMs, endMs: nowMs, totals: window }], nowMs, o.evidenceWindowMs ?? 5000);
+      const spanMs = nowMs - closed[0]!.startMs;
+      const report = buildReport({ zone, sequence, nowMs, windowMs: spanMs, services: localServices(), window: sumWindows(closed.map((c) => c.totals)), rttsMs: rtt.current() });
       window = resetWindow(window);
       windowStartMs = nowMs;
       lastReport = report;

@@ -8,7 +8,7 @@ import type { StoredZoneReport } from './report.ts';
 function stored(zone: string, receivedAt: number): StoredZoneReport {
   return {
     identity: { locality: { cloud: 'c', region: 'r', zone }, cluster: 'k', network: 'n', gatewayAddress: '', agentId: 'a', agentVersion: 'v' },
-    report: { zone, sequence: '1', sent_at_unix_ms: '0', window_ms: 1000, services: [], rtts: [] },
+    report: { zone, sequence: '1', sent_at_unix_ms: '0', window_ms: 1000, services: [], rtts: [], asked: [] },
     receivedAt,
     replicaId: 'r1',
   };

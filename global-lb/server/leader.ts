@@ -4,9 +4,9 @@ import type { Campaign, Store, Watch } from '../store/store.ts';
 import { KEYS } from '../store/store.ts';
 import type { Logger } from '../../common/logger.ts';
 import { describeError } from '../../common/errors.ts';
-import { computeWeights, type EngineState, type FederationSnapshot, type ServiceTable, type ZoneState, type ZoneVerdict } from '../weights/index.ts';
+import { computeWeights, type EngineState, type FederationSnapshot, type ServiceTable, type ZoneVerdict } from '../weights/index.ts';
 import type { ReplicaView } from './view.ts';
-import { toZoneState } from './report.ts';
+import { buildSnapshot, type StoredZoneReport } from './report.ts';
 import { Debouncer } from './debounce.ts';
 import type { ServerMetrics } from './metrics.ts';
 
@@ -25,15 +25,11 @@ export interface LeaderOptions {
   readonly now?: () => number;
 }
 
-/** Builds the engine's snapshot from the view: live zones, plus departed zones as not alive. */
+/** Builds the engine's snapshot from the view: live zones, plus departed zones as not alive (see buildSnapshot). */
 export function snapshotFromView(view: ReplicaView): FederationSnapshot {
-  const zones: ZoneState[] = [];
-  for (const [zone, report] of view.reports) zones.push(toZoneState(report, view.drains.has(zone), true));
-  for (const [zone, departed] of view.departed) {
-    if (!view.reports.has(zone)) zones.push(toZoneState(departed.last, view.drains.has(zone), false));
-  }
-  zones.sort((a, b) => (a.locality.zone < b.locality.zone ? -1 : a.locality.zone > b.locality.zone ? 1 : 0));
-  return { zones };
+  const departed = new Map<string, StoredZoneReport>();
+  for (const [zone, d] of view.departed) departed.set(zone, d.last);
+  return buildSnapshot(view.reports, departed, (zone) => view.drains.has(zone));
 }
 
 /**

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import type { ZoneReport__Output } from '../../api/generated/meshfed/v1/ZoneReport.ts';
 import type { ServiceReport__Output } from '../../api/generated/meshfed/v1/ServiceReport.ts';
 import type { Hello__Output } from '../../api/generated/meshfed/v1/Hello.ts';
-import { buildDirectory, histogramP50, parseStoredReport, toZoneState, validateHello, validateReport, type StoredZoneReport } from './report.ts';
+import { buildDirectory, buildSnapshot, callerEvidence, histogramQuantile, parseStoredReport, toZoneState, validateHello, validateReport, type StoredZoneReport } from './report.ts';
+import type { AskedReport__Output } from '../../api/generated/meshfed/v1/AskedReport.ts';
 
 function service(over: Partial<ServiceReport__Output> = {}): ServiceReport__Output {
   return {
@@ -15,7 +16,7 @@ function service(over: Partial<ServiceReport__Output> = {}): ServiceReport__Outp
 }
 
 function report(over: Partial<ZoneReport__Output> = {}): ZoneReport__Output {
-  return { zone: 'a1', sequence: '1', sent_at_unix_ms: '1700000000000', window_ms: 1000, services: [service()], rtts: [{ zone: 'b1', rtt_ms: 12.5 }], ...over };
+  return { zone: 'a1', sequence: '1', sent_at_unix_ms: '1700000000000', window_ms: 1000, services: [service()], rtts: [{ zone: 'b1', rtt_ms: 12.5 }], asked: [], ...over };
 }
 
 const hello: Hello__Output = { locality: { cloud: 'aws', region: 'us-east-1', zone: 'a1' }, cluster: 'c1', network: 'n1', gateway_address: '10.0.0.9:15443', agent_id: 'x', agent_version: '1' };
@@ -85,11 +86,86 @@ test('absurd counts of services, endpoints and rtts are refused by the limits', 
   assert.match(JSON.stringify(validateReport(report({ rtts: [{ zone: 'b', rtt_ms: 1 }, { zone: 'c', rtt_ms: 1 }] }), 'a1', limits)), /rtts/);
 });
 
-test('histogramP50 picks the bucket that holds the median', () => {
-  assert.equal(histogramP50({ bounds_ms: [1, 5, 10], counts: ['1', '1', '5', '1'], sum_ms: 0, count: '8' }), 10);
-  assert.equal(histogramP50({ bounds_ms: [1, 5], counts: ['9', '0', '0'], sum_ms: 0, count: '9' }), 1);
-  assert.equal(histogramP50({ bounds_ms: [1], counts: ['0', '0'], sum_ms: 0, count: '0' }), undefined);
-  assert.equal(histogramP50(null), undefined);
+test('histogramQuantile reads p50 and p99 from a reported histogram', () => {
+  assert.equal(histogramQuantile({ bounds_ms: [1, 5, 10], counts: ['0', '0', '8', '0'], sum_ms: 0, count: '8' }, 0.5), 7.5);
+  assert.equal(histogramQuantile({ bounds_ms: [1, 5], counts: ['9', '0', '0'], sum_ms: 0, count: '9' }, 0.99)! <= 1, true);
+  assert.equal(histogramQuantile({ bounds_ms: [1], counts: ['0', '0'], sum_ms: 0, count: '0' }, 0.5), undefined);
+  assert.equal(histogramQuantile(null, 0.5), undefined);
+});
+
+function asked(name: string, rps: number, destinations: { zone: string; requests: number; successes: number; http5xx?: number; connect?: number }[], faultInjected = 0): AskedReport__Output {
+  return {
+    namespace: 'shop', name, rps, in_flight: 0,
+    destinations: destinations.map((d) => ({
+      zone: d.zone, requests: String(d.requests), successes: String(d.successes), latency: null,
+      errors: { http_5xx: String(d.http5xx ?? 0), connect_failure: String(d.connect ?? 0), timeout: '0', reset: '0' },
+    })),
+    local: { fault_injected: String(faultInjected), overflow: '0', denied: '0', no_endpoint: '0', timeout: '0' },
+  };
+}
+
+test('an asked report is validated: names, one outcome per zone, counters that add up', () => {
+  assert.ok(validateReport(report({ asked: [asked('cart', 5, [{ zone: 'b1', requests: 10, successes: 8, http5xx: 2 }])] }), 'a1').ok);
+  const cases: [AskedReport__Output[], RegExp][] = [
+    [[asked('cart', 1, []), asked('cart', 1, [])], /asked\[1\]: service shop\/cart is listed twice/],
+    [[asked('Bad/Name', 1, [])], /asked\[0\]\.name/],
+    [[asked('cart', -1, [])], /asked\[0\]\.rps/],
+    [[asked('cart', 1, [{ zone: 'b1', requests: 1, successes: 1 }, { zone: 'b1', requests: 1, successes: 1 }])], /destinations\[1\]: zone b1 is listed twice/],
+    [[asked('cart', 1, [{ zone: 'B_1', requests: 1, successes: 1 }])], /destinations\[0\]\.zone/],
+    [[asked('cart', 1, [{ zone: 'b1', requests: 1, successes: 1, http5xx: 1 }])], /successes \+ errors exceed requests/],
+  ];
+  for (const [a, re] of cases) {
+    const r = validateReport(report({ asked: a }), 'a1');
+    assert.equal(r.ok, false);
+    if (!r.ok) {
+      assert.equal(r.error.code, 'MESHFED_E_REPORT_INVALID');
+      assert.match(r.error.message, re);
+    }
+  }
+});
+
+function storedFor(zone: string, services: ServiceReport__Output[], a: AskedReport__Output[]): StoredZoneReport {
+  return {
+    identity: { locality: { cloud: 'aws', region: 'us-east-1', zone }, cluster: 'c1', network: 'n1', gatewayAddress: '', agentId: zone, agentVersion: '1' },
+    report: report({ zone, services, asked: a, rtts: [] }),
+    receivedAt: 1,
+    replicaId: 'r1',
+  };
+}
+
+test('a failure a client saw is charged to the zone that served it, never to the client\'s zone', () => {
+  // Zone a1's clients call cart: every request to b1 fails with 500, every one to a1 succeeds. a1 also hosts cart,
+  // and its own endpoints served cleanly.
+  const healthyCart = service({ successes: '50', errors: { http_5xx: '0', connect_failure: '0', timeout: '0', reset: '0' } });
+  const a1 = storedFor('a1', [healthyCart], [asked('cart', 12, [{ zone: 'a1', requests: 30, successes: 30 }, { zone: 'b1', requests: 30, successes: 0, http5xx: 30 }], 7)]);
+  const b1 = storedFor('b1', [healthyCart], [asked('cart', 3, [{ zone: 'b1', requests: 10, successes: 4, connect: 6 }])]);
+  const snap = buildSnapshot(new Map([['a1', a1], ['b1', b1]]), new Map(), () => false);
+  const [za, zb] = snap.zones;
+  assert.equal(za!.locality.zone, 'a1');
+  const aCart = za!.services.get('shop/cart')!;
+  const bCart = zb!.services.get('shop/cart')!;
+  // a1's own health: its served stats are clean, and its callers saw only successes from it.
+  assert.deepEqual(aCart.errors, { http5xx: 0, connectFailure: 0, timeout: 0, reset: 0 });
+  assert.deepEqual(aCart.callers, { requests: 30, successes: 30, errors: { http5xx: 0, connectFailure: 0, timeout: 0, reset: 0 }, sources: ['a1'] });
+  // b1 carries what its callers saw: a1's 30 500s plus b1's own clients' 6 connect failures.
+  assert.deepEqual(bCart.callers, { requests: 40, successes: 4, errors: { http5xx: 30, connectFailure: 6, timeout: 0, reset: 0 }, sources: ['a1', 'b1'] });
+  // Demand is what each zone's clients asked, and the local (injected) failures are nobody's errors.
+  assert.equal(za!.demandRps.get('shop/cart'), 12);
+  assert.equal(zb!.demandRps.get('shop/cart'), 3);
+});
+
+test('a zone that calls a service it does not host still has demand; departed zones give no evidence', () => {
+  const host = storedFor('a1', [service()], []);
+  const caller = storedFor('c1', [], [asked('cart', 9, [{ zone: 'a1', requests: 9, successes: 0, http5xx: 9 }])]);
+  const snap = buildSnapshot(new Map([['a1', host], ['c1', caller]]), new Map(), () => false);
+  assert.equal(snap.zones.find((z) => z.locality.zone === 'c1')!.demandRps.get('shop/cart'), 9);
+  assert.equal(snap.zones.find((z) => z.locality.zone === 'a1')!.services.get('shop/cart')!.callers?.errors.http5xx, 9);
+  const gone = buildSnapshot(new Map([['a1', host]]), new Map([['c1', caller]]), () => false);
+  const c1 = gone.zones.find((z) => z.locality.zone === 'c1')!;
+  assert.equal(c1.alive, false);
+  assert.equal(c1.demandRps.size, 0);
+  assert.equal(gone.zones.find((z) => z.locality.zone === 'a1')!.services.get('shop/cart')!.callers, undefined);
+  assert.equal(callerEvidence([]).size, 0);
 });
 
 const stored: StoredZoneReport = {

@@ -6,8 +6,11 @@ import { isLocalitySegment, type Locality } from '../../api/locality.ts';
 import type { Hello__Output } from '../../api/generated/meshfed/v1/Hello.ts';
 import type { ZoneReport__Output } from '../../api/generated/meshfed/v1/ZoneReport.ts';
 import type { LatencyHistogram__Output } from '../../api/generated/meshfed/v1/LatencyHistogram.ts';
+import type { AskedReport__Output } from '../../api/generated/meshfed/v1/AskedReport.ts';
+import type { ErrorCounts__Output } from '../../api/generated/meshfed/v1/ErrorCounts.ts';
+import { fromProto, quantile } from '../../api/histogram.ts';
 import type { Directory } from '../../api/generated/meshfed/v1/Directory.ts';
-import type { ServiceStats, ZoneState } from '../weights/index.ts';
+import type { CallerEvidence, ErrorCounts, FederationSnapshot, ServiceStats, ZoneState } from '../weights/index.ts';
 import type { GlobalLbCode } from '../errors.ts';
 
 /** A refused agent message: the StreamError sent before the stream closes. */
@@ -96,6 +99,43 @@ function checkHistogram(h: LatencyHistogram__Output, where: string): string | un
   return undefined;
 }
 
+function checkErrors(e: ErrorCounts__Output | null, where: string): string | undefined {
+  if (!e) return undefined;
+  for (const f of ['http_5xx', 'connect_failure', 'timeout', 'reset'] as const) if (!countOk(e[f])) return `${where}.errors.${f}: absurd count`;
+  return undefined;
+}
+
+/** Checks one AskedReport: names, rate, one outcome per destination zone, sane counters. */
+function checkAsked(a: AskedReport__Output, where: string, seen: Set<string>, limits: ReportLimits): string | undefined {
+  if (!NAME.test(a.namespace)) return `${where}.namespace: "${a.namespace.slice(0, 80)}" is not a valid name`;
+  if (!NAME.test(a.name)) return `${where}.name: "${a.name.slice(0, 80)}" is not a valid name`;
+  const key = `${a.namespace}/${a.name}`;
+  if (seen.has(key)) return `${where}: service ${key} is listed twice`;
+  seen.add(key);
+  if (!finiteNonNegative(a.rps, MAX_RATE)) return `${where}.rps: must be a finite number between 0 and ${MAX_RATE}`;
+  if (a.destinations.length > limits.maxRtts) return `${where}.destinations: ${a.destinations.length} entries exceed the limit of ${limits.maxRtts}`;
+  const zones = new Set<string>();
+  for (let j = 0; j < a.destinations.length; j++) {
+    const d = a.destinations[j]!;
+    const at = `${where}.destinations[${j}]`;
+    if (!isLocalitySegment(d.zone)) return `${at}.zone: "${d.zone.slice(0, 80)}" is not a zone name`;
+    if (zones.has(d.zone)) return `${at}: zone ${d.zone} is listed twice`;
+    zones.add(d.zone);
+    if (!countOk(d.requests) || !countOk(d.successes)) return `${at}: requests and successes must be counts`;
+    const problem = checkErrors(d.errors, at) ?? (d.latency ? checkHistogram(d.latency, at) : undefined);
+    if (problem) return problem;
+    if (Number(d.successes) + errorTotal(d.errors) > Number(d.requests)) return `${at}: successes + errors exceed requests`;
+  }
+  if (a.local) {
+    for (const f of ['fault_injected', 'overflow', 'denied', 'no_endpoint', 'timeout'] as const) if (!countOk(a.local[f])) return `${where}.local.${f}: absurd count`;
+  }
+  return undefined;
+}
+
+function errorTotal(e: ErrorCounts__Output | null): number {
+  return e ? Number(e.http_5xx) + Number(e.connect_failure) + Number(e.timeout) + Number(e.reset) : 0;
+}
+
 /**
  * Checks a report against the stream's zone and the limits. A report for another zone is refused with
  * MESHFED_E_STREAM_WRONG_ZONE; anything malformed with MESHFED_E_REPORT_INVALID and a path-named message.
@@ -124,11 +164,8 @@ export function validateReport(report: ZoneReport__Output | null | undefined, zo
     if (!finiteNonNegative(s.capacity_rps, MAX_RATE)) return bad(`${where}.capacity_rps: must be a finite number between 0 and ${MAX_RATE}`);
     if (!finiteNonNegative(s.rps, MAX_RATE)) return bad(`${where}.rps: must be a finite number between 0 and ${MAX_RATE}`);
     if (!countOk(s.successes)) return bad(`${where}.successes: absurd count`);
-    if (s.errors) {
-      for (const f of ['http_5xx', 'connect_failure', 'timeout', 'reset'] as const) {
-        if (!countOk(s.errors[f])) return bad(`${where}.errors.${f}: absurd count`);
-      }
-    }
+    const errProblem = checkErrors(s.errors, where);
+    if (errProblem) return bad(errProblem);
     if (s.latency) {
       const problem = checkHistogram(s.latency, where);
       if (problem) return bad(problem);
@@ -140,6 +177,13 @@ export function validateReport(report: ZoneReport__Output | null | undefined, zo
       if (e.port < 1 || e.port > 65535) return bad(`${where}.endpoints[${j}].port: must be 1-65535`);
     }
   }
+  const asked = report.asked ?? [];
+  if (asked.length > limits.maxServices) return bad(`asked: ${asked.length} services exceed the limit of ${limits.maxServices}`);
+  const askedSeen = new Set<string>();
+  for (let i = 0; i < asked.length; i++) {
+    const problem = checkAsked(asked[i]!, `asked[${i}]`, askedSeen, limits);
+    if (problem) return bad(problem);
+  }
   for (let i = 0; i < report.rtts.length; i++) {
     const r = report.rtts[i]!;
     if (!isLocalitySegment(r.zone)) return bad(`rtts[${i}].zone: "${r.zone.slice(0, 80)}" is not a zone name`);
@@ -148,43 +192,78 @@ export function validateReport(report: ZoneReport__Output | null | undefined, zo
   return ok(report);
 }
 
-/** The median from a bucketed histogram: the upper bound of the bucket holding the 50th percentile. */
-export function histogramP50(h: LatencyHistogram__Output | null): number | undefined {
-  if (!h || h.counts.length === 0) return undefined;
-  const counts = h.counts.map(Number);
-  const total = counts.reduce((a, b) => a + b, 0);
-  if (total === 0) return undefined;
-  let cumulative = 0;
-  for (let i = 0; i < counts.length; i++) {
-    cumulative += counts[i] as number;
-    if (cumulative * 2 >= total) return i < h.bounds_ms.length ? h.bounds_ms[i] : (h.bounds_ms.at(-1) ?? h.sum_ms / total);
-  }
-  return undefined;
+/** A quantile of a reported histogram (upper bound of its bucket, see api/histogram.ts); undefined when empty. */
+export function histogramQuantile(h: LatencyHistogram__Output | null, q: number): number | undefined {
+  if (!h) return undefined;
+  const parsed = fromProto(h);
+  return parsed.ok ? quantile(parsed.value, q) : undefined;
 }
 
-/** Converts a stored report into what the engine reads. `alive` says whether the report's lease still exists. */
-export function toZoneState(stored: StoredZoneReport, drained: boolean, alive: boolean): ZoneState {
+function errorsOf(e: ErrorCounts__Output | null): ErrorCounts {
+  return { http5xx: Number(e?.http_5xx ?? 0), connectFailure: Number(e?.connect_failure ?? 0), timeout: Number(e?.timeout ?? 0), reset: Number(e?.reset ?? 0) };
+}
+
+type MutableEvidence = { requests: number; successes: number; errors: { http5xx: number; connectFailure: number; timeout: number; reset: number }; sources: string[] };
+
+/**
+ * What callers saw from each zone's copy of each service: every alive zone's ASKED outcomes summed per
+ * (service, destination zone). A failure a client saw is charged here, to the zone that served it, never to the
+ * client's zone. Reports of zones whose lease is gone are not evidence any more.
+ */
+export function callerEvidence(alive: Iterable<StoredZoneReport>): Map<string, Map<string, CallerEvidence>> {
+  const out = new Map<string, Map<string, MutableEvidence>>();
+  for (const r of alive) {
+    const source = r.identity.locality.zone;
+    for (const a of r.report.asked ?? []) {
+      const key = `${a.namespace}/${a.name}`;
+      let perZone = out.get(key);
+      if (!perZone) out.set(key, (perZone = new Map()));
+      for (const d of a.destinations) {
+        let ev = perZone.get(d.zone);
+        if (!ev) perZone.set(d.zone, (ev = { requests: 0, successes: 0, errors: { http5xx: 0, connectFailure: 0, timeout: 0, reset: 0 }, sources: [] }));
+        const e = errorsOf(d.errors);
+        ev.requests += Number(d.requests);
+        ev.successes += Number(d.successes);
+        ev.errors.http5xx += e.http5xx;
+        ev.errors.connectFailure += e.connectFailure;
+        ev.errors.timeout += e.timeout;
+        ev.errors.reset += e.reset;
+        if (Number(d.requests) > 0) ev.sources.push(source);
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Converts a stored report into what the engine reads. `alive` says whether the report's lease still exists;
+ * `callers` is the evidence other zones' clients gave about this zone (see callerEvidence).
+ */
+export function toZoneState(stored: StoredZoneReport, drained: boolean, alive: boolean, callers?: ReadonlyMap<string, ReadonlyMap<string, CallerEvidence>>): ZoneState {
+  const zone = stored.identity.locality.zone;
   const services = new Map<string, ServiceStats>();
   for (const s of stored.report.services) {
-    const p50 = histogramP50(s.latency);
-    services.set(`${s.namespace}/${s.name}`, {
+    const key = `${s.namespace}/${s.name}`;
+    const p50 = histogramQuantile(s.latency, 0.5);
+    const p99 = histogramQuantile(s.latency, 0.99);
+    const seen = callers?.get(key)?.get(zone);
+    services.set(key, {
       healthyEndpoints: s.healthy_endpoints,
       totalEndpoints: s.total_endpoints,
       capacityRps: s.capacity_rps,
       rps: s.rps,
       inFlight: s.in_flight,
       successes: Number(s.successes),
-      errors: {
-        http5xx: Number(s.errors?.http_5xx ?? 0),
-        connectFailure: Number(s.errors?.connect_failure ?? 0),
-        timeout: Number(s.errors?.timeout ?? 0),
-        reset: Number(s.errors?.reset ?? 0),
-      },
+      errors: errorsOf(s.errors),
       ...(p50 === undefined ? {} : { latencyP50Ms: p50 }),
+      ...(p99 === undefined ? {} : { latencyP99Ms: p99 }),
+      ...(seen && seen.requests > 0 ? { callers: seen } : {}),
     });
   }
   const rttMs = new Map<string, number>();
   for (const r of stored.report.rtts) rttMs.set(r.zone, r.rtt_ms);
+  const demandRps = new Map<string, number>();
+  if (alive) for (const a of stored.report.asked ?? []) if (a.rps > 0) demandRps.set(`${a.namespace}/${a.name}`, a.rps);
   return {
     locality: stored.identity.locality,
     network: stored.identity.network,
@@ -193,7 +272,21 @@ export function toZoneState(stored: StoredZoneReport, drained: boolean, alive: b
     reportedAt: stored.receivedAt,
     services,
     rttMs,
+    demandRps,
   };
+}
+
+/**
+ * The engine's snapshot: alive zones from their reports, departed zones (lease gone) as not alive, each service's
+ * stats with its callers' evidence from every alive zone. Sorted by zone name.
+ */
+export function buildSnapshot(alive: ReadonlyMap<string, StoredZoneReport>, departed: ReadonlyMap<string, StoredZoneReport>, drained: (zone: string) => boolean): FederationSnapshot {
+  const callers = callerEvidence(alive.values());
+  const zones: ZoneState[] = [];
+  for (const [zone, report] of alive) zones.push(toZoneState(report, drained(zone), true, callers));
+  for (const [zone, last] of departed) if (!alive.has(zone)) zones.push(toZoneState(last, drained(zone), false, callers));
+  zones.sort((a, b) => (a.locality.zone < b.locality.zone ? -1 : a.locality.zone > b.locality.zone ? 1 : 0));
+  return { zones };
 }
 
 /** Parses a stored report; undefined when the value is not one (a foreign or corrupted key is skipped, not fatal). */

@@ -1,5 +1,7 @@
 // Public API of the weight engine: pure computation of cross-zone weight tables from a federation snapshot.
 export type {
+  CallerEvidence,
+  ErrorCounts,
   ComputeServiceWeights,
   ComputeWeights,
   EngineResult,

@@ -15,7 +15,7 @@ function tmp(t: import('node:test').TestContext): string {
 
 const state: BalancerState = {
   directory: { zones: [], version: 'd1' },
-  weights: { 'shop/cart': { namespace: 'shop', name: 'cart', version: 'v1', computed_at_unix_ms: '5', sources: [{ source_zone: 'a', panic: false, targets: [{ zone: 'a', basis_points: 10000, tier: 0, reason: 'r' }] }] } },
+  weights: { 'shop/cart': { namespace: 'shop', name: 'cart', version: 'v1', computed_at_unix_ms: '5', sources: [{ source_zone: 'a', panic: false, exclusive: false, unavailable_reason: '', targets: [{ zone: 'a', basis_points: 10000, tier: 0, reason: 'r' }] }] } },
   bundle: undefined,
   weightsReceivedAtMs: 1234,
 };

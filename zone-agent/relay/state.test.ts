@@ -6,7 +6,7 @@ import type { WeightTable__Output } from '../../api/generated/meshfed/v1/WeightT
 
 const table = (name: string, version: string): WeightTable__Output => ({
   namespace: 'shop', name, version, computed_at_unix_ms: '1',
-  sources: ['a1', 'b1'].map((z) => ({ source_zone: z, panic: false, targets: [{ zone: z, basis_points: 10000, tier: 0, reason: '' }] })),
+  sources: ['a1', 'b1'].map((z) => ({ source_zone: z, panic: false, exclusive: false, unavailable_reason: '', targets: [{ zone: z, basis_points: 10000, tier: 0, reason: '' }] })),
 });
 const zone = (name: string, network: string, gw: string) => ({
   locality: { cloud: 'c', region: 'r', zone: name }, cluster: name, network, gateway_address: gw,

@@ -1,22 +1,34 @@
-// Pure construction of a ZoneReport from discovery, health checks, merged sidecar stats and RTTs.
+// Pure construction of a ZoneReport from discovery, health checks, merged sidecar stats (served and asked) and RTTs.
 import { toProto } from '../../api/histogram.ts';
 import type { ZoneReport } from '../../api/generated/meshfed/v1/ZoneReport.ts';
 import type { LocalService } from '../discovery/model.ts';
-import { inFlightOf, type WindowTotals } from '../telemetry/merge.ts';
+import { askedInFlightOf, inFlightOf, type OutcomeWindow, type WindowTotals } from '../telemetry/merge.ts';
+import type { ErrorCounts } from '../../api/generated/meshfed/v1/ErrorCounts.ts';
 
 /** The inputs of one report. */
 export interface ReportInputs {
   readonly zone: string;
   readonly sequence: number;
   readonly nowMs: number;
+  /** The span the window's counters cover (the evidence window: several report intervals). */
   readonly windowMs: number;
   readonly services: readonly LocalService[];
   readonly window: WindowTotals;
   readonly rttsMs: Readonly<Record<string, number>>;
 }
 
+function errorsOf(o: OutcomeWindow | undefined): ErrorCounts {
+  return {
+    http_5xx: String(o?.errors.http_5xx ?? 0),
+    connect_failure: String(o?.errors.connect_failure ?? 0),
+    timeout: String(o?.errors.timeout ?? 0),
+    reset: String(o?.errors.reset ?? 0),
+  };
+}
+
 /**
- * One report. Counters cover the window only. An endpoint counts as healthy when discovery says so (ready and
+ * One report. Counters cover the window only. Each local service carries what the zone's own workloads SERVED;
+ * `asked` carries what the zone's clients sent to each service, per destination zone, hosted here or not. An endpoint counts as healthy when discovery says so (ready and
  * not terminating; the health checker overlays its verdict before this point).
  */
 export function buildReport(r: ReportInputs): ZoneReport {
@@ -28,7 +40,7 @@ export function buildReport(r: ReportInputs): ZoneReport {
     window_ms: Math.round(r.windowMs),
     services: r.services.map((s) => {
       const key = `${s.namespace}/${s.name}`;
-      const w = r.window.services[key];
+      const w = r.window.served[key];
       return {
         namespace: s.namespace,
         name: s.name,
@@ -38,16 +50,34 @@ export function buildReport(r: ReportInputs): ZoneReport {
         rps: w ? w.requests / seconds : 0,
         in_flight: inFlightOf(r.window, key),
         successes: String(w?.successes ?? 0),
-        errors: {
-          http_5xx: String(w?.errors.http_5xx ?? 0),
-          connect_failure: String(w?.errors.connect_failure ?? 0),
-          timeout: String(w?.errors.timeout ?? 0),
-          reset: String(w?.errors.reset ?? 0),
-        },
+        errors: errorsOf(w),
         ...(w ? { latency: toProto(w.latency) } : {}),
         endpoints: s.endpoints.map((e) => ({ address: e.address, port: e.port, healthy: e.healthy, labels: { ...e.labels } })),
       };
     }),
     rtts: Object.keys(r.rttsMs).sort().map((zone) => ({ zone, rtt_ms: r.rttsMs[zone] as number })),
+    asked: Object.keys(r.window.asked).sort().map((key) => {
+      const a = r.window.asked[key]!;
+      const [namespace, name] = key.split('/') as [string, string];
+      const zones = Object.keys(a.destinations).sort();
+      const sent = zones.reduce((sum, z) => sum + a.destinations[z]!.requests, 0);
+      return {
+        namespace,
+        name,
+        rps: sent / seconds,
+        destinations: zones.map((zone) => {
+          const o = a.destinations[zone]!;
+          return { zone, requests: String(o.requests), successes: String(o.successes), errors: errorsOf(o), latency: toProto(o.latency) };
+        }),
+        local: {
+          fault_injected: String(a.local.fault_injected),
+          overflow: String(a.local.overflow),
+          denied: String(a.local.denied),
+          no_endpoint: String(a.local.no_endpoint),
+          timeout: String(a.local.timeout),
+        },
+        in_flight: askedInFlightOf(r.window, key),
+      };
+    }),
   };
 }

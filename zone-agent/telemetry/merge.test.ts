@@ -3,19 +3,23 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { record, emptyHistogram, toProto } from '../../api/histogram.ts';
 import type { SidecarStats__Output } from '../../api/generated/meshfed/v1/SidecarStats.ts';
-import { addStats, dropSidecar, EMPTY_WINDOW, inFlightOf, resetWindow, type WindowTotals } from './merge.ts';
+import { addStats, askedInFlightOf, dropSidecar, EMPTY_WINDOW, evidence, inFlightOf, resetWindow, sumWindows, type WindowTotals } from './merge.ts';
+import type { ServiceStats__Output } from '../../api/generated/meshfed/v1/ServiceStats.ts';
 import { buildReport } from '../report/build.ts';
 
 const h = (ms: number[]) => toProto(ms.reduce((acc, m) => record(acc, m), emptyHistogram()));
-function stats(requests: number, successes: number, e5xx: number, inFlight: number, lat: number[]): SidecarStats__Output {
+const NO_LOCAL = { fault_injected: '0', overflow: '0', denied: '0', no_endpoint: '0', timeout: '0' };
+function entry(requests: number, successes: number, e5xx: number, inFlight: number, lat: number[], zone: string, local = NO_LOCAL): ServiceStats__Output {
   return {
-    window_ms: 1000,
-    services: [{
-      namespace: 'shop', name: 'cart', requests: String(requests), successes: String(successes), in_flight: inFlight,
-      errors: { http_5xx: String(e5xx), connect_failure: '0', timeout: '0', reset: '0' },
-      latency: { bounds_ms: h(lat).bounds_ms as number[], counts: (h(lat).counts as string[]), sum_ms: h(lat).sum_ms as number, count: String(lat.length) },
-    }],
+    namespace: 'shop', name: 'cart', requests: String(requests), successes: String(successes), in_flight: inFlight,
+    errors: { http_5xx: String(e5xx), connect_failure: '0', timeout: '0', reset: '0' },
+    latency: { bounds_ms: h(lat).bounds_ms as number[], counts: (h(lat).counts as string[]), sum_ms: h(lat).sum_ms as number, count: String(lat.length) },
+    destination_zone: zone, local,
   };
+}
+/** A sidecar's message: what it SERVED (inbound, for cart) and what it ASKED of cart in zone b1. */
+function stats(requests: number, successes: number, e5xx: number, inFlight: number, lat: number[]): SidecarStats__Output {
+  return { window_ms: 1000, services: [entry(requests, successes, e5xx, inFlight, lat, 'b1')], served: [entry(requests, successes, e5xx, inFlight, lat, '')] };
 }
 function ok(r: ReturnType<typeof addStats>): WindowTotals {
   assert.equal(r.ok, true, r.ok ? '' : r.error);
@@ -26,31 +30,72 @@ test('stats from several sidecars add up per service; in-flight is the sum of th
   let w = ok(addStats(EMPTY_WINDOW, 's1', stats(10, 9, 1, 3, [1, 2, 3])));
   w = ok(addStats(w, 's2', stats(5, 5, 0, 1, [100])));
   w = ok(addStats(w, 's1', stats(4, 4, 0, 2, [1])));
-  const c = w.services['shop/cart']!;
+  const c = w.served['shop/cart']!;
   assert.equal(c.requests, 19);
   assert.equal(c.successes, 18);
   assert.equal(c.errors.http_5xx, 1);
   assert.equal(c.latency.count, 5);
+  assert.equal(w.asked['shop/cart']!.destinations['b1']!.requests, 19);
   assert.equal(inFlightOf(w, 'shop/cart'), 3, 's1 latest 2 + s2 latest 1');
+  assert.equal(askedInFlightOf(w, 'shop/cart'), 3);
   assert.equal(inFlightOf(dropSidecar(w, 's1'), 'shop/cart'), 1);
   const r = resetWindow(w);
-  assert.deepEqual(r.services, {});
+  assert.deepEqual(r.served, {});
+  assert.deepEqual(r.asked, {});
   assert.equal(inFlightOf(r, 'shop/cart'), 3, 'gauges survive a window reset');
+});
+
+test('asked stats stay apart per destination zone, and local failures are nobody\'s errors', () => {
+  const injected = { ...NO_LOCAL, fault_injected: '6', overflow: '1' };
+  const msg: SidecarStats__Output = {
+    window_ms: 1000,
+    served: [],
+    services: [entry(10, 10, 0, 0, [1], 'a1'), entry(8, 2, 6, 0, [1], 'b1'), entry(0, 0, 0, 0, [], '', injected)],
+  };
+  const w = ok(addStats(EMPTY_WINDOW, 's1', msg));
+  const a = w.asked['shop/cart']!;
+  assert.deepEqual(Object.keys(a.destinations).sort(), ['a1', 'b1']);
+  assert.equal(a.destinations['a1']!.errors.http_5xx, 0);
+  assert.equal(a.destinations['b1']!.errors.http_5xx, 6);
+  assert.deepEqual(a.local, { fault_injected: 6, overflow: 1, denied: 0, no_endpoint: 0, timeout: 0 });
+  assert.deepEqual(w.served, {}, 'asking is not serving');
+  const report = buildReport({ zone: 'a1', sequence: 1, nowMs: 2000, windowMs: 2000, services: [], window: w, rttsMs: {} });
+  assert.equal(report.services!.length, 0, 'a zone that hosts nothing reports no served service');
+  const r = report.asked![0]!;
+  assert.equal(r.rps, 9, '18 requests reached a zone over 2 s; the 7 local failures are not demand served anywhere');
+  assert.deepEqual(r.destinations!.map((d) => [d.zone, d.requests, d.errors?.http_5xx]), [['a1', '10', '0'], ['b1', '8', '6']]);
+  assert.equal(r.local?.fault_injected, '6');
+});
+
+test('the evidence window keeps the intervals of the last few seconds and sums them', () => {
+  const one = ok(addStats(EMPTY_WINDOW, 's1', stats(4, 4, 0, 0, [1])));
+  const closed = [0, 1000, 2000, 3000, 4000, 5000, 6000].map((t) => ({ startMs: t, endMs: t + 1000, totals: one }));
+  const kept = evidence(closed, 7000, 5000);
+  assert.deepEqual(kept.map((c) => c.startMs), [2000, 3000, 4000, 5000, 6000]);
+  assert.equal(sumWindows(kept.map((c) => c.totals)).served['shop/cart']!.requests, 20);
+  assert.deepEqual(evidence(closed, 60_000, 5000).map((c) => c.startMs), [6000], 'the newest interval is always kept');
+  assert.deepEqual(evidence([], 1, 5000), []);
 });
 
 test('a bad message is refused whole and leaves the window unchanged', () => {
   const w = ok(addStats(EMPTY_WINDOW, 's1', stats(10, 9, 1, 3, [1])));
-  const bad: SidecarStats__Output[] = [
-    stats(1, 2, 0, 0, []),
-    { window_ms: 1, services: [{ ...stats(1, 1, 0, 0, [])!.services[0]!, requests: '-1' }] },
-    { window_ms: 1, services: [{ ...stats(1, 1, 0, 0, [])!.services[0]!, namespace: '' }] },
-    { window_ms: 1, services: [{ ...stats(1, 1, 0, 0, [1])!.services[0]!, latency: { bounds_ms: [1, 2], counts: ['1'], sum_ms: 1, count: '1' } }] },
+  const base = stats(1, 1, 0, 0, [])!.services[0]!;
+  const bad: [SidecarStats__Output, RegExp][] = [
+    [stats(1, 2, 0, 0, []), /exceed requests/],
+    [{ window_ms: 1, served: [], services: [{ ...base, requests: '-1' }] }, /non-negative integers/],
+    [{ window_ms: 1, served: [], services: [{ ...base, namespace: '' }] }, /namespace and name/],
+    [{ window_ms: 1, served: [], services: [{ ...stats(1, 1, 0, 0, [1])!.services[0]!, latency: { bounds_ms: [1, 2], counts: ['1'], sum_ms: 1, count: '1' } }] }, /services\[0\]/],
+    [{ window_ms: 1, served: [], services: [{ ...base, destination_zone: '' }] }, /without a destination_zone/],
+    [{ window_ms: 1, served: [], services: [{ ...base, destination_zone: 'Not A Zone' }] }, /not a zone name/],
+    [{ window_ms: 1, services: [], served: [{ ...base, destination_zone: 'b1' }] }, /served\[0\]\.destination_zone/],
+    [{ window_ms: 1, services: [], served: [{ ...base, destination_zone: '', local: { ...NO_LOCAL, overflow: '1' } }] }, /only asked/],
   ];
-  for (const m of bad) {
+  for (const [m, re] of bad) {
     const r = addStats(w, 's1', m);
     assert.equal(r.ok, false);
+    if (!r.ok) assert.match(r.error, re);
   }
-  assert.equal(w.services['shop/cart']!.requests, 10);
+  assert.equal(w.served['shop/cart']!.requests, 10);
 });
 
 test('the report carries window counters as rates and counts, endpoints and RTTs', () => {
