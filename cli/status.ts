@@ -18,7 +18,7 @@ Exit codes: 0 shown, 1 balancer unreachable, 2 usage error.`,
 } as const;
 
 interface BalancerStatus { replicaId: string; leader: boolean; leaderId: string | null; store: { kind: string; ok: boolean; latencyMs: number | null }; agents: { zone: string; connectedAt: number; reports: number; lastReportAt: number }[] }
-interface ZoneRow { zone: string; cloud: string; region: string; network: string; alive: boolean; drained: boolean; eligible: boolean; reportAgeSeconds: number | null; services: number }
+interface ZoneRow { zone: string; cloud: string; region: string; network: string; alive: boolean; drained: boolean; eligible: boolean; reportAgeSeconds: number | null; services: number; localFailures?: Record<string, number>; windowSeconds?: number }
 interface GatewayStats { zone: string; active_connections: number; relay?: { connected: boolean; stale: boolean; appliedVersion: string } }
 interface AgentStatus { balancer: { connected: boolean; address: string | null }; weights: { tables: number; ageSeconds: number | null; stale: boolean }; endpoints: number }
 
@@ -55,7 +55,7 @@ export async function run(argv: readonly string[]): Promise<number> {
     `leader: ${status.leaderId ?? '(none)'}   store: ${status.store.kind} ${status.store.ok ? 'ok' : 'FAILING'}${status.store.latencyMs != null ? ` (${status.store.latencyMs.toFixed(1)} ms)` : ''}`,
     renderTable(['REPLICA', 'ADMIN', 'ROLE', 'AGENT STREAMS'], replicas.map((r) => [r.status?.replicaId ?? '?', r.url, r.status ? (r.status.leader ? 'leader' : 'follower') : 'UNREACHABLE', r.status ? String(r.status.agents.length) : '-'])).trimEnd(),
     renderTable(
-      ['ZONE', 'LOCALITY', 'NETWORK', 'HEALTH', 'REPORT AGE', 'STREAM TO', 'WEIGHTS AGE', 'STALE', 'GATEWAY'],
+      ['ZONE', 'LOCALITY', 'NETWORK', 'HEALTH', 'REPORT AGE', 'STREAM TO', 'WEIGHTS AGE', 'STALE', 'GATEWAY', 'LOCAL FAILS'],
       zones.zones.map((z) => {
         const a = agents.get(z.zone);
         const health = !z.alive ? 'lease gone' : z.drained ? 'drained' : z.eligible ? 'eligible' : 'out';
@@ -64,12 +64,26 @@ export async function run(argv: readonly string[]): Promise<number> {
           streams.get(z.zone) ?? (a?.balancer.connected ? a.balancer.address ?? '?' : 'none'),
           a?.weights.ageSeconds == null ? '-' : `${a.weights.ageSeconds.toFixed(0)}s`, a === undefined ? '-' : a.weights.stale ? 'STALE' : 'no',
           gatewayHealth(gateways.get(z.zone)),
+          localFailures(z),
         ];
       }),
     ).trimEnd(),
   ];
   process.stdout.write(lines.join('\n\n') + '\n');
   return 0;
+}
+
+const LOCAL_LABELS: Record<string, string> = { fault_injected: 'fault', overflow: 'overflow', denied: 'denied', no_endpoint: 'no endpoint', timeout: 'local timeout' };
+
+/**
+ * Failures the zone's own sidecars made over the report window ("12 in 5s: fault 12"); they are nobody's health, so
+ * they show here rather than in any zone's eligibility.
+ */
+export function localFailures(z: Pick<ZoneRow, 'localFailures' | 'windowSeconds'>): string {
+  const counts = Object.entries(z.localFailures ?? {}).filter(([, n]) => n > 0);
+  if (counts.length === 0) return '0';
+  const total = counts.reduce((s, [, n]) => s + n, 0);
+  return `${total} in ${Math.round(z.windowSeconds ?? 0)}s: ${counts.map(([k, n]) => `${LOCAL_LABELS[k] ?? k} ${n}`).join(', ')}`;
 }
 
 /** One word for a gateway: its admin answered, and whether its relay feed is live. */

@@ -49,3 +49,25 @@ test('on the leader, a zone out for every service is not eligible, and says why'
   // A follower has no verdicts and shows liveness and drain only.
   assert.equal(Object.fromEntries(zoneViews(view(), verdicts, false, 3000).map((z) => [z.zone, z]))['ejected']!.eligible, true);
 });
+
+test('a zone view sums the local failures its sidecars made, which count against nobody', async () => {
+  const { localFailuresOf } = await import('./admin.ts');
+  const { localFailures } = await import('../../cli/status.ts');
+  const s = stored('a', 1000);
+  const local = (fault: string, overflow: string) => ({ fault_injected: fault, overflow, denied: '0', no_endpoint: '0', timeout: '0' });
+  const withLocal: StoredZoneReport = {
+    ...s,
+    report: {
+      ...s.report,
+      window_ms: 5000,
+      asked: [
+        { namespace: 'shop', name: 'cart', rps: 1, in_flight: 0, destinations: [], local: local('12', '1') },
+        { namespace: 'shop', name: 'catalog', rps: 1, in_flight: 0, destinations: [], local: local('3', '0') },
+      ],
+    },
+  };
+  const counts = localFailuresOf(withLocal);
+  assert.deepEqual(counts, { fault_injected: 15, overflow: 1, denied: 0, no_endpoint: 0, timeout: 0 });
+  assert.equal(localFailures({ localFailures: { ...counts }, windowSeconds: 5 }), '16 in 5s: fault 15, overflow 1');
+  assert.equal(localFailures({ localFailures: { ...localFailuresOf(undefined) }, windowSeconds: 0 }), '0');
+});

@@ -10,6 +10,7 @@ import type { ZoneVerdict } from '../weights/index.ts';
 import type { ReplicaView } from './view.ts';
 import type { AgentStreamInfo } from './federation.ts';
 import type { ServerMetrics } from './metrics.ts';
+import type { StoredZoneReport } from './report.ts';
 
 /** Largest request body the admin API reads; a policy is a few kB. */
 export const MAX_ADMIN_BODY_BYTES = 256 * 1024;
@@ -45,6 +46,31 @@ export interface ZoneView {
   readonly services: number;
   /** Per-service verdicts that say the zone is out; only the leader knows them. */
   readonly outFor: readonly { readonly service: string; readonly reason: string }[];
+  /**
+   * Requests the zone's own sidecars failed over its last report's window (injected faults, overflow, refusals, no
+   * endpoint, local deadline), summed over services. They count against nobody's health, so they are shown here.
+   */
+  readonly localFailures: LocalFailureCounts;
+  /** The window those counts cover, in seconds. */
+  readonly windowSeconds: number;
+}
+
+/** Local (client-side) failures by class. */
+export interface LocalFailureCounts {
+  readonly fault_injected: number;
+  readonly overflow: number;
+  readonly denied: number;
+  readonly no_endpoint: number;
+  readonly timeout: number;
+}
+
+/** Sums a report's local failures over its services. */
+export function localFailuresOf(report: StoredZoneReport | undefined): LocalFailureCounts {
+  const sum = { fault_injected: 0, overflow: 0, denied: 0, no_endpoint: 0, timeout: 0 };
+  for (const a of report?.report.asked ?? []) {
+    for (const k of Object.keys(sum) as (keyof LocalFailureCounts)[]) sum[k] += Number(a.local?.[k] ?? 0);
+  }
+  return sum;
 }
 
 class HttpError extends Error {
@@ -126,6 +152,8 @@ export function zoneViews(view: ReplicaView, verdicts: readonly ZoneVerdict[], l
       reportAgeSeconds: report ? Math.max(0, (now - report.receivedAt) / 1000) : undefined,
       services: report?.report.services.length ?? 0,
       outFor,
+      localFailures: localFailuresOf(live),
+      windowSeconds: live ? live.report.window_ms / 1000 : 0,
     };
   });
 }
