@@ -87,3 +87,17 @@ test('the example file in examples/ is valid', () => {
   const c = loadSidecarConfig(join(import.meta.dirname, '..', 'examples', 'sidecar.yaml'));
   assert.ok(Object.keys(c.services).length > 0);
 });
+
+test('tiers, exclusive and unavailableReason: standby zones, residency, a row with no share', () => {
+  const base = 'zones: { a: { network: n }, b: { network: n }, c: { network: n } }\nservices:\n  shop/c:\n';
+  const c = parseSidecarConfig(`${base}    weights: { a: 10000, b: 0 }\n    tiers: { a: 0, b: 1, c: 3 }\n    exclusive: true`, 's.yaml');
+  const s = c.services['shop/c']!;
+  assert.deepEqual([s.weights, s.tiers, s.exclusive], [{ a: 10000, b: 0 }, { a: 0, b: 1, c: 3 }, true]);
+  assert.equal(parseSidecarConfig(`${base}    weights: { a: 10000 }`, 's.yaml').services['shop/c']!.exclusive, false, 'exclusive defaults to false');
+  const none = parseSidecarConfig(`${base}    weights: { a: 0, b: 0 }\n    unavailableReason: every allowed zone is drained`, 's.yaml').services['shop/c']!;
+  assert.equal(none.unavailableReason, 'every allowed zone is drained');
+  assert.match(problems(`${base}    tiers: { z: 1 }`), /services\.shop\/c\.tiers\.z: zone "z" is not declared under zones:/);
+  assert.match(problems(`${base}    tiers: { a: -1 }`), /services\.shop\/c\.tiers\.a:/);
+  assert.match(problems(`${base}    exclusive: yes please`), /services\.shop\/c\.exclusive:/);
+  assert.match(problems(`${base}    weights: { a: 5000 }`), /must add up to 10000 \(they add up to 5000\); all 0 means no zone may get traffic/);
+});

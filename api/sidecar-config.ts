@@ -167,8 +167,24 @@ export const serviceSchema = z.strictObject({
   subsets: z.record(z.string().min(1), z.record(z.string(), z.string())).default({}),
   /** Endpoints per zone: `host:port` of each endpoint's sidecar inbound, or `{ address, labels }`. */
   endpoints: keyedRecord('zone', z.array(endpointSchema)).default({}),
-  /** This sidecar's weight row in basis points (sum 10000). Absent: equal shares over zones with endpoints. */
+  /**
+   * This sidecar's weight row in basis points: sum 10000, or every share 0 when no zone may get traffic (then
+   * `unavailableReason` says why). A zone with 0 is a standby target. Absent: equal shares over zones with endpoints.
+   */
   weights: keyedRecord('zone', z.number().int().min(0).max(10000)).optional(),
+  /**
+   * Failover tier of each zone of the row, 0 nearest (the engine's TargetWeight.tier). When a zone with a share has
+   * no healthy endpoint, its share goes to the lowest tier that has one. A zone of `weights` missing here is tier 0;
+   * a zone only here is a standby target (share 0).
+   */
+  tiers: keyedRecord('zone', z.number().int().min(0).max(1000)).optional(),
+  /**
+   * Residency: never send to a zone not listed in `weights` or `tiers`, not even in local failover. When no listed
+   * zone can serve, the request is answered 503 MESHFED_E_NO_ALLOWED_ZONE.
+   */
+  exclusive: z.boolean().default(false),
+  /** Why no zone of the row has a share (the engine's unavailable_reason); given in the 503's reason. */
+  unavailableReason: z.string().min(1).optional(),
   routes: z.array(routeSchema).default([]),
   policy: policySchema.prefault({}),
 });
@@ -225,14 +241,16 @@ export const sidecarConfigSchema = z
   })
   .superRefine((c, ctx) => {
     for (const [svc, s] of Object.entries(c.services)) {
-      for (const zone of [...Object.keys(s.endpoints), ...Object.keys(s.weights ?? {})]) {
-        if (c.zones[zone] === undefined) {
-          ctx.addIssue({ code: 'custom', path: ['services', svc, 'endpoints', zone], message: `zone "${zone}" is not declared under zones: (add zones.${zone}.network)` });
+      for (const key of ['endpoints', 'weights', 'tiers'] as const) {
+        for (const zone of Object.keys(s[key] ?? {})) {
+          if (c.zones[zone] === undefined) {
+            ctx.addIssue({ code: 'custom', path: ['services', svc, key, zone], message: `zone "${zone}" is not declared under zones: (add zones.${zone}.network)` });
+          }
         }
       }
       if (s.weights) {
         const sum = Object.values(s.weights).reduce((a, b) => a + b, 0);
-        if (sum !== 10000) ctx.addIssue({ code: 'custom', path: ['services', svc, 'weights'], message: `weights are basis points and must add up to 10000 (they add up to ${sum})` });
+        if (sum !== 10000 && sum !== 0) ctx.addIssue({ code: 'custom', path: ['services', svc, 'weights'], message: `weights are basis points and must add up to 10000 (they add up to ${sum}); all 0 means no zone may get traffic` });
       }
       s.routes.forEach((r, i) => {
         const target = r.service ?? svc;

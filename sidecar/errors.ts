@@ -8,6 +8,7 @@ export const SIDECAR_CODES = {
   MESHFED_E_SIDECAR_CIRCUIT_OPEN: 'the destination already has its maximum of requests in flight (503)',
   MESHFED_E_SIDECAR_UPSTREAM_TIMEOUT: 'the route deadline or the per-try deadline fired (504)',
   MESHFED_E_SIDECAR_UPSTREAM_FAILED: 'the upstream handler threw instead of answering (502; a bug in the I/O side)',
+  MESHFED_E_NO_ALLOWED_ZONE: 'the weight row is exclusive (data residency) and no zone it allows can serve; other zones are never used (503)',
   MESHFED_E_SIDECAR_AUTHZ_DENIED: "the caller's SPIFFE ID is not allowed to call this service (403)",
   // sidecar-io: sockets, upstream, certificates, gateway.
   MESHFED_E_SIDECAR_NO_CERTIFICATES: 'the sidecar config names no certificates (mTLS needs cert, key and ca)',

@@ -1,4 +1,5 @@
 // The seam between the sidecar's pure decision layers (sidecar-core) and its sockets (sidecar-io).
+import type { SidecarCode } from './errors.ts';
 
 /** A source of uniform numbers in [0, 1). Injected so every random decision is reproducible in tests. */
 export type Random = () => number;
@@ -85,7 +86,7 @@ export type PickFlag = 'failover' | 'panic' | 'excluded-relaxed' | 'unweighted-s
 export type Pick =
   | { readonly kind: 'complete'; readonly endpoint: EndpointRef; readonly zone: string; readonly flags?: readonly PickFlag[] }
   | { readonly kind: 'queue' }
-  | { readonly kind: 'unavailable'; readonly reason: string }
+  | { readonly kind: 'unavailable'; readonly reason: string; /** The code to answer with; MESHFED_E_SIDECAR_NO_HEALTHY_UPSTREAM when absent. */ readonly code?: SidecarCode }
   | { readonly kind: 'drop'; readonly reason: string };
 
 /** What a picker needs from a request. `now` is passed in because ejections end with time. */

@@ -1,7 +1,7 @@
 // The picker source: holds per-service endpoints, weights, outlier state and in-flight counts, and republishes pickers on change.
 import type { SidecarConfig } from '../../api/sidecar-config.ts';
 import type { EndpointRef, Outcome, Picker, Random } from '../types.ts';
-import { endpointsFor, sniFor, weightsFor } from './endpoints.ts';
+import { endpointsFor, rowFor, sniFor, type ServiceRow } from './endpoints.ts';
 import { createOutlierState, nextUnejection, recordOutcome, withEndpoints, type OutlierEvent, type OutlierState } from './outlier.ts';
 import { buildPicker } from './picker.ts';
 
@@ -31,7 +31,7 @@ export interface Balancer extends PickerSource {
 
 interface ServiceSlot {
   endpoints: Map<string, EndpointRef[]>;
-  weights: Record<string, number>;
+  row: ServiceRow;
   subsets: Readonly<Record<string, Readonly<Record<string, string>>>>;
   sni: (subset: string) => string;
   outlier: OutlierState;
@@ -48,7 +48,10 @@ export function createBalancer(options: { zone: string; random: Random; config?:
   const rebuild = (slot: ServiceSlot): Picker => {
     const p = buildPicker({
       endpointsByZone: slot.endpoints,
-      weights: slot.weights,
+      weights: slot.row.weights,
+      ...(slot.row.tiers ? { tiers: slot.row.tiers } : {}),
+      exclusive: slot.row.exclusive,
+      ...(slot.row.unavailableReason !== undefined ? { unavailableReason: slot.row.unavailableReason } : {}),
       subsets: slot.subsets,
       outlier: slot.outlier,
       unreachable: slot.unreachable,
@@ -71,7 +74,7 @@ export function createBalancer(options: { zone: string; random: Random; config?:
         const old = slots.get(name);
         slots.set(name, {
           endpoints,
-          weights: weightsFor(svc),
+          row: rowFor(svc),
           subsets: svc.subsets,
           sni: sniFor(name, svc.port),
           outlier: old ? withEndpoints(old.outlier, all, od) : createOutlierState(od, all),

@@ -81,3 +81,21 @@ export function weightsFor(config: ServiceConfig): Record<string, number> {
   });
   return row;
 }
+
+/** A service's row as the picker takes it: shares, tiers, residency and the reason when nothing has a share. */
+export interface ServiceRow {
+  readonly weights: Record<string, number>;
+  readonly tiers?: Readonly<Record<string, number>>;
+  readonly exclusive: boolean;
+  readonly unavailableReason?: string;
+}
+
+/** weightsFor plus the row's tiers, `exclusive` and unavailable reason. */
+export function rowFor(config: ServiceConfig): ServiceRow {
+  return {
+    weights: weightsFor(config),
+    ...(config.tiers ? { tiers: config.tiers } : {}),
+    exclusive: config.exclusive,
+    ...(config.unavailableReason !== undefined ? { unavailableReason: config.unavailableReason } : {}),
+  };
+}

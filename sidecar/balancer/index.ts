@@ -4,5 +4,6 @@ export {
   createOutlierState, withEndpoints, recordOutcome, isEjected, ejectedInZone, anyEjected, maxEjectedInZone, nextUnejection,
   type OutlierConfig, type OutlierEntry, type OutlierState, type OutlierEvent,
 } from './outlier.ts';
-export { endpointsFor, weightsFor, serviceHost, serviceHosts, hostIndex, resolveAuthority, sniFor } from './endpoints.ts';
+export { failoverShares, listedZones, rowTotal, type ZoneRow, type ZoneShares } from './failover.ts';
+export { endpointsFor, weightsFor, rowFor, type ServiceRow, serviceHost, serviceHosts, hostIndex, resolveAuthority, sniFor } from './endpoints.ts';
 export { createBalancer, type Balancer, type PickerSource } from './balancer.ts';

@@ -1,13 +1,20 @@
 // The immutable picker: weighted zone choice with local failover, then power-of-two-choices least-request inside the zone.
 import type { EndpointRef, Pick, PickExclude, PickFlag, Picker, PickRequest, Random } from '../types.ts';
 import { anyEjected, isEjected, type OutlierState } from './outlier.ts';
+import { failoverShares, listedZones, rowTotal, type ZoneRow, type ZoneShares } from './failover.ts';
 
 /** Everything a picker is built from. The picker keeps references; callers must not mutate what they pass. */
 export interface PickerInput {
   /** The destination's endpoints per zone; subsets select from these by labels. */
   readonly endpointsByZone: ReadonlyMap<string, readonly EndpointRef[]>;
-  /** This sidecar's weight row for the destination, in basis points. Zones with weight 0 are a last resort only. */
+  /** This sidecar's weight row for the destination, in basis points. Zones with weight 0 are standby targets. */
   readonly weights: Readonly<Record<string, number>>;
+  /** Failover tier per zone of the row (0 nearest); absent: every zone of `weights` is tier 0. */
+  readonly tiers?: Readonly<Record<string, number>>;
+  /** Residency: never pick a zone outside `weights`/`tiers`; when none can serve, answer MESHFED_E_NO_ALLOWED_ZONE. */
+  readonly exclusive?: boolean;
+  /** Why the row gives no zone a share; a row whose shares sum to 0 with a reason is unavailable with it. */
+  readonly unavailableReason?: string;
   /** Named label selectors. */
   readonly subsets?: Readonly<Record<string, Readonly<Record<string, string>>>>;
   readonly outlier?: OutlierState;
@@ -64,14 +71,40 @@ function matchesSelector(ep: EndpointRef, selector: Readonly<Record<string, stri
 
 const NO_EXCLUDE: PickExclude = { endpoints: new Set(), zones: new Set() };
 
+/** One zone drawn from shares (a failoverShares result). */
+function drawZone(shares: ZoneShares, random: Random): string | undefined {
+  const n = shares.zones.length;
+  if (n <= 1) return shares.zones[0];
+  let total = 0;
+  for (let i = 0; i < n; i++) total += shares.shares[i] as number;
+  let r = random() * total;
+  for (let i = 0; i < n - 1; i++) {
+    r -= shares.shares[i] as number;
+    if (r < 0) return shares.zones[i];
+  }
+  return shares.zones[n - 1];
+}
+
+/** The flags of a pick from `shares` in a pass (the pass's own flag first, as the access log has always shown them). */
+function flagsOf(shares: ZoneShares, passFlag: PickFlag | undefined): PickFlag[] {
+  const flags: PickFlag[] = [];
+  if (passFlag) flags.push(passFlag);
+  if (shares.unlisted) flags.push('unweighted-spill');
+  if (shares.failover) flags.push('failover');
+  return flags;
+}
+
 /**
- * Builds a picker. Zone choice: weighted random over the zones that have an available endpoint (not ejected, not
- * unreachable, not excluded), so a zone whose endpoints are all out spills at once to the others in proportion to
- * their weights (local failover). Then, in order of relaxation when nothing is left:
- * zones with weight 0 ('unweighted-spill'); excluded zones and endpoints ('excluded-relaxed'); ejected endpoints
- * ('panic': every endpoint ejected means the detector, not the fleet, is more likely wrong).
+ * Builds a picker. Zone choice: weighted random over the shares failoverShares (failover.ts) gives for the zones
+ * that have an available endpoint (not ejected, not unreachable, not excluded): a zone whose endpoints are all out
+ * hands its share at once to the nearest tier that can serve ('failover'), then to zones outside the row
+ * ('unweighted-spill', never when exclusive). When nothing is left, in order of relaxation: excluded zones and
+ * endpoints ('excluded-relaxed'); ejected endpoints ('panic': every endpoint ejected means the detector, not the
+ * fleet, is more likely wrong). Unreachable endpoints are never picked. An exclusive row that cannot be served is
+ * unavailable with code MESHFED_E_NO_ALLOWED_ZONE.
  */
 export function buildPicker(input: PickerInput): Picker {
+  const row: ZoneRow = { weights: input.weights, ...(input.tiers ? { tiers: input.tiers } : {}), ...(input.exclusive ? { exclusive: true } : {}) };
   const zones = [...input.endpointsByZone.keys()].sort();
   const bySubset = new Map<string, ReadonlyMap<string, readonly EndpointRef[]>>();
   bySubset.set('', input.endpointsByZone);
@@ -83,23 +116,35 @@ export function buildPicker(input: PickerInput): Picker {
     }
     bySubset.set(name, m);
   }
-  const weightOf = (zone: string): number => input.weights[zone] ?? 0;
   const ready = input.ready ?? true;
-  // The common case (nothing ejected, excluded or unreachable) needs no filtering: its zone lists are precomputed.
-  const fastZones = new Map<string, string[]>();
-  for (const [name, table] of bySubset) fastZones.set(name, zones.filter((z) => weightOf(z) > 0 && (table.get(z)?.length ?? 0) > 0));
+  const noShare = input.unavailableReason !== undefined && listedZones(row).length > 0 && rowTotal(row) === 0;
+  const unavailable = (reason: string): Pick => (input.exclusive
+    ? { kind: 'unavailable', reason: input.unavailableReason ?? `no zone this source may use (${listedZones(row).join(', ') || 'none'}) can serve: ${reason}`, code: 'MESHFED_E_NO_ALLOWED_ZONE' }
+    : { kind: 'unavailable', reason: input.unavailableReason !== undefined ? `${reason} (${input.unavailableReason})` : reason });
+  // The common case (nothing ejected, excluded or unreachable) needs no filtering: its shares are precomputed.
+  const fast = new Map<string, { shares: ZoneShares; flags: PickFlag[] } | undefined>();
+  for (const [name, table] of bySubset) {
+    const shares = failoverShares(row, zones.filter((z) => (table.get(z)?.length ?? 0) > 0));
+    fast.set(name, shares && { shares, flags: flagsOf(shares, undefined) });
+  }
 
   return {
     pick(request: PickRequest, exclude: PickExclude = NO_EXCLUDE): Pick {
       if (!ready) return { kind: 'queue' };
+      if (noShare) return input.exclusive
+        ? { kind: 'unavailable', reason: input.unavailableReason as string, code: 'MESHFED_E_NO_ALLOWED_ZONE' }
+        : { kind: 'unavailable', reason: input.unavailableReason as string };
       const table = bySubset.get(request.subset ?? '');
       if (!table) return { kind: 'unavailable', reason: `unknown subset "${request.subset}"` };
       const ejections = input.outlier !== undefined && anyEjected(input.outlier, request.now);
       const unreachable = input.unreachable;
       if (!ejections && !unreachable?.size && exclude.endpoints.size === 0 && exclude.zones.size === 0) {
-        const fast = fastZones.get(request.subset ?? '') as string[];
-        const zone = weightedChoice(fast, weightOf, input.random);
-        if (zone !== undefined) return { kind: 'complete', endpoint: p2c(table.get(zone) as EndpointRef[], input.inFlight, input.random) as EndpointRef, zone };
+        const f = fast.get(request.subset ?? '');
+        const zone = f && drawZone(f.shares, input.random);
+        if (f && zone !== undefined) {
+          const endpoint = p2c(table.get(zone) as EndpointRef[], input.inFlight, input.random) as EndpointRef;
+          return f.flags.length > 0 ? { kind: 'complete', endpoint, zone, flags: f.flags } : { kind: 'complete', endpoint, zone };
+        }
       }
 
       const available = (zone: string, honourExclude: boolean, honourEjection: boolean): EndpointRef[] => {
@@ -113,19 +158,15 @@ export function buildPicker(input: PickerInput): Picker {
         );
       };
 
-      // Tried in order; the first pass that finds a zone wins. Unreachable endpoints are never picked.
-      const passes: { exclude: boolean; ejection: boolean; weighted: boolean; flag?: PickFlag }[] = [
-        { exclude: true, ejection: true, weighted: true },
-        { exclude: true, ejection: true, weighted: false, flag: 'unweighted-spill' },
-        { exclude: false, ejection: true, weighted: true, flag: 'excluded-relaxed' },
-        { exclude: false, ejection: true, weighted: false, flag: 'excluded-relaxed' },
-        { exclude: false, ejection: false, weighted: true, flag: 'panic' },
-        { exclude: false, ejection: false, weighted: false, flag: 'panic' },
-      ];
       let total = 0;
       for (const z of zones) total += (table.get(z) ?? []).length;
-      if (total === 0) return { kind: 'unavailable', reason: request.subset ? `no endpoints in subset "${request.subset}"` : 'no endpoints' };
-
+      if (total === 0) return unavailable(request.subset ? `no endpoints in subset "${request.subset}"` : 'no endpoints');
+      // Tried in order; the first pass whose shares name a zone wins.
+      const passes: { exclude: boolean; ejection: boolean; flag?: PickFlag }[] = [
+        { exclude: true, ejection: true },
+        { exclude: false, ejection: true, flag: 'excluded-relaxed' },
+        { exclude: false, ejection: false, flag: 'panic' },
+      ];
       for (const pass of passes) {
         const candidates = new Map<string, EndpointRef[]>();
         for (const z of zones) {
@@ -134,20 +175,14 @@ export function buildPicker(input: PickerInput): Picker {
           if (eps.length > 0) candidates.set(z, eps);
         }
         if (candidates.size === 0) continue;
-        const names = [...candidates.keys()];
-        let zone: string | undefined;
-        if (pass.weighted) zone = weightedChoice(names, weightOf, input.random);
-        // Unweighted passes spread evenly over zones nobody gave weight to.
-        else zone = names.some((z) => weightOf(z) > 0) ? undefined : names[Math.min(names.length - 1, Math.floor(input.random() * names.length))];
-        if (zone === undefined) continue;
+        const shares = failoverShares(row, [...candidates.keys()]);
+        const zone = shares && drawZone(shares, input.random);
+        if (!shares || zone === undefined) continue;
         const endpoint = p2c(candidates.get(zone) as EndpointRef[], input.inFlight, input.random) as EndpointRef;
-        const flags: PickFlag[] = [];
-        if (pass.flag) flags.push(pass.flag);
-        // Failover: the zone weighted choice would have reached includes zones that had nothing to offer.
-        if (zones.some((z) => weightOf(z) > 0 && !candidates.has(z))) flags.push('failover');
+        const flags = flagsOf(shares, pass.flag);
         return flags.length > 0 ? { kind: 'complete', endpoint, zone, flags } : { kind: 'complete', endpoint, zone };
       }
-      return { kind: 'unavailable', reason: 'every endpoint is unreachable' };
+      return unavailable('every endpoint is unreachable');
     },
   };
 }

@@ -15,7 +15,7 @@ function state(over: Partial<RelayState__Output> = {}): RelayState__Output {
         { namespace: 'shop', name: 'cart', endpoints: [{ address: '10.0.0.1', port: 80, healthy: true, labels: {} }] },
       ] },
     ],
-    weights: [{ namespace: 'shop', name: 'cart', version: 'w', computed_at_unix_ms: '0', sources: [{ source_zone: 'a', panic: false, targets: [
+    weights: [{ namespace: 'shop', name: 'cart', version: 'w', computed_at_unix_ms: '0', sources: [{ source_zone: 'a', panic: false, exclusive: false, unavailable_reason: '', targets: [
       { zone: 'a', basis_points: 7000, tier: 0, reason: '' }, { zone: 'b', basis_points: 3000, tier: 1, reason: '' },
     ] }] }],
     policies: [{ namespace: 'shop', name: 'cart', policy_json: JSON.stringify({ timeout: '2s', retry: { attempts: 2 } }) }],
@@ -54,7 +54,7 @@ test('the overlay adds routes, subsets and identity; the relay keeps endpoints a
 
 test('a weight row naming a zone the state does not list is rescaled over the known zones', () => {
   const s = state();
-  const r = relayStateToConfig({ ...s, weights: [{ ...s.weights[0]!, sources: [{ source_zone: 'a', panic: false, targets: [
+  const r = relayStateToConfig({ ...s, weights: [{ ...s.weights[0]!, sources: [{ source_zone: 'a', panic: false, exclusive: false, unavailable_reason: '', targets: [
     { zone: 'a', basis_points: 5000, tier: 0, reason: '' }, { zone: 'b', basis_points: 2500, tier: 1, reason: '' }, { zone: 'gone', basis_points: 2500, tier: 1, reason: '' },
   ] }] }] }, 'a', 'td');
   assert.ok(r.ok);
@@ -99,4 +99,36 @@ test('policies and faults relayed as parsed (durations in ms numbers) are accept
   assert.equal(r.value.services['shop/cart']!.policy.timeout, 5000);
   assert.equal(r.value.services['shop/cart']!.policy.outlierDetection.baseEjectionTime, 10000);
   assert.equal(r.value.faults.rules[0]?.delay?.fixed, 40);
+});
+
+test('standby targets (0 basis points) are kept with their tiers, and exclusive and the reason travel', () => {
+  const s = state();
+  const targets = [
+    { zone: 'a', basis_points: 10000, tier: 0, reason: '' }, { zone: 'b', basis_points: 0, tier: 1, reason: 'standby' }, { zone: 'gone', basis_points: 0, tier: 3, reason: '' },
+  ];
+  const r = relayStateToConfig({ ...s, weights: [{ ...s.weights[0]!, sources: [{ source_zone: 'a', panic: false, exclusive: true, unavailable_reason: '', targets }] }] }, 'a', 'td');
+  assert.ok(r.ok, r.ok ? '' : r.error);
+  const cart = r.value.services['shop/cart']!;
+  assert.deepEqual(cart.weights, { a: 10000, b: 0 });
+  assert.deepEqual(cart.tiers, { a: 0, b: 1 }, 'a zone the directory does not list is dropped, standby b stays');
+  assert.equal(cart.exclusive, true);
+});
+
+test('a row where no target has a share keeps every target at 0 with the reason', () => {
+  const s = state();
+  const targets = [{ zone: 'a', basis_points: 0, tier: 0, reason: '' }, { zone: 'b', basis_points: 0, tier: 1, reason: '' }];
+  const r = relayStateToConfig({ ...s, weights: [{ ...s.weights[0]!, sources: [{ source_zone: 'a', panic: false, exclusive: true, unavailable_reason: 'every allowed zone is drained', targets }] }] }, 'a', 'td');
+  assert.ok(r.ok, r.ok ? '' : r.error);
+  const cart = r.value.services['shop/cart']!;
+  assert.deepEqual(cart.weights, { a: 0, b: 0 });
+  assert.equal(cart.unavailableReason, 'every allowed zone is drained');
+});
+
+test('an exclusive row whose zones are all unknown stays, empty, so nothing goes elsewhere', () => {
+  const s = state();
+  const targets = [{ zone: 'far', basis_points: 10000, tier: 0, reason: '' }];
+  const r = relayStateToConfig({ ...s, weights: [{ ...s.weights[0]!, sources: [{ source_zone: 'a', panic: false, exclusive: true, unavailable_reason: '', targets }] }] }, 'a', 'td');
+  assert.ok(r.ok, r.ok ? '' : r.error);
+  assert.deepEqual(r.value.services['shop/cart']!.weights, {});
+  assert.equal(r.value.services['shop/cart']!.exclusive, true);
 });

@@ -1,5 +1,6 @@
 // Pure translation of the zone agent's RelayState (plus a local overlay) into the config the sidecar applies.
 import type { RelayState__Output } from '../../api/generated/meshfed/v1/RelayState.ts';
+import type { SourceWeights__Output } from '../../api/generated/meshfed/v1/SourceWeights.ts';
 import { parseSidecarConfig, type SidecarConfig } from '../../api/sidecar-config.ts';
 import { err, ok, describeError, MeshfedError, type Result } from '../../common/errors.ts';
 import type { RelayOverlay } from '../../api/relay-overlay.ts';
@@ -23,6 +24,41 @@ export function normaliseRow(row: Readonly<Record<string, number>>): Record<stri
   const byRemainder = [...scaled].sort((a, b) => (b.exact - Math.floor(b.exact)) - (a.exact - Math.floor(a.exact)) || (a.z < b.z ? -1 : 1));
   for (let i = 0; given < 10000; i++, given++) out[byRemainder[i % byRemainder.length]!.z]! += 1;
   return out;
+}
+
+/** The sidecar config keys one relayed weight row becomes. */
+export interface RelayedRow {
+  readonly weights: Record<string, number>;
+  readonly tiers: Record<string, number>;
+  readonly exclusive?: true;
+  readonly unavailableReason?: string;
+}
+
+/**
+ * One source row as sidecar config keys. Every target zone the directory knows is kept with its tier, standby
+ * targets (0 basis points) too, so the sidecar's own failover follows the engine's tiers; the shares of the known
+ * zones are rescaled to 10000 (all 0 when none has one). A target zone listed twice keeps its nearest tier.
+ * Undefined when no target is known and the row is not exclusive (the sidecar then uses equal shares, as without a
+ * row); an exclusive row with no known target stays, empty, so nothing is ever sent elsewhere.
+ */
+export function rowOf(src: SourceWeights__Output, known: (zone: string) => boolean): RelayedRow | undefined {
+  const bp: Record<string, number> = {};
+  const tiers: Record<string, number> = {};
+  for (const target of src.targets) {
+    if (!known(target.zone)) continue;
+    bp[target.zone] = (bp[target.zone] ?? 0) + Math.max(0, target.basis_points);
+    tiers[target.zone] = Math.min(tiers[target.zone] ?? Infinity, Math.max(0, target.tier));
+  }
+  const zonesKnown = Object.keys(tiers).sort();
+  if (zonesKnown.length === 0 && !src.exclusive) return undefined;
+  const shares = normaliseRow(bp) ?? {};
+  const weights = Object.fromEntries(zonesKnown.map((z) => [z, shares[z] ?? 0]));
+  return {
+    weights,
+    tiers: Object.fromEntries(zonesKnown.map((z) => [z, tiers[z] as number])),
+    ...(src.exclusive ? { exclusive: true as const } : {}),
+    ...(src.unavailable_reason ? { unavailableReason: src.unavailable_reason } : {}),
+  };
 }
 
 const POLICY_DURATIONS = [['timeout'], ['retry', 'perTryTimeout'], ['retry', 'backoffBase'], ['retry', 'backoffMax'], ['outlierDetection', 'baseEjectionTime'], ['outlierDetection', 'maxEjectionTime']] as const;
@@ -51,8 +87,8 @@ function faultsWithUnits(faults: unknown): unknown {
 
 /**
  * Builds the sidecar config for one relayed state. Rules: every zone of the state is declared with its network
- * and, when it is on another network, its gateway; only healthy endpoints are routed to; a weight row naming a
- * zone the state does not list loses that zone and is rescaled to 10000; the agent's policies and faults replace
+ * and, when it is on another network, its gateway; only healthy endpoints are routed to; a weight row keeps every
+ * target with its tier (rowOf), loses the zones the state does not list and is rescaled to 10000; the agent's policies and faults replace
  * the overlay's (the agent is the operator's voice), while routes, subsets, identities and authz come from the overlay.
  * Returns the problems as a value when the result does not validate, so the caller keeps its last good config.
  */
@@ -82,10 +118,8 @@ export function relayStateToConfig(state: RelayState__Output, zone: string, trus
   for (const t of state.weights) {
     const src = t.sources.find((r) => r.source_zone === zone);
     if (!src) continue;
-    const row: Record<string, number> = {};
-    for (const target of src.targets) if (zones[target.zone] !== undefined) row[target.zone] = (row[target.zone] ?? 0) + target.basis_points;
-    const weights = normaliseRow(row);
-    if (weights) serviceOf(`${t.namespace}/${t.name}`)['weights'] = weights;
+    const row = rowOf(src, (z) => zones[z] !== undefined);
+    if (row) Object.assign(serviceOf(`${t.namespace}/${t.name}`), row);
   }
   for (const p of state.policies) {
     try {
