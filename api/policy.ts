@@ -1,6 +1,6 @@
 // The service-policy file: per-service failover, distribution, ejection and damping settings for the weight engine.
 import { z } from 'zod';
-import type { DeepReadonly } from '../common/freeze.ts';
+import { deepFreeze, type DeepReadonly } from '../common/freeze.ts';
 import { parseDurationMs } from './fields.ts';
 import { loadConfigFile, parseConfig, validateConfig } from './load.ts';
 import { isLocalitySegment, LOCALITY_LEVELS } from './locality.ts';
@@ -116,6 +116,36 @@ const fraction = (what: string, allowZero: boolean) =>
       error: (issue) => `${String(issue.input)} is out of range; ${what} must be ${allowZero ? 'at least 0' : 'greater than 0'} and at most 1 (a fraction, e.g. 0.8)`,
     });
 
+const LOCALITY_PAIRS = ['sameZone', 'sameRegion', 'sameCloud', 'crossCloud'] as const;
+/** The four locality pairs an egress cost is declared for, nearest first. */
+export type LocalityPair = (typeof LOCALITY_PAIRS)[number];
+
+/**
+ * Relative egress cost per locality pair when neither the policy nor the topology names one (roughly cents per GB on
+ * public clouds: free inside a zone, cheap inside a region, more across regions, most across clouds).
+ */
+export const DEFAULT_EGRESS_COST: Readonly<Record<LocalityPair, number>> = Object.freeze({ sameZone: 0, sameRegion: 1, sameCloud: 2, crossCloud: 10 });
+
+const costValue = z.number({ error: 'expected a relative cost (a number ≥ 0, e.g. 10)' }).min(0, 'a cost cannot be negative').max(1e6, 'a cost above 1000000 is not a relative cost');
+
+/**
+ * Relative egress cost per locality pair (`sameZone`, `sameRegion`, `sameCloud`, `crossCloud`), each optional:
+ * shared by the topology file (federation-wide defaults) and the policy (per-service overrides).
+ */
+export const egressCostSchema = z.strictObject({
+  sameZone: costValue.optional(),
+  sameRegion: costValue.optional(),
+  sameCloud: costValue.optional(),
+  crossCloud: costValue.optional(),
+});
+
+const residencyRule = z.strictObject({
+  /** Sources this rule restricts (first match wins). */
+  from: matcherText,
+  /** The only localities those sources may send to, in the matcher syntax; even in panic and under distribute. */
+  allow: z.array(matcherText).min(1, 'allow at least one locality, e.g. [gcp/europe-west1/*]'),
+});
+
 /** The policy file schema. Strict: unknown keys are rejected. Every setting has a default. */
 export const policySchema = z
   .strictObject({
@@ -157,6 +187,30 @@ export const policySchema = z
         halfWeightAt: durationSchema.default('50ms'),
       })
       .prefault({}),
+    /**
+     * Egress cost: a target's share is multiplied by halfWeightAt / (halfWeightAt + cost of its locality pair).
+     * Pair costs not given here come from the topology's egressCost, then DEFAULT_EGRESS_COST.
+     */
+    cost: egressCostSchema
+      .extend({
+        /** The relative cost at which a target gets half the share of a free one; 0 disables the cost term. */
+        halfWeightAt: z.number({ error: 'expected a relative cost (a number ≥ 0)' }).min(0, 'halfWeightAt cannot be negative').default(10),
+      })
+      .prefault({}),
+    /** At most this share of a source's traffic leaves its cloud (outside panic), when an in-cloud zone can take it. */
+    crossCloud: z
+      .strictObject({
+        maxShare: z.number({ error: 'expected a percentage (a whole number 0..100)' }).int('expected a whole-number percentage').min(0, 'a percentage cannot be negative').max(100, 'a percentage cannot exceed 100').default(100),
+      })
+      .prefault({}),
+    /** Data residency: where a matching source's traffic may go at all (first match wins); holds in panic and distribute. */
+    residency: z.array(residencyRule).default([]).superRefine((rules, ctx) => {
+      const seen = new Set<string>();
+      rules.forEach((r, i) => {
+        if (seen.has(r.from)) ctx.addIssue({ code: 'custom', path: [i, 'from'], message: `"${r.from}" already has a rule above; the first match wins, so remove one` });
+        seen.add(r.from);
+      });
+    }),
   });
 
 /** A validated, defaulted, frozen policy. */
@@ -167,6 +221,17 @@ export type PolicyInput = z.input<typeof policySchema>;
 /** The policy every service has when none is stored: nearest zone first, then region, then cloud, then anywhere. */
 export function defaultPolicy(namespace: string, name: string): Policy {
   return validateConfig(policySchema, { namespace, name }, '(default policy)');
+}
+
+/**
+ * The policy with the topology's egress costs filled in where the policy names none (the leader calls this with
+ * the topology's egressCost; a pair the policy sets wins). Returns `policy` itself when nothing changes.
+ */
+export function withEgressCostDefaults(policy: Policy, costs: Readonly<Partial<Record<LocalityPair, number>>>): Policy {
+  const filled: Record<string, number> = {};
+  for (const k of LOCALITY_PAIRS) if (policy.cost[k] === undefined && costs[k] !== undefined) filled[k] = costs[k];
+  if (Object.keys(filled).length === 0) return policy;
+  return deepFreeze({ ...policy, cost: { ...policy.cost, ...filled } }) as Policy;
 }
 
 /** Parses policy text (YAML or JSON). Throws MESHFED_E_CONFIG_INVALID with `file: path: message` lines. */

@@ -75,7 +75,7 @@ const MALFORMED: ReadonlyArray<{ name: string; text: string; error: string | Reg
   {
     name: 'unknown top-level key',
     text: `${VALID}\nzones: []\n`,
-    error: 'topology.yaml: (top level): unknown key "zones" (allowed: trustDomain, clouds, clusters, networks)',
+    error: 'topology.yaml: (top level): unknown key "zones" (allowed: trustDomain, clouds, clusters, networks, egressCost)',
   },
   {
     name: 'wrong type',

@@ -4,6 +4,7 @@ import { isTrustDomain } from './identity.ts';
 import { isLocalitySegment, type Locality } from './locality.ts';
 import { dnsLabelSchema, hostPortSchema, type HostPort } from './fields.ts';
 import { loadConfigFile, parseConfig } from './load.ts';
+import { DEFAULT_EGRESS_COST, egressCostSchema, type LocalityPair } from './policy.ts';
 import { deepFreeze, type DeepReadonly } from '../common/freeze.ts';
 
 const segment = (what: string) =>
@@ -53,6 +54,17 @@ export const topologySchema = z
     clouds: z.array(cloudSchema).min(1, { message: 'declare at least one cloud' }),
     clusters: z.array(clusterSchema).min(1, { message: 'declare at least one cluster' }),
     networks: z.array(networkSchema).min(1, { message: 'declare at least one network' }),
+    /**
+     * Relative egress cost per locality pair (sameZone, sameRegion, sameCloud, crossCloud), the federation's
+     * defaults for every policy; a pair left out keeps DEFAULT_EGRESS_COST. A policy's `cost` overrides per pair.
+     */
+    egressCost: egressCostSchema
+      .optional()
+      .transform((c): Record<LocalityPair, number> => {
+        const out: Record<LocalityPair, number> = { ...DEFAULT_EGRESS_COST };
+        for (const [k, v] of Object.entries(c ?? {})) if (v !== undefined) out[k as LocalityPair] = v;
+        return out;
+      }),
   })
   .superRefine((t, ctx) => {
     const fail = (path: Path, message: string) => ctx.addIssue({ code: 'custom', path, message });

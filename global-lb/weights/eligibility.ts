@@ -1,5 +1,5 @@
 // Zone eligibility for one service: the health test and the hysteresis state machine (out fast, hold-down, slow start).
-import type { ServiceStats, ZoneMemory } from './types.ts';
+import type { ErrorCounts, ServiceStats, ZoneMemory } from './types.ts';
 
 /** A readmitted zone starts at this fraction of its capacity, so it gets some traffic to prove itself. */
 export const SLOW_START_FLOOR = 0.1;
@@ -31,7 +31,11 @@ export function duration(ms: number): string {
 // One shared verdict for the common case: a round checks every candidate of every service.
 const HEALTHY: Health = Object.freeze({ healthy: true });
 
-/** The health test for a zone present in the snapshot. Order matters only for which reason is shown. */
+/**
+ * The health test for a zone present in the snapshot: out when its SERVED error rate, or the error rate its callers
+ * saw (`callers`), is above the ejection threshold, each judged only from minRequests requests. Order matters only
+ * for which reason is shown.
+ */
 export function zoneHealth(
   zone: { readonly alive: boolean; readonly drained: boolean },
   stats: ServiceStats,
@@ -42,14 +46,27 @@ export function zoneHealth(
   if (zone.drained) return { healthy: false, reason: 'drained by operator' };
   if (drainedByPolicy) return { healthy: false, reason: 'drained by policy (drainedZones)' };
   if (stats.healthyEndpoints <= 0) return { healthy: false, reason: `no healthy endpoint (0 of ${stats.totalEndpoints})` };
-  const e = stats.errors;
-  const errors = e.http5xx + e.connectFailure + e.timeout + e.reset;
-  const total = errors + stats.successes;
-  if (total > 0 && total >= rules.minRequests) {
-    const rate = errors / total;
-    if (rate > rules.errorRate) return { healthy: false, reason: `error rate ${percent(rate)} > ejection ${percent(rules.errorRate)}` };
+  // SERVED: what the zone's own endpoints answered. Judged first: it is the zone's own word about itself.
+  const served = errorRate(stats.errors, stats.successes, rules);
+  if (served !== undefined && served > rules.errorRate) return { healthy: false, reason: `error rate ${percent(served)} > ejection ${percent(rules.errorRate)} (served by its endpoints)` };
+  // ASKED: what callers saw from it, including connect failures and resets its endpoints never see.
+  const c = stats.callers;
+  if (c !== undefined) {
+    const seen = errorRate(c.errors, c.successes, rules);
+    if (seen !== undefined && seen > rules.errorRate) {
+      const who = c.sources.length > 0 ? ` in ${c.sources.join(', ')}` : '';
+      return { healthy: false, reason: `error rate ${percent(seen)} > ejection ${percent(rules.errorRate)} (seen by callers${who})` };
+    }
   }
   return HEALTHY;
+}
+
+/** errors / (errors + successes), or undefined below minRequests (too few to judge). */
+function errorRate(e: ErrorCounts, successes: number, rules: HealthRules): number | undefined {
+  const errors = e.http5xx + e.connectFailure + e.timeout + e.reset;
+  const total = errors + successes;
+  if (!(total > 0) || total < rules.minRequests) return undefined;
+  return errors / total;
 }
 
 /** The verdict of one round. */

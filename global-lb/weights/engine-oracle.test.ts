@@ -12,6 +12,8 @@ const SERVICES = ['default/a', 'default/b', 'shop/cart', 'shop/pay'];
 interface World {
   zones: { cloud: string; region: string; zone: string; rtt: Map<string, number> }[];
   stats: (ServiceStats | undefined)[][];
+  /** ASKED rps per zone per service (undefined: none measured), also from zones that do not host the service. */
+  demand: (number | undefined)[][];
   alive: boolean[];
   drained: boolean[];
   policies: Map<string, Policy>;
@@ -45,13 +47,19 @@ function makeWorld(rand: () => number): World {
         totalEndpoints: total,
         capacityRps: rand() < 0.1 ? 0 : total * (50 + Math.floor(rand() * 4) * 50),
         rps: rand() < 0.5 ? 0 : Math.floor(rand() * 400),
-        inFlight: 0,
+        inFlight: rand() < 0.2 ? Math.floor(rand() * 5) : 0,
         successes: requests - errors,
         errors: { http5xx: errors, connectFailure: 0, timeout: 0, reset: 0 },
-        ...(rand() < 0.2 ? { demandRps: rand() < 0.5 ? 0 : 100 } : {}),
+        // Served latency, often equal across zones (so rows still group), sometimes a slow tail.
+        ...(rand() < 0.4 ? { latencyP50Ms: [5, 5, 20, 300][Math.floor(rand() * 4)]!, latencyP99Ms: [10, 10, 80, 2400][Math.floor(rand() * 4)]! } : {}),
+        ...(rand() < 0.15
+          ? { callers: { requests: 100, successes: rand() < 0.5 ? 100 : 40, errors: { http5xx: 0, connectFailure: 30, timeout: 0, reset: 30 }, sources: ['z00'] } }
+          : {}),
       };
     }),
   );
+  // Few zones ask (many sources without demand share rows); some that ask host no copy.
+  const demand = zones.map(() => SERVICES.map(() => (rand() < 0.2 ? (rand() < 0.3 ? 0 : [100, 100, 400][Math.floor(rand() * 3)]!) : undefined)));
   const policies = new Map<string, Policy>();
   for (const key of SERVICES) {
     const [namespace, name] = key.split('/') as [string, string];
@@ -64,12 +72,17 @@ function makeWorld(rand: () => number): World {
           ? { distribute: [{ from: 'c0/*', to: { z00: 60, 'c1/*': 40 } }], holdDown: '2s', slowStart: '4s' }
           : pick < 0.7
             ? { failover: { zones: [zones[0]!.zone, zones.slice(1, 3).map((z) => z.zone)] }, targetUtilization: 0.5 }
-            : pick < 0.85
+            : pick < 0.78
               ? { panicThreshold: 0.9, maxStep: 200 }
-              : { latency: { halfWeightAt: '0ms' }, deadband: 0, maxStep: 500, drainedZones: [zones[1]!.zone] };
+              : pick < 0.86
+                ? { latency: { halfWeightAt: '0ms' }, deadband: 0, maxStep: 500, drainedZones: [zones[1]!.zone] }
+                : pick < 0.93
+                  ? // Residency (also in panic and with distribute), a cross-cloud cap and custom costs.
+                    { residency: [{ from: 'c0/*', allow: ['c0/c0-r0/*', zones[2]!.zone] }], crossCloud: { maxShare: 20 }, cost: { sameRegion: 0, crossCloud: 30 }, distribute: [{ from: zones[0]!.zone, to: { 'c1/*': 100 } }], panicThreshold: rand() < 0.5 ? 0.9 : 0.5 }
+                  : { failover: { priority: [] }, crossCloud: { maxShare: 10 }, cost: { halfWeightAt: 0 }, residency: [{ from: zones[1]!.zone, allow: ['c1/*'] }] };
     policies.set(key, validatePolicy({ namespace, name, ...extra }, 'oracle'));
   }
-  return { zones, stats, alive: zones.map(() => rand() > 0.1), drained: zones.map(() => rand() < 0.05), policies };
+  return { zones, stats, demand, alive: zones.map(() => rand() > 0.1), drained: zones.map(() => rand() < 0.05), policies };
 }
 
 function snapshot(w: World): FederationSnapshot {
@@ -88,6 +101,7 @@ function snapshot(w: World): FederationSnapshot {
         reportedAt: 0,
         services,
         rttMs: z.rtt,
+        demandRps: new Map(SERVICES.flatMap((key, s) => (w.demand[i]![s] !== undefined ? [[key, w.demand[i]![s]!] as const] : []))),
       };
     }),
   };
@@ -177,7 +191,8 @@ test('rounds with unchanged input reuse the settled result, and every round equa
         } else {
           const s = Math.floor(rand() * SERVICES.length);
           const st = w.stats[k]![s] as { -readonly [K in keyof ServiceStats]: ServiceStats[K] } | undefined;
-          if (st && rand() < 0.5) st.rps = Math.floor(rand() * 300);
+          if (rand() < 0.2) w.demand[k]![s] = w.demand[k]![s] === undefined ? 100 : undefined;
+          else if (st && rand() < 0.5) st.rps = Math.floor(rand() * 300);
           else if (st) w.stats[k]![s] = { ...st, healthyEndpoints: st.healthyEndpoints > 0 ? 0 : st.totalEndpoints, capacityRps: Math.floor(rand() * 600) };
         }
       }

@@ -12,6 +12,8 @@ interface World {
   zones: { cloud: string; region: string; zone: string; rtt: Map<string, number> }[];
   /** per zone, per service: base stats (undefined = not deployed there). */
   stats: (ServiceStats | undefined)[][];
+  /** per zone, per service: ASKED rps (undefined = none measured), also where the service is not deployed. */
+  demand: (number | undefined)[][];
   alive: boolean[];
   drained: boolean[];
   policies: Map<string, Policy>;
@@ -39,12 +41,14 @@ function makeWorld(rand: () => number, opts: { faults: boolean }): World {
         totalEndpoints: total,
         capacityRps: rand() < 0.1 ? 0 : total * (50 + rand() * 200),
         rps: rand() < 0.2 ? 0 : rand() * 400,
-        inFlight: 0,
+        inFlight: rand() < 0.3 ? Math.floor(rand() * 20) : 0,
         successes: requests - errors,
         errors: { http5xx: errors, connectFailure: 0, timeout: 0, reset: 0 },
+        ...(rand() < 0.6 ? { latencyP50Ms: 2 + rand() * 300, latencyP99Ms: 10 + rand() * 3000 } : {}),
       };
     }),
   );
+  const demand = zones.map(() => SERVICES.map(() => (rand() < 0.7 ? rand() * 600 : undefined)));
   const policies = new Map<string, Policy>();
   for (const key of SERVICES) {
     const [namespace, name] = key.split('/') as [string, string];
@@ -58,12 +62,15 @@ function makeWorld(rand: () => number, opts: { faults: boolean }): World {
             ? { distribute: [{ from: 'c0/*', to: { z0: 60, 'c1/*': 40 } }], holdDown: '5s', slowStart: '8s' }
             : pick < 0.85
               ? { failover: { zones: [zones[0]!.zone, zones.slice(1, 3).map((z) => z.zone)] }, targetUtilization: 0.5 }
-              : { panicThreshold: 0, deadband: 0, maxStep: 200 };
+              : pick < 0.93
+                ? { panicThreshold: 0, deadband: 0, maxStep: 200 }
+                : { residency: [{ from: 'c0/*', allow: ['c0/*'] }], crossCloud: { maxShare: 20 }, cost: { crossCloud: 40 } };
     policies.set(key, validatePolicy({ namespace, name, ...extra }, 'random'));
   }
   return {
     zones,
     stats,
+    demand,
     alive: zones.map(() => !(opts.faults && rand() < 0.1)),
     drained: zones.map(() => opts.faults && rand() < 0.08),
     policies,
@@ -77,7 +84,10 @@ function snapshot(w: World, jitter?: () => number): FederationSnapshot {
       const services = new Map<string, ServiceStats>();
       SERVICES.forEach((key, s) => {
         const st = w.stats[i]![s];
-        if (st) services.set(key, jitter ? { ...st, rps: st.rps * j() } : st);
+        const p50 = st?.latencyP50Ms;
+        const p99 = st?.latencyP99Ms;
+        const lat = p50 !== undefined && p99 !== undefined ? { latencyP50Ms: p50 * j(), latencyP99Ms: p99 * j() } : {};
+        if (st) services.set(key, jitter ? { ...st, rps: st.rps * j(), inFlight: st.inFlight * j(), ...lat } : st);
       });
       return {
         locality: { cloud: z.cloud, region: z.region, zone: z.zone },
@@ -87,6 +97,7 @@ function snapshot(w: World, jitter?: () => number): FederationSnapshot {
         reportedAt: 0,
         services,
         rttMs: jitter ? new Map([...z.rtt].map(([k, v]) => [k, v * j()])) : z.rtt,
+        demandRps: new Map(SERVICES.flatMap((key, s) => (w.demand[i]![s] !== undefined ? [[key, jitter ? w.demand[i]![s]! * j() : w.demand[i]![s]!] as const] : []))),
       };
     }),
   };
@@ -104,8 +115,11 @@ function checkRound(r: EngineResult, label: string): void {
         assert.ok(t.reason.length > 0, `${where}: ${t.zone} has a reason`);
         if (!row.panic && t.basisPoints > 0) assert.ok(eligible.has(t.zone), `${where}: ${t.zone} is ineligible but has ${t.basisPoints} bp`);
       }
-      if (eligible.size > 0 || row.panic) assert.equal(sum, 10000, `${where}: sums to 10000`);
+      if (row.unavailableReason !== undefined) assert.equal(sum, 0, `${where}: unavailable rows assign nothing`);
+      else if (row.exclusive) assert.equal(sum, 10000, `${where}: an exclusive row with an allowed zone sums to 10000`);
+      else if (eligible.size > 0 || row.panic) assert.equal(sum, 10000, `${where}: sums to 10000`);
       else assert.equal(sum, 0, `${where}: nothing eligible, nothing assigned`);
+      if (row.exclusive && sum === 0) assert.ok(row.unavailableReason?.startsWith('no allowed zone can serve: residency'), `${where}: says why nothing is allowed`);
     }
   }
 }

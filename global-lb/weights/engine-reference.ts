@@ -1,6 +1,6 @@
 // The straightforward per-source weight engine (pre-optimisation), kept only as a test oracle for engine.ts; not exported.
 // It shares params.ts (policy compilation, tiers, capacity) with engine.ts: what it checks is the optimised round.
-import type { Locality } from '../../api/locality.ts';
+import { proximity, type Locality } from '../../api/locality.ts';
 import { dampStep, largestRemainder } from './damping.ts';
 import { admit, gone, percent, zoneHealth, type Admission } from './eligibility.ts';
 import type {
@@ -15,7 +15,9 @@ import type {
   ZoneState,
   ZoneVerdict,
 } from './types.ts';
-import { capacityOf, compile, demandOf, EPS, FORGET_AFTER_MS, matches, policyFor, tierLabel, tierOf, zeros, type DistributeRule, type DistributeTarget, type Params } from './params.ts';
+import { allowedBy, capacityOf, capCrossCloud, compile, demandOf, EPS, FORGET_AFTER_MS, matches, pairFactor, policyFor, residencyOf, servedTerms, tierLabel, tierOf, zeros, type DistributeRule, type DistributeTarget, type Params } from './params.ts';
+import { distributeInto, fill, nearestTier } from './fill.ts';
+import { capReason, termReasons, unavailableReason } from './reasons.ts';
 
 /** The reference's own memory layout (per source zone), independent of the optimised engine's. */
 interface ServiceMemory {
@@ -66,6 +68,10 @@ interface Candidate {
   readonly cap: number;
   /** Capacity offered to the fill: cap × targetUtilization × slow-start ramp. */
   readonly offer: number;
+  /** Served latency and load terms (see params.ts servedTerms). */
+  readonly servedMs: number;
+  readonly util: number;
+  readonly load: number;
 }
 
 
@@ -79,7 +85,16 @@ interface SourcePlan {
   /** Real weights over the target list (sum 1, or all 0). */
   readonly weights: number[];
   readonly tiers: number[];
+  /** Pair factor per target: latency × cost × load; 0 where residency forbids the zone. */
   readonly lat: number[];
+  readonly rtt: number[];
+  readonly prox: number[];
+  /** Per target: in another cloud than the source. */
+  readonly cross: boolean[];
+  /** Residency rule of the source (-1: none). */
+  readonly res: number;
+  /** The cross-cloud cap changed the weights. */
+  capped: boolean;
   /** Weight that came from overflow (every tier full at target utilisation). */
   overflow: number[] | undefined;
   readonly demand: number;
@@ -90,99 +105,7 @@ interface SourcePlan {
   failover: number[] | undefined;
 }
 
-/**
- * Capacity-based fill with spillover, for several sources sharing zone capacity. Demand is placed tier by tier;
- * each zone grants requests up to its remaining offer, splitting it in proportion to what each source asked, and
- * what a tier cannot take spills to the next. Inside a tier a source asks each zone in proportion to its remaining
- * offer × latency factor. Demand left after the last tier (everything is at target utilisation) overflows over
- * every eligible zone in proportion to capacity × latency factor. Mutates `remaining` and each plan's arrays.
- */
-function fill(demands: readonly number[], plans: readonly { weights: number[]; tiers: number[]; lat: number[]; overflow: number[] | undefined }[], remaining: number[], caps: number[]): number[][] {
-  const n = remaining.length;
-  const left = demands.slice();
-  const alloc = plans.map(() => zeros(n));
-  let maxTier = 0;
-  for (const p of plans) for (let e = 0; e < n; e++) maxTier = Math.max(maxTier, p.tiers[e]!);
-  const req = plans.map(() => zeros(n));
-  const asked = zeros(n);
-  for (let k = 0; k <= maxTier; k++) {
-    // A few passes let demand that one saturated zone refused reach its tier-mates that still have room.
-    for (let pass = 0; pass < 4; pass++) {
-      asked.fill(0);
-      let any = false;
-      for (let s = 0; s < plans.length; s++) {
-        if (left[s]! <= EPS) continue;
-        const { tiers, lat } = plans[s]!;
-        let wsum = 0;
-        for (let e = 0; e < n; e++) if (tiers[e] === k && remaining[e]! > EPS) wsum += remaining[e]! * lat[e]!;
-        const r = req[s]!;
-        if (wsum <= 0) {
-          r.fill(0);
-          continue;
-        }
-        any = true;
-        for (let e = 0; e < n; e++) {
-          const q = tiers[e] === k && remaining[e]! > EPS ? (left[s]! * remaining[e]! * lat[e]!) / wsum : 0;
-          r[e] = q;
-          asked[e] += q;
-        }
-      }
-      if (!any) break;
-      let granted = 0;
-      for (let s = 0; s < plans.length; s++) {
-        if (left[s]! <= EPS) continue;
-        const r = req[s]!;
-        const a = alloc[s]!;
-        for (let e = 0; e < n; e++) {
-          if (r[e]! <= 0) continue;
-          const g = asked[e]! > remaining[e]! ? (r[e]! * remaining[e]!) / asked[e]! : r[e]!;
-          a[e] += g;
-          left[s] -= g;
-          granted += g;
-        }
-      }
-      for (let e = 0; e < n; e++) if (asked[e]! > 0) remaining[e] = Math.max(0, remaining[e]! - Math.min(asked[e]!, remaining[e]!));
-      if (granted <= EPS) break;
-    }
-  }
-  for (let s = 0; s < plans.length; s++) {
-    const a = alloc[s]!;
-    const plan = plans[s]!;
-    if (left[s]! > EPS * Math.max(1, demands[s]!)) {
-      let wsum = 0;
-      for (let e = 0; e < n; e++) wsum += caps[e]! * plan.lat[e]!;
-      if (wsum > 0) {
-        const o = plan.overflow ?? zeros(n);
-        for (let e = 0; e < n; e++) {
-          const x = (left[s]! * caps[e]! * plan.lat[e]!) / wsum;
-          a[e] += x;
-          o[e] += x;
-        }
-        plan.overflow = o;
-      }
-    }
-  }
-  return alloc;
-}
 
-/** Weights for a source with no measured demand: the nearest tier with an eligible zone takes everything. */
-function nearestTier(tiers: number[], lat: number[], remaining: number[], offers: number[], out: number[]): void {
-  const n = tiers.length;
-  let k = Infinity;
-  for (let e = 0; e < n; e++) if (tiers[e]! < k) k = tiers[e]!;
-  let spare = 0;
-  for (let e = 0; e < n; e++) if (tiers[e] === k) spare += remaining[e]!;
-  const basis = spare > EPS ? remaining : offers;
-  let wsum = 0;
-  for (let e = 0; e < n; e++) if (tiers[e] === k) wsum += basis[e]! * lat[e]!;
-  for (let e = 0; e < n; e++) out[e] = tiers[e] === k ? (wsum > 0 ? (basis[e]! * lat[e]!) / wsum : 0) : 0;
-  if (wsum <= 0) {
-    // Every zone of the tier offers nothing (all ramping from zero cannot happen, but guard): split evenly.
-    let c = 0;
-    for (let e = 0; e < n; e++) if (tiers[e] === k) c++;
-    for (let e = 0; e < n; e++) out[e] = tiers[e] === k ? 1 / c : 0;
-  }
-}
 
 /** FNV-1a over the parts of the rows that matter to the data plane; two lanes for 64 bits. */
 function hashRows(rows: readonly SourceRow[]): string {
@@ -231,7 +154,7 @@ export function computeServiceFromIndex(index: SnapshotIndex, service: ServiceKe
     const health = zoneHealth(zone, stats, p.drained.has(name), p);
     const adm = admit(prevZones[name], health, now, p.holdDownMs, p.slowStartMs, rampNew);
     const cap = capacityOf(stats);
-    cands.push({ name, loc: zone.locality, zone, stats, adm, cap, offer: adm.eligible ? cap * p.u * adm.ramp : 0 });
+    cands.push({ name, loc: zone.locality, zone, stats, adm, cap, offer: adm.eligible ? cap * p.u * adm.ramp : 0, ...servedTerms(p, stats, cap) });
   }
   for (const name of Object.keys(prevZones)) {
     if (seen.has(name)) continue;
@@ -241,7 +164,7 @@ export function computeServiceFromIndex(index: SnapshotIndex, service: ServiceKe
     const why = zone === undefined ? 'no report (agent lease gone)' : zone.alive ? 'service no longer reported in this zone' : 'agent lease gone';
     const loc = zone?.locality ?? prev.locality;
     if (!loc) continue;
-    cands.push({ name, loc, zone, stats: undefined, adm: gone(prev, now, why), cap: 0, offer: 0 });
+    cands.push({ name, loc, zone, stats: undefined, adm: gone(prev, now, why), cap: 0, offer: 0, ...servedTerms(p, undefined, 0) });
   }
   cands.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 
@@ -268,21 +191,30 @@ export function computeServiceFromIndex(index: SnapshotIndex, service: ServiceKe
   for (const src of sources) {
     const tiers = zeros(n);
     const lat = zeros(n);
+    const rtts = zeros(n);
+    const prox = zeros(n);
+    const cross = targets.map((t) => t.loc.cloud !== src.locality.cloud);
+    const res = residencyOf(p, src.locality);
     for (let e = 0; e < n; e++) {
       const t = targets[e]!;
       tiers[e] = tierOf(p, src.locality, t.loc);
-      const rtt = t.name === src.locality.zone ? 0 : rttFrom(src, t.name, index.byName);
-      lat[e] = p.halfMs > 0 && rtt !== undefined && rtt > 0 ? p.halfMs / (p.halfMs + rtt) : 1;
+      const rtt = t.name === src.locality.zone || p.halfMs <= 0 ? 0 : rttFrom(src, t.name, index.byName);
+      rtts[e] = rtt !== undefined && rtt > 0 ? rtt : 0;
+      prox[e] = proximity(src.locality, t.loc);
+      lat[e] = pairFactor(p, allowedBy(p, res, t.loc), rtts[e]!, t.servedMs, prox[e]!, t.load);
     }
     const rule = panic ? undefined : p.rules.find((r) => matches(r.from, src.locality));
-    plans.push({ weights: zeros(n), tiers, lat, overflow: undefined, demand: demandOf(src.services.get(service)), rule, failed: [], failover: undefined });
+    plans.push({ weights: zeros(n), tiers, lat, rtt: rtts, prox, cross, res, capped: false, overflow: undefined, demand: demandOf(src, service), rule, failed: [], failover: undefined });
   }
   const remaining = offers.slice();
   if (n > 0) {
     if (panic) {
-      let total = 0;
-      for (let e = 0; e < n; e++) total += caps[e]!;
-      for (const plan of plans) for (let e = 0; e < n; e++) plan.weights[e] = caps[e]! / total;
+      // Residency holds in panic too: each source spreads over the zones it may use.
+      for (const plan of plans) {
+        let total = 0;
+        for (let e = 0; e < n; e++) if (plan.lat[e]! > 0) total += caps[e]!;
+        for (let e = 0; e < n; e++) plan.weights[e] = total > 0 && plan.lat[e]! > 0 ? caps[e]! / total : 0;
+      }
     } else {
       const filled = plans.filter((pl) => pl.rule === undefined && pl.demand > 0);
       const alloc = fill(
@@ -302,6 +234,7 @@ export function computeServiceFromIndex(index: SnapshotIndex, service: ServiceKe
         if (pl.rule !== undefined) distributeInto(pl, targets, remaining, offers, caps);
         else if (pl.demand <= 0) nearestTier(pl.tiers, pl.lat, remaining, offers, pl.weights);
       }
+      if (p.maxCrossShare < 1) for (const pl of plans) pl.capped = capCrossCloud(p, pl.weights, pl.cross, pl.lat, offers);
     }
   }
 
@@ -327,30 +260,39 @@ export function computeServiceFromIndex(index: SnapshotIndex, service: ServiceKe
     const prevRow = prevMem?.weights[srcName];
     let final = target;
     if (!panic && prevRow !== undefined && n > 0) {
-      const prevArr = targets.map((t) => prevRow[t.name] ?? 0);
+      // A zone residency now forbids drops at once, like an ineligible one.
+      const prevArr = targets.map((t, e) => (plan.lat[e]! > 0 ? (prevRow[t.name] ?? 0) : 0));
       final = dampStep(prevArr, target, p.maxStep, p.deadband);
     }
     let firstTier = Infinity;
     let usedTier = -1;
+    let total = 0;
     for (let e = 0; e < n; e++) {
+      if (plan.lat[e]! <= 0) continue;
       firstTier = Math.min(firstTier, plan.tiers[e]!);
       if (final[e]! > 0) usedTier = Math.max(usedTier, plan.tiers[e]!);
+      total += final[e]!;
     }
-    let standbyTier = Infinity;
-    for (let e = 0; e < n; e++) if (plan.tiers[e]! > usedTier) standbyTier = Math.min(standbyTier, plan.tiers[e]!);
     const out: TargetShare[] = [];
     const rowMem: Record<string, number> = {};
+    // Every allowed eligible zone is listed (0 bp: standby), so the data plane can fail over tier by tier alone.
     for (let e = 0; e < n; e++) {
       const t = targets[e]!;
       const bp = final[e]!;
       const tier = plan.tiers[e]!;
-      if (bp <= 0 && tier > usedTier && tier !== standbyTier) continue;
+      if (plan.lat[e]! <= 0) continue;
       if (bp > 0) rowMem[t.name] = bp;
       out.push({ zone: t.name, basisPoints: bp, tier, reason: reasonFor(p, plan, e, t, bp, target[e]!, firstTier, usedTier, panic, eligibleFraction, tierUtil, targets) });
     }
-    for (const c of outCands) out.push({ zone: c.name, basisPoints: 0, tier: tierOf(p, src.locality, c.loc), reason: c.adm.reason });
+    const listedOuts = outCands.filter((c) => allowedBy(p, plan.res, c.loc));
+    for (const c of listedOuts) out.push({ zone: c.name, basisPoints: 0, tier: tierOf(p, src.locality, c.loc), reason: c.adm.reason });
     out.sort((a, b) => a.tier - b.tier || (a.zone < b.zone ? -1 : a.zone > b.zone ? 1 : 0));
-    rows.push({ sourceZone: srcName, targets: out, panic });
+    const row: SourceRow = { sourceZone: srcName, targets: out, panic };
+    rows.push({
+      ...row,
+      ...(plan.res >= 0 ? { exclusive: true } : {}),
+      ...(total <= 0 && (out.length > 0 || plan.res >= 0) ? { unavailableReason: unavailableReason(p, plan.res, listedOuts.map((c) => ({ name: c.name, reason: c.adm.reason }))) } : {}),
+    });
     weightsMemory[srcName] = rowMem;
   }
 
@@ -373,50 +315,6 @@ export function computeServiceFromIndex(index: SnapshotIndex, service: ServiceKe
   return { table, verdicts, memory };
 }
 
-/** Places a distribute rule's shares; targets with no eligible zone hand their share to the failover fill. */
-function distributeInto(plan: SourcePlan, targets: readonly Candidate[], remaining: number[], offers: number[], caps: number[]): void {
-  const n = targets.length;
-  const failed: DistributeTarget[] = [];
-  let failedShare = 0;
-  for (const to of plan.rule!.to) {
-    let spare = 0;
-    let cnt = 0;
-    for (let e = 0; e < n; e++) {
-      if (!matches(to.matcher, targets[e]!.loc)) continue;
-      cnt++;
-      spare += remaining[e]! * plan.lat[e]!;
-    }
-    if (cnt === 0) {
-      failed.push(to);
-      failedShare += to.share;
-      continue;
-    }
-    const basis = spare > EPS ? remaining : offers;
-    let wsum = 0;
-    for (let e = 0; e < n; e++) if (matches(to.matcher, targets[e]!.loc)) wsum += basis[e]! * plan.lat[e]!;
-    for (let e = 0; e < n; e++) {
-      if (!matches(to.matcher, targets[e]!.loc)) continue;
-      plan.weights[e] += wsum > 0 ? (to.share * basis[e]! * plan.lat[e]!) / wsum : to.share / cnt;
-    }
-  }
-  plan.failed = failed;
-  if (failedShare > EPS) {
-    const part = zeros(n);
-    if (plan.demand > 0) {
-      const alloc = fill([plan.demand * failedShare], [{ weights: part, tiers: plan.tiers, lat: plan.lat, overflow: undefined }], remaining.slice(), caps)[0]!;
-      let sum = 0;
-      for (let e = 0; e < n; e++) sum += alloc[e]!;
-      for (let e = 0; e < n; e++) part[e] = sum > 0 ? alloc[e]! / sum : 0;
-    } else {
-      nearestTier(plan.tiers, plan.lat, remaining, offers, part);
-    }
-    for (let e = 0; e < n; e++) {
-      part[e] = failedShare * part[e]!;
-      plan.weights[e] += part[e]!;
-    }
-    plan.failover = part;
-  }
-}
 
 function reasonFor(
   p: Params,
@@ -460,7 +358,8 @@ function reasonFor(
   } else {
     parts.push(`${tierText}: nearest tier has room, ${percent(tierUtil(plan, tier))} utilised (target ${percent(p.u)})`);
   }
-  if (plan.lat[e]! < 0.95) parts.push(`latency discount to ${percent(plan.lat[e]!)}`);
+  parts.push(...termReasons(p, plan, targets, e));
+  if (plan.capped && bp > 0) parts.push(capReason(p, plan.cross[e]!));
   if (t.adm.reason !== '') parts.push(t.adm.reason);
   if (bp !== targetBp) parts.push(`damped: moving to ${targetBp} bp by at most ${p.maxStep}/round`);
   return parts.join('; ');

@@ -10,8 +10,10 @@ function stats(over: Partial<ServiceStats> = {}): ServiceStats {
   return { healthyEndpoints: 3, totalEndpoints: 3, capacityRps: 100, rps: 0, inFlight: 0, successes: 1000, errors: { http5xx: 0, connectFailure: 0, timeout: 0, reset: 0 }, ...over };
 }
 
-function zone(path: string, s: ServiceStats | undefined, over: Partial<Omit<ZoneState, 'locality'>> = {}): ZoneState {
+/** A zone; `demand` is what its clients ASK of SVC (ZoneState.demandRps), whether or not it hosts a copy. */
+function zone(path: string, s: ServiceStats | undefined, over: Partial<Omit<ZoneState, 'locality'>> & { demand?: number } = {}): ZoneState {
   const [cloud, region, name] = path.split('/') as [string, string, string];
+  const { demand, ...rest } = over;
   return {
     locality: { cloud, region, zone: name },
     network: 'net',
@@ -20,7 +22,8 @@ function zone(path: string, s: ServiceStats | undefined, over: Partial<Omit<Zone
     reportedAt: 0,
     services: new Map(s ? [[SVC, s]] : []),
     rttMs: new Map(),
-    ...over,
+    demandRps: new Map(demand !== undefined ? [[SVC, demand]] : []),
+    ...rest,
   };
 }
 
@@ -50,7 +53,7 @@ function rounds(snap: (i: number) => FederationSnapshot, n: number, policies = n
 }
 
 test('without a policy the local zone takes everything while it has room', () => {
-  const snap = { zones: [zone('aws/us-east-1/a1', stats({ rps: 50 })), zone('aws/us-east-1/b1', stats({ rps: 10 })), zone('gcp/eu-west1/c1', stats({ rps: 10 }))] };
+  const snap = { zones: [zone('aws/us-east-1/a1', stats(), { demand: 50 }), zone('aws/us-east-1/b1', stats(), { demand: 10 }), zone('gcp/eu-west1/c1', stats(), { demand: 10 })] };
   const t = computeWeights(snap, new Map(), undefined, 0).tables.get(SVC);
   assert.deepEqual(row(t, 'a1'), { a1: 10000 });
   assert.deepEqual(row(t, 'c1'), { c1: 10000 });
@@ -79,7 +82,7 @@ test('a source with no service of its own goes to the same region before the sam
 });
 
 test('demand beyond the target utilisation spills to the next tier', () => {
-  const snap = { zones: [zone('aws/r1/a', stats({ rps: 120 })), zone('aws/r1/b', stats({ rps: 10 })), zone('aws/r2/c', stats({ capacityRps: 1000 }))] };
+  const snap = { zones: [zone('aws/r1/a', stats(), { demand: 120 }), zone('aws/r1/b', stats(), { demand: 10 }), zone('aws/r2/c', stats({ capacityRps: 1000 }))] };
   const t = computeWeights(snap, new Map(), undefined, 0).tables.get(SVC);
   // a offers 80 rps at 80%; the other 40 go to b (same region), none to c.
   assert.deepEqual(row(t, 'a'), { a: 6667, b: 3333 });
@@ -92,7 +95,7 @@ test('demand beyond the target utilisation spills to the next tier', () => {
 });
 
 test('demand beyond every tier overflows by capacity instead of failing', () => {
-  const snap = { zones: [zone('aws/r1/a', stats({ rps: 1000 })), zone('aws/r1/b', stats({ capacityRps: 300 }))] };
+  const snap = { zones: [zone('aws/r1/a', stats(), { demand: 1000 }), zone('aws/r1/b', stats({ capacityRps: 300 }))] };
   const t = computeWeights(snap, new Map(), undefined, 0).tables.get(SVC);
   const r = row(t, 'a');
   assert.equal(r['a']! + r['b']!, 10000);
@@ -117,18 +120,18 @@ test('a zone over the ejection threshold is out at once; below minRequests it is
   const res = computeWeights(snap, new Map(), undefined, 0);
   const t = res.tables.get(SVC);
   assert.deepEqual(row(t, 'a'), { b: 10000 });
-  assert.equal(reasonOf(t, 'a', 'a'), 'out — error rate 41% > ejection 5%');
-  assert.deepEqual(res.verdicts.find((v) => v.zone === 'a'), { zone: 'a', service: SVC, eligible: false, reason: 'out — error rate 41% > ejection 5%' });
+  assert.equal(reasonOf(t, 'a', 'a'), 'out — error rate 41% > ejection 5% (served by its endpoints)');
+  assert.deepEqual(res.verdicts.find((v) => v.zone === 'a'), { zone: 'a', service: SVC, eligible: false, reason: 'out — error rate 41% > ejection 5% (served by its endpoints)' });
   const few = stats({ successes: 5, errors: { http5xx: 10, connectFailure: 0, timeout: 0, reset: 0 } });
   const t2 = computeWeights({ zones: [zone('aws/r1/a', few), zone('aws/r1/b', stats())] }, new Map(), undefined, 0).tables.get(SVC);
   assert.deepEqual(row(t2, 'a'), { a: 10000 });
 });
 
 test('a dead zone drops to 0 in the same round, even from a damped state', () => {
-  const live = { zones: [zone('aws/r1/a', stats({ rps: 160 })), zone('aws/r1/b', stats({ rps: 10 })), zone('aws/r1/c', stats({ rps: 10 }))] };
+  const live = { zones: [zone('aws/r1/a', stats(), { demand: 160 }), zone('aws/r1/b', stats(), { demand: 10 }), zone('aws/r1/c', stats(), { demand: 10 })] };
   const before = rounds(() => live, 5);
   assert.ok(row(before.tables.get(SVC), 'a')['b']! > 0);
-  const dead = { zones: [live.zones[0]!, zone('aws/r1/b', stats({ rps: 10 }), { alive: false }), live.zones[2]!] };
+  const dead = { zones: [live.zones[0]!, zone('aws/r1/b', stats(), { demand: 10, alive: false }), live.zones[2]!] };
   const after = computeWeights(dead, new Map(), before.state, 5000);
   const r = row(after.tables.get(SVC), 'a');
   assert.equal(r['b'], undefined);
@@ -204,14 +207,16 @@ test('an explicit zone order replaces locality tiers', () => {
   assert.deepEqual(row(t, 's2'), { primary: 10000 });
   snap.zones[0] = zone('aws/r1/primary', stats(), { drained: true });
   t = computeWeights(snap, new Map([[SVC, validatePolicy({ namespace: 'default', name: 'reviews', failover: { zones: ['primary', ['s1', 's2']] }, panicThreshold: 0 }, 't')]]), undefined, 0).tables.get(SVC);
-  assert.deepEqual(row(t, 'other'), { s1: 5000, s2: 5000 });
+  // Same tier: s1 (same region, egress cost 1) is cheaper than s2 (another cloud, cost 10), so it gets more.
+  assert.deepEqual(row(t, 'other'), { s1: 6452, s2: 3548 });
   assert.match(reasonOf(t, 'other', 's1'), /tier 1 \(explicit order\)/);
 });
 
 test('priority [region, cloud] treats the whole region as the first tier', () => {
   const snap = { zones: [zone('aws/r1/a', stats()), zone('aws/r1/b', stats()), zone('aws/r2/c', stats())] };
   const t = computeWeights(snap, policy({ failover: { priority: ['region', 'cloud'] } }), undefined, 0).tables.get(SVC);
-  assert.deepEqual(row(t, 'a'), { a: 5000, b: 5000 });
+  // One tier; a itself has no egress cost, b (same region) costs 1: 10/11 of a's share.
+  assert.deepEqual(row(t, 'a'), { a: 5238, b: 4762 });
   assert.match(reasonOf(t, 'a', 'b'), /tier 0 \(same region\)/);
 });
 
@@ -239,8 +244,8 @@ test('drainedZones in a policy take a zone out for that service only', () => {
 
 test('damping moves at most maxStep per round toward a new target, then holds still', () => {
   const pol = policy({ maxStep: 500 });
-  const low = { zones: [zone('aws/r1/a', stats({ rps: 10 })), zone('aws/r1/b', stats())] };
-  const high = { zones: [zone('aws/r1/a', stats({ rps: 100 })), zone('aws/r1/b', stats())] };
+  const low = { zones: [zone('aws/r1/a', stats(), { demand: 10 }), zone('aws/r1/b', stats())] };
+  const high = { zones: [zone('aws/r1/a', stats(), { demand: 100 }), zone('aws/r1/b', stats())] };
   let r = rounds(() => low, 2, pol);
   assert.deepEqual(row(r.tables.get(SVC), 'a'), { a: 10000 });
   r = computeWeights(high, pol, r.state, 10_000);
@@ -256,7 +261,7 @@ test('damping moves at most maxStep per round toward a new target, then holds st
 });
 
 test('same input gives the same output, whatever the zone order', () => {
-  const zs = [zone('aws/r1/a', stats({ rps: 150 })), zone('aws/r1/b', stats({ rps: 20 })), zone('gcp/r2/c', stats({ rps: 5 }))];
+  const zs = [zone('aws/r1/a', stats(), { demand: 150 }), zone('aws/r1/b', stats(), { demand: 20 }), zone('gcp/r2/c', stats(), { demand: 5 })];
   const one = computeWeights({ zones: zs }, new Map(), undefined, 7);
   const two = computeWeights({ zones: [...zs].reverse() }, new Map(), undefined, 7);
   assert.deepEqual(two.tables, one.tables);
@@ -264,7 +269,7 @@ test('same input gives the same output, whatever the zone order', () => {
 });
 
 test('the one-service path equals the full round, and state survives JSON', () => {
-  const zs = { zones: [zone('aws/r1/a', stats({ rps: 150 })), zone('aws/r1/b', stats({ rps: 20 }))] };
+  const zs = { zones: [zone('aws/r1/a', stats(), { demand: 150 }), zone('aws/r1/b', stats(), { demand: 20 })] };
   const full = computeWeights(zs, new Map(), undefined, 0);
   const one = computeServiceWeights(zs, SVC, undefined, undefined, 0);
   assert.deepEqual(one.table, full.tables.get(SVC));
@@ -273,7 +278,7 @@ test('the one-service path equals the full round, and state survives JSON', () =
 });
 
 test('explain prints one line per target with its reason', () => {
-  const t = computeWeights({ zones: [zone('aws/r1/a', stats({ rps: 120 })), zone('aws/r1/b', stats())] }, new Map(), undefined, 0).tables.get(SVC)!;
+  const t = computeWeights({ zones: [zone('aws/r1/a', stats(), { demand: 120 }), zone('aws/r1/b', stats())] }, new Map(), undefined, 0).tables.get(SVC)!;
   const lines = explain(t);
   assert.equal(lines[0], `${SVC} (version ${t.version})`);
   assert.ok(lines.some((l) => /^ {2}b +3333 bp {2}tier 1 {2}tier 1 \(same region\): spillover/.test(l)), lines.join('\n'));

@@ -18,7 +18,9 @@ import type {
   ZoneState,
   ZoneVerdict,
 } from './types.ts';
-import { capacityOf, compile, demandOf, EPS, FORGET_AFTER_MS, matches, policyFor, tierLabel, tierOf, zeros, type DistributeRule, type DistributeTarget, type Params } from './params.ts';
+import { allowedBy, capacityOf, capCrossCloud, compile, demandOf, EPS, FORGET_AFTER_MS, matches, pairFactor, policyFor, residencyOf, servedTerms, tierLabel, tierOf, zeros, type DistributeRule, type DistributeTarget, type Params } from './params.ts';
+import { distributeInto, fill, nearestTier } from './fill.ts';
+import { capReason, termReasons, unavailableReason, type TermRow } from './reasons.ts';
 
 export { FORGET_AFTER_MS, NOMINAL_RPS_PER_ENDPOINT } from './params.ts';
 
@@ -43,6 +45,11 @@ export interface SnapshotIndex {
   readonly rttTo: (Float64Array | undefined)[];
   /** Per compiled policy with distribute rules, lazily: the index of the rule each source matches (-1: none). */
   readonly ruleOf: Map<Params, Int32Array>;
+  /** Per compiled policy with residency rules, lazily: the index of the residency rule each source matches (-1: none). */
+  readonly resOf: Map<Params, Int32Array>;
+  /** Per source, a dense id of its cloud (the cross-cloud cap reads it). */
+  readonly cloudOf: Int32Array;
+  readonly cloudCount: number;
   /** Position in `zones` of each source. */
   readonly sourcePos: Int32Array;
   /** Per source, a dense id of its (cloud, region): from a source that is not itself a candidate, every tier follows from it. */
@@ -102,6 +109,14 @@ export function indexSnapshot(snapshot: FederationSnapshot): SnapshotIndex {
     classOf[i] = c;
   }
   for (let i = 0; i < sources.length; i++) sourceHash[i] = strHash(sourceNames[i]!, 0x811c9dc5);
+  const cloudOf = new Int32Array(sources.length);
+  const clouds = new Map<string, number>();
+  for (let i = 0; i < sources.length; i++) {
+    const c = sources[i]!.locality.cloud;
+    let id = clouds.get(c);
+    if (id === undefined) clouds.set(c, (id = clouds.size));
+    cloudOf[i] = id;
+  }
   return {
     zones,
     byName,
@@ -113,6 +128,9 @@ export function indexSnapshot(snapshot: FederationSnapshot): SnapshotIndex {
     proxTo: new Array<Uint8Array | undefined>(zones.length).fill(undefined),
     rttTo: new Array<Float64Array | undefined>(zones.length).fill(undefined),
     ruleOf: new Map(),
+    resOf: new Map(),
+    cloudOf,
+    cloudCount: clouds.size,
     sourcePos,
     classOf,
     classCount: classes.size,
@@ -163,6 +181,26 @@ function rulesOf(index: SnapshotIndex, p: Params): Int32Array {
   return r;
 }
 
+function residenciesOf(index: SnapshotIndex, p: Params): Int32Array {
+  let r = index.resOf.get(p);
+  if (r) return r;
+  r = new Int32Array(index.sources.length);
+  for (let s = 0; s < r.length; s++) r[s] = residencyOf(p, index.sources[s]!.locality);
+  index.resOf.set(p, r);
+  return r;
+}
+
+/** Per residency rule (+1; slot 0: none), whether each zone of `zones` is allowed; computed once per service. */
+function allowMasks(p: Params, zones: readonly { readonly loc: Locality }[]): Uint8Array[] {
+  const out = new Array<Uint8Array>(p.residency.length + 1);
+  for (let r = -1; r < p.residency.length; r++) {
+    const m = new Uint8Array(zones.length);
+    for (let e = 0; e < zones.length; e++) m[e] = allowedBy(p, r, zones[e]!.loc) ? 1 : 0;
+    out[r + 1] = m;
+  }
+  return out;
+}
+
 /** A zone that has, or had, the service. */
 interface Candidate {
   readonly name: string;
@@ -181,6 +219,10 @@ interface Candidate {
   readonly cap: number;
   /** Capacity offered to the fill: cap × targetUtilization × slow-start ramp. */
   readonly offer: number;
+  /** Served latency and load terms (see params.ts servedTerms). */
+  readonly servedMs: number;
+  readonly util: number;
+  readonly load: number;
 }
 
 
@@ -190,6 +232,7 @@ interface SourcePlan {
   /** Real weights over the target list (sum 1, or all 0). */
   readonly weights: number[];
   readonly tiers: number[];
+  /** Pair factor per target: latency × cost × load; 0 where residency forbids the zone. */
   readonly lat: number[];
   /** Weight that came from overflow (every tier full at target utilisation). */
   overflow: number[] | undefined;
@@ -210,8 +253,14 @@ interface Group extends SourcePlan {
   readonly outTiers: number[];
   readonly ruleIdx: number;
   readonly prevRow: number;
+  /** What else the signature compares: residency rule and, with a cross-cloud cap, the source's cloud. */
+  readonly ext: number;
+  /** Residency rule of the group's sources (-1: none). */
+  readonly res: number;
   /** A source with own demand takes part in the shared fill and never shares its row. */
   readonly unique: boolean;
+  /** The cross-cloud cap changed the weights. */
+  capped: boolean;
   // Filled by step 6: the row's numbers and what its reasons read besides the plan.
   /** Rounded target before damping. */
   target: number[];
@@ -228,6 +277,10 @@ interface RowPlan {
   /** Only where some weight came from overflow (the only reason that reads weights). */
   readonly weights: readonly number[] | undefined;
   readonly tiers: readonly number[];
+  /** The group's pair factors (0: residency forbids the zone; reasons use each source's own). */
+  readonly lat: readonly number[];
+  readonly res: number;
+  readonly capped: boolean;
   readonly target: readonly number[];
   readonly final: readonly number[];
   readonly outTiers: readonly number[];
@@ -248,12 +301,13 @@ interface GroupExtras {
   readonly overflow: number[] | undefined;
   readonly failover: number[] | undefined;
   readonly failed: readonly DistributeTarget[];
+  readonly capped: boolean;
 }
 
 /**
  * A round's groups as kept by a table until its rows are read: the group shapes (tiers, out tiers, rule), which
  * services of one round with the same grouping share, each group's rounded target (the published row itself when
- * damping left it there, as it usually does) and the reports demand is read from. First, used and standby tiers
+ * damping left it there, as it usually does) and its demand (its first source's). First, used and standby tiers
  * follow from tiers and the published row, so they are derived again when the rows are built. Survivors dominated
  * the garbage collector's work in a full round, so nothing per group is copied here.
  */
@@ -261,9 +315,8 @@ interface PackedGroups {
   readonly shapes: readonly GroupShape[];
   /** Per group, the rounded target before damping. */
   readonly rounded: readonly (readonly number[])[];
-  /** The service's reports and the round's source positions: a group's demand is its first source's. */
-  readonly reports: { readonly pos: readonly number[]; readonly stats: readonly ServiceStats[] };
-  readonly sourcePos: Int32Array;
+  /** Per group, its demand (its first source's ZoneState.demandRps for the service). */
+  readonly demands: readonly number[];
   readonly extras: (GroupExtras | undefined)[] | undefined;
   readonly finals: readonly (readonly number[])[];
 }
@@ -275,20 +328,21 @@ function packGroups(groups: readonly Group[], finals: readonly (readonly number[
   for (let gi = 0; gi < G; gi++) {
     const g = groups[gi]!;
     rounded[gi] = sameNumbers(g.target, finals[gi]!) ? finals[gi]! : g.target;
-    if (g.overflow !== undefined || g.failover !== undefined || g.failed !== NONE_FAILED) {
+    if (g.overflow !== undefined || g.failover !== undefined || g.failed !== NONE_FAILED || g.capped) {
       const weights = g.overflow !== undefined ? g.weights : undefined;
-      (extras ??= new Array<GroupExtras | undefined>(G).fill(undefined))[gi] = { weights, overflow: g.overflow, failover: g.failover, failed: g.failed };
+      (extras ??= new Array<GroupExtras | undefined>(G).fill(undefined))[gi] = { weights, overflow: g.overflow, failover: g.failover, failed: g.failed, capped: g.capped };
     }
   }
   return { rounded, extras };
 }
 
-/** First, used and standby tier of a row (what step 6 derives for the reasons). */
-function rowTiers(tiers: readonly number[], final: readonly number[]): [number, number, number] {
+/** First (allowed), used and standby tier of a row (what step 6 derives for the reasons). */
+function rowTiers(tiers: readonly number[], lat: readonly number[], final: readonly number[]): [number, number, number] {
   const n = tiers.length;
   let firstTier = Infinity;
   let usedTier = -1;
   for (let e = 0; e < n; e++) {
+    if (lat[e]! <= 0) continue;
     firstTier = Math.min(firstTier, tiers[e]!);
     if (final[e]! > 0) usedTier = Math.max(usedTier, tiers[e]!);
   }
@@ -303,10 +357,13 @@ function unpackGroups(pk: PackedGroups, p: Params): RowPlan[] {
     const sh = pk.shapes[gi]!;
     const final = pk.finals[gi]!;
     const x = pk.extras?.[gi];
-    const [firstTier, usedTier, standbyTier] = rowTiers(sh.tiers, final);
+    const [firstTier, usedTier, standbyTier] = rowTiers(sh.tiers, sh.lat, final);
     out[gi] = {
       weights: x?.weights,
       tiers: sh.tiers,
+      lat: sh.lat,
+      res: sh.res,
+      capped: x?.capped ?? false,
       target: pk.rounded[gi]!,
       final,
       outTiers: sh.outTiers,
@@ -314,7 +371,7 @@ function unpackGroups(pk: PackedGroups, p: Params): RowPlan[] {
       failover: x?.failover,
       failed: x?.failed ?? NONE_FAILED,
       rule: sh.ruleIdx >= 0 ? p.rules[sh.ruleIdx] : undefined,
-      demand: demandOf(reportAt(pk.reports, pk.sourcePos[sh.first]!)),
+      demand: pk.demands[gi]!,
       firstTier,
       usedTier,
       standbyTier,
@@ -334,6 +391,15 @@ interface ReasonContext {
   readonly remaining: readonly number[];
   /** Per target, rtt from each source (undefined: latency discount off), for each source's own latency factors. */
   readonly rttT: readonly (Float64Array | undefined)[];
+  /** Per target, proximity from each source (for the cost term). */
+  readonly proxT: readonly Uint8Array[];
+  /** Per residency rule + 1, which targets / outs it allows. */
+  readonly allowT: readonly Uint8Array[];
+  readonly allowO: readonly Uint8Array[];
+  /** Residency rule per source (undefined: the policy has none). */
+  readonly resOf: Int32Array | undefined;
+  /** The round's sources (the cap's reasons read their cloud). */
+  readonly sources: readonly ZoneState[];
 }
 
 // Scratch buffers reused across services (never captured by results): the signature of the source being grouped
@@ -342,7 +408,6 @@ let scratchTiers: number[] = [];
 let scratchOut: number[] = [];
 let scratchLat: number[] = [];
 let slots = new Int32Array(64);
-let statsAt: (ServiceStats | undefined)[] = [];
 let candAt = new Uint8Array(0);
 // Group id + 1 per fast-path class key (0: none yet), and the keys set, to clear them after the service.
 let byClass = new Int32Array(64);
@@ -366,6 +431,8 @@ interface GroupShape {
   readonly outTiers: number[];
   readonly ruleIdx: number;
   readonly prevRow: number;
+  readonly ext: number;
+  readonly res: number;
   readonly unique: boolean;
 }
 
@@ -383,23 +450,25 @@ function objId(index: SnapshotIndex, x: object): number {
 
 /**
  * Everything the grouping loop reads besides the round's topology: the policy, panic, the previous rows' sources and
- * rowOf (by identity: rowOf arrays are shared within a round), the targets and outs (by zone position, so tiers,
- * proximity and rtt follow), and which reporting zones have own demand. Services with equal keys group alike, so
+ * rowOf (by identity: rowOf arrays are shared within a round), the targets (by zone position, so tiers, proximity
+ * and rtt follow, and by served latency and load) and outs (by position), and which sources have own demand. Services with equal keys group alike, so
  * the loop over every source runs once per key instead of once per service. Undefined (no caching) when an out has
  * no position (its tier would come from a remembered locality).
  */
-function groupingKey(index: SnapshotIndex, p: Params, panic: boolean, prevRows: ServiceMemory | undefined, targets: readonly Candidate[], outs: readonly Candidate[], reports: { readonly pos: readonly number[]; readonly stats: readonly ServiceStats[] }): string | undefined {
+function groupingKey(index: SnapshotIndex, p: Params, panic: boolean, prevRows: ServiceMemory | undefined, targets: readonly Candidate[], outs: readonly Candidate[], demands: Float64Array): string | undefined {
   let key = `${objId(index, p)}${panic ? 'P' : 'N'}`;
   key += prevRows ? `${objId(index, prevRows.rowOf)}.${objId(index, prevRows.sources)}` : '-';
   key += ':';
-  for (const t of targets) key += `${t.pos},`;
+  // A target's served latency and load enter every pair factor toward it, so they key the grouping like its place.
+  for (const t of targets) key += t.servedMs === 0 && t.load === 1 ? `${t.pos},` : `${t.pos}/${t.servedMs}/${t.load},`;
   key += ':';
   for (const c of outs) {
     if (c.pos < 0) return undefined;
     key += `${c.pos},`;
   }
   key += ':';
-  for (let k = 0; k < reports.pos.length; k++) if (demandOf(reports.stats[k]) > 0) key += `${reports.pos[k]},`;
+  // Which sources have own demand (ZoneState.demandRps) decides who shares a row; the values are read per service.
+  for (let s = 0; s < demands.length; s++) if (demands[s]! > 0) key += `${s},`;
   return key;
 }
 
@@ -451,99 +520,7 @@ function remap(index: SnapshotIndex, from: readonly string[]): Int32Array {
   index.remapCache = { from, to };
   return to;
 }
-/**
- * Capacity-based fill with spillover, for several sources sharing zone capacity. Demand is placed tier by tier;
- * each zone grants requests up to its remaining offer, splitting it in proportion to what each source asked, and
- * what a tier cannot take spills to the next. Inside a tier a source asks each zone in proportion to its remaining
- * offer × latency factor. Demand left after the last tier (everything is at target utilisation) overflows over
- * every eligible zone in proportion to capacity × latency factor. Mutates `remaining` and each plan's arrays.
- */
-function fill(demands: readonly number[], plans: readonly { weights: number[]; tiers: number[]; lat: number[]; overflow: number[] | undefined }[], remaining: number[], caps: number[]): number[][] {
-  const n = remaining.length;
-  const left = demands.slice();
-  const alloc = plans.map(() => zeros(n));
-  let maxTier = 0;
-  for (const p of plans) for (let e = 0; e < n; e++) maxTier = Math.max(maxTier, p.tiers[e]!);
-  const req = plans.map(() => zeros(n));
-  const asked = zeros(n);
-  for (let k = 0; k <= maxTier; k++) {
-    // A few passes let demand that one saturated zone refused reach its tier-mates that still have room.
-    for (let pass = 0; pass < 4; pass++) {
-      asked.fill(0);
-      let any = false;
-      for (let s = 0; s < plans.length; s++) {
-        if (left[s]! <= EPS) continue;
-        const { tiers, lat } = plans[s]!;
-        let wsum = 0;
-        for (let e = 0; e < n; e++) if (tiers[e] === k && remaining[e]! > EPS) wsum += remaining[e]! * lat[e]!;
-        const r = req[s]!;
-        if (wsum <= 0) {
-          r.fill(0);
-          continue;
-        }
-        any = true;
-        for (let e = 0; e < n; e++) {
-          const q = tiers[e] === k && remaining[e]! > EPS ? (left[s]! * remaining[e]! * lat[e]!) / wsum : 0;
-          r[e] = q;
-          asked[e] += q;
-        }
-      }
-      if (!any) break;
-      let granted = 0;
-      for (let s = 0; s < plans.length; s++) {
-        if (left[s]! <= EPS) continue;
-        const r = req[s]!;
-        const a = alloc[s]!;
-        for (let e = 0; e < n; e++) {
-          if (r[e]! <= 0) continue;
-          const g = asked[e]! > remaining[e]! ? (r[e]! * remaining[e]!) / asked[e]! : r[e]!;
-          a[e] += g;
-          left[s] -= g;
-          granted += g;
-        }
-      }
-      for (let e = 0; e < n; e++) if (asked[e]! > 0) remaining[e] = Math.max(0, remaining[e]! - Math.min(asked[e]!, remaining[e]!));
-      if (granted <= EPS) break;
-    }
-  }
-  for (let s = 0; s < plans.length; s++) {
-    const a = alloc[s]!;
-    const plan = plans[s]!;
-    if (left[s]! > EPS * Math.max(1, demands[s]!)) {
-      let wsum = 0;
-      for (let e = 0; e < n; e++) wsum += caps[e]! * plan.lat[e]!;
-      if (wsum > 0) {
-        const o = plan.overflow ?? zeros(n);
-        for (let e = 0; e < n; e++) {
-          const x = (left[s]! * caps[e]! * plan.lat[e]!) / wsum;
-          a[e] += x;
-          o[e] += x;
-        }
-        plan.overflow = o;
-      }
-    }
-  }
-  return alloc;
-}
 
-/** Weights for a source with no measured demand: the nearest tier with an eligible zone takes everything. */
-function nearestTier(tiers: number[], lat: number[], remaining: number[], offers: number[], out: number[]): void {
-  const n = tiers.length;
-  let k = Infinity;
-  for (let e = 0; e < n; e++) if (tiers[e]! < k) k = tiers[e]!;
-  let spare = 0;
-  for (let e = 0; e < n; e++) if (tiers[e] === k) spare += remaining[e]!;
-  const basis = spare > EPS ? remaining : offers;
-  let wsum = 0;
-  for (let e = 0; e < n; e++) if (tiers[e] === k) wsum += basis[e]! * lat[e]!;
-  for (let e = 0; e < n; e++) out[e] = tiers[e] === k ? (wsum > 0 ? (basis[e]! * lat[e]!) / wsum : 0) : 0;
-  if (wsum <= 0) {
-    // Every zone of the tier offers nothing (all ramping from zero cannot happen, but guard): split evenly.
-    let c = 0;
-    for (let e = 0; e < n; e++) if (tiers[e] === k) c++;
-    for (let e = 0; e < n; e++) out[e] = tiers[e] === k ? 1 / c : 0;
-  }
-}
 
 
 const EMPTY_MEMORY: ServiceMemory = { zones: {}, sources: [], rowOf: [], targets: [], rows: [] };
@@ -612,8 +589,11 @@ function sameTopology(before: Topology, index: SnapshotIndex): boolean {
   return same;
 }
 
-/** Per report: what the rest of a round reads from its stats besides health (which the admission carries). */
-const REPORT_FIELDS = 4;
+/**
+ * Per report: what the rest of a round reads from its stats besides health (which the admission carries):
+ * endpoints, capacity, and what the latency and load terms read (rps, in-flight, p50, p99; -1 when absent).
+ */
+const REPORT_FIELDS = 7;
 
 function reportNumbers(stats: readonly ServiceStats[]): number[] {
   const out = new Array<number>(stats.length * REPORT_FIELDS);
@@ -622,7 +602,10 @@ function reportNumbers(stats: readonly ServiceStats[]): number[] {
     out[k * REPORT_FIELDS] = s.healthyEndpoints;
     out[k * REPORT_FIELDS + 1] = s.totalEndpoints;
     out[k * REPORT_FIELDS + 2] = capacityOf(s);
-    out[k * REPORT_FIELDS + 3] = demandOf(s);
+    out[k * REPORT_FIELDS + 3] = s.rps;
+    out[k * REPORT_FIELDS + 4] = s.inFlight;
+    out[k * REPORT_FIELDS + 5] = s.latencyP50Ms ?? -1;
+    out[k * REPORT_FIELDS + 6] = s.latencyP99Ms ?? -1;
   }
   return out;
 }
@@ -639,6 +622,8 @@ interface Reuse {
   readonly service: ServiceKey;
   readonly reportPos: readonly number[];
   readonly reportNums: readonly number[];
+  /** Every source's demand for the service (ZoneState.demandRps; 0: none), compared by value. */
+  readonly demands: Float64Array;
   /** The round's candidates; a reuse needs the same names, places, presence and admission (eligible, ramp, reason). */
   readonly cands: readonly Candidate[];
   readonly version: string;
@@ -714,14 +699,16 @@ function stateOf(sorted: readonly ServiceKey[], mems: readonly (ServiceMemory | 
   return state;
 }
 
-function sameReports(r: Reuse, pos: readonly number[], stats: readonly ServiceStats[]): boolean {
-  if (r.reportPos.length !== pos.length) return false;
+function sameReports(r: Reuse, pos: readonly number[], stats: readonly ServiceStats[], demands: Float64Array): boolean {
+  if (r.reportPos.length !== pos.length || r.demands.length !== demands.length) return false;
+  for (let s = 0; s < demands.length; s++) if (r.demands[s] !== demands[s]) return false;
   const nums = r.reportNums;
   for (let k = 0; k < pos.length; k++) {
     if (r.reportPos[k] !== pos[k]) return false;
     const s = stats[k]!;
     const b = k * REPORT_FIELDS;
-    if (nums[b] !== s.healthyEndpoints || nums[b + 1] !== s.totalEndpoints || nums[b + 2] !== capacityOf(s) || nums[b + 3] !== demandOf(s)) return false;
+    if (nums[b] !== s.healthyEndpoints || nums[b + 1] !== s.totalEndpoints || nums[b + 2] !== capacityOf(s) || nums[b + 3] !== s.rps || nums[b + 4] !== s.inFlight) return false;
+    if (nums[b + 5] !== (s.latencyP50Ms ?? -1) || nums[b + 6] !== (s.latencyP99Ms ?? -1)) return false;
   }
   return true;
 }
@@ -849,7 +836,8 @@ function computeService(
     const health = zoneHealth(zone, stats, p.drained.has(name), p);
     const adm = admit(prevZones[name], health, now, p.holdDownMs, p.slowStartMs, rampNew);
     const cap = capacityOf(stats);
-    cands[count++] = { name, loc: zone.locality, zone, pos, stats, eligible: adm.eligible, ramp: adm.ramp, reason: adm.reason, memory: located(adm.memory, zone.locality), cap, offer: adm.eligible ? cap * p.u * adm.ramp : 0 };
+    const terms = servedTerms(p, stats, cap);
+    cands[count++] = { name, loc: zone.locality, zone, pos, stats, eligible: adm.eligible, ramp: adm.ramp, reason: adm.reason, memory: located(adm.memory, zone.locality), cap, offer: adm.eligible ? cap * p.u * adm.ramp : 0, servedMs: terms.servedMs, util: terms.util, load: terms.load };
   }
   if (count < cands.length) cands.length = count;
   const prevNames = prevMem === undefined ? [] : Object.keys(prevZones);
@@ -864,7 +852,7 @@ function computeService(
       const loc = zone?.locality ?? prev.locality;
       if (!loc) continue;
       const adm = gone(prev, now, why);
-      cands.push({ name, loc, zone, pos: zone === undefined ? -1 : index.posByName.get(name)!, stats: undefined, eligible: adm.eligible, ramp: adm.ramp, reason: adm.reason, memory: located(adm.memory, loc), cap: 0, offer: 0 });
+      cands.push({ name, loc, zone, pos: zone === undefined ? -1 : index.posByName.get(name)!, stats: undefined, eligible: adm.eligible, ramp: adm.ramp, reason: adm.reason, memory: located(adm.memory, loc), cap: 0, offer: 0, servedMs: 0, util: 0, load: 1 });
     }
     cands.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
@@ -876,8 +864,13 @@ function computeService(
   }
   if (cands.length === 0 && !explicitPolicy) return { table: undefined, verdicts, memory: EMPTY_MEMORY };
 
-  // Reuse: what follows reads only the zones' topology, the reports' endpoints, capacity and demand, the candidates'
-  // admissions, the policy and the last published rows. When the first four match the round that produced prevMem
+  // Every source's ASKED demand for the service, whether or not it hosts a copy (0: none measured).
+  const S = index.sources.length;
+  const demands = new Float64Array(S);
+  for (let s = 0; s < S; s++) demands[s] = demandOf(index.sources[s]!, service);
+
+  // Reuse: what follows reads only the zones' topology, the reports' endpoints, capacity, rps, in-flight and latency,
+  // the sources' demand, the candidates' admissions, the policy and the last published rows. When the first four match the round that produced prevMem
   // and that round was settled (damping at its fixed point), recomputing would publish the same rows: the sources
   // that shared a row then shared one before too (equal signatures), so grouping by last row splits nothing new.
   // Timers (hold-down, slow start, "out for 12s") show up in the admissions, so a running timer is a miss.
@@ -888,7 +881,7 @@ function computeService(
     hit.explicitPolicy === explicitPolicy &&
     hit.service === service &&
     sameTopology(hit.topo, index) &&
-    sameReports(hit, reports.pos, reports.stats) &&
+    sameReports(hit, reports.pos, reports.stats, demands) &&
     sameCandidates(hit.cands, cands)
   ) {
     const memory: ServiceMemory = { zones: zonesMemory, sources: index.sourceNames, rowOf: hit.rowOf, targets: hit.targets, rows: hit.finals };
@@ -925,8 +918,7 @@ function computeService(
   const caps = targets.map((c) => c.cap * (panic ? 1 : c.ramp));
   const offers = targets.map((c) => (panic ? c.cap * p.u : c.offer));
 
-  // 2-4. Tiers and latency factors per source; sources that see the service alike share one plan (see Group).
-  const S = index.sources.length;
+  // 2-4. Tiers and pair factors per source; sources that see the service alike share one plan (see Group).
   const explicitTiers = p.zoneTier !== undefined;
   const tierT = new Array<number>(n);
   const proxT: Uint8Array[] = new Array<Uint8Array>(n);
@@ -934,9 +926,13 @@ function computeService(
   for (let e = 0; e < n; e++) {
     const t = targets[e]!;
     if (explicitTiers) tierT[e] = p.zoneTier!.get(t.name) ?? p.zoneTierCount;
-    else proxT[e] = proxColumn(index, t.pos);
+    proxT[e] = proxColumn(index, t.pos);
     rttT[e] = p.halfMs > 0 ? rttColumn(index, t.pos) : undefined;
   }
+  const resOf = p.residency.length > 0 ? residenciesOf(index, p) : undefined;
+  const allowT = allowMasks(p, targets);
+  const allowO = allowMasks(p, outs);
+  const capOn = !panic && p.maxCrossShare < 1;
   const tierO = new Array<number>(o);
   const proxO: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(o);
   for (let e = 0; e < o; e++) {
@@ -957,13 +953,14 @@ function computeService(
   const groups: Group[] = [];
   if (groupScratch.length < S) groupScratch = new Int32Array(2 * S);
   const groupIds = groupScratch;
-  const classKeys = index.classCount * keyScale * (p.rules.length + 2);
+  const resKeys = p.residency.length + 2;
+  const classKeys = index.classCount * keyScale * (p.rules.length + 2) * resKeys;
   if (byClass.length < classKeys) {
     byClass = new Int32Array(2 * classKeys);
     byClassFlat = new Int32Array(2 * classKeys);
   }
   const used: number[] = [];
-  const gkey = groupingKey(index, p, panic, prevRows, targets, outs, reports);
+  const gkey = groupingKey(index, p, panic, prevRows, targets, outs, demands);
   const known = gkey !== undefined ? index.groupings.get(gkey) : undefined;
   let groupOf: number[];
   let shapes: readonly GroupShape[];
@@ -976,14 +973,17 @@ function computeService(
         tiers: sh.tiers,
         lat: sh.lat,
         overflow: undefined,
-        demand: demandOf(reportAt(reports, index.sourcePos[sh.first]!)),
+        demand: demands[sh.first]!,
         rule: sh.ruleIdx >= 0 ? p.rules[sh.ruleIdx] : undefined,
         failed: NONE_FAILED,
         failover: undefined,
         outTiers: sh.outTiers,
         ruleIdx: sh.ruleIdx,
         prevRow: sh.prevRow,
+        ext: sh.ext,
+        res: sh.res,
         unique: sh.unique,
+        capped: false,
         target: NO_TIERS,
         final: NO_TIERS,
         firstTier: 0,
@@ -993,22 +993,24 @@ function computeService(
     }
   } else {
     const firsts: number[] = [];
-    if (statsAt.length < index.zones.length) statsAt = new Array<ServiceStats | undefined>(index.zones.length).fill(undefined);
-    for (let k = 0; k < reports.pos.length; k++) statsAt[reports.pos[k]!] = reports.stats[k]!;
     if (candAt.length < index.zones.length) candAt = new Uint8Array(index.zones.length);
     for (const c of cands) if (c.pos >= 0) candAt[c.pos] = 1;
     // The scratch is cleaned in `finally`, so a throw cannot leave marks that would mis-group a later service.
     try {
       for (let s = 0; s < S; s++) {
         const src = index.sources[s]!;
-        const demand = demandOf(statsAt[index.sourcePos[s]!]);
+        const demand = demands[s]!;
         const rule = rules ? rules[s]! : -1;
+        const res = resOf ? resOf[s]! : -1;
+        const allowed = allowT[res + 1]!;
+        // The residency rule, and with a cross-cloud cap the source's cloud, decide a row beyond tiers and factors.
+        const ext = (res + 1) * (index.cloudCount + 1) + (capOn ? index.cloudOf[s]! + 1 : 0);
         const mapped = map ? map[s]! : -1;
         const prevRow = mapped >= 0 ? (prevRows!.rowOf[mapped] ?? -1) : -1;
         const unique = !panic && demand > 0;
         // Fast path: a source that is not a candidate sees every candidate by its (cloud, region) alone.
         let flat = false;
-        const classKey = !unique && candAt[index.sourcePos[s]!] === 0 ? ((index.classOf[s]! * keyScale + prevRow + 1) * (p.rules.length + 2) + rule + 1) : -1;
+        const classKey = !unique && candAt[index.sourcePos[s]!] === 0 ? (((index.classOf[s]! * keyScale + prevRow + 1) * (p.rules.length + 2) + rule + 1) * resKeys + res + 1) : -1;
         if (classKey >= 0) {
           const known = byClass[classKey]!;
           if (known !== 0) {
@@ -1028,15 +1030,18 @@ function computeService(
             continue;
           }
         }
-        let h = Math.imul(rule + 0x9e37, 0x01000193) ^ (prevRow + 1);
+        let h = Math.imul(Math.imul(rule + 0x9e37, 0x01000193) ^ (prevRow + 1), 0x01000193) ^ ext;
         let minTier = Infinity;
         let minCount = 0;
         for (let e = 0; e < n; e++) {
-          const tier = explicitTiers ? tierT[e]! : byProx[proxT[e]![s]!]!;
+          const prox = proxT[e]![s]!;
+          const tier = explicitTiers ? tierT[e]! : byProx[prox]!;
           const r = rttT[e] ? rttT[e]![s]! : 0;
+          const t = targets[e]!;
           scratchTiers[e] = tier;
-          scratchLat[e] = r > 0 ? p.halfMs / (p.halfMs + r) : 1;
+          scratchLat[e] = pairFactor(p, allowed[e] === 1, r, t.servedMs, prox, t.load);
           h = Math.imul(h ^ tier, 0x01000193);
+          if (scratchLat[e] === 0) continue;
           if (tier < minTier) {
             minTier = tier;
             minCount = 1;
@@ -1051,7 +1056,8 @@ function computeService(
         }
         // Latency factors change the numbers only through a distribute rule, or a split inside the nearest tier (a
         // source without demand sends everything there); reasons use each source's own factors when rows are built.
-        const latFrom = panic ? Infinity : rule >= 0 ? -Infinity : minCount >= 2 ? minTier : Infinity;
+        // With a cross-cloud cap every factor may matter (the cap moves share between tiers by them).
+        const latFrom = panic ? Infinity : rule >= 0 || capOn ? -Infinity : minCount >= 2 ? minTier : Infinity;
         if (!unique && latFrom !== Infinity) {
           for (let e = 0; e < n; e++) if (latFrom === -Infinity || scratchTiers[e] === latFrom) h = Math.imul(h ^ ((scratchLat[e]! * 0x40000000) | 0), 0x01000193);
         }
@@ -1061,7 +1067,7 @@ function computeService(
           let found = -1;
           for (let id = slots[slot]!; id !== 0; slot = (slot + 1) & mask, id = slots[slot]!) {
             const g = groups[id - 1]!;
-            if (sameSignature(g, rule, prevRow, n, o, latFrom)) {
+            if (sameSignature(g, rule, prevRow, ext, n, o, latFrom)) {
               found = id - 1;
               break;
             }
@@ -1088,7 +1094,10 @@ function computeService(
           outTiers: o > 0 ? scratchOut.slice(0, o) : NO_TIERS,
           ruleIdx: rule,
           prevRow,
+          ext,
+          res,
           unique,
+          capped: false,
           target: NO_TIERS,
           final: NO_TIERS,
           firstTier: 0,
@@ -1108,19 +1117,21 @@ function computeService(
       classKeysUsed.length = 0;
       for (const c of cands) if (c.pos >= 0) candAt[c.pos] = 0;
       for (const slot of used) slots[slot] = 0;
-      for (let k = 0; k < reports.pos.length; k++) statsAt[reports.pos[k]!] = undefined;
     }
     groupOf = internRowOf(index, groupIds, S);
-    shapes = groups.map((g, gi): GroupShape => ({ first: firsts[gi]!, tiers: g.tiers, lat: g.lat, outTiers: g.outTiers, ruleIdx: g.ruleIdx, prevRow: g.prevRow, unique: g.unique }));
+    shapes = groups.map((g, gi): GroupShape => ({ first: firsts[gi]!, tiers: g.tiers, lat: g.lat, outTiers: g.outTiers, ruleIdx: g.ruleIdx, prevRow: g.prevRow, ext: g.ext, res: g.res, unique: g.unique }));
     if (gkey !== undefined) index.groupings.set(gkey, { rowOf: groupOf, shapes });
   }
 
   const remaining = offers.slice();
   if (n > 0) {
     if (panic) {
-      let total = 0;
-      for (let e = 0; e < n; e++) total += caps[e]!;
-      for (const g of groups) for (let e = 0; e < n; e++) g.weights[e] = caps[e]! / total;
+      // Residency holds in panic too: each group spreads over the zones it may use.
+      for (const g of groups) {
+        let total = 0;
+        for (let e = 0; e < n; e++) if (g.lat[e]! > 0) total += caps[e]!;
+        for (let e = 0; e < n; e++) g.weights[e] = total > 0 && g.lat[e]! > 0 ? caps[e]! / total : 0;
+      }
     } else {
       const filled: SourcePlan[] = [];
       for (const g of groups) if (g.rule === undefined && g.demand > 0) filled.push(g);
@@ -1140,6 +1151,14 @@ function computeService(
       for (const pl of groups) {
         if (pl.rule !== undefined) distributeInto(pl, targets, remaining, offers, caps);
         else if (pl.demand <= 0) nearestTier(pl.tiers, pl.lat, remaining, offers, pl.weights);
+      }
+      if (capOn) {
+        for (let gi = 0; gi < groups.length; gi++) {
+          const g = groups[gi]!;
+          const cloud = index.sources[shapes[gi]!.first]!.locality.cloud;
+          const cross = targets.map((t) => t.loc.cloud !== cloud);
+          g.capped = capCrossCloud(p, g.weights, cross, g.lat, offers);
+        }
       }
     }
   }
@@ -1174,10 +1193,11 @@ function computeService(
     if (g.prevRow >= 0) {
       const prevRow = prevRows!.rows[g.prevRow];
       // A row already at its target stays there (dampStep would return a copy of it): the settled rows of a round.
+      // A zone residency forbids counts as 0 in the last row (it drops at once, like an ineligible one).
       let same = true;
       if (prevRow !== undefined) {
         for (let e = 0; e < n; e++) {
-          if ((prevAt![e]! >= 0 ? (prevRow[prevAt![e]!] ?? 0) : 0) !== target[e]) {
+          if ((prevAt![e]! >= 0 && plan.lat[e]! > 0 ? (prevRow[prevAt![e]!] ?? 0) : 0) !== target[e]) {
             same = false;
             break;
           }
@@ -1185,35 +1205,31 @@ function computeService(
       }
       if (prevRow !== undefined && !same) {
         const prevArr = zeros(n);
-        for (let e = 0; e < n; e++) if (prevAt![e]! >= 0) prevArr[e] = prevRow[prevAt![e]!] ?? 0;
+        for (let e = 0; e < n; e++) if (prevAt![e]! >= 0 && plan.lat[e]! > 0) prevArr[e] = prevRow[prevAt![e]!] ?? 0;
         final = dampStep(prevArr, target, p.maxStep, p.deadband);
       }
     }
-    let firstTier = Infinity;
-    let usedTier = -1;
-    for (let e = 0; e < n; e++) {
-      firstTier = Math.min(firstTier, plan.tiers[e]!);
-      if (final[e]! > 0) usedTier = Math.max(usedTier, plan.tiers[e]!);
-    }
-    let standbyTier = Infinity;
-    for (let e = 0; e < n; e++) if (plan.tiers[e]! > usedTier) standbyTier = Math.min(standbyTier, plan.tiers[e]!);
+    const [firstTier, usedTier, standbyTier] = rowTiers(plan.tiers, plan.lat, final);
     g.target = target;
     g.final = internFinal(index, final);
     g.firstTier = firstTier;
     g.usedTier = usedTier;
     g.standbyTier = standbyTier;
-    // The row's hash is a sum over its (zone, bp, tier) entries, so it needs no sorting; equality only.
+    // The row's hash is a sum over its (zone, bp, tier) entries, so it needs no sorting; equality only. A row lists
+    // every target its residency allows, and the outs it allows.
     let h1 = 0;
     let h2 = 0;
+    const outAllowed = allowO[g.res + 1]!;
     for (let e = 0; e < n; e++) {
       const bp = final[e]!;
       const tier = plan.tiers[e]!;
-      if (bp <= 0 && tier > usedTier && tier !== standbyTier) continue;
+      if (plan.lat[e]! <= 0) continue;
       const x = Math.imul(Math.imul(hashT[e]! ^ bp, 0x01000193) ^ tier, 0x5bd1e995);
       h1 = (h1 + (x ^ (x >>> 13))) | 0;
       h2 = (h2 + Math.imul(x ^ (x >>> 16), 0x85ebca6b)) | 0;
     }
     for (let e = 0; e < o; e++) {
+      if (outAllowed[e] === 0) continue;
       const x = Math.imul(Math.imul(hashO[e]!, 0x01000193) ^ g.outTiers[e]!, 0x5bd1e995);
       h1 = (h1 + (x ^ (x >>> 13))) | 0;
       h2 = (h2 + Math.imul(x ^ (x >>> 16), 0x85ebca6b)) | 0;
@@ -1236,10 +1252,12 @@ function computeService(
   const targetNames = targets.map((t) => t.name);
   const memory: ServiceMemory = { zones: zonesMemory, sources: index.sourceNames, rowOf: groupOf, targets: targetNames, rows: finals };
   const { rounded, extras } = packGroups(groups, finals);
+  const groupDemands = new Array<number>(groups.length);
+  for (let gi = 0; gi < groups.length; gi++) groupDemands[gi] = groups[gi]!.demand;
   // One object is the reasons' context, the packed groups and what builds the rows (fewer objects survive).
   const rows: LazyRows = {
-    p, panic, eligibleFraction, targets, offers, remaining, rttT,
-    shapes, rounded, reports, sourcePos: index.sourcePos, extras, finals,
+    p, panic, eligibleFraction, targets, offers, remaining, rttT, proxT, allowT, allowO, resOf, sources: index.sources,
+    shapes, rounded, demands: groupDemands, extras, finals,
     outs, groupOf, sourceNames: index.sourceNames, built: undefined,
   };
   const version = versionText(v1, v2);
@@ -1270,6 +1288,7 @@ function computeService(
       service,
       reportPos: reports.pos,
       reportNums: reportNumbers(reports.stats),
+      demands,
       cands,
       version,
       rows,
@@ -1289,38 +1308,52 @@ function computeService(
  */
 function buildRows(cx: ReasonContext, groups: readonly RowPlan[], outs: readonly Candidate[], groupOf: readonly number[], sourceNames: readonly string[]): SourceRow[] {
   const n = cx.targets.length;
-  const halfMs = cx.p.halfMs;
+  const p = cx.p;
   const variants = groups.map((): { lat: number[]; shares: readonly TargetShare[] }[] => []);
+  const unavailable = groups.map((): string | undefined => undefined);
   const rows = new Array<SourceRow>(sourceNames.length);
   for (let s = 0; s < rows.length; s++) {
-    const g = groups[groupOf[s]!]!;
+    const gi = groupOf[s]!;
+    const g = groups[gi]!;
+    const res = cx.resOf ? cx.resOf[s]! : -1;
+    const allowed = cx.allowT[res + 1]!;
+    const rtt = zeros(n);
+    const prox = zeros(n);
     const lat = zeros(n);
     for (let e = 0; e < n; e++) {
-      const r = cx.rttT[e] ? cx.rttT[e]![s]! : 0;
-      lat[e] = r > 0 ? halfMs / (halfMs + r) : 1;
+      const t = cx.targets[e]!;
+      rtt[e] = cx.rttT[e] ? cx.rttT[e]![s]! : 0;
+      prox[e] = cx.proxT[e]![s]!;
+      lat[e] = pairFactor(p, allowed[e] === 1, rtt[e]!, t.servedMs, prox[e]!, t.load);
     }
-    const known = variants[groupOf[s]!]!;
+    const known = variants[gi]!;
     let v = known.find((x) => x.lat.every((l, e) => l === lat[e]));
     if (v === undefined) {
       const out: TargetShare[] = [];
+      const termRow = { tiers: g.tiers, rtt, prox, lat };
+      let total = 0;
       for (let e = 0; e < n; e++) {
+        if (lat[e]! <= 0) continue;
         const bp = g.final[e]!;
-        const tier = g.tiers[e]!;
-        if (bp <= 0 && tier > g.usedTier && tier !== g.standbyTier) continue;
-        out.push({ zone: cx.targets[e]!.name, basisPoints: bp, tier, reason: reasonFor(cx, g, lat, e, bp) });
+        total += bp;
+        out.push({ zone: cx.targets[e]!.name, basisPoints: bp, tier: g.tiers[e]!, reason: reasonFor(cx, g, termRow, e, bp, cx.sources[s]!.locality.cloud) });
       }
-      for (let e = 0; e < outs.length; e++) out.push({ zone: outs[e]!.name, basisPoints: 0, tier: g.outTiers[e]!, reason: outs[e]!.reason });
+      const outAllowed = cx.allowO[res + 1]!;
+      for (let e = 0; e < outs.length; e++) if (outAllowed[e] === 1) out.push({ zone: outs[e]!.name, basisPoints: 0, tier: g.outTiers[e]!, reason: outs[e]!.reason });
       out.sort((a, b) => a.tier - b.tier || (a.zone < b.zone ? -1 : a.zone > b.zone ? 1 : 0));
+      if (total <= 0 && (out.length > 0 || res >= 0)) unavailable[gi] = unavailableReason(p, res, outs.filter((_, e) => outAllowed[e] === 1));
       known.push((v = { lat, shares: out }));
     }
-    rows[s] = { sourceZone: sourceNames[s]!, targets: v.shares, panic: cx.panic };
+    const why = unavailable[gi];
+    const row: SourceRow = { sourceZone: sourceNames[s]!, targets: v.shares, panic: cx.panic };
+    rows[s] = res < 0 && why === undefined ? row : { ...row, ...(res >= 0 ? { exclusive: true } : {}), ...(why !== undefined ? { unavailableReason: why } : {}) };
   }
   return rows;
 }
 
 /** Whether the source in the scratch buffers shares group g's row (latFrom: see the grouping loop). */
-function sameSignature(g: Group, rule: number, prevRow: number, n: number, o: number, latFrom: number): boolean {
-  if (g.unique || g.ruleIdx !== rule || g.prevRow !== prevRow) return false;
+function sameSignature(g: Group, rule: number, prevRow: number, ext: number, n: number, o: number, latFrom: number): boolean {
+  if (g.unique || g.ruleIdx !== rule || g.prevRow !== prevRow || g.ext !== ext) return false;
   const tiers = g.tiers;
   for (let e = 0; e < n; e++) if (tiers[e] !== scratchTiers[e]) return false;
   for (let e = 0; e < o; e++) if (g.outTiers[e] !== scratchOut[e]) return false;
@@ -1331,50 +1364,6 @@ function sameSignature(g: Group, rule: number, prevRow: number, n: number, o: nu
   return true;
 }
 
-/** Places a distribute rule's shares; targets with no eligible zone hand their share to the failover fill. */
-function distributeInto(plan: SourcePlan, targets: readonly Candidate[], remaining: number[], offers: number[], caps: number[]): void {
-  const n = targets.length;
-  const failed: DistributeTarget[] = [];
-  let failedShare = 0;
-  for (const to of plan.rule!.to) {
-    let spare = 0;
-    let cnt = 0;
-    for (let e = 0; e < n; e++) {
-      if (!matches(to.matcher, targets[e]!.loc)) continue;
-      cnt++;
-      spare += remaining[e]! * plan.lat[e]!;
-    }
-    if (cnt === 0) {
-      failed.push(to);
-      failedShare += to.share;
-      continue;
-    }
-    const basis = spare > EPS ? remaining : offers;
-    let wsum = 0;
-    for (let e = 0; e < n; e++) if (matches(to.matcher, targets[e]!.loc)) wsum += basis[e]! * plan.lat[e]!;
-    for (let e = 0; e < n; e++) {
-      if (!matches(to.matcher, targets[e]!.loc)) continue;
-      plan.weights[e] += wsum > 0 ? (to.share * basis[e]! * plan.lat[e]!) / wsum : to.share / cnt;
-    }
-  }
-  plan.failed = failed;
-  if (failedShare > EPS) {
-    const part = zeros(n);
-    if (plan.demand > 0) {
-      const alloc = fill([plan.demand * failedShare], [{ weights: part, tiers: plan.tiers, lat: plan.lat, overflow: undefined }], remaining.slice(), caps)[0]!;
-      let sum = 0;
-      for (let e = 0; e < n; e++) sum += alloc[e]!;
-      for (let e = 0; e < n; e++) part[e] = sum > 0 ? alloc[e]! / sum : 0;
-    } else {
-      nearestTier(plan.tiers, plan.lat, remaining, offers, part);
-    }
-    for (let e = 0; e < n; e++) {
-      part[e] = failedShare * part[e]!;
-      plan.weights[e] += part[e]!;
-    }
-    plan.failover = part;
-  }
-}
 
 function tierUtil(cx: ReasonContext, plan: RowPlan, k: number): number {
   let used = 0;
@@ -1387,7 +1376,7 @@ function tierUtil(cx: ReasonContext, plan: RowPlan, k: number): number {
   return cap > 0 ? used / cap : 0;
 }
 
-function reasonFor(cx: ReasonContext, plan: RowPlan, lat: readonly number[], e: number, bp: number): string {
+function reasonFor(cx: ReasonContext, plan: RowPlan, row: TermRow, e: number, bp: number, srcCloud: string): string {
   const { p, panic, eligibleFraction, targets } = cx;
   const { firstTier, usedTier } = plan;
   const t = targets[e]!;
@@ -1420,7 +1409,8 @@ function reasonFor(cx: ReasonContext, plan: RowPlan, lat: readonly number[], e: 
   } else {
     parts.push(`${tierText}: nearest tier has room, ${percent(tierUtil(cx, plan, tier))} utilised (target ${percent(p.u)})`);
   }
-  if (lat[e]! < 0.95) parts.push(`latency discount to ${percent(lat[e]!)}`);
+  parts.push(...termReasons(p, row, targets, e));
+  if (plan.capped && bp > 0) parts.push(capReason(p, t.loc.cloud !== srcCloud));
   if (t.reason !== '') parts.push(t.reason);
   if (bp !== targetBp) parts.push(`damped: moving to ${targetBp} bp by at most ${p.maxStep}/round`);
   return parts.join('; ');

@@ -93,12 +93,17 @@ export interface TargetShare {
 export interface SourceRow {
   readonly sourceZone: string;
   /**
-   * Zones with a share, then eligible zones of the next unused tier (0 bp, "standby", so the data plane knows where
-   * to spill), then ineligible zones (0 bp, with why they are out). Sorted by tier, then zone name.
+   * Every eligible zone that hosts the service, each with its tier (0 bp ones are "standby", so the data plane can
+   * fail over tier by tier on its own), and the ineligible zones (0 bp, with why they are out). Sorted by tier, then
+   * zone name. A row restricted by residency lists only the zones it may use.
    */
   readonly targets: readonly TargetShare[];
   /** Too little healthy capacity remained: traffic is spread over every zone with any healthy endpoint. */
   readonly panic: boolean;
+  /** Present (true) when a residency rule restricts this source: a data plane must never send to a zone not listed. */
+  readonly exclusive?: boolean;
+  /** Present when no target has a share: why no (allowed) zone can serve. */
+  readonly unavailableReason?: string;
 }
 
 /** One service's weights from every source zone. */
