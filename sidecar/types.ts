@@ -100,6 +100,26 @@ export interface Picker {
   pick(request: PickRequest, exclude?: PickExclude): Pick;
 }
 
+/**
+ * What one try sent to a destination zone came to, as the relayed stats charge it to that zone: status < 500 is a
+ * success; a connect failure, reset or timeout the upstream handler flagged is that class; any other 5xx is http_5xx.
+ */
+export type TryOutcome = 'success' | 'http_5xx' | 'connect_failure' | 'reset' | 'timeout';
+
+/** Why the sidecar failed a request itself before any destination served it (LocalFailures in relay.proto). */
+export type LocalFailureClass = 'fault_injected' | 'overflow' | 'denied' | 'no_endpoint' | 'timeout';
+
+/** The TryOutcome of an answer (a try's upstream response, or what the inbound side answered for the app). */
+export function tryOutcome(res: { readonly status: number; readonly flags?: readonly string[] | undefined }): TryOutcome {
+  const flags = res.flags;
+  if (flags !== undefined && flags.length > 0) {
+    if (flags.includes('connect-failure')) return 'connect_failure';
+    if (flags.includes('reset')) return 'reset';
+    if (flags.includes('timeout')) return 'timeout';
+  }
+  return res.status < 500 ? 'success' : 'http_5xx';
+}
+
 /** What happened to one attempt, as the outlier detector sees it. */
 export type Outcome = 'success' | '5xx' | 'connect-failure' | 'reset' | 'timeout';
 

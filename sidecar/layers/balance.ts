@@ -1,5 +1,6 @@
 // Balance layer: asks the current picker for an endpoint (zone by weight, P2C inside), counts the attempt, feeds outlier detection.
-import type { Layer, Outcome, Pick, ProxyRequest, ProxyResponse } from '../types.ts';
+import { tryOutcome, type Layer, type LocalFailureClass, type Outcome, type Pick, type ProxyRequest, type ProxyResponse } from '../types.ts';
+import { isDeadline } from './timeout.ts';
 import { localResponse, type StackDeps } from './deps.ts';
 
 /** How outlier detection sees an attempt's response. */
@@ -51,14 +52,28 @@ async function waitWhileQueued(deps: StackDeps, req: ProxyRequest): Promise<Pick
   return p;
 }
 
+/** Reports a request the sidecar failed itself, before any zone was sent a try. */
+function local(deps: StackDeps, req: ProxyRequest, cls: LocalFailureClass): void {
+  deps.onEvent?.({ kind: 'local-failure', service: req.service, zone: '', class: cls });
+}
+
 /**
  * Sets req.target for the layer below (the upstream). A `queue` pick waits (see waitWhileQueued); failures to pick,
- * including a wait that ran out, are 503 with flag 'no-healthy-upstream' ('not-ready' for the wait).
+ * including a wait that ran out, are 503 with flag 'no-healthy-upstream' ('not-ready' for the wait), reported as
+ * local failures (no_endpoint; timeout when the route deadline fired first). Each try sent is reported to the zone
+ * it went to (try-start / try-end, with its TryOutcome and time to response headers); a try cut by the route
+ * deadline is a timeout of that zone, one the client abandoned is charged to nobody.
  */
 export function balanceLayer(deps: StackDeps): Layer {
   return (next) => async (req) => {
+    // The route deadline fired during a retry's backoff (or the client left): nothing is sent.
+    if (req.signal.aborted) {
+      if (isDeadline(req.signal)) local(deps, req, 'timeout');
+      return localResponse(504, 'MESHFED_E_SIDECAR_UPSTREAM_TIMEOUT', `the deadline passed before a try to ${req.service} was sent`, ['timeout', 'route-timeout']);
+    }
     let p = pickNow(deps, req);
     if (p?.kind === 'queue') p = await waitWhileQueued(deps, req);
+    if (p?.kind !== 'complete') local(deps, req, p?.kind === 'queue' && isDeadline(req.signal) ? 'timeout' : 'no_endpoint');
     if (!p) return localResponse(503, 'MESHFED_E_SIDECAR_NO_HEALTHY_UPSTREAM', `no endpoints known for ${req.service}`, ['no-healthy-upstream']);
     if (p.kind === 'queue') return localResponse(503, 'MESHFED_E_SIDECAR_NO_HEALTHY_UPSTREAM', `endpoints of ${req.service} not known yet (waited up to ${queueWaitCapMs(req)} ms)`, ['no-healthy-upstream', 'not-ready']);
     if (p.kind === 'unavailable') {
@@ -69,6 +84,8 @@ export function balanceLayer(deps: StackDeps): Layer {
     if (p.kind === 'drop') return localResponse(503, 'MESHFED_E_SIDECAR_NO_HEALTHY_UPSTREAM', `dropped: ${p.reason}`, ['dropped']);
     const ep = p.endpoint;
     deps.pickers.begin(ep);
+    const t0 = deps.clock();
+    deps.onEvent?.({ kind: 'try-start', service: req.service, zone: ep.zone });
     let res: ProxyResponse;
     try {
       res = await next({ ...req, target: ep });
@@ -76,6 +93,8 @@ export function balanceLayer(deps: StackDeps): Layer {
       // The upstream contract is "errors are values"; a throw is treated as a reset so the request still gets an answer.
       res = localResponse(502, 'MESHFED_E_SIDECAR_UPSTREAM_FAILED', `upstream failed: ${e instanceof Error ? e.message : String(e)}`, ['reset']);
     }
+    const outcome = !req.signal.aborted ? tryOutcome(res) : isDeadline(req.signal) ? 'timeout' : undefined;
+    deps.onEvent?.({ kind: 'try-end', service: req.service, zone: ep.zone, outcome, durationMs: Math.max(0, deps.clock() - t0) });
     const event = deps.pickers.end(req.service, ep, classifyOutcome(res), deps.clock());
     if (event) deps.onEvent?.({ kind: 'outlier', service: req.service, event });
     const extra = p.flags?.includes('failover') ? ['ejected-failover', ...p.flags] : (p.flags ?? []);

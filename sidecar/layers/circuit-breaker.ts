@@ -14,6 +14,7 @@ export function circuitBreakerLayer(deps: StackDeps): Layer {
     const overflow = admitRequest(limits, { connections: 0, pendingRequests: 0, activeRequests: n });
     if (overflow) {
       deps.onEvent?.({ kind: 'overflow', service, overflow });
+      deps.onEvent?.({ kind: 'local-failure', service, zone: '', class: 'overflow' });
       return localResponse(503, 'MESHFED_E_SIDECAR_CIRCUIT_OPEN', `circuit open for ${service} (${overflow})`, ['circuit-open'], { 'x-meshfed-overflow': overflow });
     }
     active.set(service, n + 1);

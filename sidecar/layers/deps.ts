@@ -6,7 +6,7 @@ import type { MirrorTarget } from '../routing/match.ts';
 import type { Overflow } from '../resilience/circuit-breaker.ts';
 import type { RetryDecision } from '../resilience/retry.ts';
 import type { SidecarCode } from '../errors.ts';
-import type { Clock, ProxyRequest, ProxyResponse, Random, RetryOn } from '../types.ts';
+import type { Clock, LocalFailureClass, ProxyRequest, ProxyResponse, Random, RetryOn, TryOutcome } from '../types.ts';
 import { coarseScheduler } from './deadlines.ts';
 
 /** Something the layers decided, for metrics and logs (the I/O side maps these to meshfed_* counters). */
@@ -19,7 +19,13 @@ export type StackEvent =
   | { readonly kind: 'authz-denied'; readonly service: string; readonly peer: string | undefined; readonly reason: string }
   | { readonly kind: 'mirror'; readonly service: string; readonly target: MirrorTarget }
   | { readonly kind: 'mirror-abandoned'; readonly service: string; readonly target: MirrorTarget; readonly reason: string }
-  | { readonly kind: 'no-route'; readonly service: string };
+  | { readonly kind: 'no-route'; readonly service: string }
+  /** A try is sent to an endpoint of `zone`. Every try-start is followed by one try-end. */
+  | { readonly kind: 'try-start'; readonly service: string; readonly zone: string }
+  /** The try ended: its outcome, charged to `zone`; undefined when the client went away (it says nothing of the zone). */
+  | { readonly kind: 'try-end'; readonly service: string; readonly zone: string; readonly outcome: TryOutcome | undefined; readonly durationMs: number }
+  /** The sidecar failed the request itself before any destination served it; `zone` is '' when none was picked. */
+  | { readonly kind: 'local-failure'; readonly service: string; readonly zone: string; readonly class: LocalFailureClass };
 
 /** Everything the stack is built from. Pure layers get time, randomness and timers only from here. */
 export interface StackDeps {

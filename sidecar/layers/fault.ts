@@ -14,6 +14,8 @@ export function faultLayer(deps: StackDeps, direction: 'outbound' | 'inbound'): 
     }
     if (d.abort) {
       deps.onEvent?.({ kind: 'fault', service: req.service, fault: 'abort', direction });
+      // An outbound abort is the caller's own doing and no destination's; an inbound one simulates the server failing.
+      if (direction === 'outbound') deps.onEvent?.({ kind: 'local-failure', service: req.service, zone: '', class: 'fault_injected' });
       return abortResponse(d.abort);
     }
     const res = await next(req);

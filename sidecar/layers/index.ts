@@ -1,7 +1,7 @@
 // Public API of the sidecar layers: one concern per file, composed in sidecar/stack.ts.
 export { routeLayer } from './route.ts';
 export { faultLayer } from './fault.ts';
-export { timeoutLayer, perTryTimeoutLayer, withDeadline } from './timeout.ts';
+export { timeoutLayer, perTryTimeoutLayer, withDeadline, isDeadline } from './timeout.ts';
 export { circuitBreakerLayer } from './circuit-breaker.ts';
 export { retryLayer } from './retry.ts';
 export { balanceLayer, classifyOutcome, queueWaitCapMs, QUEUE_POLL_MS, QUEUE_WAIT_DEFAULT_MS } from './balance.ts';

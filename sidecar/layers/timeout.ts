@@ -3,6 +3,21 @@ import type { Handler, Layer, ProxyRequest, ProxyResponse } from '../types.ts';
 import { localResponse, type StackDeps } from './deps.ts';
 
 /**
+ * The abort reason of a fired deadline. Named TimeoutError (as AbortSignal.timeout's), so the layers below tell it
+ * from a client that went away (isDeadline) and the upstream answers the cut try as a timeout, not a reset.
+ */
+function deadlineError(ms: number): Error {
+  const e = new Error(`deadline of ${ms} ms exceeded`);
+  e.name = 'TimeoutError';
+  return e;
+}
+
+/** True when a signal was aborted by a deadline (route or per-try), not by the client going away. */
+export function isDeadline(signal: AbortSignal): boolean {
+  return signal.aborted && (signal.reason as { name?: unknown } | undefined)?.name === 'TimeoutError';
+}
+
+/**
  * Runs `handler` under a deadline of `ms` (0: none), with `flags` on the 504 it answers when the deadline fires.
  * The signal given below aborts on the deadline or when the caller's signal aborts. Shared with the retry layer.
  * One promise settles with whichever comes first (no Promise.race, no second promise per request: this runs on
@@ -34,7 +49,7 @@ export function withDeadline(deps: StackDeps, ms: number, req: ProxyRequest, han
   return new Promise<ProxyResponse>((resolve, reject) => {
     cancel = deps.schedule(ms, () => {
       if (!finish()) return;
-      ctl.abort(new Error(`deadline of ${ms} ms exceeded`));
+      ctl.abort(deadlineError(ms));
       resolve(localResponse(504, 'MESHFED_E_SIDECAR_UPSTREAM_TIMEOUT', `upstream did not answer within ${ms} ms`, flags));
     });
     below.then(

@@ -45,8 +45,8 @@ export interface WorkloadSubscription {
   readonly trustDomain: string;
   readonly keyType?: KeyType;
   readonly onCertificate?: (cert: IssuedCertificate) => void;
-  /** The stats of the window since the last call; sent every statsIntervalMs while subscribed. */
-  readonly stats?: () => Promise<ServiceStats[]>;
+  /** The stats of the window since the last call (ASKED `services`, SERVED `served`); sent every statsIntervalMs while subscribed. */
+  readonly stats?: () => Promise<{ readonly services: ServiceStats[]; readonly served: ServiceStats[] }>;
   readonly statsIntervalMs?: number;
 }
 
@@ -252,14 +252,14 @@ export class AgentRelayClient {
   private async sendStats(): Promise<void> {
     const o = this.o;
     if (o.role !== 'workload' || !o.stats || !this.call || !this.subscribed) return;
-    let services: ServiceStats[];
+    let window: { readonly services: ServiceStats[]; readonly served: ServiceStats[] };
     try {
-      services = await o.stats();
+      window = await o.stats();
     } catch (e) {
       this.o.logger.warn({ err: describeError(e) }, 'could not read stats');
       return;
     }
     if (!this.call || !this.subscribed) return;
-    this.call.write({ stats: { window_ms: o.statsIntervalMs ?? 1000, services } });
+    this.call.write({ stats: { window_ms: o.statsIntervalMs ?? 1000, services: window.services, served: window.served } });
   }
 }

@@ -5,4 +5,5 @@ export {
   type RelayedSidecar, type RelayedSidecarOptions, type RelayIntake, type RelayedGateway, type GatewaySubscriptionOptions, type GatewayIntake,
 } from './relayed.ts';
 export { relayStateToConfig, normaliseRow, type RelayOverlay } from './translate.ts';
-export { totalsFrom, windowStats, type Totals, type ServiceTotals, type PromSample } from './stats.ts';
+export { totalsFrom, windowStats, NO_TOTALS, type Totals, type ServiceTotals, type LocalTotals, type StatsSamples, type PromSample } from './stats.ts';
+export { windowReader, statsSamples, type StatsWindow } from './stats-reader.ts';

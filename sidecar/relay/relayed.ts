@@ -9,7 +9,7 @@ import { startSidecar, type Sidecar, type SidecarOptions } from '../server/sidec
 import { startGatewayProcess, type GatewayProcess } from '../gateway/process.ts';
 import { AgentRelayClient, type IssuedCertificate, type RelayBackoff } from './client.ts';
 import { relayStateToConfig, type RelayOverlay } from './translate.ts';
-import { totalsFrom, windowStats, type Totals, type PromSample } from './stats.ts';
+import { windowReader } from './stats-reader.ts';
 
 /** Status of a relayed sidecar's intake, for tests and logs. */
 export interface RelayIntake {
@@ -89,7 +89,6 @@ export async function startRelayedSidecar(o: RelayedSidecarOptions): Promise<Rel
   let firstCert: IssuedCertificate | undefined;
   let ready: () => void = () => {};
   const readyP = new Promise<void>((r) => (ready = r));
-  let prevTotals: Totals = {};
 
   const onState = (state: RelayState__Output): void => {
     const cfg = relayStateToConfig(state, o.zone, o.trustDomain, o.overlay);
@@ -133,15 +132,7 @@ export async function startRelayedSidecar(o: RelayedSidecarOptions): Promise<Rel
     sidecarId: o.sidecarId ?? `${o.service}@${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`,
     trustDomain: o.trustDomain, onState, onCertificate,
     onConnected: (up) => logger.info({ agent: o.agent, connected: up }, up ? 'subscribed to the zone agent' : 'zone agent lost; serving the last config'),
-    stats: async () => {
-      if (!sidecar) return [];
-      const m = sidecar.metrics;
-      const [req, dur, fail, flight] = await Promise.all([m.requests.get(), m.duration.get(), m.upstreamFailures.get(), m.inFlight.get()]);
-      const cur = totalsFrom(req.values as PromSample[], dur.values as PromSample[], fail.values as PromSample[], flight.values as PromSample[]);
-      const out = windowStats(prevTotals, cur);
-      prevTotals = cur;
-      return out;
-    },
+    stats: windowReader(() => sidecar?.metrics),
     ...(o.statsIntervalMs !== undefined ? { statsIntervalMs: o.statsIntervalMs } : {}),
     ...(o.backoff ? { backoff: o.backoff } : {}),
     logger,

@@ -7,7 +7,7 @@ import { createLogger, type Logger } from '../../common/logger.ts';
 import { createRegistry, type Registry } from '../../common/metrics.ts';
 import { MeshfedError, describeError } from '../../common/errors.ts';
 import { createBalancer, hostIndex, resolveAuthority, type Balancer } from '../balancer/index.ts';
-import { UPSTREAM_FAILURE_FLAGS, type Handler, type ProxyRequest, type ProxyResponse, type Random, type UpstreamFailureFlag } from '../types.ts';
+import { UPSTREAM_FAILURE_FLAGS, tryOutcome, type Handler, type ProxyRequest, type ProxyResponse, type Random, type UpstreamFailureFlag } from '../types.ts';
 import { authorityOf, bodyOf, protocolOf, writeResponse, type ServerRequest, type ServerResponse } from './bridge.ts';
 import { requestPeer, startInboundListener, startOutboundListener, type InboundListener, type Listener } from './listeners.ts';
 import { createAppUpstream, createMeshUpstream, failure, type Upstream } from './upstream.ts';
@@ -28,6 +28,9 @@ export const defaultStack: StackFactory = (d) => {
     if (e.kind === 'retry') d.metrics.retries.inc({ dest_service: e.service });
     else if (e.kind === 'overflow') d.metrics.overflows.inc({ dest_service: e.service });
     else if (e.kind === 'fault') d.metrics.faults.inc({ kind: `${e.direction}-${e.fault}` });
+    else if (e.kind === 'try-start') d.metrics.record.tryStart(e.service, e.zone);
+    else if (e.kind === 'try-end') d.metrics.record.tryEnd(e.service, e.zone, e.outcome, e.durationMs);
+    else if (e.kind === 'local-failure') d.metrics.record.local(e.service, e.zone, e.class);
     d.onEvent?.(e);
   };
   const mirror = (req: ProxyRequest, target: { service: string; subset?: string }) => {
@@ -195,7 +198,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
   const host = opts.host ?? '127.0.0.1';
   const logger = opts.logger ?? createLogger({ component: 'sidecar', zone: opts.zone });
   const registry = opts.registry ?? createRegistry();
-  const metrics = createSidecarMetrics(registry);
+  const metrics = createSidecarMetrics(registry, opts.service);
   const random = opts.random ?? Math.random;
   const sample = opts.accessLogSample ?? 0.01;
   let config = opts.config;
@@ -293,6 +296,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     };
     const flight = dir === 'outbound' && service !== undefined ? serviceSeries(service).inFlight : undefined;
     flight?.inc();
+    if (dir === 'inbound') metrics.record.servedStart();
     let resp: ProxyResponse;
     try {
       resp = service === undefined
@@ -306,6 +310,8 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
       await writeResponse(res, resp, { 'x-request-id': trace.requestId });
     } finally {
       flight?.dec();
+      // SERVED: the app's answer or an inbound fault's, for the fronted service; a caller that left says nothing of it.
+      if (dir === 'inbound') metrics.record.servedEnd(ac.signal.aborted ? undefined : tryOutcome(resp), performance.now() - t0);
     }
     const ms = performance.now() - t0;
     if (dir === 'outbound') {
