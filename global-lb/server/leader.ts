@@ -1,6 +1,6 @@
 // The leader loop: campaign in the store; while leading, recompute weights on every change (debounced and on a
 // steady tick, so hold-downs and ramps progress) and write only the tables whose version changed.
-import type { Campaign, Store, Watch } from '../store/store.ts';
+import type { Campaign, Fence, Store, Watch } from '../store/store.ts';
 import { KEYS } from '../store/store.ts';
 import type { Logger } from '../../common/logger.ts';
 import { describeError } from '../../common/errors.ts';
@@ -210,13 +210,20 @@ export class LeaderLoop {
     }
   }
 
+  /**
+   * Writes the tables whose version changed and deletes vanished ones, each fenced by this replica's leadership: a
+   * leader whose lease is gone (paused, partitioned, or slow to notice) cannot land a stale table.
+   */
   private async write(tables: ReadonlyMap<string, ServiceTable>): Promise<boolean> {
     let allOk = true;
+    const fenced = (): Fence | undefined => (this.leading ? this.campaign?.fence() : undefined);
     for (const [key, table] of tables) {
-      if (!this.leading || this.campaign?.isLeader() === false) return false;
+      const fence = fenced();
+      if (!fence) return false;
       if (this.written.get(key) === table.version) continue;
       try {
-        await this.o.store.put(KEYS.weight(table.namespace, table.name), JSON.stringify(table));
+        const r = await this.o.store.putFenced(fence, KEYS.weight(table.namespace, table.name), JSON.stringify(table));
+        if (!r.ok) return this.fenceLost(key);
         this.written.set(key, table.version);
         this.o.metrics.tablesWritten.inc();
       } catch (e) {
@@ -226,10 +233,13 @@ export class LeaderLoop {
       }
     }
     for (const key of [...this.written.keys()]) {
-      if (tables.has(key) || !this.leading) continue;
+      if (tables.has(key)) continue;
+      const fence = fenced();
+      if (!fence) return false;
       const [ns, name] = key.split('/') as [string, string];
       try {
-        await this.o.store.delete(KEYS.weight(ns, name));
+        const r = await this.o.store.deleteFenced(fence, KEYS.weight(ns, name));
+        if (!r.ok) return this.fenceLost(key);
         this.written.delete(key);
       } catch (e) {
         allOk = false;
@@ -238,5 +248,13 @@ export class LeaderLoop {
       }
     }
     return allOk;
+  }
+
+  /** The store refused a fenced write: this replica no longer leads, whatever it has not noticed yet. */
+  private fenceLost(service: string): false {
+    this.o.metrics.fencedWrites.inc();
+    this.o.logger.warn({ service, code: 'MESHFED_E_STORE_FENCED' }, 'a fenced write was refused: no longer leader; stepping down');
+    this.stepDown('fenced write refused (MESHFED_E_STORE_FENCED)');
+    return false;
   }
 }

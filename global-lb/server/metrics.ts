@@ -15,6 +15,7 @@ export interface ServerMetrics {
   readonly streamRefusals: client.Counter<'code'>;
   readonly storeErrors: client.Counter<'op'>;
   readonly tablesWritten: client.Counter<string>;
+  readonly fencedWrites: client.Counter<string>;
 }
 
 export function createServerMetrics(options: { processMetrics?: boolean } = {}): ServerMetrics {
@@ -31,5 +32,6 @@ export function createServerMetrics(options: { processMetrics?: boolean } = {}):
     streamRefusals: counter(registry, 'meshfed_stream_refusals_total', 'Agent streams closed for a protocol violation, by error code', ['code']),
     storeErrors: counter(registry, 'meshfed_store_errors_total', 'Store operations that failed, by operation', ['op']),
     tablesWritten: counter(registry, 'meshfed_weight_tables_written_total', 'Weight tables the leader wrote because their version changed'),
+    fencedWrites: counter(registry, 'meshfed_fenced_writes_refused_total', 'Table writes the store refused because this replica no longer led (then it stepped down)'),
   };
 }

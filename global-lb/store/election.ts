@@ -1,6 +1,6 @@
 // The leader-election recipe (etcd's: lowest create revision under the election prefix leads), built on any Store.
 import { KEYS } from './store.ts';
-import type { Campaign, KeyValue, Lease, Store, Watch, WatchEvent } from './store.ts';
+import type { Campaign, Fence, KeyValue, Lease, Store, Watch, WatchEvent } from './store.ts';
 import { MeshfedError, describeError } from '../../common/errors.ts';
 import { storeError } from './errors.ts';
 
@@ -124,6 +124,8 @@ export function campaignOn(
   let state: 'starting' | 'candidate' | 'leader' | 'ended' = 'starting';
   let lease: Lease | undefined;
   let myKey: string | undefined;
+  let myFence: Fence | undefined;
+  let everLed = false;
   let follower: Watch | undefined;
   let endReason: string | undefined;
   const lostListeners: ((reason: string) => void)[] = [];
@@ -155,6 +157,7 @@ export function campaignOn(
     }
     if (state === 'candidate' && leaderOf(candidates.values())?.key === myKey) {
       state = 'leader';
+      everLed = true;
       resolveElected();
     }
   };
@@ -178,6 +181,7 @@ export function campaignOn(
     }
     if (state === 'ended') return;
     myKey = key;
+    myFence = { key, createRevision: written.ok ? written.value : written.error.current!.createRevision };
     state = 'candidate';
     follower = await followElection(store, election, onCandidates);
     // resign() or a lost lease may have ended the campaign while the follower was starting.
@@ -201,6 +205,8 @@ export function campaignOn(
   return {
     elected,
     isLeader: () => state === 'leader',
+    // Kept after the end too: a fenced write with it then fails in the store, which is the point of fencing.
+    fence: () => (state === 'leader' || (state === 'ended' && myFence !== undefined && everLed) ? myFence : undefined),
     onLost(listener) {
       if (state === 'ended') queueMicrotask(() => listener(endReason ?? 'ended'));
       else lostListeners.push(listener);

@@ -5,6 +5,7 @@ import { MeshfedError } from '../../common/errors.ts';
 export const STORE_CODES = {
   MESHFED_E_STORE_UNAVAILABLE: 'the store did not answer within the call timeout or refused the connection',
   MESHFED_E_STORE_CONFLICT: 'a compare-and-swap found a different version than expected',
+  MESHFED_E_STORE_FENCED: 'a fenced write found that its writer no longer leads (the election key is gone or new)',
   MESHFED_E_STORE_COMPACTED: 'a watch asked for a revision the store no longer keeps',
   MESHFED_E_STORE_LEASE_LOST: 'a lease expired or was revoked',
   MESHFED_E_STORE_CAMPAIGN_ENDED: 'a leadership campaign ended before this candidate was elected',

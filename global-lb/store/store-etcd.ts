@@ -5,6 +5,8 @@ import { err, ok } from '../../common/errors.ts';
 import type { Result } from '../../common/errors.ts';
 import { MeshfedError, describeError } from '../../common/errors.ts';
 import type {
+  Fence,
+  FenceLost,
   Campaign,
   CasConflict,
   KeyValue,
@@ -143,6 +145,21 @@ export class EtcdStore implements Store {
     if (res.succeeded) return ok(Number(res.header.revision));
     const kv = res.responses[0]?.response_range?.kvs[0];
     return err({ code: 'MESHFED_E_STORE_CONFLICT', current: kv === undefined ? undefined : toKeyValue(kv) });
+  }
+
+  async putFenced(fence: Fence, key: string, value: string): Promise<Result<number, FenceLost>> {
+    const res = await this.call(`fenced put ${key}`, () =>
+      this.client.if(fence.key, 'Create', '==', fence.createRevision).then(this.client.put(key).value(value)).commit(),
+    );
+    return res.succeeded ? ok(Number(res.header.revision)) : err({ code: 'MESHFED_E_STORE_FENCED', fence });
+  }
+
+  async deleteFenced(fence: Fence, key: string): Promise<Result<boolean, FenceLost>> {
+    const res = await this.call(`fenced delete ${key}`, () =>
+      this.client.if(fence.key, 'Create', '==', fence.createRevision).then(this.client.delete().key(key)).commit(),
+    );
+    if (!res.succeeded) return err({ code: 'MESHFED_E_STORE_FENCED', fence });
+    return ok(Number(res.responses[0]?.response_delete_range?.deleted ?? 0) > 0);
   }
 
   async grantLease(ttlSeconds: number): Promise<Lease> {

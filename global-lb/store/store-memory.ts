@@ -2,6 +2,8 @@
 import { err, ok } from '../../common/errors.ts';
 import type { Result } from '../../common/errors.ts';
 import type {
+  Fence,
+  FenceLost,
   Campaign,
   CasConflict,
   KeyValue,
@@ -132,6 +134,20 @@ export class MemoryStore implements Store {
     }
     this.commit(this.removeKeys([key]));
     return ok(this.revision);
+  }
+
+  async putFenced(fence: Fence, key: string, value: string): Promise<Result<number, FenceLost>> {
+    this.checkOpen();
+    if (this.data.get(fence.key)?.createRevision !== fence.createRevision) return err({ code: 'MESHFED_E_STORE_FENCED', fence });
+    return ok(this.write(key, value, undefined));
+  }
+
+  async deleteFenced(fence: Fence, key: string): Promise<Result<boolean, FenceLost>> {
+    this.checkOpen();
+    if (this.data.get(fence.key)?.createRevision !== fence.createRevision) return err({ code: 'MESHFED_E_STORE_FENCED', fence });
+    if (!this.data.has(key)) return ok(false);
+    this.commit(this.removeKeys([key]));
+    return ok(true);
   }
 
   async grantLease(ttlSeconds: number): Promise<Lease> {

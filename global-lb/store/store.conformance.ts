@@ -65,6 +65,8 @@ function leaseSpy(inner: Store): { store: Store; leases: Lease[] } {
     list: (p) => inner.list(p),
     compareAndSwap: (k, n, v, o) => inner.compareAndSwap(k, n, v, o),
     compareAndDelete: (k, n) => inner.compareAndDelete(k, n),
+    putFenced: (f, k, v) => inner.putFenced(f, k, v),
+    deleteFenced: (f, k) => inner.deleteFenced(f, k),
     grantLease: async (ttl) => {
       const lease = await inner.grantLease(ttl);
       leases.push(lease);
@@ -463,6 +465,38 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
     await waitFor('the old leader to learn it lost', () => reason !== undefined);
     assert.equal(leader.isLeader(), false);
     assert.equal(next.isLeader(), true);
+    await next.resign();
+  });
+
+  it('a leader that lost its lease cannot land a fenced write, while the new leader can', async (s) => {
+    const election = `conf-${process.pid}-${++unique}`;
+    const spy = leaseSpy(s.store);
+    const peer = await s.openPeer();
+    const key = `/conf/${process.pid}/${unique}/fenced`;
+    const old = spy.store.campaign(election, 'replica-1', 5);
+    await old.elected;
+    const fence = old.fence();
+    assert.ok(fence, 'a leader has a fence');
+    const first = await s.store.putFenced(fence, key, 'from-old');
+    assert.ok(first.ok);
+    assert.equal((await s.store.get(key))?.value, 'from-old');
+    const next = peer.campaign(election, 'replica-2', 5);
+    assert.equal(next.fence(), undefined, 'a candidate that is not leader has no fence');
+    await spy.leases[0]!.revoke();
+    await next.elected;
+    // The old leader's fence is what a stale writer still holds: the store refuses it, atomically with the check.
+    const stale = await s.store.putFenced(fence, key, 'stale');
+    assert.equal(stale.ok, false);
+    if (!stale.ok) assert.equal(stale.error.code, 'MESHFED_E_STORE_FENCED');
+    const staleDelete = await s.store.deleteFenced(fence, key);
+    assert.equal(staleDelete.ok, false);
+    assert.equal((await s.store.get(key))?.value, 'from-old', 'nothing the old leader sent after losing its lease landed');
+    const fresh = await peer.putFenced(next.fence()!, key, 'from-new');
+    assert.ok(fresh.ok);
+    assert.equal((await s.store.get(key))?.value, 'from-new');
+    const removed = await peer.deleteFenced(next.fence()!, key);
+    assert.deepEqual(removed, { ok: true, value: true });
+    assert.deepEqual(await peer.deleteFenced(next.fence()!, key), { ok: true, value: false });
     await next.resign();
   });
 

@@ -30,6 +30,21 @@ export interface CasConflict {
   readonly current: KeyValue | undefined;
 }
 
+/**
+ * Proof of leadership for fenced writes: the leader's candidate key and the revision that created it. While that key
+ * exists with that create revision, no other candidate can lead (a later candidate's key is always created later).
+ */
+export interface Fence {
+  readonly key: string;
+  readonly createRevision: number;
+}
+
+/** Why a fenced write did not apply: the fence's key is gone or was re-created, so this writer no longer leads. */
+export interface FenceLost {
+  readonly code: 'MESHFED_E_STORE_FENCED';
+  readonly fence: Fence;
+}
+
 export interface PutOptions {
   /** Attaches the key to a lease: the key is deleted when the lease expires or is revoked. */
   readonly lease?: string;
@@ -66,6 +81,8 @@ export interface Campaign {
   /** Resolves when this candidate becomes leader. */
   readonly elected: Promise<void>;
   isLeader(): boolean;
+  /** The fence for writes while leading; undefined unless this candidate is (or, until it notices, was) leader. */
+  fence(): Fence | undefined;
   /** Called once when leadership (or candidacy) ends: the lease was lost or resign was called. */
   onLost(listener: (reason: string) => void): void;
   /** Steps down (or withdraws) and revokes the campaign's lease. */
@@ -100,6 +117,13 @@ export interface Store {
   compareAndSwap(key: string, expectedVersion: number, value: string, options?: PutOptions): Promise<Result<number, CasConflict>>;
   /** Deletes only when the key's version equals expectedVersion. */
   compareAndDelete(key: string, expectedVersion: number): Promise<Result<number, CasConflict>>;
+  /**
+   * Writes a key only while `fence` holds (its key exists with its create revision), atomically with the check, so a
+   * leader that has lost its lease cannot land a write. A lost fence is a value, not an exception.
+   */
+  putFenced(fence: Fence, key: string, value: string): Promise<Result<number, FenceLost>>;
+  /** Deletes a key only while `fence` holds; resolves true when the key existed. */
+  deleteFenced(fence: Fence, key: string): Promise<Result<boolean, FenceLost>>;
   grantLease(ttlSeconds: number): Promise<Lease>;
   /**
    * Watches every key under a prefix. Events arrive in revision order, each exactly once, across
