@@ -412,3 +412,79 @@ test('inbound: authz denies an unlisted identity with 403 and its reason; a list
   assert.equal(appCalls, 1);
   assert.equal(events.filter((e) => e.kind === 'authz-denied').length, 1);
 });
+
+/** try-end and local-failure events, as the relayed stats count them: zone -> outcome -> count, and local classes. */
+function chargedTo(events: readonly StackEvent[]): { tries: Record<string, Record<string, number>>; local: Record<string, number> } {
+  const tries: Record<string, Record<string, number>> = {};
+  const local: Record<string, number> = {};
+  for (const e of events) {
+    if (e.kind === 'try-end' && e.outcome !== undefined) (tries[e.zone] ??= {})[e.outcome] = (tries[e.zone]?.[e.outcome] ?? 0) + 1;
+    if (e.kind === 'local-failure') local[`${e.zone}:${e.class}`] = (local[`${e.zone}:${e.class}`] ?? 0) + 1;
+  }
+  return { tries, local };
+}
+
+test('stats events: each try is charged to the zone it went to, a retry to where it went next', async () => {
+  const { deps, events } = setup({ config: CONFIG.replace('weights: { a: 7000, b: 3000 }', 'weights: { a: 10000, b: 0 }\n    tiers: { a: 0, b: 1 }') });
+  const upstream: Handler = async (req) => req.target!.zone === 'a'
+    ? { status: 503, headers: {}, body: null, flags: ['connect-failure'], endpoint: req.target!.id, zone: 'a' }
+    : ok(req);
+  const res = await outboundStack(deps)(upstream)(request());
+  assert.equal(res.status, 200);
+  const c = chargedTo(events);
+  // Two tries fail on a (another endpoint there first), then a is excluded and the third goes to b.
+  assert.equal(c.tries['a']?.['connect_failure'], 2);
+  assert.equal(c.tries['b']?.['success'], 1);
+  assert.deepEqual(c.local, {});
+  assert.equal(events.filter((e) => e.kind === 'try-start').length, events.filter((e) => e.kind === 'try-end').length);
+});
+
+test('stats events: an injected outbound abort is only a local fault_injected, never a try to any zone', async () => {
+  const faults = parseFaultSettings({ rules: [{ service: 'shop/catalog', abort: { httpStatus: 503, percent: 100 } }] });
+  const { deps, events } = setup({ faults });
+  const res = await outboundStack(deps)(ok)(request());
+  assert.equal(res.status, 503);
+  const c = chargedTo(events);
+  assert.deepEqual(c, { tries: {}, local: { ':fault_injected': 1 } });
+});
+
+test('stats events: no endpoint and an exclusive row with no allowed zone are local no_endpoint, answered with their code', async () => {
+  const cfg = `
+zone: a
+zones: { a: { network: n1 }, b: { network: n1 } }
+services:
+  shop/catalog:
+    endpoints: { b: ["127.0.0.1:2001"] }
+    weights: { a: 10000 }
+    exclusive: true
+`;
+  const { deps, events } = setup({ config: cfg });
+  const res = await outboundStack(deps)(ok)(request());
+  assert.equal(res.status, 503);
+  assert.equal(res.headers['x-meshfed-code'], 'MESHFED_E_NO_ALLOWED_ZONE');
+  assert.match(String(res.headers['x-meshfed-reason']), /no allowed zone can serve shop\/catalog/);
+  assert.deepEqual(chargedTo(events), { tries: {}, local: { ':no_endpoint': 1 } });
+});
+
+test('stats events: a try cut by the route deadline is a timeout of its zone; a client that left is charged to nobody', async () => {
+  const { deps, events, time } = setup();
+  const hang: Handler = (req) => new Promise((resolve) => req.signal.addEventListener('abort', () => resolve({ status: 504, headers: {}, body: null, flags: ['timeout'] })));
+  const pending = outboundStack(deps)(hang)(request());
+  await new Promise((r) => setImmediate(r));
+  time.advance(1000);
+  assert.equal((await pending).status, 504);
+  await new Promise((r) => setImmediate(r));
+  const zones = chargedTo(events).tries;
+  assert.equal(Object.values(zones).reduce((s, o) => s + (o['timeout'] ?? 0), 0), 1, JSON.stringify(zones));
+
+  const gone = setup();
+  const ac = new AbortController();
+  const p2 = outboundStack(gone.deps)(hang)(request({ signal: ac.signal }));
+  await new Promise((r) => setImmediate(r));
+  ac.abort(new Error('client went away'));
+  await p2;
+  await new Promise((r) => setImmediate(r));
+  const ends = gone.events.filter((e) => e.kind === 'try-end');
+  assert.equal(ends.length, 1);
+  assert.equal((ends[0] as Extract<StackEvent, { kind: 'try-end' }>).outcome, undefined);
+});

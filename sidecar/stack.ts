@@ -6,6 +6,7 @@ import { faultLayer } from './layers/fault.ts';
 import { timeoutLayer, perTryTimeoutLayer } from './layers/timeout.ts';
 import { circuitBreakerLayer } from './layers/circuit-breaker.ts';
 import { retryLayer } from './layers/retry.ts';
+import { localFailureLayer } from './layers/local-failure.ts';
 import { balanceLayer } from './layers/balance.ts';
 import { authzLayer } from './layers/authz.ts';
 
@@ -17,7 +18,8 @@ export function compose(layers: readonly Layer[]): Layer {
 /**
  * Outbound, outermost first. Faults sit before the route deadline (as Envoy's fault filter sits before the router,
  * so an injected delay is not cut short by the route timeout). The circuit breaker counts client requests, the
- * retry layer re-enters the balancer for each try, and the per-try deadline wraps only the upstream call so a
+ * local-failure layer counts once per request what no try could be sent for, the retry layer re-enters the
+ * balancer for each try, and the per-try deadline wraps only the upstream call so a
  * timed-out try still names its endpoint. The caller gives the innermost handler: the upstream (sidecar-io),
  * which sends req to req.target.
  */
@@ -27,6 +29,7 @@ export function outboundStack(deps: StackDeps): Layer {
     faultLayer(deps, 'outbound'),
     timeoutLayer(deps),
     circuitBreakerLayer(deps),
+    localFailureLayer(deps),
     retryLayer(deps),
     balanceLayer(deps),
     perTryTimeoutLayer(deps),

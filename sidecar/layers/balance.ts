@@ -1,5 +1,5 @@
 // Balance layer: asks the current picker for an endpoint (zone by weight, P2C inside), counts the attempt, feeds outlier detection.
-import { tryOutcome, type Layer, type LocalFailureClass, type Outcome, type Pick, type ProxyRequest, type ProxyResponse } from '../types.ts';
+import { tryOutcome, type Layer, type Outcome, type Pick, type ProxyRequest, type ProxyResponse } from '../types.ts';
 import { isDeadline } from './timeout.ts';
 import { localResponse, type StackDeps } from './deps.ts';
 
@@ -52,15 +52,10 @@ async function waitWhileQueued(deps: StackDeps, req: ProxyRequest): Promise<Pick
   return p;
 }
 
-/** Reports a request the sidecar failed itself, before any zone was sent a try. */
-function local(deps: StackDeps, req: ProxyRequest, cls: LocalFailureClass): void {
-  deps.onEvent?.({ kind: 'local-failure', service: req.service, zone: '', class: cls });
-}
-
 /**
  * Sets req.target for the layer below (the upstream). A `queue` pick waits (see waitWhileQueued); failures to pick,
- * including a wait that ran out, are 503 with flag 'no-healthy-upstream' ('not-ready' for the wait), reported as
- * local failures (no_endpoint; timeout when the route deadline fired first). Each try sent is reported to the zone
+ * including a wait that ran out, are 503 with flag 'no-healthy-upstream' ('not-ready' for the wait); the layer
+ * above (local-failure.ts) reports them once per request. Each try sent is reported to the zone
  * it went to (try-start / try-end, with its TryOutcome and time to response headers); a try cut by the route
  * deadline is a timeout of that zone, one the client abandoned is charged to nobody.
  */
@@ -68,12 +63,10 @@ export function balanceLayer(deps: StackDeps): Layer {
   return (next) => async (req) => {
     // The route deadline fired during a retry's backoff (or the client left): nothing is sent.
     if (req.signal.aborted) {
-      if (isDeadline(req.signal)) local(deps, req, 'timeout');
-      return localResponse(504, 'MESHFED_E_SIDECAR_UPSTREAM_TIMEOUT', `the deadline passed before a try to ${req.service} was sent`, ['timeout', 'route-timeout']);
+      return localResponse(504, 'MESHFED_E_SIDECAR_UPSTREAM_TIMEOUT', `the deadline passed before a try to ${req.service} was sent`, ['timeout', 'route-timeout', 'not-sent']);
     }
     let p = pickNow(deps, req);
     if (p?.kind === 'queue') p = await waitWhileQueued(deps, req);
-    if (p?.kind !== 'complete') local(deps, req, p?.kind === 'queue' && isDeadline(req.signal) ? 'timeout' : 'no_endpoint');
     if (!p) return localResponse(503, 'MESHFED_E_SIDECAR_NO_HEALTHY_UPSTREAM', `no endpoints known for ${req.service}`, ['no-healthy-upstream']);
     if (p.kind === 'queue') return localResponse(503, 'MESHFED_E_SIDECAR_NO_HEALTHY_UPSTREAM', `endpoints of ${req.service} not known yet (waited up to ${queueWaitCapMs(req)} ms)`, ['no-healthy-upstream', 'not-ready']);
     if (p.kind === 'unavailable') {
