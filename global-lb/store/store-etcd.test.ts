@@ -2,14 +2,18 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MeshfedError } from '../../common/errors.ts';
-import { startEtcd } from '../../test/support/etcd.ts';
+import { skipWithoutEtcd, startEtcd } from '../../test/support/etcd.ts';
 import type { EtcdServer } from '../../test/support/etcd.ts';
 import { EtcdStore } from './store-etcd.ts';
 import { runStoreConformance, waitFor } from './store.conformance.ts';
 import type { Store } from './store.ts';
 
 let etcd: EtcdServer;
+/** Without etcd (outside CI only) every test here is skipped, with the reason. */
+const SKIP = skipWithoutEtcd();
+
 before(async () => {
+  if (SKIP) return;
   etcd = await startEtcd();
 });
 after(async () => {
@@ -34,9 +38,9 @@ runStoreConformance('etcd', async () => {
       await Promise.all([store, ...peers].map((s) => s.close()));
     },
   };
-});
+}, { skip: SKIP });
 
-test('etcd: calls fail with MESHFED_E_STORE_UNAVAILABLE within the timeout while etcd is frozen, and recover', async (t) => {
+test('etcd: calls fail with MESHFED_E_STORE_UNAVAILABLE within the timeout while etcd is frozen, and recover', { skip: SKIP }, async (t) => {
   const store = new EtcdStore({ endpoints: etcd.endpoints, callTimeoutMs: 800, keepaliveMs: 2_000 });
   t.after(() => store.close());
   await store.put('/unavailable/a', '1');
@@ -54,7 +58,7 @@ test('etcd: calls fail with MESHFED_E_STORE_UNAVAILABLE within the timeout while
   assert.equal((await store.get('/unavailable/a'))?.value, '1');
 });
 
-test('etcd: a watch keeps delivering after a freeze long enough to break the stream', async (t) => {
+test('etcd: a watch keeps delivering after a freeze long enough to break the stream', { skip: SKIP }, async (t) => {
   const store = new EtcdStore({ endpoints: etcd.endpoints, callTimeoutMs: 1_000, keepaliveMs: 1_000 });
   const writer = open();
   t.after(async () => {
@@ -76,7 +80,7 @@ test('etcd: a watch keeps delivering after a freeze long enough to break the str
   await w.cancel();
 });
 
-test('etcd: a kept-alive lease survives an etcd restart', async (t) => {
+test('etcd: a kept-alive lease survives an etcd restart', { skip: SKIP }, async (t) => {
   const store = open();
   t.after(() => store.close());
   const lease = await store.grantLease(3);
@@ -92,7 +96,7 @@ test('etcd: a kept-alive lease survives an etcd restart', async (t) => {
   await lease.revoke();
 });
 
-test('etcd: a watch killed mid-way through replaying history resumes after its last delivered event', async (t) => {
+test('etcd: a watch killed mid-way through replaying history resumes after its last delivered event', { skip: SKIP }, async (t) => {
   // etcd sends a long replay in batches of 1000 revisions, each stamped with the *current* revision. etcd3 alone
   // resumes from that stamp after a reconnect and silently skips the rest of the replay; this proves we do not.
   const store = open();
@@ -126,7 +130,7 @@ test('etcd: a watch killed mid-way through replaying history resumes after its l
   await w.cancel();
 });
 
-test('etcd: a leader that cannot refresh its lease for a whole TTL steps down, and another replica takes over', async (t) => {
+test('etcd: a leader that cannot refresh its lease for a whole TTL steps down, and another replica takes over', { skip: SKIP }, async (t) => {
   const a = new EtcdStore({ endpoints: etcd.endpoints, callTimeoutMs: 500, keepaliveMs: 2_000 });
   const b = open();
   t.after(async () => {

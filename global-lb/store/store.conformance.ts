@@ -87,9 +87,9 @@ let unique = 0;
  * Registers the conformance tests with node:test. Each test gets its own key prefix and election name, so one
  * etcd server can serve the whole run.
  */
-export function runStoreConformance(name: string, factory: StoreFactory): void {
+export function runStoreConformance(name: string, factory: StoreFactory, options: { readonly skip?: string | false } = {}): void {
   const it = (title: string, body: (s: StoreUnderTest, p: string) => Promise<void>): void => {
-    test(`${name}: ${title}`, async (t) => {
+    test(`${name}: ${title}`, { skip: options.skip ?? false }, async (t) => {
       const s = await factory();
       t.after(() => s.close());
       unique += 1;

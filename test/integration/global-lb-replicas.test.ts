@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { startEtcd, type EtcdServer } from '../support/etcd.ts';
+import { skipWithoutEtcd, startEtcd, type EtcdServer } from '../support/etcd.ts';
 import { openStore, type Store } from '../../global-lb/store/index.ts';
 import { startGlobalLb, type GlobalLb, type ZoneView } from '../../global-lb/index.ts';
 import { createLogger } from '../../common/logger.ts';
@@ -82,7 +82,11 @@ async function leader(): Promise<GlobalLb> {
   return poll('a leader', 20_000, async () => replicas.find((r) => r.leader.isLeader() && r.leader.firstComputeDone()));
 }
 
+/** Without etcd (outside CI only) every test here is skipped, with the reason. */
+const SKIP = skipWithoutEtcd();
+
 before(async () => {
+  if (SKIP) return;
   etcd = await startEtcd();
   for (let i = 0; i < 3; i++) {
     const store = await openStore({ kind: 'etcd', endpoints: etcd.endpoints });
@@ -108,7 +112,7 @@ after(async () => {
   await etcd?.stop();
 });
 
-test('weight tables reach every agent, whichever replica it is connected to', async () => {
+test('weight tables reach every agent, whichever replica it is connected to', { skip: SKIP }, async () => {
   const a1 = connect('a1', replicas[0]!);
   const a2 = connect('a2', replicas[1]!);
   const b1 = connect('b1', replicas[2]!);
@@ -131,7 +135,7 @@ test('weight tables reach every agent, whichever replica it is connected to', as
   assert.match(metrics, /meshfed_agent_streams 1/);
 });
 
-test('the CLI shows a table with reasons, as JSON, and the zone list', async () => {
+test('the CLI shows a table with reasons, as JSON, and the zone list', { skip: SKIP }, async () => {
   const admin = replicas[2]!.adminUrl;
   const explain = await cli(admin, ['weights', 'shop/cart', '--explain']);
   assert.equal(explain.status, 0, explain.stderr);
@@ -150,7 +154,7 @@ test('the CLI shows a table with reasons, as JSON, and the zone list', async () 
   assert.match(missing.stderr, /MESHFED_E_ADMIN_NOT_FOUND/);
 });
 
-test('the trust bundle set in the store reaches every agent', async () => {
+test('the trust bundle set in the store reaches every agent', { skip: SKIP }, async () => {
   const pki = await createTestPki({ trustDomain: 'example.org' });
   await stores[0]!.put(KEYS.trustBundle, bundleToJson(pki.bundle));
   for (const zone of ['a1', 'a2', 'b1']) {
@@ -160,7 +164,7 @@ test('the trust bundle set in the store reaches every agent', async () => {
   }
 });
 
-test('a stationary input writes no new tables: only changed versions are written', async () => {
+test('a stationary input writes no new tables: only changed versions are written', { skip: SKIP }, async () => {
   const lead = await leader();
   const written = async () => Number(/meshfed_weight_tables_written_total (\d+)/.exec(await (await fetch(`${lead.adminUrl}/metrics`)).text())?.[1]);
   const before = await written();
@@ -171,7 +175,7 @@ test('a stationary input writes no new tables: only changed versions are written
   assert.ok((await lead.metrics.computeDuration.get()).values.find((v) => v.metricName === 'meshfed_compute_duration_seconds_count')!.value >= 3, 'rounds did run');
 });
 
-test('dropping an agent\'s stream makes its zone ineligible and shares move to the next tier', async () => {
+test('dropping an agent\'s stream makes its zone ineligible and shares move to the next tier', { skip: SKIP }, async () => {
   const a2 = agents.get('a2')!.agent;
   const dropped = Date.now();
   disconnect('a1');
@@ -190,7 +194,7 @@ test('dropping an agent\'s stream makes its zone ineligible and shares move to t
   process.stdout.write(`# shares moved ${movedMs} ms after the stream was dropped\n`);
 });
 
-test('restarting etcd: replicas recover without a restart, and no policy or table is lost', async () => {
+test('restarting etcd: replicas recover without a restart, and no policy or table is lost', { skip: SKIP }, async () => {
   const before = (await getJson<{ version: string }>(`${replicas[0]!.adminUrl}/v1/weights/shop/cart`)).body.version;
   await etcd.restart();
   for (const r of replicas) {
