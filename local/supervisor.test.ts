@@ -1,4 +1,4 @@
-// Tests of the local federation's supervisor on real child processes: failed starts name the component and its log, and nothing is left running.
+// Tests of the local federation's supervisor on real child processes: failed starts name the component and its log, exits are restarted until the budget is spent, and nothing is left running.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -73,8 +73,8 @@ test('stopAll stops every component and the processes they spawned', async (t) =
   assert.deepEqual(supervisor.list(), []);
 });
 
-test('an unexpected exit after start is reported, but a requested stop is not', async (t) => {
-  const supervisor = new Supervisor(tempLogDir(t));
+test('with no restart budget, an exit after start is reported at once, but a requested stop is not', async (t) => {
+  const supervisor = new Supervisor(tempLogDir(t), { restart: { ...FAST, budget: 0 } });
   t.after(() => supervisor.stopAll(1000));
   const exits: string[] = [];
   supervisor.onExit((name, code) => exits.push(`${name}:${code}`));
@@ -83,4 +83,59 @@ test('an unexpected exit after start is reported, but a requested stop is not', 
   assert.ok(await waitFor(() => exits.length > 0, 10_000));
   await supervisor.stopAll(2000);
   assert.deepEqual(exits, ['short:4']);
+});
+
+/** Backoff short enough for a test; the decisions themselves are tested on a fake clock in restart-policy.test.ts. */
+const FAST = { initialBackoffMs: 20, maxBackoffMs: 50, budget: 2, windowMs: 60_000 };
+
+test('a component killed with SIGKILL is restarted with the same args, its new pid listed, and the restart printed', async (t) => {
+  const lines: string[] = [];
+  const supervisor = new Supervisor(tempLogDir(t), { restart: FAST, print: (l) => lines.push(l) });
+  t.after(() => supervisor.stopAll(1000));
+  let changes = 0;
+  supervisor.onChange(() => changes++);
+  const gaveUp: string[] = [];
+  supervisor.onExit((name) => gaveUp.push(name));
+  // Ready once this run has printed its args: each run must add one line.
+  const logDir = supervisor.logDir;
+  const printed = () => readFileSync(join(logDir, 'agent-z.log'), 'utf8').split('args x,y').length - 1;
+  let runs = 0;
+  const ready = async () => (printed() > runs ? (runs++, true) : false);
+  const first = await supervisor.start({ name: 'agent-z', zone: 'z', command: node, args: ['-e', 'console.log("args " + process.argv.slice(1).join(",")); setInterval(() => {}, 1000)', 'x', 'y'], ready });
+  process.kill(first.pid, 'SIGKILL');
+  assert.ok(await waitFor(() => {
+    const c = supervisor.list()[0]!;
+    return c.pid !== first.pid && isAlive(c.pid) && lines.some((l) => l.startsWith('  restarted   agent-z'));
+  }, 10_000), `restarted: ${lines.join('\n')}`);
+  const now = supervisor.list()[0]!;
+  assert.deepEqual({ restarts: now.restarts, lastExit: now.lastExit, zone: now.zone }, { restarts: 1, lastExit: 'signal SIGKILL', zone: 'z' });
+  assert.equal(lines[0], '  restart     agent-z (exit signal SIGKILL), attempt 1');
+  assert.ok(changes >= 2, 'a change for the new pid and one for ready');
+  assert.deepEqual(gaveUp, []);
+  assert.equal(printed(), 2, 'both runs got the same args, in one log');
+});
+
+test('a component that keeps exiting spends its budget and is then reported; the restarts are counted', async (t) => {
+  const lines: string[] = [];
+  const supervisor = new Supervisor(tempLogDir(t), { restart: FAST, print: (l) => lines.push(l) });
+  t.after(() => supervisor.stopAll(1000));
+  const gaveUp: string[] = [];
+  supervisor.onExit((name, code) => gaveUp.push(`${name}:${code}`));
+  await supervisor.start({ name: 'flaky', command: node, args: ['-e', 'setTimeout(() => process.exit(7), 150)'], ready: async () => true });
+  assert.ok(await waitFor(() => gaveUp.length > 0, 10_000), lines.join('\n'));
+  assert.deepEqual(gaveUp, ['flaky:7']);
+  assert.equal(supervisor.list()[0]!.restarts, 2);
+  assert.deepEqual(lines.filter((l) => l.includes('restart ')), ['  restart     flaky (exit code 7), attempt 1', '  restart     flaky (exit code 7), attempt 2']);
+  assert.match(lines.at(-1)!, /^ {2}give up {5}flaky \(exit code 7\): it exited 3 times within 60s$/);
+});
+
+test('stopAll cancels a pending restart: nothing is spawned after it', async (t) => {
+  const supervisor = new Supervisor(tempLogDir(t), { restart: { ...FAST, initialBackoffMs: 300 } });
+  const a = await supervisor.start({ name: 'a', command: node, args: ['-e', 'setInterval(() => {}, 1000)'], ready: async () => true });
+  const respawned = new Promise<void>((r) => supervisor.onChange(() => r()));
+  process.kill(a.pid, 'SIGKILL');
+  assert.ok(await waitFor(() => !isAlive(a.pid), 5000));
+  await supervisor.stopAll(1000);
+  const spawned = await Promise.race([respawned.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 600))]);
+  assert.equal(spawned, false, 'no restart after stopAll');
 });

@@ -1,26 +1,36 @@
-// Starts, watches and stops the child processes of a local federation, each with its own log file.
+// Starts, watches, restarts and stops the child processes of a local federation, each with its own log file.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync, closeSync } from 'node:fs';
+import { openSync, closeSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MeshfedError } from '../common/errors.ts';
+import { DEFAULT_RESTART_POLICY, describeExit, RestartTracker, type RestartPolicy } from './restart-policy.ts';
 
 /** A component to start: a command, where its log goes, and how to know it is ready. */
 export interface ComponentSpec {
-  /** Unique, e.g. "global-lb-1" or "agent us-east-1a". */
+  /** Unique, e.g. "global-lb-1" or "agent-us-east-1a". */
   readonly name: string;
   readonly command: string;
   readonly args: readonly string[];
   readonly env?: Readonly<Record<string, string>>;
+  /** The zone the component belongs to, when it has one (status sums restarts per zone). */
+  readonly zone?: string;
   /** Resolves true once the component serves; polled until the deadline. */
   readonly ready: () => Promise<boolean>;
   readonly readyTimeoutMs?: number;
+  /** Runs once a restarted component is ready again (e.g. to re-apply what it lost with its memory). */
+  readonly afterRestart?: () => Promise<void>;
 }
 
 export interface RunningComponent {
   readonly name: string;
   readonly pid: number;
   readonly logFile: string;
+  readonly zone?: string;
+  /** Restarts since the federation started. */
+  readonly restarts: number;
+  /** How the last exit went, e.g. "signal SIGKILL", when it restarted at least once. */
+  readonly lastExit?: string;
 }
 
 /** Why a component could not start. */
@@ -35,65 +45,160 @@ export class StartError extends MeshfedError {
   }
 }
 
+export interface SupervisorOptions {
+  /** Backoff and budget for components that exit after they were ready (default DEFAULT_RESTART_POLICY). */
+  readonly restart?: RestartPolicy;
+  /** Prints one progress line (restarts, give-ups). */
+  readonly print?: (line: string) => void;
+  /** The clock of restart decisions (injected by tests). */
+  readonly now?: () => number;
+}
+
+/** One supervised child. `initial` holds until it was first ready: an exit then is a failed start, not a crash. */
+interface Child {
+  readonly spec: ComponentSpec;
+  readonly logFile: string;
+  readonly tracker: RestartTracker;
+  proc: ChildProcess;
+  exited: Promise<void>;
+  exitInfo: { code: number | null; signal: string | null } | undefined;
+  initial: boolean;
+  lastExit: string | undefined;
+  timer: NodeJS.Timeout | undefined;
+}
+
 /**
- * Owns a set of child processes. Invariant: every process it spawned is either running and listed, or has exited;
- * stopAll() leaves none alive (each child leads its own process group, which is signalled as a whole).
+ * Owns a set of child processes and restarts those that exit, with backoff, until one spends its restart budget.
+ * Invariant: every process it spawned is either running and listed, waiting for its restart, or has exited;
+ * stopAll() leaves none alive (each child leads its own process group, which is signalled as a whole) and cancels
+ * pending restarts. A restarted component gets the same command, args and so the same ports.
  */
 export class Supervisor {
   readonly logDir: string;
-  private readonly children = new Map<string, { proc: ChildProcess; logFile: string; exited: Promise<void> }>();
-  private onUnexpectedExit: ((name: string, code: number | null, signal: string | null) => void) | undefined;
+  private readonly children = new Map<string, Child>();
+  private onGiveUp: ((name: string, code: number | null, signal: string | null) => void) | undefined;
+  private onChanged: (() => void) | undefined;
   private stopping = false;
+  private readonly policy: RestartPolicy;
+  private readonly print: (line: string) => void;
+  private readonly now: () => number;
 
-  constructor(logDir: string) {
+  constructor(logDir: string, options: SupervisorOptions = {}) {
     this.logDir = logDir;
+    this.policy = options.restart ?? DEFAULT_RESTART_POLICY;
+    this.print = options.print ?? (() => {});
+    this.now = options.now ?? Date.now;
   }
 
-  /** Called when a child exits while the federation is supposed to be running. */
+  /** Called when a component keeps failing (its restart budget is spent): the federation is then broken. */
   onExit(listener: (name: string, code: number | null, signal: string | null) => void): void {
-    this.onUnexpectedExit = listener;
+    this.onGiveUp = listener;
+  }
+
+  /** Called whenever list() changes after start: a restart spawned a new pid, or a restarted component is ready. */
+  onChange(listener: () => void): void {
+    this.onChanged = listener;
   }
 
   /** Spawns a component and waits until it is ready; throws StartError naming it and its log otherwise. */
   async start(spec: ComponentSpec): Promise<RunningComponent> {
     const logFile = join(this.logDir, `${spec.name.replace(/[^a-zA-Z0-9._-]+/g, '-')}.log`);
-    const fd = openSync(logFile, 'a');
-    const proc = spawn(spec.command, [...spec.args], {
-      stdio: ['ignore', fd, fd],
-      detached: true,
-      env: { ...process.env, ...spec.env },
-    });
+    const child = { spec, logFile, tracker: new RestartTracker(this.policy), initial: true, lastExit: undefined, timer: undefined } as Partial<Child> as Child;
+    this.spawn(child);
+    this.children.set(spec.name, child);
+    const outcome = await this.waitReady(child);
+    if (outcome === 'exited') throw new StartError(spec.name, logFile, `exited with ${child.exitInfo?.signal ?? `code ${child.exitInfo?.code}`}`);
+    if (outcome === 'timeout') throw new StartError(spec.name, logFile, `not ready after ${spec.readyTimeoutMs ?? 30_000} ms`);
+    if (outcome === 'stopping') throw new StartError(spec.name, logFile, 'the federation was stopped while it started');
+    child.initial = false;
+    return this.describe(child);
+  }
+
+  /** Starts the child's process (again), its output appended to its log. */
+  private spawn(child: Child): void {
+    const { spec } = child;
+    const fd = openSync(child.logFile, 'a');
+    const proc = spawn(spec.command, [...spec.args], { stdio: ['ignore', fd, fd], detached: true, env: { ...process.env, ...spec.env } });
     closeSync(fd);
-    let exitInfo: { code: number | null; signal: string | null } | undefined;
-    const exited = new Promise<void>((resolve) => {
+    child.proc = proc;
+    child.exitInfo = undefined;
+    child.exited = new Promise<void>((resolve) => {
       proc.once('exit', (code, signal) => {
-        exitInfo = { code, signal };
-        if (!this.stopping) this.onUnexpectedExit?.(spec.name, code, signal);
+        child.exitInfo = { code, signal };
+        resolve();
+        this.exitedOnItsOwn(child, proc, code, signal);
+      });
+      proc.once('error', (e) => {
+        child.exitInfo ??= { code: null, signal: null };
+        writeFileSync(child.logFile, `supervisor: cannot spawn ${spec.command}: ${e.message}\n`, { flag: 'a' });
         resolve();
       });
-      proc.once('error', () => resolve());
     });
-    if (proc.pid === undefined) throw new StartError(spec.name, logFile, 'could not spawn');
-    this.children.set(spec.name, { proc, logFile, exited });
-    const deadline = Date.now() + (spec.readyTimeoutMs ?? 30_000);
+  }
+
+  /** Polls readiness until ready, the process exits, or the deadline passes. */
+  private async waitReady(child: Child): Promise<'ready' | 'exited' | 'timeout' | 'stopping'> {
+    const proc = child.proc;
+    const deadline = Date.now() + (child.spec.readyTimeoutMs ?? 30_000);
     for (;;) {
-      if (exitInfo) throw new StartError(spec.name, logFile, `exited with ${exitInfo.signal ?? `code ${exitInfo.code}`}`);
-      if (await spec.ready().catch(() => false)) break;
-      if (Date.now() > deadline) throw new StartError(spec.name, logFile, `not ready after ${spec.readyTimeoutMs ?? 30_000} ms`);
+      if (this.stopping) return 'stopping';
+      if (child.exitInfo || child.proc !== proc) return 'exited';
+      if (await child.spec.ready().catch(() => false)) return child.exitInfo ? 'exited' : 'ready';
+      if (Date.now() > deadline) return 'timeout';
       await sleep(100);
     }
-    return { name: spec.name, pid: proc.pid, logFile };
   }
 
-  /** The running components, in start order. */
+  /** An exit nobody asked for: restart with backoff, or give up once the budget is spent. */
+  private exitedOnItsOwn(child: Child, proc: ChildProcess, code: number | null, signal: string | null): void {
+    if (this.stopping || child.initial || child.proc !== proc) return;
+    const name = child.spec.name;
+    child.lastExit = describeExit(code, signal);
+    const decision = child.tracker.onExit(this.now());
+    if (decision.kind === 'give-up') {
+      this.print(`  give up     ${name} (exit ${child.lastExit}): it exited ${decision.restartsInWindow + 1} times within ${this.policy.windowMs / 1000}s`);
+      this.onGiveUp?.(name, code, signal);
+      return;
+    }
+    this.print(`  restart     ${name} (exit ${child.lastExit}), attempt ${decision.attempt}`);
+    child.timer = setTimeout(() => void this.restart(child), decision.delayMs);
+  }
+
+  /** Spawns the child again on the same args; a restart that exits or never gets ready counts as another exit. */
+  private async restart(child: Child): Promise<void> {
+    child.timer = undefined;
+    if (this.stopping) return;
+    this.spawn(child);
+    this.onChanged?.();
+    const proc = child.proc;
+    const outcome = await this.waitReady(child);
+    if (outcome === 'ready') {
+      this.print(`  restarted   ${child.spec.name}: pid ${proc.pid}, ready`);
+      this.onChanged?.();
+      await child.spec.afterRestart?.().catch((e: unknown) => this.print(`  warning     ${child.spec.name}: after restart: ${(e as Error).message}`));
+    } else if (outcome === 'timeout') {
+      this.print(`  restart     ${child.spec.name}: not ready after ${child.spec.readyTimeoutMs ?? 30_000} ms; killing it`);
+      killGroup(proc.pid, 'SIGKILL'); // its exit goes through exitedOnItsOwn like any other
+    }
+  }
+
+  private describe(c: Child): RunningComponent {
+    return {
+      name: c.spec.name, pid: c.proc.pid ?? -1, logFile: c.logFile, restarts: c.tracker.total,
+      ...(c.spec.zone !== undefined ? { zone: c.spec.zone } : {}), ...(c.lastExit !== undefined ? { lastExit: c.lastExit } : {}),
+    };
+  }
+
+  /** The components, in start order, with their current pids. */
   list(): RunningComponent[] {
-    return [...this.children].map(([name, c]) => ({ name, pid: c.proc.pid ?? -1, logFile: c.logFile }));
+    return [...this.children.values()].map((c) => this.describe(c));
   }
 
-  /** Stops every child in reverse start order: SIGTERM to its process group, SIGKILL after graceMs. */
+  /** Stops every child in reverse start order: SIGTERM to its process group, SIGKILL after graceMs. No restarts after this. */
   async stopAll(graceMs = 5000): Promise<void> {
     this.stopping = true;
     const all = [...this.children.values()].reverse();
+    for (const c of all) clearTimeout(c.timer);
     for (const c of all) killGroup(c.proc.pid, 'SIGTERM');
     const timeout = sleep(graceMs).then(() => 'timeout' as const);
     for (const c of all) {
