@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import {
   loadAgentConfigFile, loadBalancerConfigFile, loadPolicyFile, loadSidecarConfig, loadStaticDiscovery, loadTopologyFile, topologyZones,
 } from './index.ts';
+import { loadFederationFile } from './federation-file.ts';
 
 const EXAMPLES = join(import.meta.dirname, '..', 'examples');
 const DOC = readFileSync(join(import.meta.dirname, '..', 'docs', 'configuration.md'), 'utf8');
@@ -18,6 +19,7 @@ const LOADERS: Record<string, (path: string) => unknown> = {
   'policy.yaml': loadPolicyFile,
   'endpoints.yaml': loadStaticDiscovery,
   'sidecar.yaml': loadSidecarConfig,
+  'federation-5-zones.yaml': loadFederationFile,
 };
 
 const files = readdirSync(EXAMPLES).filter((f) => /\.(ya?ml|json)$/.test(f)).sort();

@@ -14,6 +14,7 @@ const spec = {
   },
   details: `GATEWAY is the zone's east-west gateway as its admin /stats shows it: "ok" (fed by the agent's relay),
 "relay lost" (routing on the last state while it reconnects), "DOWN" (admin unreachable), "-" (not recorded in up.json).
+RESTARTS is how often meshfed up restarted the zone's agent, gateway and app instances (from up.json), by component.
 Exit codes: 0 shown, 1 balancer unreachable, 2 usage error.`,
 } as const;
 
@@ -48,14 +49,15 @@ export async function run(argv: readonly string[]): Promise<number> {
   for (const r of replicas) for (const a of r.status?.agents ?? []) streams.set(a.zone, r.status!.replicaId);
 
   if (output === 'json') {
-    process.stdout.write(JSON.stringify({ leader: status.leaderId, store: status.store, replicas, zones: zones.zones, agents: Object.fromEntries(agents), gateways: Object.fromEntries(gateways) }, null, 2) + '\n');
+    const components = up?.components.map((c) => ({ name: c.name, pid: c.pid, zone: c.zone ?? null, restarts: c.restarts ?? 0, lastExit: c.lastExit ?? null }));
+    process.stdout.write(JSON.stringify({ leader: status.leaderId, store: status.store, replicas, zones: zones.zones, agents: Object.fromEntries(agents), gateways: Object.fromEntries(gateways), components: components ?? [] }, null, 2) + '\n');
     return 0;
   }
   const lines = [
     `leader: ${status.leaderId ?? '(none)'}   store: ${status.store.kind} ${status.store.ok ? 'ok' : 'FAILING'}${status.store.latencyMs != null ? ` (${status.store.latencyMs.toFixed(1)} ms)` : ''}`,
     renderTable(['REPLICA', 'ADMIN', 'ROLE', 'AGENT STREAMS'], replicas.map((r) => [r.status?.replicaId ?? '?', r.url, r.status ? (r.status.leader ? 'leader' : 'follower') : 'UNREACHABLE', r.status ? String(r.status.agents.length) : '-'])).trimEnd(),
     renderTable(
-      ['ZONE', 'LOCALITY', 'NETWORK', 'HEALTH', 'REPORT AGE', 'STREAM TO', 'WEIGHTS AGE', 'STALE', 'GATEWAY', 'LOCAL FAILS'],
+      ['ZONE', 'LOCALITY', 'NETWORK', 'HEALTH', 'REPORT AGE', 'STREAM TO', 'WEIGHTS AGE', 'STALE', 'GATEWAY', 'LOCAL FAILS', 'RESTARTS'],
       zones.zones.map((z) => {
         const a = agents.get(z.zone);
         const health = !z.alive ? 'lease gone' : z.drained ? 'drained' : z.eligible ? 'eligible' : 'out';
@@ -65,12 +67,29 @@ export async function run(argv: readonly string[]): Promise<number> {
           a?.weights.ageSeconds == null ? '-' : `${a.weights.ageSeconds.toFixed(0)}s`, a === undefined ? '-' : a.weights.stale ? 'STALE' : 'no',
           gatewayHealth(gateways.get(z.zone)),
           localFailures(z),
+          up ? zoneRestarts(up.components, z.zone) : '-',
         ];
       }),
     ).trimEnd(),
   ];
   process.stdout.write(lines.join('\n\n') + '\n');
   return 0;
+}
+
+/**
+ * How often `meshfed up` restarted the zone's components (agent, gateway, app instances): "0", or
+ * "2 (agent 1, catalog-v1-0 1)". Components carry their zone in up.json; older files fall back to the name.
+ */
+export function zoneRestarts(components: readonly { name: string; zone?: string | undefined; restarts?: number | undefined }[], zone: string): string {
+  const mine = components.filter((c) => (c.zone ?? zoneOfName(c.name)) === zone && (c.restarts ?? 0) > 0);
+  const total = mine.reduce((n, c) => n + (c.restarts ?? 0), 0);
+  if (total === 0) return '0';
+  const short = (name: string) => name.replace(`-${zone}`, '').replace(/^app-?/, '');
+  return `${total} (${mine.map((c) => `${short(c.name)} ${c.restarts}`).join(', ')})`;
+}
+
+function zoneOfName(name: string): string | undefined {
+  return /^(?:agent|gateway)-(.+)$/.exec(name)?.[1];
 }
 
 const LOCAL_LABELS: Record<string, string> = { fault_injected: 'fault', overflow: 'overflow', denied: 'denied', no_endpoint: 'no endpoint', timeout: 'local timeout' };

@@ -1,7 +1,6 @@
 // `meshfed up`: the whole federation on this machine (trust, store, balancers, agents, gateways, the sample shop).
 import { parseCommand, parseDuration, UsageError } from './args.ts';
-import { DEFAULT_TOPOLOGY, loadTopologyFile } from '../api/topology.ts';
-import { DEFAULT_SHOP } from '../local/plan.ts';
+import { DEFAULT_FEDERATION, loadFederationFile } from '../api/federation-file.ts';
 import { startFederation, summary } from '../local/up.ts';
 import { startLoad, type Load } from '../local/load.ts';
 import { DEFAULT_STATE_DIR } from '../local/state.ts';
@@ -15,15 +14,17 @@ const spec = {
   summary: 'run a whole multi-zone federation with a sample shop on this machine (Ctrl-C or `meshfed down` stops it)',
   usage: 'meshfed up [--config federation.yaml] [--load RPS] [--state-dir DIR]',
   options: {
-    config: { type: 'string', value: 'FILE', description: 'a topology file (api/topology.ts); default: 3 zones, 2 clouds, 2 networks' },
+    config: { type: 'string', value: 'FILE', description: 'a federation file (topology, services, workloads, policies: docs/configuration.md) or a bare topology; default: 3 zones, 2 clouds, 2 networks, the built-in shop' },
     load: { type: 'string', value: 'RPS', description: 'send steady traffic at every zone frontend (requests/s in total)' },
     'load-duration': { type: 'string', value: 'DURATION', description: 'stop the load after this long', default: '10m' },
     'state-dir': { type: 'string', value: 'DIR', description: 'where up.json, logs and the trust root live', default: DEFAULT_STATE_DIR },
     store: { type: 'string', value: 'auto|etcd|memory', description: 'auto: etcd when the binary is on PATH, else the embedded store', default: 'auto' },
   },
   details: `Prints progress per component, then a summary, and writes <state-dir>/up.json (read by status, weights, drain, fault, down).
+Each app instance runs as its own process (app-<zone>-<instance>). A component that exits is restarted with backoff
+(0.5 s doubling to 5 s; up.json gets its new pid); one that exits more than 5 times within 60 s stops the federation.
 The trust root and cluster intermediates are created on first run under <state-dir>/trust and kept; <state-dir>/run is removed on stop.
-Exit codes: 0 after Ctrl-C / SIGTERM / meshfed down, 1 when a component fails to start or crashes, 2 usage error.`,
+Exit codes: 0 after Ctrl-C / SIGTERM / meshfed down, 1 when a component fails to start or spends its restart budget, 2 usage error.`,
 } as const;
 
 export async function run(argv: readonly string[]): Promise<number> {
@@ -38,7 +39,7 @@ export async function run(argv: readonly string[]): Promise<number> {
     if (!Number.isFinite(rps) || rps <= 0 || rps > 5000) throw new UsageError(`--load: "${v.load}" is not a rate between 1 and 5000 requests/s`);
   }
   const loadMs = parseDuration(v['load-duration'], 'load-duration');
-  const topology = v.config !== undefined ? loadTopologyFile(v.config) : DEFAULT_TOPOLOGY;
+  const federation = v.config !== undefined ? loadFederationFile(v.config) : DEFAULT_FEDERATION;
   const print = (line: string) => process.stdout.write(line + '\n');
 
   let interrupted = false;
@@ -50,7 +51,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   print(`meshfed up: starting (state in ${v['state-dir']})`);
   let fed;
   try {
-    fed = await startFederation({ stateDir: v['state-dir'], topology, layout: DEFAULT_SHOP, print, store });
+    fed = await startFederation({ stateDir: v['state-dir'], topology: federation.topology, layout: federation.layout, policies: federation.policies, print, store });
   } catch (e) {
     process.stderr.write(`meshfed up: ${describeError(e)}\nEverything that had started was stopped; the component logs are kept in ${join(resolve(v['state-dir']), 'run', 'logs')}.\n`);
     if (e instanceof StartError) process.stderr.write(logTail(e.logFile));

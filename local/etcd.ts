@@ -1,7 +1,7 @@
 // Spawns a real single-member etcd on free loopback ports with a temporary data dir, for `meshfed up` and the tests.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
@@ -17,6 +17,11 @@ export interface StartEtcdOptions {
   readonly extraArgs?: readonly string[];
   /** Parent of the data dir (a fresh sub-directory is made in it); default the OS temp dir. */
   readonly parentDir?: string;
+  /**
+   * Where etcd's output goes (appended). Without it, stderr is piped into this process: fine for tests, but a
+   * process that outlives its parent (as under `meshfed up`) would die on its next log line once the pipe is gone.
+   */
+  readonly logFile?: string;
 }
 
 /** A running etcd for a test. Every method waits until the change has taken effect. */
@@ -74,9 +79,21 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdSer
   let args: string[] = [];
   let stderr = '';
 
+  // The recent output, from the pipe or from the end of the log file.
+  const output = (): string => {
+    if (options.logFile === undefined) return stderr;
+    try {
+      return readFileSync(options.logFile, 'utf8').slice(-4000) + stderr;
+    } catch {
+      return stderr;
+    }
+  };
+
   const launch = async (): Promise<void> => {
     stderr = '';
-    const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const logFd = options.logFile !== undefined ? openSync(options.logFile, 'a') : undefined;
+    const child = spawn(binary, args, { stdio: logFd !== undefined ? ['ignore', logFd, logFd] : ['ignore', 'ignore', 'pipe'] });
+    if (logFd !== undefined) closeSync(logFd);
     entry.child = child;
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (chunk: string) => {
@@ -92,7 +109,7 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdSer
     });
     const deadline = Date.now() + readyTimeoutMs;
     for (;;) {
-      if (exited) throw new Error(`etcd exited before it was ready:\n${stderr}`);
+      if (exited) throw new Error(`etcd exited before it was ready:\n${output()}`);
       try {
         const res = await fetch(`${clientUrl}/health`, { signal: AbortSignal.timeout(1_000) });
         const body = (await res.json()) as { health?: string };
@@ -102,7 +119,7 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdSer
       }
       if (Date.now() > deadline) {
         child.kill('SIGKILL');
-        throw new Error(`etcd did not become healthy within ${readyTimeoutMs} ms:\n${stderr}`);
+        throw new Error(`etcd did not become healthy within ${readyTimeoutMs} ms:\n${output()}`);
       }
       await sleep(50);
     }

@@ -4,7 +4,10 @@ import assert from 'node:assert/strict';
 import { DEFAULT_TOPOLOGY } from '../api/topology.ts';
 import { parseStaticDiscovery } from '../api/static-discovery.ts';
 import { parseRelayOverlay } from '../api/relay-overlay.ts';
-import { buildPlan, DEFAULT_SHOP, gatewayArgs, PlanError, relayOverlayFor, staticDiscoveryFor, frontendUrl, type FederationPlan } from './plan.ts';
+import { join } from 'node:path';
+import { loadFederationFile } from '../api/federation-file.ts';
+import { appComponent, buildPlan, componentPorts, DEFAULT_SHOP, defaultPolicies, gatewayArgs, PlanError, planForInstance, relayOverlayFor, staticDiscoveryFor, frontendUrl, zonePlan, type FederationPlan } from './plan.ts';
+import { describeDistribution } from './up.ts';
 import { formatWindow } from './load.ts';
 
 function plan(replicas = 2): FederationPlan {
@@ -65,4 +68,39 @@ test('the relay overlay names every service with its identity, and canary routes
 test('the load summary gives the success rate and per-service zone shares', () => {
   const line = formatWindow({ ok: 9, failed: 1, hops: new Map([['frontend@a', 9], ['catalog@a', 6], ['catalog@b', 3]]) }, 2);
   assert.equal(line, 'load: 5 rps, success 90.0% | catalog: a 67% b 33%');
+});
+
+test('a federation file with 5 zones in 3 clouds plans: one zone plan each, capacity per replica summed per service', () => {
+  const f = loadFederationFile(join(import.meta.dirname, '..', 'examples', 'federation-5-zones.yaml'));
+  let p = 30000;
+  const pl = buildPlan(f.topology, f.layout, 2, () => p++);
+  assert.deepEqual(pl.zones.map((z) => `${z.cloud}/${z.zone}`), ['aws/us-east-1a', 'aws/us-east-1b', 'gcp/europe-west1-b', 'gcp/europe-west1-c', 'azure/westeurope-1']);
+  assert.equal(new Set(pl.zones.map((z) => z.network)).size, 3);
+  assert.deepEqual(pl.zones.map((z) => z.instances.map((i) => i.instance)), [
+    ['frontend-v1-0', 'catalog-v1-0', 'catalog-v1-1'], ['frontend-v1-0', 'pricing-v1-0'], ['frontend-v1-0', 'catalog-v1-0'], ['frontend-v1-0', 'pricing-v1-0'], ['frontend-v1-0', 'catalog-v2-0'],
+  ]);
+  const east = parseStaticDiscovery(JSON.stringify(staticDiscoveryFor(pl, 'us-east-1a')), 'static.json');
+  assert.equal(east.services.find((s) => s.name === 'catalog')?.capacityRps, 600, '2 replicas x 300 rps');
+  assert.equal(east.services.find((s) => s.name === 'frontend')?.capacityRps, 500, 'the default per replica');
+  // Every port is bound by exactly one component, and every component's ports are known (they are held until it starts).
+  const owned = [...componentPorts(pl).values()].flat();
+  assert.equal(new Set(owned).size, owned.length);
+  assert.equal(owned.length, p - 30000);
+  assert.deepEqual(f.policies.map((x) => x.name), ['frontend', 'catalog', 'pricing']);
+  assert.deepEqual(relayOverlayFor(pl).services['shop/catalog']?.routes.length, 2, 'v1 and v2 canary routes');
+});
+
+test('each app instance runs from the plan cut to that one instance, under the component name app-<zone>-<instance>', () => {
+  const pl = plan();
+  const one = planForInstance(pl, 'us-east-1a', 'catalog-v1-1');
+  assert.deepEqual(zonePlan(one, 'us-east-1a').instances.map((i) => i.instance), ['catalog-v1-1']);
+  assert.deepEqual(zonePlan(one, 'europe-west1-b').instances, zonePlan(pl, 'europe-west1-b').instances, 'other zones untouched');
+  assert.equal(one.layout, pl.layout);
+  assert.equal(appComponent('us-east-1a', 'catalog-v1-0'), 'app-us-east-1a-catalog-v1-0');
+  assert.deepEqual(componentPorts(pl).get('app-us-east-1a-catalog-v1-1'), (({ appPort, inboundPort, outboundPort, adminPort }) => [appPort, inboundPort, outboundPort, adminPort])(zonePlan(pl, 'us-east-1a').instances[2]!));
+});
+
+test('the default policies are announced with their distribution', () => {
+  assert.equal(describeDistribution(defaultPolicies()), ' (catalog: 70% us-east-1a / 30% europe-west1-b from us-east-1a)');
+  assert.equal(describeDistribution([{ namespace: 'shop', name: 'x', body: {} }]), '');
 });

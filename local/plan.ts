@@ -1,60 +1,9 @@
 // Pure planning of a local federation: which sample instances run where, on which ports, and the files each part reads.
 import type { Topology } from '../api/topology.ts';
 import { topologyZones } from '../api/topology.ts';
+import { CAPACITY_RPS_PER_ENDPOINT, SHOP_NAMESPACE, type ShopLayout } from '../api/federation-file.ts';
 
-/** The shop's namespace in the mesh. */
-export const SHOP_NAMESPACE = 'shop';
-
-/** One kind of sample service: what it calls next. */
-export interface ShopService {
-  readonly name: string;
-  readonly upstream?: string;
-}
-
-/** How many replicas of which version of a service run in a zone. */
-export interface ShopPlacement {
-  readonly zone: string;
-  readonly service: string;
-  readonly version: string;
-  readonly replicas: number;
-}
-
-/** The sample application: services (call chain) and where their replicas run. */
-export interface ShopLayout {
-  readonly services: readonly ShopService[];
-  readonly placements: readonly ShopPlacement[];
-}
-
-/**
- * The default shop on DEFAULT_TOPOLOGY. us-east-1b has no catalog and us-east-1a no pricing, so their calls must
- * leave the zone; europe-west1-b is on another network, so traffic to it crosses the east-west gateways.
- */
-export const DEFAULT_SHOP: ShopLayout = {
-  services: [{ name: 'frontend', upstream: 'catalog' }, { name: 'catalog', upstream: 'pricing' }, { name: 'pricing' }],
-  placements: [
-    { zone: 'us-east-1a', service: 'frontend', version: 'v1', replicas: 1 },
-    { zone: 'us-east-1a', service: 'catalog', version: 'v1', replicas: 2 },
-    { zone: 'us-east-1a', service: 'catalog', version: 'v2', replicas: 1 },
-    { zone: 'us-east-1b', service: 'frontend', version: 'v1', replicas: 1 },
-    { zone: 'us-east-1b', service: 'pricing', version: 'v1', replicas: 2 },
-    { zone: 'europe-west1-b', service: 'frontend', version: 'v1', replicas: 1 },
-    { zone: 'europe-west1-b', service: 'catalog', version: 'v1', replicas: 2 },
-    { zone: 'europe-west1-b', service: 'pricing', version: 'v1', replicas: 2 },
-  ],
-};
-
-/**
- * The policies `up` applies at start. catalog from us-east-1a is split 70/30 with europe-west1-b by `distribute`,
- * which still fails over; short hold-down and no slow start keep the demo's drain/undrain quick to watch.
- */
-export function defaultPolicies(): { namespace: string; name: string; body: Record<string, unknown> }[] {
-  const common = { holdDown: '2s', slowStart: '0s', maxStep: 5000 };
-  return [
-    { namespace: SHOP_NAMESPACE, name: 'catalog', body: { ...common, distribute: [{ from: 'us-east-1a', to: { 'us-east-1a': 70, 'europe-west1-b': 30 } }] } },
-    { namespace: SHOP_NAMESPACE, name: 'pricing', body: { ...common } },
-    { namespace: SHOP_NAMESPACE, name: 'frontend', body: { ...common } },
-  ];
-}
+export { CAPACITY_RPS_PER_ENDPOINT, DEFAULT_SHOP, defaultPolicies, SHOP_NAMESPACE, type ShopLayout, type ShopPlacement, type ShopPolicy, type ShopService } from '../api/federation-file.ts';
 
 /** One running instance: a sample app and its sidecar. */
 export interface InstancePlan {
@@ -66,6 +15,8 @@ export interface InstancePlan {
   readonly inboundPort: number;
   readonly outboundPort: number;
   readonly adminPort: number;
+  /** What this replica can take (requests/s); the zone agent advertises the sum per service. */
+  readonly capacityRps: number;
 }
 
 /** Everything one zone runs. */
@@ -125,7 +76,7 @@ export function buildPlan(topology: Topology, layout: ShopLayout, replicas: numb
       for (let i = 0; i < p.replicas; i++) {
         instances.push({
           service: p.service, version: p.version, instance: `${p.service}-${p.version}-${i}`,
-          appPort: port(), inboundPort: port(), outboundPort: port(), adminPort: port(),
+          appPort: port(), inboundPort: port(), outboundPort: port(), adminPort: port(), capacityRps: p.capacityRps ?? CAPACITY_RPS_PER_ENDPOINT,
         });
       }
     }
@@ -147,9 +98,6 @@ export function serviceIdentity(trustDomain: string, service: string): string {
   return `spiffe://${trustDomain}/ns/${SHOP_NAMESPACE}/sa/${service}`;
 }
 
-/** Nominal capacity per endpoint, high enough that the demo's load never spills by capacity (shares stay policy-driven). */
-export const CAPACITY_RPS_PER_ENDPOINT = 500;
-
 /** The resilience policy of every shop service (sidecar config shape); the agents relay it, and the overlay carries it too. */
 export const SHOP_POLICY = {
   timeout: '5s',
@@ -167,7 +115,7 @@ export function staticDiscoveryFor(plan: FederationPlan, zone: string): { servic
   for (const i of z.instances) byService.set(i.service, [...(byService.get(i.service) ?? []), i]);
   return {
     services: [...byService].map(([service, list]) => ({
-      namespace: SHOP_NAMESPACE, name: service, capacityRps: CAPACITY_RPS_PER_ENDPOINT * list.length,
+      namespace: SHOP_NAMESPACE, name: service, capacityRps: list.reduce((sum, i) => sum + i.capacityRps, 0),
       endpoints: list.map((i) => ({ address: `127.0.0.1:${i.inboundPort}`, labels: { version: i.version } })),
       policy: SHOP_POLICY,
     })),
@@ -210,8 +158,30 @@ export function gatewayArgs(z: ZonePlan, overlayFile: string): string[] {
   return ['gateway', '--zone', z.zone, '--listen', `127.0.0.1:${z.gatewayPort}`, '--agent', `127.0.0.1:${z.agentRelayPort}`, '--overlay', overlayFile, '--admin', `127.0.0.1:${z.gatewayAdminPort}`];
 }
 
-/** The frontend URL of a zone (the first frontend instance's app port), or undefined when the zone runs no frontend. */
-export function frontendUrl(z: ZonePlan): string | undefined {
-  const f = z.instances.find((i) => i.service === 'frontend');
+/** The frontend URL of a zone (the first instance of the entry service, default frontend), or undefined when the zone runs none. */
+export function frontendUrl(z: ZonePlan, entry = 'frontend'): string | undefined {
+  const f = z.instances.find((i) => i.service === entry);
   return f ? `http://127.0.0.1:${f.appPort}/` : undefined;
+}
+
+/** The supervised component that runs one app instance (its sample app and sidecar): `app-<zone>-<instance>`. */
+export function appComponent(zone: string, instance: string): string {
+  return `app-${zone}-${instance}`;
+}
+
+/** The plan with the zone's instances cut to one: what the process of that instance runs (the layout stays whole). */
+export function planForInstance(plan: FederationPlan, zone: string, instance: string): FederationPlan {
+  return { ...plan, zones: plan.zones.map((z) => (z.zone === zone ? { ...z, instances: z.instances.filter((i) => i.instance === instance) } : z)) };
+}
+
+/** Every port of the plan, grouped by the component that binds it (global-lb-N, agent-Z, gateway-Z, app-Z-I). */
+export function componentPorts(plan: FederationPlan): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  plan.adminUrls.forEach((u, i) => out.set(`global-lb-${i + 1}`, [Number(plan.grpcAddresses[i]!.split(':')[1]), Number(new URL(u).port)]));
+  for (const z of plan.zones) {
+    out.set(`agent-${z.zone}`, [z.agentAdminPort, z.agentRelayPort]);
+    out.set(`gateway-${z.zone}`, [z.gatewayPort, z.gatewayAdminPort]);
+    for (const i of z.instances) out.set(appComponent(z.zone, i.instance), [i.appPort, i.inboundPort, i.outboundPort, i.adminPort]);
+  }
+  return out;
 }

@@ -7,7 +7,26 @@ import { localError } from './errors.ts';
 /** The default state directory, relative to the working directory. */
 export const DEFAULT_STATE_DIR = '.meshfed';
 
-const sidecarSchema = z.object({ service: z.string(), version: z.string(), instance: z.string(), adminUrl: z.string() });
+const sidecarSchema = z.object({
+  service: z.string(), version: z.string(), instance: z.string(), adminUrl: z.string(),
+  /** The supervised process running this instance's app and sidecar, `app-<zone>-<instance>` (see components). */
+  component: z.string().optional(),
+  /** The sample app's own URL (behind the sidecar). */
+  appUrl: z.string().optional(),
+});
+
+const componentSchema = z.object({
+  name: z.string(),
+  /** The current process; updated when the component restarts. */
+  pid: z.number().int(),
+  logFile: z.string(),
+  /** The zone of agent-, gateway- and app- components. */
+  zone: z.string().optional(),
+  /** Restarts since `meshfed up` started (absent in files written before restarts). */
+  restarts: z.number().int().optional(),
+  /** How the last exit went, e.g. "signal SIGKILL", once it restarted. */
+  lastExit: z.string().optional(),
+});
 const zoneSchema = z.object({
   name: z.string(),
   locality: z.string(),
@@ -33,7 +52,7 @@ export const upStateSchema = z.object({
   logDir: z.string(),
   runDir: z.string(),
   zones: z.array(zoneSchema),
-  components: z.array(z.object({ name: z.string(), pid: z.number().int(), logFile: z.string() })),
+  components: z.array(componentSchema),
 });
 
 export type UpState = z.infer<typeof upStateSchema>;

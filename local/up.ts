@@ -1,4 +1,4 @@
-// Brings a whole local federation up (trust, store, balancers, agents, gateways, zones with the shop) and takes it down again.
+// Brings a whole local federation up (trust, store, balancers, agents, gateways, one process per app instance), keeps it up, and takes it down again.
 import 'reflect-metadata';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,9 +9,10 @@ import {
 } from '../trust/index.ts';
 import type { Topology } from '../api/topology.ts';
 import { etcdAvailable, startEtcd, type EtcdServer } from './etcd.ts';
-import { freePorts } from './ports.ts';
-import { buildPlan, defaultPolicies, frontendUrl, gatewayArgs, meshService, relayOverlayFor, staticDiscoveryFor, type FederationPlan, type ShopLayout } from './plan.ts';
-import { isAlive, Supervisor } from './supervisor.ts';
+import { holdPorts, unheldPorts, type PortPool } from './ports.ts';
+import { appComponent, buildPlan, componentPorts, defaultPolicies, frontendUrl, gatewayArgs, meshService, relayOverlayFor, staticDiscoveryFor, type FederationPlan, type ShopLayout, type InstancePlan, planForInstance, type ShopPolicy, type ZonePlan } from './plan.ts';
+import type { RestartPolicy } from './restart-policy.ts';
+import { isAlive, Supervisor, type ComponentSpec } from './supervisor.ts';
 import { readUpState, upStatePath, writeUpState, type UpState } from './state.ts';
 import { hopZones, type SampleReply } from './sample-app.ts';
 import { localError } from './errors.ts';
@@ -28,7 +29,11 @@ export interface UpOptions {
   readonly print: (line: string) => void;
   /** 'auto' uses etcd when the binary runs, else the in-process store. */
   readonly store?: 'auto' | 'etcd' | 'memory';
-  /** Hands out n free loopback ports for the plan (default freePorts; injected by tests to make a port busy). */
+  /** The policies applied at start (default defaultPolicies(), the built-in shop's). */
+  readonly policies?: readonly ShopPolicy[];
+  /** Backoff and budget of component restarts (default DEFAULT_RESTART_POLICY). */
+  readonly restart?: RestartPolicy;
+  /** Hands out n loopback ports for the plan, not held (default holdPorts, which holds them; injected by tests to make a port busy). */
   readonly ports?: (n: number) => Promise<number[]>;
 }
 
@@ -36,8 +41,10 @@ export interface UpOptions {
 export interface Federation {
   readonly state: UpState;
   readonly plan: FederationPlan;
-  /** Resolves when a component exits on its own (the federation is then broken). */
+  /** Resolves when a component keeps exiting and has spent its restart budget (the federation is then broken). */
   readonly crashed: Promise<string>;
+  /** up.json as last written (pids and restarts change as components restart). */
+  current(): UpState;
   /**
    * Stops every process and removes the temporary state (the trust root stays). With keepLogs the component logs
    * stay in the log directory, for a federation that broke. Idempotent: the first call's choice holds.
@@ -82,9 +89,25 @@ async function ensureTrust(trustDir: string, trustDomain: string, clusters: read
   return { root, caDirs };
 }
 
+/** What a start shares between its steps: the run's files, the plan, and how ports are released to their binders. */
+interface StartContext {
+  readonly opts: UpOptions;
+  readonly supervisor: Supervisor;
+  readonly plan: FederationPlan;
+  readonly pool: PortPool;
+  readonly portsOf: Map<string, number[]>;
+  readonly runDir: string;
+  readonly overlayFile: string;
+  readonly lbDir: string;
+  readonly caDirs: Map<string, string>;
+  readonly etcd: EtcdServer | undefined;
+  readonly policies: readonly ShopPolicy[];
+}
+
 /**
  * Starts everything. Invariant: on a thrown error nothing started is left running (components are stopped, etcd is
- * stopped, the run directory removed); a StartError names the component and its log.
+ * stopped, the run directory removed); a StartError names the component and its log. Once up, a component that exits
+ * is restarted by the supervisor (up.json follows its new pid); `crashed` resolves only when one spends its budget.
  */
 export async function startFederation(opts: UpOptions): Promise<Federation> {
   const stateDir = resolve(opts.stateDir);
@@ -97,19 +120,28 @@ export async function startFederation(opts: UpOptions): Promise<Federation> {
   rmSync(runDir, { recursive: true, force: true });
   const logDir = join(runDir, 'logs');
   mkdirSync(logDir, { recursive: true });
-  const supervisor = new Supervisor(logDir);
+  const supervisor = new Supervisor(logDir, { print, ...(opts.restart ? { restart: opts.restart } : {}) });
   let etcd: EtcdServer | undefined;
+  let pool: PortPool | undefined;
   let stopped: Promise<void> | undefined;
+  let state: UpState | undefined;
   const stop = (o: { keepLogs?: boolean } = {}) => (stopped ??= (async () => {
     await supervisor.stopAll();
     await etcd?.stop();
+    await pool?.releaseAll();
     removeRunDir(runDir, o.keepLogs === true);
     const current = readUpStateQuiet(stateDir);
     if (current === undefined || current.pid === process.pid) rmSync(upStatePath(stateDir), { force: true });
   })());
   let crashedResolve: (name: string) => void = () => {};
   const crashed = new Promise<string>((r) => (crashedResolve = r));
-  supervisor.onExit((name, code, signal) => crashedResolve(`${name} exited (${signal ?? `code ${code}`}); see its log in ${logDir}`));
+  supervisor.onExit((name, code, signal) => crashedResolve(`${name} kept exiting (last: ${signal ?? `code ${code}`}) and spent its restart budget; see its log in ${logDir}`));
+  // Restarts change pids: up.json follows, once it exists and until stop begins.
+  supervisor.onChange(() => {
+    if (state === undefined || stopped !== undefined) return;
+    state = { ...state, components: componentsOf(etcd, logDir, supervisor) };
+    writeUpState(stateDir, state);
+  });
 
   try {
     const trustDomain = opts.topology.trustDomain;
@@ -119,7 +151,7 @@ export async function startFederation(opts: UpOptions): Promise<Federation> {
     // The store: a real etcd when there is one, else one replica with the in-process store.
     const wantEtcd = opts.store === 'etcd' || (opts.store !== 'memory' && etcdAvailable());
     if (wantEtcd) {
-      etcd = await startEtcd({ parentDir: runDir });
+      etcd = await startEtcd({ parentDir: runDir, logFile: join(logDir, 'etcd.log') });
       print(`  etcd        ${etcd.endpoints.join(',')} (pid ${etcd.pid()})`);
     } else {
       print('  etcd        not found on PATH: using the embedded in-memory store with ONE global-lb replica');
@@ -127,12 +159,12 @@ export async function startFederation(opts: UpOptions): Promise<Federation> {
     }
     const replicas = etcd ? 2 : 1;
 
-    // Ports are chosen up front so every file can name them; a port taken in between makes that component fail to start, loudly.
+    // Ports are chosen up front so every file can name them, and held until their component starts (see holdPorts).
     let needed = 0;
     buildPlan(opts.topology, opts.layout, replicas, () => ++needed);
-    const ports = await (opts.ports ?? freePorts)(needed);
+    pool = opts.ports ? unheldPorts(await opts.ports(needed)) : await holdPorts(needed);
     let next = 0;
-    const plan = buildPlan(opts.topology, opts.layout, replicas, () => ports[next++]!);
+    const plan = buildPlan(opts.topology, opts.layout, replicas, () => pool!.ports[next++]!);
     const planFile = join(runDir, 'plan.json');
     writeFileSync(planFile, JSON.stringify(plan, null, 2));
     const overlayFile = join(runDir, 'overlay.json');
@@ -147,98 +179,165 @@ export async function startFederation(opts: UpOptions): Promise<Federation> {
     writeFileSync(join(lbDir, 'key.pem'), lbCert.keyPem, { mode: 0o600 });
     writeFileSync(join(lbDir, 'bundle.pem'), firstCa.rootPem);
 
-    for (let i = 0; i < replicas; i++) {
-      const admin = plan.adminUrls[i]!;
-      await supervisor.start({
-        name: `global-lb-${i + 1}`, command: process.execPath,
-        args: [CLI, 'global-lb', ...(etcd ? ['--etcd', etcd.endpoints.join(',')] : ['--store', 'memory']),
-          '--grpc-listen', plan.grpcAddresses[i]!, '--admin-listen', admin.replace('http://', ''), '--replica-id', `global-lb-${i + 1}`,
-          '--tls-cert', join(lbDir, 'chain.pem'), '--tls-key', join(lbDir, 'key.pem'), '--tls-bundle', join(lbDir, 'bundle.pem'), '--trust-domain', trustDomain],
-        ready: () => httpOk(`${admin}/healthz`),
-      });
-      print(`  global-lb   replica ${i + 1}: admin ${admin}, federation ${plan.grpcAddresses[i]}`);
-    }
-    await waitUntil('a global-lb replica to be ready', 30_000, async () => (await Promise.all(plan.adminUrls.map((u) => httpOk(`${u}/readyz`)))).some(Boolean));
-    for (const p of defaultPolicies()) {
-      await waitUntil(`policy ${p.namespace}/${p.name} to be accepted`, 15_000, () => putJson(`${plan.adminUrls[0]}/v1/policies/${p.namespace}/${p.name}`, p.body));
-    }
-    print(`  policies    ${defaultPolicies().map((p) => `${p.namespace}/${p.name}`).join(', ')} (catalog: 70% us-east-1a / 30% europe-west1-b from us-east-1a)`);
+    const ctx: StartContext = {
+      opts, supervisor, plan, pool, portsOf: componentPorts(plan), runDir, overlayFile, lbDir, caDirs, etcd,
+      policies: opts.policies ?? defaultPolicies(),
+    };
+    await startBalancers(ctx);
+    for (const z of plan.zones) await startZone(ctx, z);
+    const entry = plan.layout.services[0]?.name ?? 'frontend';
+    await waitServing(plan, entry);
 
-    for (const z of plan.zones) {
-      const zoneDir = join(runDir, 'zones', z.zone);
-      mkdirSync(zoneDir, { recursive: true });
-      const staticFile = join(zoneDir, 'static.json');
-      writeFileSync(staticFile, JSON.stringify(staticDiscoveryFor(plan, z.zone), null, 2));
-      const agentAdmin = `http://127.0.0.1:${z.agentAdminPort}`;
-      await supervisor.start({
-        name: `agent-${z.zone}`, command: process.execPath,
-        args: [CLI, 'zone-agent', '--zone', `${z.cloud}/${z.region}/${z.zone}`, '--cluster', z.cluster, '--network', z.network,
-          '--global-lb', plan.grpcAddresses.join(','), '--static', staticFile, '--ca', caDirs.get(z.cluster)!, '--trust-domain', trustDomain,
-          '--gateway', `127.0.0.1:${z.gatewayPort}`, '--relay-listen', `127.0.0.1:${z.agentRelayPort}`, '--admin-listen', `127.0.0.1:${z.agentAdminPort}`,
-          '--state-dir', join(zoneDir, 'agent-state')],
-        ready: () => httpOk(`${agentAdmin}/healthz`),
-      });
-      print(`  agent       ${z.zone}: admin ${agentAdmin}`);
-      // The gateway needs the agent's relay for its routes, and must route before the shop reports ready (cross-network calls land on it).
-      const gatewayAdmin = `http://127.0.0.1:${z.gatewayAdminPort}`;
-      await supervisor.start({
-        name: `gateway-${z.zone}`, command: process.execPath, args: [CLI, ...gatewayArgs(z, overlayFile)],
-        ready: () => httpOk(`${gatewayAdmin}/ready`),
-        readyTimeoutMs: 60_000,
-      });
-      print(`  gateway     ${z.zone}: listen 127.0.0.1:${z.gatewayPort}, admin ${gatewayAdmin}`);
-      await supervisor.start({
-        name: `shop-${z.zone}`, command: process.execPath,
-        args: [CLI, 'sample-app', '--plan', planFile, '--zone', z.zone],
-        ready: async () => (await Promise.all(z.instances.map((i) => httpOk(`http://127.0.0.1:${i.adminPort}/ready`)))).every(Boolean),
-        readyTimeoutMs: 60_000,
-      });
-      const counts = new Map<string, number>();
-      for (const i of z.instances) counts.set(i.service, (counts.get(i.service) ?? 0) + 1);
-      print(`  shop        ${z.zone}: ${[...counts].map(([s, n]) => `${s} x${n}`).join(', ')}`);
-    }
-
-    // Ready means: every zone reported, tables exist for every service, and each frontend answers through the whole chain.
-    await waitUntil('weight tables for every zone', 60_000, async () => {
-      const res = await fetch(`${plan.adminUrls[0]}/v1/weights`, { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
-      if (!res?.ok) return false;
-      const body = (await res.json()) as { tables: { service: string; rows: { sourceZone: string }[] }[] };
-      return opts.layout.services.every((s) => {
-        const t = body.tables.find((x) => x.service === meshService(s.name));
-        return t !== undefined && plan.zones.every((z) => t.rows.some((r) => r.sourceZone === z.zone));
-      });
-    });
-    for (const z of plan.zones) {
-      const url = frontendUrl(z);
-      if (url === undefined) continue;
-      await waitUntil(`${z.zone}'s frontend to answer through the whole chain`, 30_000, async () => {
-        const res = await fetch(url, { signal: AbortSignal.timeout(5000) }).catch(() => undefined);
-        if (!res?.ok) return false;
-        return hopZones((await res.json()) as SampleReply).length === opts.layout.services.length;
-      });
-    }
-
-    const state: UpState = {
+    state = {
       version: 1, pid: process.pid, startedAt: new Date().toISOString(), store: etcd ? 'etcd' : 'memory',
       adminUrl: plan.adminUrls[0]!, adminUrls: [...plan.adminUrls], metricsUrls: [...plan.adminUrls.map((u) => `${u}/metrics`), ...plan.zones.map((z) => `http://127.0.0.1:${z.agentAdminPort}/metrics`), ...plan.zones.map((z) => `http://127.0.0.1:${z.gatewayAdminPort}/metrics`)],
       logDir, runDir,
       zones: plan.zones.map((z) => ({
-        name: z.zone, locality: `${z.cloud}/${z.region}/${z.zone}`, ...(frontendUrl(z) ? { frontendUrl: frontendUrl(z)! } : {}),
+        name: z.zone, locality: `${z.cloud}/${z.region}/${z.zone}`, ...(frontendUrl(z, entry) ? { frontendUrl: frontendUrl(z, entry)! } : {}),
         agentAdminUrl: `http://127.0.0.1:${z.agentAdminPort}`, gateway: `127.0.0.1:${z.gatewayPort}`, gatewayAdminUrl: `http://127.0.0.1:${z.gatewayAdminPort}`,
-        sidecars: z.instances.map((i) => ({ service: meshService(i.service), version: i.version, instance: i.instance, adminUrl: `http://127.0.0.1:${i.adminPort}` })),
+        sidecars: z.instances.map((i) => ({ service: meshService(i.service), version: i.version, instance: i.instance, adminUrl: `http://127.0.0.1:${i.adminPort}`, component: appComponent(z.zone, i.instance), appUrl: `http://127.0.0.1:${i.appPort}/` })),
       })),
-      components: [
-        ...(etcd && etcd.pid() !== undefined ? [{ name: 'etcd', pid: etcd.pid()!, logFile: '(stderr of meshfed up)' }] : []),
-        ...supervisor.list(),
-      ],
+      components: componentsOf(etcd, logDir, supervisor),
     };
     writeUpState(stateDir, state);
-    return { state, plan, crashed, stop };
+    return { state, plan, crashed, stop, current: () => state! };
   } catch (e) {
     // The error names a component's log: keep the logs so the user can read it.
     await stop({ keepLogs: true });
     throw e;
   }
+}
+
+/** Writes the plan with only this instance in its zone; returns its path. */
+function writeInstancePlan(zoneDir: string, plan: FederationPlan, z: ZonePlan, instance: InstancePlan): string {
+  const file = join(zoneDir, `${instance.instance}.plan.json`);
+  writeFileSync(file, JSON.stringify(planForInstance(plan, z.zone, instance.instance), null, 2));
+  return file;
+}
+
+/** Ready means: every zone reported, tables exist for every service, and each entry instance answers through the whole chain. */
+async function waitServing(plan: FederationPlan, entry: string): Promise<void> {
+  await waitUntil('weight tables for every zone', 60_000, async () => {
+    const res = await fetch(`${plan.adminUrls[0]}/v1/weights`, { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
+    if (!res?.ok) return false;
+    const body = (await res.json()) as { tables: { service: string; rows: { sourceZone: string }[] }[] };
+    return plan.layout.services.every((s) => {
+      const t = body.tables.find((x) => x.service === meshService(s.name));
+      return t !== undefined && plan.zones.every((z) => t.rows.some((r) => r.sourceZone === z.zone));
+    });
+  });
+  const hops = chainLength(plan.layout, entry);
+  for (const z of plan.zones) {
+    const url = frontendUrl(z, entry);
+    if (url === undefined) continue;
+    await waitUntil(`${z.zone}'s ${entry} to answer through the whole chain`, 30_000, async () => {
+      const res = await fetch(url, { signal: AbortSignal.timeout(5000) }).catch(() => undefined);
+      if (!res?.ok) return false;
+      return hopZones((await res.json()) as SampleReply).length === hops;
+    });
+  }
+}
+
+/** How many services a request to `entry` passes through (the schema refuses loops). */
+function chainLength(layout: ShopLayout, entry: string): number {
+  let n = 0;
+  for (let cur: string | undefined = entry; cur !== undefined && n <= layout.services.length; n++) cur = layout.services.find((s) => s.name === cur)?.upstream;
+  return n;
+}
+
+/** up.json's components: etcd (not supervised: startEtcd owns it) and every supervised component with its restarts. */
+function componentsOf(etcd: EtcdServer | undefined, logDir: string, supervisor: Supervisor): UpState['components'] {
+  const pid = etcd?.pid();
+  return [...(pid !== undefined ? [{ name: 'etcd', pid, logFile: join(logDir, 'etcd.log'), restarts: 0 }] : []), ...supervisor.list()];
+}
+
+/** Starts a component on its planned ports, releasing their holders just before it binds them. */
+async function startOnPorts(ctx: StartContext, spec: ComponentSpec): Promise<void> {
+  await ctx.pool.release(ctx.portsOf.get(spec.name) ?? []);
+  await ctx.supervisor.start(spec);
+}
+
+/** The global-lb replicas, then the shop's policies (applied again whenever a replica restarts: the embedded store forgets them). */
+async function startBalancers(ctx: StartContext): Promise<void> {
+  const { plan, etcd, lbDir, opts } = ctx;
+  const trustDomain = plan.trustDomain;
+  const apply = async (admin: string) => {
+    for (const p of ctx.policies) {
+      await waitUntil(`policy ${p.namespace}/${p.name} to be accepted`, 15_000, () => putJson(`${admin}/v1/policies/${p.namespace}/${p.name}`, p.body));
+    }
+  };
+  for (let i = 0; i < plan.adminUrls.length; i++) {
+    const admin = plan.adminUrls[i]!;
+    await startOnPorts(ctx, {
+      name: `global-lb-${i + 1}`, command: process.execPath,
+      args: [CLI, 'global-lb', ...(etcd ? ['--etcd', etcd.endpoints.join(',')] : ['--store', 'memory']),
+        '--grpc-listen', plan.grpcAddresses[i]!, '--admin-listen', admin.replace('http://', ''), '--replica-id', `global-lb-${i + 1}`,
+        '--tls-cert', join(lbDir, 'chain.pem'), '--tls-key', join(lbDir, 'key.pem'), '--tls-bundle', join(lbDir, 'bundle.pem'), '--trust-domain', trustDomain],
+      ready: () => httpOk(`${admin}/healthz`),
+      afterRestart: async () => {
+        await waitUntil(`global-lb-${i + 1} to be ready`, 30_000, () => httpOk(`${admin}/readyz`));
+        if (!etcd) await apply(admin);
+      },
+    });
+    opts.print(`  global-lb   replica ${i + 1}: admin ${admin}, federation ${plan.grpcAddresses[i]}`);
+  }
+  await waitUntil('a global-lb replica to be ready', 30_000, async () => (await Promise.all(plan.adminUrls.map((u) => httpOk(`${u}/readyz`)))).some(Boolean));
+  await apply(plan.adminUrls[0]!);
+  opts.print(`  policies    ${ctx.policies.map((p) => `${p.namespace}/${p.name}`).join(', ')}${describeDistribution(ctx.policies)}`);
+}
+
+/** " (catalog: 70% us-east-1a / 30% europe-west1-b from us-east-1a)" for the policies that distribute, else "". */
+export function describeDistribution(policies: readonly ShopPolicy[]): string {
+  const parts: string[] = [];
+  for (const p of policies) {
+    const rules = p.body['distribute'];
+    if (!Array.isArray(rules)) continue;
+    for (const r of rules as { from: string; to: Record<string, number> }[]) {
+      parts.push(`${p.name}: ${Object.entries(r.to).map(([zone, pct]) => `${pct}% ${zone}`).join(' / ')} from ${r.from}`);
+    }
+  }
+  return parts.length > 0 ? ` (${parts.join('; ')})` : '';
+}
+
+/** One zone: its agent, then its gateway, then every app instance (each its own process), started together. */
+async function startZone(ctx: StartContext, z: ZonePlan): Promise<void> {
+  const { plan, opts } = ctx;
+  const trustDomain = plan.trustDomain;
+  const zoneDir = join(ctx.runDir, 'zones', z.zone);
+  mkdirSync(zoneDir, { recursive: true });
+  const staticFile = join(zoneDir, 'static.json');
+  writeFileSync(staticFile, JSON.stringify(staticDiscoveryFor(plan, z.zone), null, 2));
+  const agentAdmin = `http://127.0.0.1:${z.agentAdminPort}`;
+  await startOnPorts(ctx, {
+    name: `agent-${z.zone}`, zone: z.zone, command: process.execPath,
+    args: [CLI, 'zone-agent', '--zone', `${z.cloud}/${z.region}/${z.zone}`, '--cluster', z.cluster, '--network', z.network,
+      '--global-lb', plan.grpcAddresses.join(','), '--static', staticFile, '--ca', ctx.caDirs.get(z.cluster)!, '--trust-domain', trustDomain,
+      '--gateway', `127.0.0.1:${z.gatewayPort}`, '--relay-listen', `127.0.0.1:${z.agentRelayPort}`, '--admin-listen', `127.0.0.1:${z.agentAdminPort}`,
+      '--state-dir', join(zoneDir, 'agent-state')],
+    ready: () => httpOk(`${agentAdmin}/healthz`),
+  });
+  opts.print(`  agent       ${z.zone}: admin ${agentAdmin}`);
+  // The gateway needs the agent's relay for its routes, and must route before the shop reports ready (cross-network calls land on it).
+  const gatewayAdmin = `http://127.0.0.1:${z.gatewayAdminPort}`;
+  await startOnPorts(ctx, {
+    name: `gateway-${z.zone}`, zone: z.zone, command: process.execPath, args: [CLI, ...gatewayArgs(z, ctx.overlayFile)],
+    ready: () => httpOk(`${gatewayAdmin}/ready`),
+    readyTimeoutMs: 60_000,
+  });
+  opts.print(`  gateway     ${z.zone}: listen 127.0.0.1:${z.gatewayPort}, admin ${gatewayAdmin}`);
+  // Each instance is its own process so one can be killed alone; they start together, each waiting for its relay state.
+  // `meshfed sample-app` runs every instance its plan gives the zone, so each process gets the plan cut to its one instance.
+  const started = await Promise.allSettled(z.instances.map((i) => startOnPorts(ctx, {
+    name: appComponent(z.zone, i.instance), zone: z.zone, command: process.execPath,
+    args: [CLI, 'sample-app', '--plan', writeInstancePlan(zoneDir, plan, z, i), '--zone', z.zone],
+    ready: () => httpOk(`http://127.0.0.1:${i.adminPort}/ready`),
+    readyTimeoutMs: 60_000,
+  })));
+  const failed = started.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  const counts = new Map<string, number>();
+  for (const i of z.instances) counts.set(i.service, (counts.get(i.service) ?? 0) + 1);
+  opts.print(`  shop        ${z.zone}: ${[...counts].map(([s, n]) => `${s} x${n}`).join(', ')} (one process each: app-${z.zone}-<instance>)`);
 }
 
 /** Removes the run directory, or everything in it but the logs. */

@@ -1,4 +1,4 @@
-// Runs one zone's share of the demo in one process: sample apps and a relayed sidecar per app (the gateway is its own process).
+// Runs the instances a plan gives one zone in one process: sample apps and a relayed sidecar per app (`meshfed up` gives each process one).
 import 'reflect-metadata';
 import { createLogger } from '../common/logger.ts';
 import { startRelayedSidecar } from '../sidecar/relay/index.ts';
