@@ -3,33 +3,45 @@
 // engine too), --all (also shapes over 20M source×target cells).
 import { computeServiceFromIndex, computeWeights, indexSnapshot, type FederationSnapshot, type ServiceStats, type ServiceTable, type ZoneState } from '../global-lb/weights/index.ts';
 import * as reference from '../global-lb/weights/engine-reference.ts';
-import { defaultPolicy } from '../api/policy.ts';
+import { defaultPolicy, validatePolicy, type Policy } from '../api/policy.ts';
 import { seededRandom as prng } from '../common/random.ts';
 
 
 /**
- * The federation every case measures (exported for profiling scripts): zones spread over 2 clouds × 5 regions; each service is deployed in `perService` zones (all zones when
- * undefined), and every alive zone is a source row.
+ * The federation every case measures (exported for profiling scripts): zones spread over 2 clouds × 5 regions; each
+ * service is deployed in `perService` zones (all zones when undefined), and every alive zone is a source row. Every
+ * input the engine reads is present: served p50/p99 and callers' evidence per copy, and ASKED demand (demandRps) from
+ * up to 5 of the hosting zones plus 5 zones that host no copy (so those sources take part in the fill and spill).
  */
 export function federation(services: number, zones: number, perService: number | undefined): FederationSnapshot {
   const rand = prng(services * 1000 + zones);
   const names = Array.from({ length: zones }, (_, i) => `z${i}`);
   const maps = names.map(() => new Map<string, ServiceStats>());
+  const demand = names.map(() => new Map<string, number>());
   for (let s = 0; s < services; s++) {
     const key = `ns${s % 50}/svc${s}`;
     const k = perService ?? zones;
     const start = Math.floor(rand() * zones);
     for (let j = 0; j < k; j++) {
       const z = (start + j * 7) % zones;
+      const p50 = 5 + Math.floor(rand() * 4) * 5;
       maps[z]!.set(key, {
         healthyEndpoints: 3,
         totalEndpoints: 3,
         capacityRps: 300,
         rps: rand() * 300,
-        inFlight: 0,
+        inFlight: Math.floor(rand() * 4),
         successes: 1000,
         errors: { http5xx: rand() < 0.01 ? 200 : 0, connectFailure: 0, timeout: 0, reset: 0 },
+        latencyP50Ms: p50,
+        latencyP99Ms: p50 + 20 + Math.floor(rand() * 4) * 50,
+        callers: { requests: 1000, successes: rand() < 0.005 ? 800 : 1000, errors: { http5xx: 0, connectFailure: 0, timeout: 0, reset: 0 }, sources: [names[(z + 1) % zones]!, names[(z + 2) % zones]!] },
       });
+      if (j < 5) demand[z]!.set(key, 20 + rand() * 200);
+    }
+    for (let j = 0; j < 5; j++) {
+      const z = (start + 3 + j * 11) % zones;
+      if (!maps[z]!.has(key)) demand[z]!.set(key, 20 + rand() * 200);
     }
   }
   return {
@@ -41,8 +53,23 @@ export function federation(services: number, zones: number, perService: number |
       reportedAt: 0,
       services: maps[i]!,
       rttMs: new Map(names.filter((n) => n !== zone).slice(0, 20).map((n, j) => [n, 1 + j] as const)),
+      demandRps: demand[i]!,
     })),
   };
+}
+
+/**
+ * Policies for every 10th service: custom egress costs, a 20% cross-cloud cap and a residency rule (sources in
+ * c0-r0 stay in cloud c0). The rest use the default policy.
+ */
+export function benchPolicies(services: number): Map<string, Policy> {
+  const out = new Map<string, Policy>();
+  for (let s = 0; s < services; s += 10) {
+    const namespace = `ns${s % 50}`;
+    const name = `svc${s}`;
+    out.set(`${namespace}/${name}`, validatePolicy({ namespace, name, cost: { crossCloud: 20 }, crossCloud: { maxShare: 20 }, residency: [{ from: 'c0/c0-r0/*', allow: ['c0/*'] }] }, 'bench'));
+  }
+  return out;
 }
 
 /**
@@ -56,7 +83,9 @@ function withChanged(snap: FederationSnapshot, fraction: number): FederationSnap
     zones: snap.zones.map((z) => {
       const services = new Map<string, ServiceStats>();
       for (const [k, s] of z.services) services.set(k, changed(k) ? { ...s, rps: s.rps * 1.1 + 1 } : { ...s });
-      return { ...z, services };
+      const demandRps = new Map<string, number>();
+      for (const [k, d] of z.demandRps) demandRps.set(k, changed(k) ? d * 1.1 + 1 : d);
+      return { ...z, services, demandRps };
     }),
   };
 }
@@ -126,21 +155,22 @@ export async function main(args: string[]): Promise<void> {
       const snap = federation(services, zones, per);
       const big = services * zones >= 500_000 || (per === undefined && cellsIfAll >= 5_000_000);
       const reps = big ? 3 : 5;
-      const first = time(() => computeWeights(snap, new Map(), undefined, 0), reps);
+      const pols = benchPolicies(services);
+      const first = time(() => computeWeights(snap, pols, undefined, 0), reps);
       // Every round below starts from the same settled memory (a first round's result is settled: nothing to damp).
       const settled = first.value.state;
       const all = withChanged(snap, 1);
-      const cold = time(() => computeWeights(all, new Map(), settled, 1000), reps);
+      const cold = time(() => computeWeights(all, pols, settled, 1000), reps);
       const ten = withChanged(snap, 0.1);
-      const typical10 = time(() => computeWeights(ten, new Map(), settled, 1000), reps);
+      const typical10 = time(() => computeWeights(ten, pols, settled, 1000), reps);
       const one1 = withChanged(snap, 0.01);
-      const typical1 = time(() => computeWeights(one1, new Map(), settled, 1000), reps);
+      const typical1 = time(() => computeWeights(one1, pols, settled, 1000), reps);
       const same = withChanged(snap, 0);
-      const unchanged = time(() => computeWeights(same, new Map(), settled, 1000), reps);
+      const unchanged = time(() => computeWeights(same, pols, settled, 1000), reps);
       // Fresh tables each time: rows are built on first read and then kept.
-      const read = time(() => readAll(computeWeights(snap, new Map(), undefined, 0).tables), big ? 1 : 3, false);
+      const read = time(() => readAll(computeWeights(snap, pols, undefined, 0).tables), big ? 1 : 3, false);
       const peer = time(() => naive(snap), reps);
-      const ref = withReference && per !== undefined ? time(() => reference.computeWeights(snap, new Map(), undefined, 0), 1, false) : undefined;
+      const ref = withReference && per !== undefined ? time(() => reference.computeWeights(snap, pols, undefined, 0), 1, false) : undefined;
       const index = indexSnapshot(snap);
       const key = 'ns7/svc7';
       const mem = first.value.state.services[key];

@@ -1,7 +1,7 @@
 // `meshfed weights <ns/svc>`: shows a service's weight table (per source zone: target shares, tiers, reasons).
 import { parseCommand, parseOutput, renderTable, UsageError } from './args.ts';
 import { ADMIN_OPTION, AdminClient, resolveAdminUrl } from './admin-client.ts';
-import type { ServiceTable } from '../global-lb/weights/index.ts';
+import { exclusiveText, type ServiceTable } from '../global-lb/weights/index.ts';
 
 const spec = {
   name: 'weights',
@@ -21,8 +21,12 @@ export function renderWeights(table: ServiceTable, explain: boolean): string {
   const header = ['SOURCE', 'TARGET', 'TIER', 'SHARE', ...(explain ? ['REASON'] : [])];
   const rows: string[][] = [];
   for (const row of table.rows) {
+    const source = row.sourceZone + (row.panic ? ' (panic)' : '') + (row.exclusive ? ' (exclusive)' : '');
+    // A restricted or unservable row says so in its own line, before its targets.
+    if (explain && row.exclusive) rows.push([source, '-', '-', '-', exclusiveText(row)]);
+    if (row.unavailableReason !== undefined) rows.push([source, '-', '-', '0.00%', ...(explain ? [`unavailable: ${row.unavailableReason}`] : [])]);
     for (const t of row.targets) {
-      rows.push([row.sourceZone + (row.panic ? ' (panic)' : ''), t.zone, String(t.tier), `${(t.basisPoints / 100).toFixed(2)}%`, ...(explain ? [t.reason] : [])]);
+      rows.push([source, t.zone, String(t.tier), `${(t.basisPoints / 100).toFixed(2)}%`, ...(explain ? [t.reason] : [])]);
     }
   }
   return `${table.service}  version ${table.version}  computed ${new Date(table.computedAt).toISOString()}\n` + renderTable(header, rows);

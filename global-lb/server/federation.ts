@@ -54,6 +54,8 @@ export function tableForZone(table: ServiceTable, row: SourceRow): WeightTable {
       source_zone: row.sourceZone,
       panic: row.panic,
       targets: row.targets.map((t) => ({ zone: t.zone, basis_points: t.basisPoints, tier: t.tier, reason: t.reason })),
+      exclusive: row.exclusive === true,
+      unavailable_reason: row.unavailableReason ?? '',
     }],
   };
 }

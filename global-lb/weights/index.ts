@@ -23,4 +23,4 @@ export { defaultPolicy, loadPolicyFile, parsePolicy, policyKey, policySchema, va
 export { computeServiceFromIndex, computeServiceWeights, computeWeights, FORGET_AFTER_MS, indexSnapshot, NOMINAL_RPS_PER_ENDPOINT, withServiceMemory, type SnapshotIndex } from './engine.ts';
 export { largestRemainder, dampStep, TOTAL_BP } from './damping.ts';
 export { SLOW_START_FLOOR } from './eligibility.ts';
-export { explain } from './explain.ts';
+export { exclusiveText, explain } from './explain.ts';
