@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { MeshfedError } from '../common/errors.ts';
-import { defaultPolicy, durationMs, loadPolicyFile, parseLocalityMatcher, parsePolicy, validatePolicy } from './policy.ts';
+import { defaultPolicy, durationMs, loadPolicyFile, parseLocalityMatcher, parsePolicy, validatePolicy, withEgressCostDefaults } from './policy.ts';
 
 const BAD = join(import.meta.dirname, 'testdata', 'policies');
 const EXAMPLES = join(import.meta.dirname, '..', 'examples', 'policies');
@@ -31,7 +31,24 @@ test('a policy naming only its service gets every default', () => {
   assert.equal(p.maxStep, 1000);
   assert.equal(p.panicThreshold, 0.5);
   assert.deepEqual(p.drainedZones, []);
+  assert.deepEqual(p.cost, { halfWeightAt: 10 });
+  assert.deepEqual(p.crossCloud, { maxShare: 100 });
+  assert.deepEqual(p.residency, []);
   assert.ok(Object.isFrozen(p) && Object.isFrozen(p.failover));
+});
+
+test('cost, crossCloud and residency parse; topology costs fill only the pairs a policy leaves out', () => {
+  const p = parsePolicy(
+    'namespace: default\nname: reviews\ncost: { crossCloud: 25, halfWeightAt: 5 }\ncrossCloud: { maxShare: 20 }\nresidency:\n  - from: gcp/europe-west1/*\n    allow: [gcp/europe-west1/*, gcp/*]\n',
+    'p.yaml',
+  );
+  assert.deepEqual(p.cost, { crossCloud: 25, halfWeightAt: 5 });
+  assert.deepEqual(p.crossCloud, { maxShare: 20 });
+  assert.deepEqual(p.residency, [{ from: 'gcp/europe-west1/*', allow: ['gcp/europe-west1/*', 'gcp/*'] }]);
+  const filled = withEgressCostDefaults(p, { sameZone: 0, sameRegion: 2, sameCloud: 4, crossCloud: 8 });
+  assert.deepEqual(filled.cost, { crossCloud: 25, halfWeightAt: 5, sameZone: 0, sameRegion: 2, sameCloud: 4 });
+  assert.ok(Object.isFrozen(filled.cost));
+  assert.equal(withEgressCostDefaults(filled, { sameRegion: 9 }), filled, 'nothing to fill: the same object');
 });
 
 test('a parsed policy survives a JSON round trip unchanged (it is stored in etcd as JSON)', () => {
@@ -52,6 +69,10 @@ const EXPECTED: Record<string, RegExp> = {
   'distribute-shape.yaml': /: distribute\[0\]\.from: "aws\/us-east-1\/us-east-1a\/extra" is not a locality \(expected \*, a zone name, cloud\/\*/,
   'priority-order.yaml': /: failover\.priority\[1\]: "zone" must come before "cloud"/,
   'max-step.yaml': /: maxStep: maxStep must be at least 1 basis point$/,
+  'residency-matcher.yaml': /: residency\[0\]\.from: "gcp\/europe-west1" is not a locality \(expected \*, a zone name, cloud\/\*, cloud\/region\/\* or cloud\/region\/zone\)$/,
+  'residency-empty.yaml': /: residency\[0\]\.allow: allow at least one locality, e\.g\. \[gcp\/europe-west1\/\*\]$/,
+  'cross-cloud-share.yaml': /: crossCloud\.maxShare: a percentage cannot exceed 100$/,
+  'cost-unknown-pair.yaml': /: cost: unknown key "intercontinental" \(allowed: sameZone, sameRegion, sameCloud, crossCloud, halfWeightAt\)$/,
 };
 
 test('every malformed policy file is refused with one path-named error', () => {

@@ -41,6 +41,15 @@ test('a valid topology loads with defaults applied and is deep-frozen', () => {
   }, TypeError);
 });
 
+test('egressCost defaults every locality pair; a file overrides some; bad values name their path', () => {
+  assert.deepEqual(parseTopology(VALID, 'topology.yaml').egressCost, { sameZone: 0, sameRegion: 1, sameCloud: 2, crossCloud: 10 });
+  const t = parseTopology(`${VALID}\negressCost:\n  crossCloud: 25\n`, 'topology.yaml');
+  assert.deepEqual(t.egressCost, { sameZone: 0, sameRegion: 1, sameCloud: 2, crossCloud: 25 });
+  assert.ok(Object.isFrozen(t.egressCost));
+  assert.throws(() => parseTopology(`${VALID}\negressCost:\n  crossCloud: -1\n`, 'topology.yaml'), (e: Error & { details?: string[] }) => e.details?.[0] === 'topology.yaml: egressCost.crossCloud: a cost cannot be negative');
+  assert.throws(() => parseTopology(`${VALID}\negressCost:\n  sameContinent: 3\n`, 'topology.yaml'), (e: Error & { details?: string[] }) => e.details?.[0] === 'topology.yaml: egressCost: unknown key "sameContinent" (allowed: sameZone, sameRegion, sameCloud, crossCloud)');
+});
+
 test('topologyZones flattens zones in declaration order with their gateway; findZone looks one up', () => {
   const t = parseTopology(VALID, 'topology.yaml');
   const zones = topologyZones(t);
