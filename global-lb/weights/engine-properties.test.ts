@@ -253,3 +253,46 @@ test('a zone that dies drops to 0 in the same round, and failback is gradual', (
   }
   assert.ok(checked >= 30, `only ${checked} seeds had a zone with inbound traffic to kill`);
 });
+
+test('residency holds in every round (panic and distribute included), and a settled row keeps the cross-cloud cap', () => {
+  let restricted = 0;
+  let capped = 0;
+  for (let seed = 700; seed < 760; seed++) {
+    const rand = prng(seed);
+    const w = makeWorld(rand, { faults: true });
+    const cloudOf = new Map(w.zones.map((z) => [z.zone, z.cloud]));
+    // Every service: c0 sources stay in c0 (panic and distribute included); at most 20% leaves any source's cloud.
+    for (const key of SERVICES) {
+      const [namespace, name] = key.split('/') as [string, string];
+      const extra = rand() < 0.5 ? { distribute: [{ from: '*', to: { 'c1/*': 100 } }] } : { panicThreshold: rand() < 0.5 ? 0.95 : 0.5 };
+      w.policies.set(key, validatePolicy({ namespace, name, residency: [{ from: 'c0/*', allow: ['c0/*'] }], crossCloud: { maxShare: 20 }, ...extra }, 'residency'));
+    }
+    let r = computeWeights(snapshot(w), w.policies, undefined, 0);
+    for (let i = 1; i <= 30; i++) {
+      if (i < 10) {
+        const k = Math.floor(rand() * w.zones.length);
+        if (rand() < 0.5) w.alive[k] = !w.alive[k];
+        else w.drained[k] = !w.drained[k];
+      }
+      r = computeWeights(snapshot(w), w.policies, r.state, i * 1000);
+      checkRound(r, `seed ${seed} round ${i}`);
+      for (const [key, t] of r.tables) {
+        for (const row of t.rows) {
+          const from = cloudOf.get(row.sourceZone);
+          if (from === 'c0') {
+            restricted++;
+            assert.equal(row.exclusive, true);
+            for (const x of row.targets) assert.equal(cloudOf.get(x.zone), 'c0', `seed ${seed} ${key} from ${row.sourceZone}: lists ${x.zone}`);
+          }
+          // Settled (the last rounds change nothing), outside panic, with an eligible zone in the source's cloud.
+          if (i === 30 && !row.panic && row.targets.some((x) => cloudOf.get(x.zone) === from && !x.reason.startsWith('out') && !x.reason.startsWith('held'))) {
+            const cross = row.targets.reduce((s, x) => s + (cloudOf.get(x.zone) !== from ? x.basisPoints : 0), 0);
+            assert.ok(cross <= 2000 + 1, `seed ${seed} ${key} from ${row.sourceZone}: ${cross} bp leave its cloud`);
+            if (cross > 0) capped++;
+          }
+        }
+      }
+    }
+  }
+  assert.ok(restricted > 100 && capped > 5, `exercised: ${restricted} restricted rows, ${capped} capped`);
+});
