@@ -124,3 +124,33 @@ test('an injected outbound abort shows up only as local.fault_injected, never as
     await (await request(`http://127.0.0.1:${client.adminPort}/faults`, { method: 'DELETE' })).body.dump();
   }
 });
+
+test('served: an inbound injected 5xx counts as the workload\'s http_5xx, an unreachable app as its connect_failure', async () => {
+  const certs = await pki.workload(dir, 'shop', 'cart');
+  const deadApp = await freePort();
+  const server = await startSidecar({
+    service: 'shop/cart', zone: 'b', appPort: deadApp, logger: quietLogger(), accessLogSample: 0,
+    config: parseSidecarConfig(JSON.stringify({ trustDomain: 'mesh.test', zones: ZONES, certificates: certs.files }), 'd.json'),
+  });
+  hooks.after(() => server.close());
+  const webCerts = await pki.workload(dir, 'shop', 'web');
+  const caller = await startSidecar({
+    service: 'shop/web', zone: 'a', appPort: 1, logger: quietLogger(), accessLogSample: 0,
+    config: parseSidecarConfig(JSON.stringify({
+      trustDomain: 'mesh.test', zones: ZONES, certificates: webCerts.files,
+      services: { 'shop/cart': { endpoints: { b: [`127.0.0.1:${server.inboundPort}`] }, policy: { retry: { attempts: 1 }, outlierDetection: { consecutive5xx: 0 } } } },
+    }), 'caller.json'),
+  });
+  hooks.after(() => caller.close());
+  const served = windowReader(() => server.metrics);
+  const send = async (n: number) => {
+    for (let i = 0; i < n; i++) await (await request(`http://127.0.0.1:${caller.outboundPort}/`, { dispatcher: agent, headers: { host: 'cart.shop' } })).body.dump();
+  };
+  await send(3);
+  const put = await request(`http://127.0.0.1:${server.adminPort}/faults`, { method: 'PUT', body: JSON.stringify({ rules: [{ direction: 'inbound', abort: { httpStatus: 503, percent: 100 } }] }) });
+  assert.equal(put.statusCode, 200, await put.body.text());
+  await send(2);
+  const [s] = (await served()).served;
+  assert.ok(s);
+  assert.deepEqual([s.name, s.requests, s.successes, s.errors], ['cart', '5', '0', { http_5xx: '2', timeout: '0', connect_failure: '3', reset: '0' }]);
+});
