@@ -32,6 +32,23 @@ export function snapshotFromView(view: ReplicaView): FederationSnapshot {
   return buildSnapshot(view.reports, departed, (zone) => view.drains.has(zone));
 }
 
+/** How often at most a table whose shares did not change is rewritten for new reasons (see LeaderLoop.reasonsStale). */
+export const REASON_REFRESH_MS = 5_000;
+
+/** A hash of a table's reasons (and unavailable reasons), for equality only. */
+export function reasonsDigest(table: ServiceTable): number {
+  let h = 0x811c9dc5;
+  const add = (text: string) => {
+    for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+    h = Math.imul(h ^ 0x1f, 0x01000193);
+  };
+  for (const row of table.rows) {
+    add(row.unavailableReason ?? '');
+    for (const t of row.targets) add(t.reason);
+  }
+  return h;
+}
+
 /**
  * Leadership and the compute loop.
  * States: candidate -> leader -> candidate (on lease loss or store trouble) -> ... ; stopped is final.
@@ -48,6 +65,8 @@ export class LeaderLoop {
   private observer: Watch | undefined;
   private state: EngineState | undefined;
   private written = new Map<string, string>();
+  /** When each table was last written and a digest of its reasons then, for the reason refresh (see write). */
+  private writtenAt = new Map<string, { readonly at: number; readonly reasons: number }>();
   private lastVerdicts: readonly ZoneVerdict[] = [];
   private computed = false;
   private computing = false;
@@ -160,6 +179,8 @@ export class LeaderLoop {
     this.state = undefined;
     this.computed = false;
     this.written = new Map([...this.o.view.tables].map(([k, t]) => [k, t.version]));
+    // The stored tables' reasons count as fresh: a new leader does not rewrite every table for its reasons at once.
+    this.writtenAt = new Map([...this.o.view.tables].map(([k, t]) => [k, { at: this.now(), reasons: reasonsDigest(t) }]));
     this.o.metrics.isLeader.set(1);
     this.o.logger.info({ replicaId: this.o.replicaId }, 'elected leader; computing weights');
     this.unsubscribe = this.o.view.subscribe((change) => {
@@ -220,11 +241,12 @@ export class LeaderLoop {
     for (const [key, table] of tables) {
       const fence = fenced();
       if (!fence) return false;
-      if (this.written.get(key) === table.version) continue;
+      if (this.written.get(key) === table.version && !this.reasonsStale(key, table)) continue;
       try {
         const r = await this.o.store.putFenced(fence, KEYS.weight(table.namespace, table.name), JSON.stringify(table));
         if (!r.ok) return this.fenceLost(key);
         this.written.set(key, table.version);
+        this.writtenAt.set(key, { at: this.now(), reasons: reasonsDigest(table) });
         this.o.metrics.tablesWritten.inc();
       } catch (e) {
         allOk = false;
@@ -241,6 +263,7 @@ export class LeaderLoop {
         const r = await this.o.store.deleteFenced(fence, KEYS.weight(ns, name));
         if (!r.ok) return this.fenceLost(key);
         this.written.delete(key);
+        this.writtenAt.delete(key);
       } catch (e) {
         allOk = false;
         this.o.metrics.storeErrors.inc({ op: 'weights' });
@@ -248,6 +271,19 @@ export class LeaderLoop {
       }
     }
     return allOk;
+  }
+
+  /**
+   * A table's version covers what the data plane acts on (shares, tiers, panic), not its reasons, so a round that only
+   * changes why (e.g. demand now measured, a latency that moved) writes nothing. Reasons are what `--explain` shows,
+   * so a table whose reasons changed is written again once its last write is REASON_REFRESH_MS old: explanations are
+   * at most that stale, and the write rate stays bounded by one per table per interval.
+   */
+  private reasonsStale(key: string, table: ServiceTable): boolean {
+    const last = this.writtenAt.get(key);
+    if (last === undefined) return true;
+    if (this.now() - last.at < REASON_REFRESH_MS) return false;
+    return reasonsDigest(table) !== last.reasons;
   }
 
   /** The store refused a fenced write: this replica no longer leads, whatever it has not noticed yet. */

@@ -206,3 +206,13 @@ test('the Directory is sorted, lists endpoints, and its version follows content 
   const d3 = buildDirectory([stored]);
   assert.notEqual(d1.version, d3.version);
 });
+
+test('a table whose shares stand still but whose reasons changed has a new reasons digest', async () => {
+  const { reasonsDigest } = await import('./leader.ts');
+  const table = (reason: string) => ({
+    service: 'shop/cart', namespace: 'shop', name: 'cart', version: 'v', computedAt: 1,
+    rows: [{ sourceZone: 'a1', panic: false, targets: [{ zone: 'a1', basisPoints: 10000, tier: 0, reason }] }],
+  });
+  assert.equal(reasonsDigest(table('no demand measured from this zone')), reasonsDigest(table('no demand measured from this zone')));
+  assert.notEqual(reasonsDigest(table('no demand measured from this zone')), reasonsDigest(table('demand 13 rps fits tier 0')));
+});
