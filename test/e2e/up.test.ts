@@ -140,13 +140,14 @@ for (const variant of ['embedded store (etcd missing from PATH)', 'etcd'] as con
     if (!withEtcd) assert.match(output, /apt-get install -y etcd-server/);
     const front = state.zones.find((z) => z.name === 'us-east-1a')?.frontendUrl;
     assert.ok(front);
-    // Each zone's east-west gateway is its own supervised process (not part of the shop process), serving /ready.
+    // Each zone's east-west gateway, and each app instance, is its own supervised process; the gateway serves /ready.
     const gatewayPids: number[] = [];
+    const components: UpState['components'] = state.components;
     for (const z of state.zones) {
-      const gw = state.components.find((c) => c.name === `gateway-${z.name}`);
-      const shop = state.components.find((c) => c.name === `shop-${z.name}`);
-      assert.ok(gw && shop, `components of ${z.name}: ${JSON.stringify(state.components.map((c) => c.name))}`);
-      assert.notEqual(gw.pid, shop.pid);
+      const gw = components.find((c) => c.name === `gateway-${z.name}`);
+      const apps = z.sidecars.map((s) => components.find((c) => c.name === `app-${z.name}-${s.instance}`));
+      assert.ok(gw && apps.every(Boolean), `components of ${z.name}: ${JSON.stringify(components.map((c) => c.name))}`);
+      assert.equal(new Set([gw.pid, ...apps.map((a) => a!.pid)]).size, apps.length + 1, 'one process each');
       assert.ok(isAlive(gw.pid), `gateway of ${z.name} is running`);
       assert.ok(z.gatewayAdminUrl, `up.json names the gateway admin of ${z.name}`);
       const line = `  gateway     ${z.name}: listen ${z.gateway}, admin ${z.gatewayAdminUrl}`;
