@@ -66,6 +66,8 @@ export interface SnapshotIndex {
   readonly objIds: Map<object, number>;
   /** Last mapping of a memory's source list onto `sourceNames` (every service of a round shares one list). */
   remapCache: { readonly from: readonly string[]; readonly to: Int32Array } | undefined;
+  /** Filled by computeWeights in one pass: each service's asked demand as (source index, rps > 0), in source order. */
+  demandBy: Map<ServiceKey, { readonly src: number[]; readonly rps: number[] }> | undefined;
   /** Filled by computeWeights in one pass: each service's reports as (zone position, stats), in zone order. */
   byService: Map<ServiceKey, { readonly pos: number[]; readonly stats: ServiceStats[] }> | undefined;
   /** Lazily, a copy of the zones' topology for results kept for reuse (see Topology). */
@@ -139,6 +141,7 @@ export function indexSnapshot(snapshot: FederationSnapshot): SnapshotIndex {
     finalRows: new Map(),
     objIds: new Map(),
     remapCache: undefined,
+    demandBy: undefined,
     byService: undefined,
     topo: undefined,
     topoMemo: undefined,
@@ -867,7 +870,9 @@ function computeService(
   // Every source's ASKED demand for the service, whether or not it hosts a copy (0: none measured).
   const S = index.sources.length;
   const demands = new Float64Array(S);
-  for (let s = 0; s < S; s++) demands[s] = demandOf(index.sources[s]!, service);
+  const asked = index.demandBy?.get(service);
+  if (asked !== undefined) for (let k = 0; k < asked.src.length; k++) demands[asked.src[k]!] = asked.rps[k]!;
+  else if (index.demandBy === undefined) for (let s = 0; s < S; s++) demands[s] = demandOf(index.sources[s]!, service);
 
   // Reuse: what follows reads only the zones' topology, the reports' endpoints, capacity, rps, in-flight and latency,
   // the sources' demand, the candidates' admissions, the policy and the last published rows. When the first four match the round that produced prevMem
@@ -1443,6 +1448,18 @@ export function computeWeights(snapshot: FederationSnapshot, policies: ReadonlyM
     l.stats = l.stats.slice();
   }
   index.byService = byService;
+  // The same for asked demand: one pass over every source's demand map, not a lookup per (service, source).
+  const demandBy = new Map<ServiceKey, { src: number[]; rps: number[] }>();
+  for (let s = 0; s < index.sources.length; s++) {
+    for (const [k, d] of index.sources[s]!.demandRps) {
+      if (!(d > 0 && Number.isFinite(d))) continue;
+      let l = demandBy.get(k);
+      if (l === undefined) demandBy.set(k, (l = { src: [], rps: [] }));
+      l.src.push(s);
+      l.rps.push(d);
+    }
+  }
+  index.demandBy = demandBy;
   for (const k of policies.keys()) keys.add(k);
   // Last round's sorted keys, when the set is the same (the usual case), save sorting every key again.
   const lastSorted = previous !== undefined ? (previous as WithKept)[SORTED] : undefined;
