@@ -412,6 +412,8 @@ let scratchOut: number[] = [];
 let scratchLat: number[] = [];
 let slots = new Int32Array(64);
 let candAt = new Uint8Array(0);
+// Asked demand by source index while grouping one service (0 elsewhere; cleared in the same `finally`).
+let demandScratch: number[] = [];
 // Group id + 1 per fast-path class key (0: none yet), and the keys set, to clear them after the service.
 let byClass = new Int32Array(64);
 // The same for sources of the class with no rtt to any target: every latency factor is 1, so the class decides
@@ -458,7 +460,7 @@ function objId(index: SnapshotIndex, x: object): number {
  * the loop over every source runs once per key instead of once per service. Undefined (no caching) when an out has
  * no position (its tier would come from a remembered locality).
  */
-function groupingKey(index: SnapshotIndex, p: Params, panic: boolean, prevRows: ServiceMemory | undefined, targets: readonly Candidate[], outs: readonly Candidate[], demands: Float64Array): string | undefined {
+function groupingKey(index: SnapshotIndex, p: Params, panic: boolean, prevRows: ServiceMemory | undefined, targets: readonly Candidate[], outs: readonly Candidate[], asked: Asked): string | undefined {
   let key = `${objId(index, p)}${panic ? 'P' : 'N'}`;
   key += prevRows ? `${objId(index, prevRows.rowOf)}.${objId(index, prevRows.sources)}` : '-';
   key += ':';
@@ -471,7 +473,7 @@ function groupingKey(index: SnapshotIndex, p: Params, panic: boolean, prevRows: 
   }
   key += ':';
   // Which sources have own demand (ZoneState.demandRps) decides who shares a row; the values are read per service.
-  for (let s = 0; s < demands.length; s++) if (demands[s]! > 0) key += `${s},`;
+  for (let k = 0; k < asked.src.length; k++) key += `${asked.src[k]},`;
   return key;
 }
 
@@ -531,11 +533,34 @@ const NONE_FAILED: readonly DistributeTarget[] = [];
 const NO_TIERS: number[] = [];
 const NO_REPORTS = { pos: [] as number[], stats: [] as ServiceStats[] };
 
-/** The report of the zone at `pos`, if it sent one (reports are few per service: a scan beats an index). */
-function reportAt(reports: { readonly pos: readonly number[]; readonly stats: readonly ServiceStats[] }, pos: number): ServiceStats | undefined {
-  for (let k = 0; k < reports.pos.length; k++) if (reports.pos[k] === pos) return reports.stats[k];
-  return undefined;
+/** One service's asked demand: source indices (ascending) with demandRps > 0, and the rates. */
+interface Asked {
+  readonly src: readonly number[];
+  readonly rps: readonly number[];
 }
+const NO_ASKED: Asked = { src: [], rps: [] };
+
+/** A service's asked demand, from the round's one-pass index, or by asking every source (one-service path). */
+function askedOf(index: SnapshotIndex, service: ServiceKey): Asked {
+  if (index.demandBy !== undefined) return index.demandBy.get(service) ?? NO_ASKED;
+  const src: number[] = [];
+  const rps: number[] = [];
+  for (let s = 0; s < index.sources.length; s++) {
+    const d = demandOf(index.sources[s]!, service);
+    if (d > 0) {
+      src.push(s);
+      rps.push(d);
+    }
+  }
+  return src.length === 0 ? NO_ASKED : { src, rps };
+}
+
+/** Source s's asked demand (0: none); demand lists are short, so a scan. */
+function askedBy(asked: Asked, s: number): number {
+  for (let k = 0; k < asked.src.length; k++) if (asked.src[k] === s) return asked.rps[k]!;
+  return 0;
+}
+
 
 function reportsOf(index: SnapshotIndex, service: ServiceKey): { readonly pos: readonly number[]; readonly stats: readonly ServiceStats[] } {
   if (index.byService) return index.byService.get(service) ?? NO_REPORTS;
@@ -625,8 +650,8 @@ interface Reuse {
   readonly service: ServiceKey;
   readonly reportPos: readonly number[];
   readonly reportNums: readonly number[];
-  /** Every source's demand for the service (ZoneState.demandRps; 0: none), compared by value. */
-  readonly demands: Float64Array;
+  /** The sources' asked demand for the service (ZoneState.demandRps > 0), compared by value. */
+  readonly asked: Asked;
   /** The round's candidates; a reuse needs the same names, places, presence and admission (eligible, ramp, reason). */
   readonly cands: readonly Candidate[];
   readonly version: string;
@@ -702,9 +727,8 @@ function stateOf(sorted: readonly ServiceKey[], mems: readonly (ServiceMemory | 
   return state;
 }
 
-function sameReports(r: Reuse, pos: readonly number[], stats: readonly ServiceStats[], demands: Float64Array): boolean {
-  if (r.reportPos.length !== pos.length || r.demands.length !== demands.length) return false;
-  for (let s = 0; s < demands.length; s++) if (r.demands[s] !== demands[s]) return false;
+function sameReports(r: Reuse, pos: readonly number[], stats: readonly ServiceStats[], asked: Asked): boolean {
+  if (r.reportPos.length !== pos.length || !sameNumbers(r.asked.src, asked.src) || !sameNumbers(r.asked.rps, asked.rps)) return false;
   const nums = r.reportNums;
   for (let k = 0; k < pos.length; k++) {
     if (r.reportPos[k] !== pos[k]) return false;
@@ -869,10 +893,7 @@ function computeService(
 
   // Every source's ASKED demand for the service, whether or not it hosts a copy (0: none measured).
   const S = index.sources.length;
-  const demands = new Float64Array(S);
-  const asked = index.demandBy?.get(service);
-  if (asked !== undefined) for (let k = 0; k < asked.src.length; k++) demands[asked.src[k]!] = asked.rps[k]!;
-  else if (index.demandBy === undefined) for (let s = 0; s < S; s++) demands[s] = demandOf(index.sources[s]!, service);
+  const asked = askedOf(index, service);
 
   // Reuse: what follows reads only the zones' topology, the reports' endpoints, capacity, rps, in-flight and latency,
   // the sources' demand, the candidates' admissions, the policy and the last published rows. When the first four match the round that produced prevMem
@@ -886,7 +907,7 @@ function computeService(
     hit.explicitPolicy === explicitPolicy &&
     hit.service === service &&
     sameTopology(hit.topo, index) &&
-    sameReports(hit, reports.pos, reports.stats, demands) &&
+    sameReports(hit, reports.pos, reports.stats, asked) &&
     sameCandidates(hit.cands, cands)
   ) {
     const memory: ServiceMemory = { zones: zonesMemory, sources: index.sourceNames, rowOf: hit.rowOf, targets: hit.targets, rows: hit.finals };
@@ -965,7 +986,7 @@ function computeService(
     byClassFlat = new Int32Array(2 * classKeys);
   }
   const used: number[] = [];
-  const gkey = groupingKey(index, p, panic, prevRows, targets, outs, demands);
+  const gkey = groupingKey(index, p, panic, prevRows, targets, outs, asked);
   const known = gkey !== undefined ? index.groupings.get(gkey) : undefined;
   let groupOf: number[];
   let shapes: readonly GroupShape[];
@@ -978,7 +999,7 @@ function computeService(
         tiers: sh.tiers,
         lat: sh.lat,
         overflow: undefined,
-        demand: demands[sh.first]!,
+        demand: askedBy(asked, sh.first),
         rule: sh.ruleIdx >= 0 ? p.rules[sh.ruleIdx] : undefined,
         failed: NONE_FAILED,
         failover: undefined,
@@ -1000,11 +1021,13 @@ function computeService(
     const firsts: number[] = [];
     if (candAt.length < index.zones.length) candAt = new Uint8Array(index.zones.length);
     for (const c of cands) if (c.pos >= 0) candAt[c.pos] = 1;
+    if (demandScratch.length < S) demandScratch = zeros(2 * S);
+    for (let k = 0; k < asked.src.length; k++) demandScratch[asked.src[k]!] = asked.rps[k]!;
     // The scratch is cleaned in `finally`, so a throw cannot leave marks that would mis-group a later service.
     try {
       for (let s = 0; s < S; s++) {
         const src = index.sources[s]!;
-        const demand = demands[s]!;
+        const demand = demandScratch[s]!;
         const rule = rules ? rules[s]! : -1;
         const res = resOf ? resOf[s]! : -1;
         const allowed = allowT[res + 1]!;
@@ -1121,6 +1144,7 @@ function computeService(
       for (const k of classKeysUsed) byClass[k] = byClassFlat[k] = 0;
       classKeysUsed.length = 0;
       for (const c of cands) if (c.pos >= 0) candAt[c.pos] = 0;
+      for (let k = 0; k < asked.src.length; k++) demandScratch[asked.src[k]!] = 0;
       for (const slot of used) slots[slot] = 0;
     }
     groupOf = internRowOf(index, groupIds, S);
@@ -1293,7 +1317,7 @@ function computeService(
       service,
       reportPos: reports.pos,
       reportNums: reportNumbers(reports.stats),
-      demands,
+      asked,
       cands,
       version,
       rows,
