@@ -103,6 +103,7 @@ export class Supervisor {
   /** Spawns a component and waits until it is ready; throws StartError naming it and its log otherwise. */
   async start(spec: ComponentSpec): Promise<RunningComponent> {
     const logFile = join(this.logDir, `${spec.name.replace(/[^a-zA-Z0-9._-]+/g, '-')}.log`);
+    // spawn() fills in proc, exited and exitInfo before anything reads them.
     const child = { spec, logFile, tracker: new RestartTracker(this.policy), initial: true, lastExit: undefined, timer: undefined } as Partial<Child> as Child;
     this.spawn(child);
     this.children.set(spec.name, child);
