@@ -21,6 +21,7 @@ test('an insecure config gets every default and is deep-frozen', () => {
     heartbeat: 1000,
     leaseTtl: 5000,
     debounce: { min: 100, max: 1000 },
+    coldStartGrace: 10_000,
     insecure: true,
   });
   assert.ok(Object.isFrozen(c) && Object.isFrozen(c.debounce) && Object.isFrozen(c.store));
@@ -47,6 +48,7 @@ const MALFORMED: ReadonlyArray<{ name: string; text: string; error: string }> = 
   { name: 'lease TTL not whole seconds', text: 'insecure: true\nleaseTtl: 2500ms\n', error: 'global-lb.yaml: leaseTtl: must be whole seconds (etcd leases count in seconds)' },
   { name: 'lease TTL shorter than two heartbeats', text: 'insecure: true\nheartbeat: 3s\n', error: 'global-lb.yaml: leaseTtl: must be at least twice heartbeat (3s), so one late heartbeat does not drop a zone' },
   { name: 'debounce max below min', text: 'insecure: true\ndebounce: { min: 2s }\n', error: 'global-lb.yaml: debounce.max: must be at least debounce.min' },
+  { name: 'cold-start grace too long', text: 'insecure: true\ncoldStartGrace: 11m\n', error: 'global-lb.yaml: coldStartGrace: must be between 0ms and 10m' },
   { name: 'wrong type for insecure', text: 'insecure: "yes"\n', error: 'global-lb.yaml: insecure: expected true or false, got "yes"' },
   { name: 'incomplete tls', text: 'tls: { cert: a, key: b }\n', error: 'global-lb.yaml: tls.bundle: required but missing (expected a string)' },
   { name: 'not a mapping', text: '- insecure\n', error: 'global-lb.yaml: (top level): expected a mapping, got a list' },

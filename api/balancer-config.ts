@@ -49,6 +49,11 @@ export const balancerConfigSchema = z
       .strictObject({ min: durationBetween(0, 60e3).default(100), max: durationBetween(0, 600e3).default(1000) })
       .refine((d) => d.min <= d.max, { path: ['max'], message: 'must be at least debounce.min' })
       .prefault({}),
+    /**
+     * After a cold start (every replica was down), how long a replica waits at most for the zones the store knew to
+     * report again before it computes and publishes from the zones it has. 0 publishes at once (the old behaviour).
+     */
+    coldStartGrace: durationBetween(0, 600e3).default(10_000),
     tls: tlsSchema.optional(),
     /** Plaintext gRPC: for local demos only. */
     insecure: z.boolean().default(false),

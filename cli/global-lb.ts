@@ -7,7 +7,7 @@ import { createLogger } from '../common/logger.ts';
 import { loadBalancerConfigFile } from '../api/balancer-config.ts';
 import { isTrustDomain } from '../api/identity.ts';
 import { openStore } from '../global-lb/store/index.ts';
-import { startGlobalLb, DEFAULT_MAX_REPORT_BYTES, type GlobalLbTls } from '../global-lb/index.ts';
+import { startGlobalLb, DEFAULT_COLD_START_GRACE_MS, DEFAULT_MAX_REPORT_BYTES, type GlobalLbTls } from '../global-lb/index.ts';
 import { announceListening, untilStopSignal } from './lifecycle.ts';
 
 const spec = {
@@ -23,6 +23,7 @@ const spec = {
     'admin-listen': { type: 'string', value: 'HOST:PORT', description: 'admin HTTP API listener (default 127.0.0.1:15201)' },
     heartbeat: { type: 'string', value: 'DURATION', description: 'expected agent heartbeat and the leader\'s recompute tick (default 1s)' },
     'lease-ttl': { type: 'string', value: 'DURATION', description: 'TTL of zone report leases and of leadership, whole seconds (default 5s)' },
+    'cold-start-grace': { type: 'string', value: 'DURATION', description: 'after a cold start, wait at most this long for known zones to report before publishing (default 10s; 0 = at once)' },
     'replica-id': { type: 'string', value: 'ID', description: 'this replica\'s id (default HOSTNAME-PID)' },
     'tls-cert': { type: 'string', value: 'FILE', description: 'this replica\'s certificate chain (PEM)' },
     'tls-key': { type: 'string', value: 'FILE', description: 'its private key (PEM)' },
@@ -74,6 +75,8 @@ export async function run(argv: readonly string[]): Promise<number> {
   if (heartbeatMs < 100) throw new UsageError('--heartbeat: must be at least 100ms');
   if (leaseMs < 1000 || leaseMs % 1000 !== 0) throw new UsageError('--lease-ttl: must be whole seconds, at least 1s (etcd leases count in seconds)');
   if (leaseMs < 2 * heartbeatMs) throw new UsageError('--lease-ttl: must be at least twice --heartbeat, so one late heartbeat does not drop a zone');
+  const coldStartGraceMs = v['cold-start-grace'] !== undefined ? parseDuration(v['cold-start-grace'], 'cold-start-grace') : (base?.coldStartGrace ?? DEFAULT_COLD_START_GRACE_MS);
+  if (coldStartGraceMs > 600_000) throw new UsageError('--cold-start-grace: must be between 0ms and 10m');
   let maxReportBytes = DEFAULT_MAX_REPORT_BYTES;
   if (v['max-report-bytes'] !== undefined) {
     maxReportBytes = Number(v['max-report-bytes']);
@@ -104,6 +107,7 @@ export async function run(argv: readonly string[]): Promise<number> {
     lb = await startGlobalLb({
       store, replicaId, grpcListen, adminListen, heartbeatMs,
       leaseTtlSeconds: leaseMs / 1000,
+      coldStartGraceMs,
       ...(base ? { debounceMinMs: base.debounce.min, debounceMaxMs: base.debounce.max } : {}),
       ...(tls ? { tls } : { insecure: true }),
       maxReportBytes,

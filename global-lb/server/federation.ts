@@ -1,5 +1,6 @@
 // The Federation gRPC service: one stream per zone agent. Stores each report under a lease tied to the
-// stream, acks it, and pushes the agent its zone's weight rows, the Directory and the trust bundle.
+// stream, acks it, and pushes the agent its zone's weight rows, the Directory and the trust bundle (the Directory
+// and weights only once the replica's view is synced, i.e. past the cold-start gate: see view.ts coldStartVerdict).
 import type * as grpc from '@grpc/grpc-js';
 import type { Store, Lease } from '../store/store.ts';
 import { KEYS } from '../store/store.ts';
@@ -124,7 +125,11 @@ export function createFederationService(options: FederationOptions): FederationS
     return directoryCache;
   };
 
+  // Before the view is synced (mirror not listed yet, or the cold-start gate still closed) the reports on hand are a
+  // partial set: the agent keeps its last good Directory and weights instead. The reset announced when the gate
+  // opens pushes both to every open stream.
   const pushDirectory = (s: AgentStream) => {
+    if (!view.synced) return;
     const d = directoryMessage();
     if (d.json !== s.sentDirectory) {
       s.sentDirectory = d.json;
@@ -143,6 +148,7 @@ export function createFederationService(options: FederationOptions): FederationS
 
   /** Sends the rows of this stream's zone; `keys` undefined means a full resend. */
   const pushWeights = (s: AgentStream, keys: ReadonlySet<string> | undefined) => {
+    if (!view.synced) return;
     const zone = s.identity!.locality.zone;
     const full = keys === undefined;
     const tables: WeightTable[] = [];
@@ -152,7 +158,9 @@ export function createFederationService(options: FederationOptions): FederationS
       const table = view.tables.get(key);
       const row = table?.rows.find((r) => r.sourceZone === zone);
       if (!table || !row) {
-        if (s.sentRows.delete(key) && !full) removed.push(key);
+        // A table deleted from the store is announced as removed even if this stream never sent it: the agent may
+        // hold it from an earlier stream or its fail-static file, and keeps tables a full message merely omits.
+        if ((s.sentRows.delete(key) || !table) && !full) removed.push(key);
         continue;
       }
       const json = JSON.stringify(row);

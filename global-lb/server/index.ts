@@ -1,5 +1,5 @@
 // Public API of the balancer's server side (re-exported by global-lb/index.ts).
-export { startGlobalLb, spiffePeerCheck, DEFAULT_MAX_REPORT_BYTES } from './server.ts';
+export { startGlobalLb, spiffePeerCheck, DEFAULT_MAX_REPORT_BYTES, DEFAULT_COLD_START_GRACE_MS } from './server.ts';
 export type { GlobalLb, GlobalLbOptions, GlobalLbTls } from './server.ts';
 export { DEFAULT_REPORT_LIMITS, validateHello, validateReport, toZoneState, buildDirectory } from './report.ts';
 export type { StoredZoneReport, ZoneIdentity, ReportLimits, Refusal } from './report.ts';

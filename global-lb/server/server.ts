@@ -8,6 +8,7 @@ import { federationProto } from '../../api/proto.ts';
 import { formatHostPort } from '../../api/fields.ts';
 import { parseSpiffeId, sanUris } from '../../api/identity.ts';
 import { ReplicaView } from './view.ts';
+export { DEFAULT_COLD_START_GRACE_MS } from './view.ts';
 import { LeaderLoop } from './leader.ts';
 import { createFederationService, type FederationService, type PeerCheck } from './federation.ts';
 import { createAdminServer } from './admin.ts';
@@ -37,6 +38,11 @@ export interface GlobalLbOptions {
   readonly leaseTtlSeconds: number;
   readonly debounceMinMs?: number;
   readonly debounceMaxMs?: number;
+  /**
+   * After a cold start, how long at most to wait for the zones the store knew to report again before computing and
+   * publishing anyway (default DEFAULT_COLD_START_GRACE_MS, 10 s; see view.ts coldStartVerdict).
+   */
+  readonly coldStartGraceMs?: number;
   /** mTLS; omit only together with insecure: true. */
   readonly tls?: GlobalLbTls;
   readonly insecure?: boolean;
@@ -97,7 +103,7 @@ export async function startGlobalLb(options: GlobalLbOptions): Promise<GlobalLb>
   const logger = options.logger ?? createLogger({ component: 'global-lb' });
   const metrics = createServerMetrics({ processMetrics: options.processMetrics ?? true });
   const { store, replicaId } = options;
-  const view = new ReplicaView(store, logger);
+  const view = new ReplicaView(store, logger, Date.now, options.coldStartGraceMs !== undefined ? { coldStartGraceMs: options.coldStartGraceMs } : {});
   const leader = new LeaderLoop({
     store, view, replicaId, logger, metrics,
     leaseTtlSeconds: options.leaseTtlSeconds,
