@@ -1,7 +1,7 @@
 // A small typed client for the global-lb admin API, used by the CLI commands.
 import { MeshfedError } from '../common/errors.ts';
 import { UsageError } from './args.ts';
-import { DEFAULT_STATE_DIR, readUpState } from '../local/state.ts';
+import { defaultStateDir, readUpState } from '../local/state.ts';
 
 /** The admin URL used when neither --admin nor $MESHFED_ADMIN is given (global-lb's default --admin-listen). */
 export const DEFAULT_ADMIN_URL = 'http://127.0.0.1:15201';
@@ -9,7 +9,7 @@ export const DEFAULT_ADMIN_URL = 'http://127.0.0.1:15201';
 /** The admin URL of a federation started by `meshfed up` ($MESHFED_STATE_DIR or ./.meshfed), if one is recorded. */
 export function upAdminUrl(env: NodeJS.ProcessEnv = process.env): string | undefined {
   try {
-    return readUpState(env['MESHFED_STATE_DIR'] ?? DEFAULT_STATE_DIR)?.adminUrl;
+    return readUpState(defaultStateDir(env))?.adminUrl;
   } catch {
     return undefined;
   }

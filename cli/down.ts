@@ -2,7 +2,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { rmSync } from 'node:fs';
 import { parseCommand } from './args.ts';
-import { DEFAULT_STATE_DIR, readUpState, upStatePath } from '../local/state.ts';
+import { defaultStateDir, readUpState, upStatePath } from '../local/state.ts';
 import { isAlive, killGroup } from '../local/supervisor.ts';
 
 const spec = {
@@ -10,7 +10,7 @@ const spec = {
   summary: 'stop the federation started by `meshfed up` (every process it started) and remove its temporary state',
   usage: 'meshfed down [--state-dir DIR]',
   options: {
-    'state-dir': { type: 'string', value: 'DIR', description: 'the state directory meshfed up used', default: DEFAULT_STATE_DIR },
+    'state-dir': { type: 'string', value: 'DIR', description: 'the state directory meshfed up used', default: defaultStateDir() },
   },
   details: 'Asks `meshfed up` to stop (SIGTERM), then ends any process of the recorded ones still alive. The trust root is kept.\nExit codes: 0 stopped or nothing was running, 1 a process could not be stopped, 2 usage error.',
 } as const;

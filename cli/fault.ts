@@ -1,6 +1,6 @@
 // `meshfed fault set|clear|list`: L7 fault injection in the sidecars of a federation started by `meshfed up`.
 import { parseCommand, parseDuration, parseOutput, renderTable, UsageError } from './args.ts';
-import { DEFAULT_STATE_DIR, readUpState, type UpState } from '../local/state.ts';
+import { defaultStateDir, readUpState, type UpState } from '../local/state.ts';
 import { meshService } from '../local/plan.ts';
 
 const spec = {
@@ -17,7 +17,7 @@ const spec = {
     to: { type: 'string', value: 'SERVICE', description: 'only calls to this destination (outbound) ; default every service' },
     direction: { type: 'string', value: 'outbound|inbound', description: 'outbound: calls the sidecar makes; inbound: calls it receives', default: 'outbound' },
     output: { type: 'string', short: 'o', value: 'table|json', description: 'output format', default: 'table' },
-    'state-dir': { type: 'string', value: 'DIR', description: 'where meshfed up wrote up.json', default: DEFAULT_STATE_DIR },
+    'state-dir': { type: 'string', value: 'DIR', description: 'where meshfed up wrote up.json', default: defaultStateDir() },
   },
   details: 'set replaces the fault rules of the chosen sidecars (PUT /faults on their admin ports); clear removes them.\nExample: meshfed fault set --zone us-east-1a --service frontend --to catalog --abort 503 --percent 50\nExit codes: 0 done, 1 a sidecar refused or is unreachable, 2 usage error.',
 } as const;

@@ -1,7 +1,7 @@
 // `meshfed status`: the running federation at a glance: balancer replicas and leader, zones, agent streams, gateways, staleness.
 import { parseCommand, parseOutput, renderTable } from './args.ts';
 import { ADMIN_OPTION, AdminClient, resolveAdminUrl } from './admin-client.ts';
-import { DEFAULT_STATE_DIR, readUpState } from '../local/state.ts';
+import { defaultStateDir, readUpState } from '../local/state.ts';
 
 const spec = {
   name: 'status',
@@ -10,7 +10,7 @@ const spec = {
   options: {
     ...ADMIN_OPTION,
     output: { type: 'string', short: 'o', value: 'table|json', description: 'output format', default: 'table' },
-    'state-dir': { type: 'string', value: 'DIR', description: 'where meshfed up wrote up.json (for replicas, agents and gateways)', default: DEFAULT_STATE_DIR },
+    'state-dir': { type: 'string', value: 'DIR', description: 'where meshfed up wrote up.json (for replicas, agents and gateways)', default: defaultStateDir() },
   },
   details: `GATEWAY is the zone's east-west gateway as its admin /stats shows it: "ok" (fed by the agent's relay),
 "relay lost" (routing on the last state while it reconnects), "DOWN" (admin unreachable), "-" (not recorded in up.json).

@@ -3,7 +3,7 @@ import { parseCommand, parseDuration, UsageError } from './args.ts';
 import { DEFAULT_FEDERATION, loadFederationFile } from '../api/federation-file.ts';
 import { startFederation, summary } from '../local/up.ts';
 import { startLoad, type Load } from '../local/load.ts';
-import { DEFAULT_STATE_DIR } from '../local/state.ts';
+import { defaultStateDir } from '../local/state.ts';
 import { describeError } from '../common/errors.ts';
 import { StartError } from '../local/supervisor.ts';
 import { existsSync, readFileSync } from 'node:fs';
@@ -17,7 +17,7 @@ const spec = {
     config: { type: 'string', value: 'FILE', description: 'a federation file (topology, services, workloads, policies: docs/configuration.md) or a bare topology; default: 3 zones, 2 clouds, 2 networks, the built-in shop' },
     load: { type: 'string', value: 'RPS', description: 'send steady traffic at every zone frontend (requests/s in total)' },
     'load-duration': { type: 'string', value: 'DURATION', description: 'stop the load after this long', default: '10m' },
-    'state-dir': { type: 'string', value: 'DIR', description: 'where up.json, logs and the trust root live', default: DEFAULT_STATE_DIR },
+    'state-dir': { type: 'string', value: 'DIR', description: 'where up.json, logs and the trust root live', default: defaultStateDir() },
     store: { type: 'string', value: 'auto|etcd|memory', description: 'auto: etcd when the binary is on PATH, else the embedded store', default: 'auto' },
   },
   details: `Prints progress per component, then a summary, and writes <state-dir>/up.json (read by status, weights, drain, fault, down).

@@ -7,6 +7,12 @@ import { localError } from './errors.ts';
 /** The default state directory, relative to the working directory. */
 export const DEFAULT_STATE_DIR = '.meshfed';
 
+/** The state directory every command uses unless told otherwise: $MESHFED_STATE_DIR, else DEFAULT_STATE_DIR. */
+export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
+  const dir = env['MESHFED_STATE_DIR'];
+  return dir !== undefined && dir !== '' ? dir : DEFAULT_STATE_DIR;
+}
+
 const sidecarSchema = z.object({
   service: z.string(), version: z.string(), instance: z.string(), adminUrl: z.string(),
   /** The supervised process running this instance's app and sidecar, `app-<zone>-<instance>` (see components). */
