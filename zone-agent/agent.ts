@@ -15,7 +15,7 @@ import { FederationReporter, federationCredentials } from './report/client.ts';
 import { buildReport } from './report/build.ts';
 import type { BackoffPolicy } from './report/backoff.ts';
 import { RelayServer } from './relay/server.ts';
-import { applyWeights, buildRelayState, EMPTY_BALANCER_STATE, type BalancerState } from './relay/state.ts';
+import { buildRelayState, EMPTY_BALANCER_STATE, expireHeld, mergeDirectory, mergeWeights, nextHeldExpiry, type BalancerState } from './relay/state.ts';
 import { LastGoodWriter, loadLastGood } from './failstatic/store.ts';
 import { csrSigner, issueZoneIdentity, loadClusterCa } from './ca/signer.ts';
 import { DEFAULT_IDENTITY_TTL_MS, IdentityRotator, type ZoneIdentityCert } from './ca/identity.ts';
@@ -247,15 +247,19 @@ export async function startZoneAgent(o: ZoneAgentOptions): Promise<ZoneAgent> {
     writer.save(balancer);
   }
 
+  // A Directory or full WeightTables is merged, never swapped in: a zone or table it lacks is held over with its last
+  // content for HOLD_MISSING_MS (relay/state.ts mergeDirectory/mergeWeights), so a balancer that knows only part of
+  // the federation (e.g. just after a restart) cannot take a service's endpoints away from the sidecars.
+  let heldExpiry: NodeJS.Timeout | undefined;
   function onBalancerMessage(m: BalancerMessage__Output): void {
     switch (m.msg) {
       case 'weights':
         if (!m.weights) return;
-        balancer = { ...balancer, weights: applyWeights(balancer.weights, m.weights), weightsReceivedAtMs: Date.now() };
+        balancer = mergeWeights(balancer, m.weights, Date.now());
         break;
       case 'directory':
         if (!m.directory) return;
-        balancer = { ...balancer, directory: m.directory };
+        balancer = mergeDirectory(balancer, m.directory, Date.now());
         rtt.setTargets(gatewayTargets());
         break;
       case 'trust_bundle':
@@ -267,6 +271,27 @@ export async function startZoneAgent(o: ZoneAgentOptions): Promise<ZoneAgent> {
     }
     publish();
     persist();
+    scheduleHeldExpiry();
+  }
+
+  /** Drops held-over zones and tables when their hold runs out, whether or not the balancer says anything more. */
+  function scheduleHeldExpiry(): void {
+    if (heldExpiry) clearTimeout(heldExpiry);
+    heldExpiry = undefined;
+    const at = nextHeldExpiry(balancer);
+    if (at === undefined) return;
+    heldExpiry = setTimeout(() => {
+      heldExpiry = undefined;
+      const next = expireHeld(balancer, Date.now());
+      if (next !== balancer) {
+        balancer = next;
+        rtt.setTargets(gatewayTargets());
+        publish();
+        persist();
+      }
+      scheduleHeldExpiry();
+    }, Math.max(0, at - Date.now()) + 1);
+    heldExpiry.unref();
   }
 
   function gatewayTargets(): Record<string, string> {
@@ -391,6 +416,7 @@ export async function startZoneAgent(o: ZoneAgentOptions): Promise<ZoneAgent> {
     relayState: () => current as RelayState,
     lastReport: () => lastReport,
     async stop() {
+      if (heldExpiry) clearTimeout(heldExpiry);
       rotator?.stop();
       reporter.stop();
       await writer.flush();

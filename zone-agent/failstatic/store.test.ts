@@ -65,3 +65,14 @@ test('the coalescing writer leaves the newest state on disk', async (t) => {
   await bad.flush();
   assert.equal(errors.length, 1);
 });
+
+test('the hold-over clocks of missing zones and tables survive a restart; damaged entries are dropped', async (t) => {
+  const dir = tmp(t);
+  const held: BalancerState = { ...state, heldZones: { b: 1000 }, heldTables: { 'shop/pay': 2000 } };
+  await saveLastGood(dir, 'a', held, 1);
+  assert.deepEqual(loadLastGood(dir, 'a'), { ok: true, value: held });
+  writeFileSync(join(dir, STATE_FILE), JSON.stringify({ format: 'meshfed.zone-agent.last-good/v1', zone: 'a', state: { ...state, heldZones: { b: 'x', c: 5 }, heldTables: [] } }));
+  const r = loadLastGood(dir, 'a');
+  assert.ok(r.ok);
+  assert.deepEqual([r.value?.heldZones, r.value?.heldTables], [{ c: 5 }, {}]);
+});

@@ -41,7 +41,19 @@ export function loadLastGood(dir: string, zone: string): Result<BalancerState | 
   if (typeof s !== 'object' || s === null || typeof s.weights !== 'object' || s.weights === null || typeof s.weightsReceivedAtMs !== 'number') {
     return err(`${path}: state is missing weights or weightsReceivedAtMs`);
   }
-  return ok({ directory: s.directory ?? undefined, weights: s.weights, bundle: s.bundle ?? undefined, weightsReceivedAtMs: s.weightsReceivedAtMs });
+  // The hold-over clocks (relay/state.ts mergeDirectory/mergeWeights) survive a restart, so an agent restart does not
+  // extend a missing zone's stay; a file written before they existed (or with a damaged map) simply has none.
+  return ok({
+    directory: s.directory ?? undefined, weights: s.weights, bundle: s.bundle ?? undefined, weightsReceivedAtMs: s.weightsReceivedAtMs,
+    ...(s.heldZones !== undefined ? { heldZones: clockMap(s.heldZones) } : {}),
+    ...(s.heldTables !== undefined ? { heldTables: clockMap(s.heldTables) } : {}),
+  });
+}
+
+/** A `name -> unix ms` map from disk, keeping only well-formed entries. */
+function clockMap(v: unknown): Record<string, number> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return {};
+  return Object.fromEntries(Object.entries(v).filter((e): e is [string, number] => typeof e[1] === 'number' && Number.isFinite(e[1])));
 }
 
 /**
