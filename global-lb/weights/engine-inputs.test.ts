@@ -194,12 +194,15 @@ test('residency holds in panic and under distribute, and says why nothing can se
   assert.equal(row.unavailableReason, 'no allowed zone can serve: residency (from gcp/europe-west1/*) allows gcp/europe-west1/* only; europe-west1-b drained by operator; europe-west1-c no healthy endpoint (0 of 3)');
 });
 
-test('a row lists every eligible zone that hosts the service with its tier, 0 bp ones as standby', () => {
+test('a row lists the eligible zones of the next two unused tiers as standby, so the data plane can fail over alone', () => {
   const snap = { zones: [zone('aws/r1/a', stats()), zone('aws/r1/b', stats()), zone('aws/r2/c', stats()), zone('gcp/r9/g', stats()), zone('gcp/r9/h', stats(), { drained: true })] };
-  const t = run(snap);
-  const row = rowOf(t, 'a');
-  assert.deepEqual(row.targets.map((x) => [x.zone, x.basisPoints, x.tier]), [['a', 10000, 0], ['b', 0, 1], ['c', 0, 2], ['g', 0, 3], ['h', 0, 3]]);
-  assert.match(reason(t, 'a', 'g'), /^standby: tier 3 \(anywhere\)/);
+  let t = run(snap);
+  // a uses tier 0; tiers 1 (b) and 2 (c) are standby; tier 3 (g) is listed once a nearer tier is lost; h is out.
+  assert.deepEqual(rowOf(t, 'a').targets.map((x) => [x.zone, x.basisPoints, x.tier]), [['a', 10000, 0], ['b', 0, 1], ['c', 0, 2], ['h', 0, 3]]);
+  assert.match(reason(t, 'a', 'c'), /^standby: tier 2 \(same cloud\)/);
+  snap.zones[1] = zone('aws/r1/b', stats(), { drained: true });
+  t = run(snap);
+  assert.deepEqual(rowOf(t, 'a').targets.map((x) => [x.zone, x.basisPoints, x.tier]), [['a', 10000, 0], ['b', 0, 1], ['c', 0, 2], ['g', 0, 3], ['h', 0, 3]]);
 });
 
 test('explain prints a reason line for every input (the lines docs/weights.md shows)', () => {

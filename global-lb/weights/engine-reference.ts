@@ -273,14 +273,19 @@ export function computeServiceFromIndex(index: SnapshotIndex, service: ServiceKe
       if (final[e]! > 0) usedTier = Math.max(usedTier, plan.tiers[e]!);
       total += final[e]!;
     }
+    // The allowed eligible zones of the next two unused tiers are listed at 0 bp (standby), so a data plane that loses
+    // its used tiers can fail over tier by tier on its own.
+    let standby1 = Infinity;
+    for (let e = 0; e < n; e++) if (plan.lat[e]! > 0 && plan.tiers[e]! > usedTier) standby1 = Math.min(standby1, plan.tiers[e]!);
+    let standby2 = Infinity;
+    for (let e = 0; e < n; e++) if (plan.lat[e]! > 0 && plan.tiers[e]! > standby1) standby2 = Math.min(standby2, plan.tiers[e]!);
     const out: TargetShare[] = [];
     const rowMem: Record<string, number> = {};
-    // Every allowed eligible zone is listed (0 bp: standby), so the data plane can fail over tier by tier alone.
     for (let e = 0; e < n; e++) {
       const t = targets[e]!;
       const bp = final[e]!;
       const tier = plan.tiers[e]!;
-      if (plan.lat[e]! <= 0) continue;
+      if (plan.lat[e]! <= 0 || (bp <= 0 && tier > usedTier && tier !== standby1 && tier !== standby2)) continue;
       if (bp > 0) rowMem[t.name] = bp;
       out.push({ zone: t.name, basisPoints: bp, tier, reason: reasonFor(p, plan, e, t, bp, target[e]!, firstTier, usedTier, panic, eligibleFraction, tierUtil, targets) });
     }

@@ -271,8 +271,9 @@ interface Group extends SourcePlan {
   final: number[];
   firstTier: number;
   usedTier: number;
-  /** The eligible tier listed at 0 bp after the used ones, so the data plane knows where to spill. */
+  /** The two eligible tiers listed at 0 bp after the used ones, so the data plane can fail over on its own. */
   standbyTier: number;
+  standbyTier2: number;
 }
 
 /** What a row and its reasons read of a group: the part of a Group kept (packed) until the table's rows are read. */
@@ -295,6 +296,7 @@ interface RowPlan {
   readonly firstTier: number;
   readonly usedTier: number;
   readonly standbyTier: number;
+  readonly standbyTier2: number;
 }
 
 /** The rarely present parts of a group, kept beside the packed numbers. */
@@ -339,8 +341,8 @@ function packGroups(groups: readonly Group[], finals: readonly (readonly number[
   return { rounded, extras };
 }
 
-/** First (allowed), used and standby tier of a row (what step 6 derives for the reasons). */
-function rowTiers(tiers: readonly number[], lat: readonly number[], final: readonly number[]): [number, number, number] {
+/** First (allowed), used and the two standby tiers of a row (what step 6 derives for the rows and reasons). */
+function rowTiers(tiers: readonly number[], lat: readonly number[], final: readonly number[]): [number, number, number, number] {
   const n = tiers.length;
   let firstTier = Infinity;
   let usedTier = -1;
@@ -350,8 +352,10 @@ function rowTiers(tiers: readonly number[], lat: readonly number[], final: reado
     if (final[e]! > 0) usedTier = Math.max(usedTier, tiers[e]!);
   }
   let standbyTier = Infinity;
-  for (let e = 0; e < n; e++) if (tiers[e]! > usedTier) standbyTier = Math.min(standbyTier, tiers[e]!);
-  return [firstTier, usedTier, standbyTier];
+  for (let e = 0; e < n; e++) if (lat[e]! > 0 && tiers[e]! > usedTier) standbyTier = Math.min(standbyTier, tiers[e]!);
+  let standbyTier2 = Infinity;
+  for (let e = 0; e < n; e++) if (lat[e]! > 0 && tiers[e]! > standbyTier) standbyTier2 = Math.min(standbyTier2, tiers[e]!);
+  return [firstTier, usedTier, standbyTier, standbyTier2];
 }
 
 function unpackGroups(pk: PackedGroups, p: Params): RowPlan[] {
@@ -360,7 +364,7 @@ function unpackGroups(pk: PackedGroups, p: Params): RowPlan[] {
     const sh = pk.shapes[gi]!;
     const final = pk.finals[gi]!;
     const x = pk.extras?.[gi];
-    const [firstTier, usedTier, standbyTier] = rowTiers(sh.tiers, sh.lat, final);
+    const [firstTier, usedTier, standbyTier, standbyTier2] = rowTiers(sh.tiers, sh.lat, final);
     out[gi] = {
       weights: x?.weights,
       tiers: sh.tiers,
@@ -378,6 +382,7 @@ function unpackGroups(pk: PackedGroups, p: Params): RowPlan[] {
       firstTier,
       usedTier,
       standbyTier,
+      standbyTier2,
     };
   }
   return out;
@@ -1015,6 +1020,7 @@ function computeService(
         firstTier: 0,
         usedTier: 0,
         standbyTier: 0,
+        standbyTier2: 0,
       });
     }
   } else {
@@ -1131,6 +1137,7 @@ function computeService(
           firstTier: 0,
           usedTier: 0,
           standbyTier: 0,
+          standbyTier2: 0,
         });
         if (slot >= 0) {
           slots[slot] = groups.length;
@@ -1238,21 +1245,22 @@ function computeService(
         final = dampStep(prevArr, target, p.maxStep, p.deadband);
       }
     }
-    const [firstTier, usedTier, standbyTier] = rowTiers(plan.tiers, plan.lat, final);
+    const [firstTier, usedTier, standbyTier, standbyTier2] = rowTiers(plan.tiers, plan.lat, final);
     g.target = target;
     g.final = internFinal(index, final);
     g.firstTier = firstTier;
     g.usedTier = usedTier;
     g.standbyTier = standbyTier;
+    g.standbyTier2 = standbyTier2;
     // The row's hash is a sum over its (zone, bp, tier) entries, so it needs no sorting; equality only. A row lists
-    // every target its residency allows, and the outs it allows.
+    // the targets its residency allows up to its second standby tier, and the outs it allows.
     let h1 = 0;
     let h2 = 0;
     const outAllowed = allowO[g.res + 1]!;
     for (let e = 0; e < n; e++) {
       const bp = final[e]!;
       const tier = plan.tiers[e]!;
-      if (plan.lat[e]! <= 0) continue;
+      if (plan.lat[e]! <= 0 || (bp <= 0 && tier > usedTier && tier !== standbyTier && tier !== standbyTier2)) continue;
       const x = Math.imul(Math.imul(hashT[e]! ^ bp, 0x01000193) ^ tier, 0x5bd1e995);
       h1 = (h1 + (x ^ (x >>> 13))) | 0;
       h2 = (h2 + Math.imul(x ^ (x >>> 16), 0x85ebca6b)) | 0;
@@ -1362,8 +1370,9 @@ function buildRows(cx: ReasonContext, groups: readonly RowPlan[], outs: readonly
       const termRow = { tiers: g.tiers, rtt, prox, lat };
       let total = 0;
       for (let e = 0; e < n; e++) {
-        if (lat[e]! <= 0) continue;
         const bp = g.final[e]!;
+        const tier = g.tiers[e]!;
+        if (lat[e]! <= 0 || (bp <= 0 && tier > g.usedTier && tier !== g.standbyTier && tier !== g.standbyTier2)) continue;
         total += bp;
         out.push({ zone: cx.targets[e]!.name, basisPoints: bp, tier: g.tiers[e]!, reason: reasonFor(cx, g, termRow, e, bp, cx.sources[s]!.locality.cloud) });
       }

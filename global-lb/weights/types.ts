@@ -93,9 +93,9 @@ export interface TargetShare {
 export interface SourceRow {
   readonly sourceZone: string;
   /**
-   * Every eligible zone that hosts the service, each with its tier (0 bp ones are "standby", so the data plane can
-   * fail over tier by tier on its own), and the ineligible zones (0 bp, with why they are out). Sorted by tier, then
-   * zone name. A row restricted by residency lists only the zones it may use.
+   * Zones with a share, the eligible zones of the next two unused tiers (0 bp, "standby", so the data plane can fail
+   * over tier by tier on its own), then ineligible zones (0 bp, with why they are out). Sorted by tier, then zone
+   * name. A row restricted by residency lists only the zones it may use.
    */
   readonly targets: readonly TargetShare[];
   /** Too little healthy capacity remained: traffic is spread over every zone with any healthy endpoint. */
