@@ -29,6 +29,23 @@ export function gauge<L extends string>(registry: client.Registry, name: string,
   return new client.Gauge({ name: checkName(name), help, labelNames, registers: [registry] });
 }
 
+/** A labelled gauge whose series are all read at scrape time (the previous series are dropped first). */
+export function scrapedLabelledGauge<L extends string>(
+  registry: client.Registry,
+  name: string,
+  help: string,
+  labelNames: readonly L[],
+  read: () => Iterable<{ readonly labels: Readonly<Record<L, string>>; readonly value: number }>,
+): client.Gauge<L> {
+  return new client.Gauge({
+    name: checkName(name), help, labelNames, registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of read()) this.set(s.labels as Partial<Record<L, string | number>>, s.value);
+    },
+  });
+}
+
 /** A gauge whose value is read at scrape time; when `read` returns undefined the gauge keeps its last value. */
 export function scrapedGauge(registry: client.Registry, name: string, help: string, read: () => number | undefined): client.Gauge {
   return new client.Gauge({

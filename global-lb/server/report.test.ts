@@ -93,11 +93,11 @@ test('histogramQuantile reads p50 and p99 from a reported histogram', () => {
   assert.equal(histogramQuantile(null, 0.5), undefined);
 });
 
-function asked(name: string, rps: number, destinations: { zone: string; requests: number; successes: number; http5xx?: number; connect?: number }[], faultInjected = 0): AskedReport__Output {
+function asked(name: string, rps: number, destinations: { zone: string; requests: number; successes: number; http5xx?: number; connect?: number; knowing?: number; ejectingAll?: number }[], faultInjected = 0): AskedReport__Output {
   return {
     namespace: 'shop', name, rps, in_flight: 0,
     destinations: destinations.map((d) => ({
-      zone: d.zone, requests: String(d.requests), successes: String(d.successes), latency: null,
+      zone: d.zone, requests: String(d.requests), successes: String(d.successes), latency: null, sidecars_knowing: d.knowing ?? 0, sidecars_ejecting_all: d.ejectingAll ?? 0,
       errors: { http_5xx: String(d.http5xx ?? 0), connect_failure: String(d.connect ?? 0), timeout: '0', reset: '0' },
     })),
     local: { fault_injected: String(faultInjected), overflow: '0', denied: '0', no_endpoint: '0', timeout: '0' },
@@ -146,12 +146,24 @@ test('a failure a client saw is charged to the zone that served it, never to the
   const bCart = zb!.services.get('shop/cart')!;
   // a1's own health: its served stats are clean, and its callers saw only successes from it.
   assert.deepEqual(aCart.errors, { http5xx: 0, connectFailure: 0, timeout: 0, reset: 0 });
-  assert.deepEqual(aCart.callers, { requests: 30, successes: 30, errors: { http5xx: 0, connectFailure: 0, timeout: 0, reset: 0 }, sources: ['a1'] });
+  assert.deepEqual(aCart.callers, { requests: 30, successes: 30, errors: { http5xx: 0, connectFailure: 0, timeout: 0, reset: 0 }, sources: ['a1'], sidecarsKnowing: 0, sidecarsEjectingAll: 0, ejectingSources: [] });
   // b1 carries what its callers saw: a1's 30 500s plus b1's own clients' 6 connect failures.
-  assert.deepEqual(bCart.callers, { requests: 40, successes: 4, errors: { http5xx: 30, connectFailure: 6, timeout: 0, reset: 0 }, sources: ['a1', 'b1'] });
+  assert.deepEqual(bCart.callers, { requests: 40, successes: 4, errors: { http5xx: 30, connectFailure: 6, timeout: 0, reset: 0 }, sources: ['a1', 'b1'], sidecarsKnowing: 0, sidecarsEjectingAll: 0, ejectingSources: [] });
   // Demand is what each zone's clients asked, and the local (injected) failures are nobody's errors.
   assert.equal(za!.demandRps.get('shop/cart'), 12);
   assert.equal(zb!.demandRps.get('shop/cart'), 3);
+});
+
+test('callers that ejected every endpoint of a zone are evidence even when they sent it nothing', () => {
+  const host = storedFor('a1', [service()], []);
+  const c1 = storedFor('c1', [], [asked('cart', 0, [{ zone: 'a1', requests: 0, successes: 0, knowing: 2, ejectingAll: 2 }])]);
+  const d1 = storedFor('d1', [], [asked('cart', 0, [{ zone: 'a1', requests: 0, successes: 0, knowing: 1, ejectingAll: 0 }])]);
+  const snap = buildSnapshot(new Map([['a1', host], ['c1', c1], ['d1', d1]]), new Map(), () => false);
+  const ev = snap.zones.find((z) => z.locality.zone === 'a1')!.services.get('shop/cart')!.callers!;
+  assert.equal(ev.requests, 0);
+  assert.deepEqual([ev.sidecarsKnowing, ev.sidecarsEjectingAll, ev.ejectingSources], [3, 2, ['c1']]);
+  const bad = validateReport(report({ asked: [asked('cart', 0, [{ zone: 'a1', requests: 0, successes: 0, knowing: 1, ejectingAll: 2 }])] }), 'a1');
+  assert.equal(bad.ok, false);
 });
 
 test('a zone that calls a service it does not host still has demand; departed zones give no evidence', () => {

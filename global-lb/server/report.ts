@@ -125,6 +125,7 @@ function checkAsked(a: AskedReport__Output, where: string, seen: Set<string>, li
     const problem = checkErrors(d.errors, at) ?? (d.latency ? checkHistogram(d.latency, at) : undefined);
     if (problem) return problem;
     if (Number(d.successes) + errorTotal(d.errors) > Number(d.requests)) return `${at}: successes + errors exceed requests`;
+    if ((d.sidecars_ejecting_all ?? 0) > (d.sidecars_knowing ?? 0)) return `${at}.sidecars_ejecting_all: exceeds sidecars_knowing`;
   }
   if (a.local) {
     for (const f of ['fault_injected', 'overflow', 'denied', 'no_endpoint', 'timeout'] as const) if (!countOk(a.local[f])) return `${where}.local.${f}: absurd count`;
@@ -203,7 +204,10 @@ function errorsOf(e: ErrorCounts__Output | null): ErrorCounts {
   return { http5xx: Number(e?.http_5xx ?? 0), connectFailure: Number(e?.connect_failure ?? 0), timeout: Number(e?.timeout ?? 0), reset: Number(e?.reset ?? 0) };
 }
 
-type MutableEvidence = { requests: number; successes: number; errors: { http5xx: number; connectFailure: number; timeout: number; reset: number }; sources: string[] };
+type MutableEvidence = {
+  requests: number; successes: number; errors: { http5xx: number; connectFailure: number; timeout: number; reset: number }; sources: string[];
+  sidecarsKnowing: number; sidecarsEjectingAll: number; ejectingSources: string[];
+};
 
 /**
  * What callers saw from each zone's copy of each service: every alive zone's ASKED outcomes summed per
@@ -220,7 +224,7 @@ export function callerEvidence(alive: Iterable<StoredZoneReport>): Map<string, M
       if (!perZone) out.set(key, (perZone = new Map()));
       for (const d of a.destinations) {
         let ev = perZone.get(d.zone);
-        if (!ev) perZone.set(d.zone, (ev = { requests: 0, successes: 0, errors: { http5xx: 0, connectFailure: 0, timeout: 0, reset: 0 }, sources: [] }));
+        if (!ev) perZone.set(d.zone, (ev = { requests: 0, successes: 0, errors: { http5xx: 0, connectFailure: 0, timeout: 0, reset: 0 }, sources: [], sidecarsKnowing: 0, sidecarsEjectingAll: 0, ejectingSources: [] }));
         const e = errorsOf(d.errors);
         ev.requests += Number(d.requests);
         ev.successes += Number(d.successes);
@@ -229,6 +233,9 @@ export function callerEvidence(alive: Iterable<StoredZoneReport>): Map<string, M
         ev.errors.timeout += e.timeout;
         ev.errors.reset += e.reset;
         if (Number(d.requests) > 0) ev.sources.push(source);
+        ev.sidecarsKnowing += d.sidecars_knowing ?? 0;
+        ev.sidecarsEjectingAll += d.sidecars_ejecting_all ?? 0;
+        if ((d.sidecars_ejecting_all ?? 0) > 0) ev.ejectingSources.push(source);
       }
     }
   }
@@ -257,7 +264,7 @@ export function toZoneState(stored: StoredZoneReport, drained: boolean, alive: b
       errors: errorsOf(s.errors),
       ...(p50 === undefined ? {} : { latencyP50Ms: p50 }),
       ...(p99 === undefined ? {} : { latencyP99Ms: p99 }),
-      ...(seen && seen.requests > 0 ? { callers: seen } : {}),
+      ...(seen && (seen.requests > 0 || (seen.sidecarsEjectingAll ?? 0) > 0) ? { callers: seen } : {}),
     });
   }
   const rttMs = new Map<string, number>();

@@ -26,6 +26,15 @@ export interface CallerEvidence {
   readonly errors: ErrorCounts;
   /** Caller zones that contributed. */
   readonly sources: readonly string[];
+  /**
+   * Outlier ejection, gauges of the callers' latest reports: caller sidecars that know this zone's endpoints, and
+   * those that have ejected every one of them (callers stop sending to a zone they ejected, so this evidence outlives
+   * their last failed request). Absent in evidence built without gauges.
+   */
+  readonly sidecarsKnowing?: number;
+  readonly sidecarsEjectingAll?: number;
+  /** Caller zones with a sidecar that ejected every endpoint. */
+  readonly ejectingSources?: readonly string[];
 }
 
 /**

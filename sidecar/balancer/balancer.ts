@@ -2,7 +2,7 @@
 import type { SidecarConfig } from '../../api/sidecar-config.ts';
 import type { EndpointRef, Outcome, Picker, Random } from '../types.ts';
 import { endpointsFor, rowFor, sniFor, type ServiceRow } from './endpoints.ts';
-import { createOutlierState, nextUnejection, recordOutcome, withEndpoints, type OutlierEvent, type OutlierState } from './outlier.ts';
+import { createOutlierState, isEjected, nextUnejection, recordOutcome, withEndpoints, type OutlierEvent, type OutlierState } from './outlier.ts';
 import { buildPicker } from './picker.ts';
 
 /** What the balancer layer needs: a current picker per service, and a place to report attempts. */
@@ -25,6 +25,8 @@ export interface Balancer extends PickerSource {
   inFlight(endpointId: string): number;
   /** The outlier state of a service (for /config_dump and /stats). */
   outlier(service: string): OutlierState | undefined;
+  /** Per service and destination zone: endpoints known, and ejected by outlier detection or unreachable, at `now`. */
+  zoneEndpoints(now: number): { service: string; zone: string; known: number; ejected: number }[];
   /** When the next ejection ends, if any (informational: pickers need no republish for it, they read `now`). */
   nextUnejection(now: number): number | undefined;
 }
@@ -114,6 +116,17 @@ export function createBalancer(options: { zone: string; random: Random; config?:
     },
     inFlight,
     outlier: (service) => slots.get(service)?.outlier,
+    zoneEndpoints(now) {
+      const out: { service: string; zone: string; known: number; ejected: number }[] = [];
+      for (const [service, slot] of slots) {
+        for (const [zone, eps] of slot.endpoints) {
+          if (eps.length === 0) continue;
+          const ejected = eps.filter((e) => isEjected(slot.outlier, e.id, now) || slot.unreachable.has(e.id)).length;
+          out.push({ service, zone, known: eps.length, ejected });
+        }
+      }
+      return out;
+    },
     nextUnejection(now) {
       let min: number | undefined;
       for (const s of slots.values()) {

@@ -5,10 +5,10 @@ import { NO_TOTALS, totalsFrom, windowStats, type PromSample, type StatsSamples,
 
 /** The samples of every metric stats.ts reads, taken now. */
 export async function statsSamples(m: SidecarMetrics): Promise<StatsSamples> {
-  const [tries, tryDuration, tryInFlight, local, served, servedDuration, servedInFlight] = await Promise.all(
-    [m.tries, m.tryDuration, m.triesInFlight, m.localFailures, m.served, m.servedDuration, m.servedInFlight].map(async (x) => (await x.get()).values as PromSample[]),
+  const [tries, tryDuration, tryInFlight, local, served, servedDuration, servedInFlight, zoneEndpoints] = await Promise.all(
+    [m.tries, m.tryDuration, m.triesInFlight, m.localFailures, m.served, m.servedDuration, m.servedInFlight, m.zoneEndpoints].map(async (x) => (await x.get()).values as PromSample[]),
   );
-  return { tries: tries!, tryDuration: tryDuration!, tryInFlight: tryInFlight!, local: local!, served: served!, servedDuration: servedDuration!, servedInFlight: servedInFlight! };
+  return { tries: tries!, tryDuration: tryDuration!, tryInFlight: tryInFlight!, local: local!, served: served!, servedDuration: servedDuration!, servedInFlight: servedInFlight!, zoneEndpoints: zoneEndpoints! };
 }
 
 /** What one call of a window reader returns: SidecarStats' `services` (ASKED) and `served` (SERVED). */

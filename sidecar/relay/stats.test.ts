@@ -88,3 +88,13 @@ test('totals that went down (a restarted counter) count from zero', () => {
   assert.equal(w.find((s) => s.destination_zone === 'a')?.requests, '3');
   assert.equal(w.find((s) => s.destination_zone === '')?.local?.overflow, '1');
 });
+
+test('ejection gauges: a zone whose endpoints are ejected is listed even in a window without requests', () => {
+  const gauge = (zone: string, state: string, value: number): PromSample => ({ labels: { dest_service: 'shop/cart', dest_zone: zone, state }, value });
+  const zoneEndpoints = [gauge('a', 'known', 3), gauge('a', 'ejected', 3), gauge('b', 'known', 2), gauge('b', 'ejected', 0), gauge('c', 'known', 1), gauge('c', 'ejected', 0)];
+  const before = totalsFrom({ ...NONE, tries: [tried('shop/cart', 'b', 'success', 5)], zoneEndpoints });
+  const after = totalsFrom({ ...NONE, tries: [tried('shop/cart', 'b', 'success', 9)], zoneEndpoints });
+  const { services } = windowStats(before, after);
+  // a: nothing sent (every endpoint ejected) but listed for its ejection; b: traffic, with its levels; c: idle, left out.
+  assert.deepEqual(services.map((s) => [s.destination_zone, s.requests, s.endpoints_known, s.endpoints_ejected]), [['a', '0', 3, 3], ['b', '4', 2, 0]]);
+});

@@ -33,6 +33,9 @@ export interface ServiceTotals {
   readonly buckets: readonly number[];
   readonly sumMs: number;
   readonly local: LocalTotals;
+  /** ASKED levels at the time the totals were taken: the zone's endpoints known, and ejected or unreachable. */
+  readonly endpointsKnown: number;
+  readonly endpointsEjected: number;
 }
 
 /** Totals since start: ASKED per "namespace/name|destination zone" ('' zone: local failures only), SERVED per "namespace/name". */
@@ -57,6 +60,8 @@ export interface StatsSamples {
   readonly servedDuration: readonly PromSample[];
   /** meshfed_inbound_requests_in_flight{service} */
   readonly servedInFlight: readonly PromSample[];
+  /** meshfed_outbound_zone_endpoints{dest_service, dest_zone, state} (state known or ejected) */
+  readonly zoneEndpoints?: readonly PromSample[];
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] extends readonly number[] ? number[] : T[K] extends object ? Mutable<T[K]> : T[K] };
@@ -66,6 +71,7 @@ const emptyTotals = (): Entry => ({
   requests: 0, successes: 0, http5xx: 0, timeout: 0, connectFailure: 0, reset: 0, inFlight: 0,
   buckets: new Array<number>(LATENCY_BOUNDS_MS.length + 1).fill(0), sumMs: 0,
   local: { faultInjected: 0, overflow: 0, denied: 0, noEndpoint: 0, timeout: 0 },
+  endpointsKnown: 0, endpointsEjected: 0,
 });
 
 const OUTCOME_FIELD = { success: 'successes', http_5xx: 'http5xx', timeout: 'timeout', connect_failure: 'connectFailure', reset: 'reset' } as const;
@@ -149,6 +155,14 @@ export function totalsFrom(s: StatsSamples): Totals {
   const level = (t: Entry, x: PromSample) => { t.inFlight = Math.max(0, x.value); };
   fold(asked, s.tryInFlight.filter((x) => x.value > 0 || asked[askedKey(x.labels) ?? ''] !== undefined), askedKey, level);
   fold(served, s.servedInFlight.filter((x) => x.value > 0 || served[servedKey(x.labels) ?? ''] !== undefined), servedKey, level);
+  // Endpoint levels go on every entry that exists, and make one for a zone with ejected endpoints: a sidecar that
+  // ejected a zone stops sending to it, and the ejection is then the only evidence it has.
+  const zoneEndpoints = s.zoneEndpoints ?? [];
+  const ejectedZones = new Set(zoneEndpoints.filter((x) => x.labels['state'] === 'ejected' && x.value > 0).map((x) => askedKey(x.labels)));
+  fold(asked, zoneEndpoints.filter((x) => ejectedZones.has(askedKey(x.labels)) || asked[askedKey(x.labels) ?? ''] !== undefined), askedKey, (t, x) => {
+    if (x.labels['state'] === 'known') t.endpointsKnown = Math.max(0, x.value);
+    else if (x.labels['state'] === 'ejected') t.endpointsEjected = Math.max(0, x.value);
+  });
   return { asked, served };
 }
 
@@ -168,7 +182,7 @@ function entryWindow(key: string, p0: ServiceTotals | undefined, c: ServiceTotal
   const d = (f: (t: ServiceTotals) => number): number => Math.max(0, f(c) - (p ? f(p) : 0));
   const requests = d((t) => t.requests);
   const local = d((t) => localSum(t.local));
-  if (requests <= 0 && local <= 0 && c.inFlight <= 0) return undefined;
+  if (requests <= 0 && local <= 0 && c.inFlight <= 0 && c.endpointsEjected <= 0) return undefined;
   const counts = c.buckets.map((v, i) => Math.max(0, v - (p?.buckets[i] ?? 0)));
   const [svc, zone] = key.split('|') as [string, string | undefined];
   const [namespace, name] = svc.split('/') as [string, string];
@@ -198,6 +212,8 @@ function entryWindow(key: string, p0: ServiceTotals | undefined, c: ServiceTotal
         no_endpoint: String(d((t) => t.local.noEndpoint)),
         timeout: String(d((t) => t.local.timeout)),
       },
+      endpoints_known: c.endpointsKnown,
+      endpoints_ejected: Math.min(c.endpointsEjected, c.endpointsKnown),
     } : {}),
   };
 }

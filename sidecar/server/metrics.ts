@@ -1,6 +1,6 @@
 // The sidecar's Prometheus metrics, and the recorder that counts tries, local failures and served answers into them.
 import type client from 'prom-client';
-import { counter, gauge, histogram, LATENCY_BUCKETS, type Registry } from '../../common/metrics.ts';
+import { counter, gauge, histogram, LATENCY_BUCKETS, scrapedLabelledGauge, type Registry } from '../../common/metrics.ts';
 import type { LocalFailureClass, TryOutcome } from '../types.ts';
 
 /** Every metric the sidecar exports; names and labels are a public contract (dashboards match on them). */
@@ -30,8 +30,23 @@ export interface SidecarMetrics {
   readonly served: client.Counter<'service' | 'outcome'>;
   readonly servedDuration: client.Histogram<'service'>;
   readonly servedInFlight: client.Gauge<'service'>;
+  /**
+   * ASKED gauges, read from the balancer at scrape time: per destination service and zone, the endpoints this sidecar
+   * knows (state="known") and those its outlier detection ejected or found unreachable (state="ejected").
+   */
+  readonly zoneEndpoints: client.Gauge<'dest_service' | 'dest_zone' | 'state'>;
+  /** Sets what zoneEndpoints reads (the sidecar's balancer); until set it has no series. */
+  setZoneEndpointSource(read: () => Iterable<ZoneEndpoints>): void;
   /** Cached label series over the ASKED and SERVED metrics above, for the hot path. */
   readonly record: StatsRecorder;
+}
+
+/** One destination zone of one service as the balancer sees it now. */
+export interface ZoneEndpoints {
+  readonly service: string;
+  readonly zone: string;
+  readonly known: number;
+  readonly ejected: number;
 }
 
 /** Counts into the ASKED and SERVED metrics with cached label series (prom-client hashes labels on every call). */
@@ -89,6 +104,7 @@ function statsRecorder(m: Omit<SidecarMetrics, 'record'>, service: string): Stat
 
 /** Creates the sidecar's metrics in `registry`; `service` is the fronted service (the SERVED series' label). */
 export function createSidecarMetrics(registry: Registry, service = ''): SidecarMetrics {
+  let zoneSource: () => Iterable<ZoneEndpoints> = () => [];
   const m: Omit<SidecarMetrics, 'record'> = {
     registry,
     requests: counter(registry, 'meshfed_requests_total', 'Outbound requests by source zone, serving zone, destination service and status code', ['source_zone', 'dest_zone', 'dest_service', 'code']),
@@ -110,6 +126,15 @@ export function createSidecarMetrics(registry: Registry, service = ''): SidecarM
     served: counter(registry, 'meshfed_inbound_outcomes_total', 'Inbound answers for the fronted service by outcome (success, http_5xx, connect_failure, reset, timeout)', ['service', 'outcome']),
     servedDuration: histogram(registry, 'meshfed_inbound_request_duration_seconds', 'Inbound request duration until the answer is written', ['service'], LATENCY_BUCKETS),
     servedInFlight: gauge(registry, 'meshfed_inbound_requests_in_flight', 'Inbound requests in flight', ['service']),
+    zoneEndpoints: scrapedLabelledGauge(registry, 'meshfed_outbound_zone_endpoints', 'Endpoints of each destination zone this sidecar knows (state=known) and has ejected or found unreachable (state=ejected)', ['dest_service', 'dest_zone', 'state'], function* () {
+      for (const z of zoneSource()) {
+        yield { labels: { dest_service: z.service, dest_zone: z.zone, state: 'known' }, value: z.known };
+        yield { labels: { dest_service: z.service, dest_zone: z.zone, state: 'ejected' }, value: z.ejected };
+      }
+    }),
+    setZoneEndpointSource(read) {
+      zoneSource = read;
+    },
   };
   return { ...m, record: statsRecorder(m, service) };
 }

@@ -208,6 +208,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
   let faultState: RuntimeFaults = { rules: config.faults.rules, l4: NO_L4_FAULTS };
   let faultsHash = hash(JSON.stringify(config.faults));
   const balancer = createBalancer({ zone: opts.zone, random, config });
+  metrics.setZoneEndpointSource(() => balancer.zoneEndpoints(Date.now()));
   const mesh: Upstream = createMeshUpstream({ tls });
   const app: Upstream = createAppUpstream({ host: opts.appHost ?? '127.0.0.1', port: opts.appPort });
   let handlers = build();

@@ -18,7 +18,7 @@ const lat = toProto(record(emptyHistogram(), 5, 10)) as ServiceStats__Output['la
 function entry(zone: string, ok: number, bad: number, local = NO_LOCAL): ServiceStats__Output {
   return {
     namespace: 'shop', name: 'cart', requests: String(ok + bad), successes: String(ok), in_flight: 0, latency: lat,
-    errors: { http_5xx: String(bad), connect_failure: '0', timeout: '0', reset: '0' }, destination_zone: zone, local,
+    errors: { http_5xx: String(bad), connect_failure: '0', timeout: '0', reset: '0' }, destination_zone: zone, local, endpoints_known: 0, endpoints_ejected: 0,
   };
 }
 

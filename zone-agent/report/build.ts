@@ -2,7 +2,7 @@
 import { toProto } from '../../api/histogram.ts';
 import type { ZoneReport } from '../../api/generated/meshfed/v1/ZoneReport.ts';
 import type { LocalService } from '../discovery/model.ts';
-import { askedInFlightOf, inFlightOf, type OutcomeWindow, type WindowTotals } from '../telemetry/merge.ts';
+import { askedInFlightOf, EMPTY_LOCAL, EMPTY_OUTCOME, ejectionsOf, inFlightOf, type OutcomeWindow, type WindowTotals } from '../telemetry/merge.ts';
 import type { ErrorCounts } from '../../api/generated/meshfed/v1/ErrorCounts.ts';
 
 /** The inputs of one report. */
@@ -15,6 +15,22 @@ export interface ReportInputs {
   readonly services: readonly LocalService[];
   readonly window: WindowTotals;
   readonly rttsMs: Readonly<Record<string, number>>;
+}
+
+/** Services the zone's clients asked of in the window, or whose endpoints they know (ejection gauges), sorted. */
+function askedServices(w: WindowTotals): string[] {
+  const keys = new Set(Object.keys(w.asked));
+  for (const k of Object.keys(w.ejections)) keys.add(k.slice(0, k.lastIndexOf('|')));
+  return [...keys].sort();
+}
+
+/** Destination zones of a service that some caller sidecar of the zone has ejected endpoints of. */
+function ejectedZones(w: WindowTotals, service: string): string[] {
+  const out: string[] = [];
+  for (const [k, per] of Object.entries(w.ejections)) {
+    if (k.slice(0, k.lastIndexOf('|')) === service && Object.values(per).some((g) => g.ejected > 0)) out.push(k.slice(k.lastIndexOf('|') + 1));
+  }
+  return out;
 }
 
 function errorsOf(o: OutcomeWindow | undefined): ErrorCounts {
@@ -56,18 +72,22 @@ export function buildReport(r: ReportInputs): ZoneReport {
       };
     }),
     rtts: Object.keys(r.rttsMs).sort().map((zone) => ({ zone, rtt_ms: r.rttsMs[zone] as number })),
-    asked: Object.keys(r.window.asked).sort().map((key) => {
-      const a = r.window.asked[key]!;
+    asked: askedServices(r.window).map((key) => {
+      const a = r.window.asked[key] ?? { destinations: {}, local: EMPTY_LOCAL };
       const [namespace, name] = key.split('/') as [string, string];
-      const zones = Object.keys(a.destinations).sort();
-      const sent = zones.reduce((sum, z) => sum + a.destinations[z]!.requests, 0);
+      const zones = [...new Set([...Object.keys(a.destinations), ...ejectedZones(r.window, key)])].sort();
+      const sent = zones.reduce((sum, z) => sum + (a.destinations[z]?.requests ?? 0), 0);
       return {
         namespace,
         name,
         rps: sent / seconds,
         destinations: zones.map((zone) => {
-          const o = a.destinations[zone]!;
-          return { zone, requests: String(o.requests), successes: String(o.successes), errors: errorsOf(o), latency: toProto(o.latency) };
+          const o = a.destinations[zone] ?? EMPTY_OUTCOME;
+          const e = ejectionsOf(r.window, `${key}|${zone}`);
+          return {
+            zone, requests: String(o.requests), successes: String(o.successes), errors: errorsOf(o), latency: toProto(o.latency),
+            sidecars_knowing: e.knowing, sidecars_ejecting_all: e.ejectingAll,
+          };
         }),
         local: {
           fault_injected: String(a.local.fault_injected),

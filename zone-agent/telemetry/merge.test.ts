@@ -14,7 +14,7 @@ function entry(requests: number, successes: number, e5xx: number, inFlight: numb
     namespace: 'shop', name: 'cart', requests: String(requests), successes: String(successes), in_flight: inFlight,
     errors: { http_5xx: String(e5xx), connect_failure: '0', timeout: '0', reset: '0' },
     latency: { bounds_ms: h(lat).bounds_ms as number[], counts: (h(lat).counts as string[]), sum_ms: h(lat).sum_ms as number, count: String(lat.length) },
-    destination_zone: zone, local,
+    destination_zone: zone, local, endpoints_known: 0, endpoints_ejected: 0,
   };
 }
 /** A sidecar's message: what it SERVED (inbound, for cart) and what it ASKED of cart in zone b1. */
@@ -122,4 +122,19 @@ test('the report carries window counters as rates and counts, endpoints and RTTs
   assert.equal(report.services![1]!.rps, 0);
   assert.equal(report.services![1]!.latency, undefined);
   assert.deepEqual(report.rtts, [{ zone: 'a2', rtt_ms: 3 }, { zone: 'b1', rtt_ms: 12.5 }]);
+});
+
+test('ejection gauges: each message replaces its sidecar\'s set; the report counts callers that ejected every endpoint', () => {
+  const ejecting = (zone: string, known: number, ejected: number): ServiceStats__Output => ({ ...entry(0, 0, 0, 0, [], zone), endpoints_known: known, endpoints_ejected: ejected });
+  let w = ok(addStats(EMPTY_WINDOW, 's1', { window_ms: 1000, served: [], services: [ejecting('b1', 3, 3)] }));
+  w = ok(addStats(w, 's2', { window_ms: 1000, served: [], services: [ejecting('b1', 3, 1)] }));
+  const report = (win: WindowTotals) => buildReport({ zone: 'a1', sequence: 1, nowMs: 1000, windowMs: 1000, services: [], window: win, rttsMs: {} });
+  const d = report(w).asked![0]!.destinations![0]!;
+  assert.deepEqual([d.zone, d.requests, d.sidecars_knowing, d.sidecars_ejecting_all], ['b1', '0', 2, 1]);
+  // s1 recovers: its next message no longer lists b1, so it no longer counts as ejecting it.
+  w = ok(addStats(resetWindow(w), 's1', { window_ms: 1000, served: [], services: [] }));
+  assert.deepEqual(report(w).asked![0]!.destinations!.map((x) => [x.zone, x.sidecars_knowing, x.sidecars_ejecting_all]), [['b1', 1, 0]]);
+  assert.equal(report(dropSidecar(w, 's2')).asked!.length, 0, 'a gone sidecar takes its gauges with it');
+  const bad = addStats(EMPTY_WINDOW, 's1', { window_ms: 1000, served: [], services: [ejecting('b1', 1, 2)] });
+  assert.equal(bad.ok, false);
 });

@@ -49,13 +49,25 @@ export interface WindowTotals {
   readonly servedInFlight: Gauges;
   /** Asked (outbound) in-flight gauges; summed at report time. */
   readonly askedInFlight: Gauges;
+  /**
+   * Per "namespace/name|zone", per sidecar: how many of that destination zone's endpoints the sidecar knows and has
+   * ejected, as of its latest message (a message replaces the sidecar's whole set: a zone it no longer lists is no
+   * longer ejected by it).
+   */
+  readonly ejections: Readonly<Record<string, Readonly<Record<string, EjectionGauge>>>>;
+}
+
+/** One sidecar's view of one destination zone's endpoints. */
+export interface EjectionGauge {
+  readonly known: number;
+  readonly ejected: number;
 }
 
 export const EMPTY_OUTCOME: OutcomeWindow = Object.freeze({
   requests: 0, successes: 0, errors: Object.freeze({ http_5xx: 0, connect_failure: 0, timeout: 0, reset: 0 }), latency: emptyHistogram(),
 });
 export const EMPTY_LOCAL: LocalWindow = Object.freeze({ fault_injected: 0, overflow: 0, denied: 0, no_endpoint: 0, timeout: 0 });
-export const EMPTY_WINDOW: WindowTotals = Object.freeze({ served: {}, asked: {}, servedInFlight: {}, askedInFlight: {} });
+export const EMPTY_WINDOW: WindowTotals = Object.freeze({ served: {}, asked: {}, servedInFlight: {}, askedInFlight: {}, ejections: {} });
 
 /** Zone names are DNS labels (checked again by the balancer); anything else is refused here already. */
 const ZONE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -133,6 +145,11 @@ export function addStats(w: WindowTotals, sidecarId: string, msg: SidecarStats__
   const servedInFlight: Record<string, Record<string, number>> = { ...w.servedInFlight };
   const askedInFlight: Record<string, Record<string, number>> = { ...w.askedInFlight };
   const askedGauge: Record<string, number> = {};
+  const ejections: Record<string, Readonly<Record<string, EjectionGauge>>> = {};
+  for (const [key, per] of Object.entries(w.ejections)) {
+    const { [sidecarId]: _replaced, ...rest } = per;
+    if (Object.keys(rest).length > 0) ejections[key] = rest;
+  }
   for (const [i, s] of (msg.served ?? []).entries()) {
     const d = decodeEntry(s, `served[${i}]`, false);
     if (!d.ok) return d;
@@ -154,9 +171,14 @@ export function addStats(w: WindowTotals, sidecarId: string, msg: SidecarStats__
     }
     asked[key] = { destinations, local: addLocal(prev.local, local) };
     askedGauge[key] = (askedGauge[key] ?? 0) + s.in_flight;
+    const known = s.endpoints_known ?? 0;
+    if (zone !== '' && known > 0) {
+      if ((s.endpoints_ejected ?? 0) > known) return err(`services[${i}]: endpoints_ejected (${s.endpoints_ejected}) exceeds endpoints_known (${known})`);
+      ejections[`${key}|${zone}`] = { ...(ejections[`${key}|${zone}`] ?? {}), [sidecarId]: { known, ejected: s.endpoints_ejected ?? 0 } };
+    }
   }
   for (const [key, n] of Object.entries(askedGauge)) askedInFlight[key] = { ...(askedInFlight[key] ?? {}), [sidecarId]: n };
-  return ok({ served, asked, servedInFlight, askedInFlight });
+  return ok({ served, asked, servedInFlight, askedInFlight, ejections });
 }
 
 function dropFrom(g: Gauges, sidecarId: string): Gauges {
@@ -170,12 +192,17 @@ function dropFrom(g: Gauges, sidecarId: string): Gauges {
 
 /** Forgets a sidecar's gauges when its stream ends, so a gone sidecar does not hold load forever. */
 export function dropSidecar(w: WindowTotals, sidecarId: string): WindowTotals {
-  return { ...w, servedInFlight: dropFrom(w.servedInFlight, sidecarId), askedInFlight: dropFrom(w.askedInFlight, sidecarId) };
+  const ejections: Record<string, Readonly<Record<string, EjectionGauge>>> = {};
+  for (const [key, per] of Object.entries(w.ejections)) {
+    const { [sidecarId]: _gone, ...rest } = per;
+    if (Object.keys(rest).length > 0) ejections[key] = rest;
+  }
+  return { ...w, servedInFlight: dropFrom(w.servedInFlight, sidecarId), askedInFlight: dropFrom(w.askedInFlight, sidecarId), ejections };
 }
 
 /** Starts a new window: counters reset, gauges carry over. */
 export function resetWindow(w: WindowTotals): WindowTotals {
-  return { served: {}, asked: {}, servedInFlight: w.servedInFlight, askedInFlight: w.askedInFlight };
+  return { served: {}, asked: {}, servedInFlight: w.servedInFlight, askedInFlight: w.askedInFlight, ejections: w.ejections };
 }
 
 function gaugeSum(g: Gauges, key: string): number {
@@ -185,6 +212,15 @@ function gaugeSum(g: Gauges, key: string): number {
 /** Served in-flight of a service over every sidecar of the zone. */
 export function inFlightOf(w: WindowTotals, key: string): number {
   return gaugeSum(w.servedInFlight, key);
+}
+
+/**
+ * The zone's caller sidecars that know a destination zone's endpoints, and how many of them have ejected every one
+ * (keyed "namespace/name|zone").
+ */
+export function ejectionsOf(w: WindowTotals, key: string): { readonly knowing: number; readonly ejectingAll: number } {
+  const per = Object.values(w.ejections[key] ?? {});
+  return { knowing: per.length, ejectingAll: per.filter((g) => g.ejected >= g.known).length };
 }
 
 /** Asked (outbound) in-flight of a service over every sidecar of the zone. */
@@ -214,7 +250,7 @@ export function sumWindows(ws: readonly WindowTotals[]): WindowTotals {
     }
   }
   const last = ws[ws.length - 1]!;
-  return { served, asked, servedInFlight: last.servedInFlight, askedInFlight: last.askedInFlight };
+  return { served, asked, servedInFlight: last.servedInFlight, askedInFlight: last.askedInFlight, ejections: last.ejections };
 }
 
 /** A closed interval of telemetry, kept for the evidence window. */

@@ -20,6 +20,13 @@ export interface DestinationOutcome {
    * Latency as the clients saw it: network plus the destination's service time.
    */
   'latency'?: (_meshfed_v1_LatencyHistogram | null);
+  /**
+   * Gauges at the window's end: this zone's client sidecars that know the destination zone's endpoints, and how many
+   * of them have ejected every one of those endpoints (outlier detection or unreachable). Callers stop sending to a
+   * zone they ejected, so this is the evidence that outlives their last failed request.
+   */
+  'sidecars_knowing'?: (number);
+  'sidecars_ejecting_all'?: (number);
 }
 
 /**
@@ -37,4 +44,11 @@ export interface DestinationOutcome__Output {
    * Latency as the clients saw it: network plus the destination's service time.
    */
   'latency': (_meshfed_v1_LatencyHistogram__Output | null);
+  /**
+   * Gauges at the window's end: this zone's client sidecars that know the destination zone's endpoints, and how many
+   * of them have ejected every one of those endpoints (outlier detection or unreachable). Callers stop sending to a
+   * zone they ejected, so this is the evidence that outlives their last failed request.
+   */
+  'sidecars_knowing': (number);
+  'sidecars_ejecting_all': (number);
 }

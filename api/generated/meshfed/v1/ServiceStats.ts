@@ -25,6 +25,13 @@ export interface ServiceStats {
    * ASKED only: requests this sidecar failed itself before any destination served them.
    */
   'local'?: (_meshfed_v1_LocalFailures | null);
+  /**
+   * ASKED only, gauges at the window's end: how many of destination_zone's endpoints this sidecar knows, and how many
+   * of them its outlier detection has ejected (or found unreachable). Sent even for a window without requests while
+   * any is ejected, since a sidecar that ejected a zone stops sending it requests.
+   */
+  'endpoints_known'?: (number);
+  'endpoints_ejected'?: (number);
 }
 
 export interface ServiceStats__Output {
@@ -46,4 +53,11 @@ export interface ServiceStats__Output {
    * ASKED only: requests this sidecar failed itself before any destination served them.
    */
   'local': (_meshfed_v1_LocalFailures__Output | null);
+  /**
+   * ASKED only, gauges at the window's end: how many of destination_zone's endpoints this sidecar knows, and how many
+   * of them its outlier detection has ejected (or found unreachable). Sent even for a window without requests while
+   * any is ejected, since a sidecar that ejected a zone stops sending it requests.
+   */
+  'endpoints_known': (number);
+  'endpoints_ejected': (number);
 }
