@@ -404,6 +404,8 @@ export async function startZoneAgent(o: ZoneAgentOptions): Promise<ZoneAgent> {
     admin.listen(o.adminListen.port, o.adminListen.host, () => resolve((admin.address() as AddressInfo).port));
   });
   publish();
+  // Hold clocks loaded from the fail-static file keep running even if the balancer never answers.
+  scheduleHeldExpiry();
   reporter.start();
   if ((o.rttIntervalMs ?? 10_000) > 0) rtt.start(o.rttIntervalMs ?? 10_000);
   rtt.setTargets(gatewayTargets());

@@ -8,12 +8,13 @@ import { federationProto } from '../../api/proto.ts';
 import { formatHostPort } from '../../api/fields.ts';
 import { parseSpiffeId, sanUris } from '../../api/identity.ts';
 import { ReplicaView } from './view.ts';
-export { DEFAULT_COLD_START_GRACE_MS } from './view.ts';
 import { LeaderLoop } from './leader.ts';
 import { createFederationService, type FederationService, type PeerCheck } from './federation.ts';
 import { createAdminServer } from './admin.ts';
 import { createServerMetrics, type ServerMetrics } from './metrics.ts';
 import type { ReportLimits } from './report.ts';
+
+export { DEFAULT_COLD_START_GRACE_MS } from './view.ts';
 
 /** Default largest agent message (a report with every endpoint of every service of a zone). */
 export const DEFAULT_MAX_REPORT_BYTES = 8 * 1024 * 1024;
