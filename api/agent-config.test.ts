@@ -35,6 +35,7 @@ test('a minimal agent config gets every default, resolves relative paths and is 
     relayListen: { host: '127.0.0.1', port: 15101 },
     healthCheck: { interval: 5000, timeout: 1000, healthyThreshold: 2, unhealthyThreshold: 3 },
     reportInterval: 1000,
+    evidenceWindow: 5000,
     certTtl: 86_400_000,
     identityTtl: 86_400_000,
     stateDir: '/etc/meshfed/.meshfed/agent-state',
@@ -56,7 +57,7 @@ test('insecure agents may omit caDir', () => {
 });
 
 const MALFORMED: ReadonlyArray<{ name: string; text: string; error: string }> = [
-  { name: 'unknown key', text: `${MINIMAL}reportIntervall: 2s\n`, error: 'agent.yaml: (top level): unknown key "reportIntervall" (allowed: zone, cluster, network, trustDomain, globalLb, discovery, caDir, gatewayAddress, adminListen, relayListen, healthCheck, reportInterval, certTtl, identityTtl, stateDir)' },
+  { name: 'unknown key', text: `${MINIMAL}reportIntervall: 2s\n`, error: 'agent.yaml: (top level): unknown key "reportIntervall" (allowed: zone, cluster, network, trustDomain, globalLb, discovery, caDir, gatewayAddress, adminListen, relayListen, healthCheck, reportInterval, evidenceWindow, certTtl, identityTtl, stateDir)' },
   { name: 'unknown key in a nested mapping', text: `${MINIMAL}healthCheck: { intervall: 2s }\n`, error: 'agent.yaml: healthCheck: unknown key "intervall" (allowed: interval, timeout, healthyThreshold, unhealthyThreshold)' },
   { name: 'unknown key in the chosen discovery', text: MINIMAL.replace('{ type: static, file: endpoints.yaml }', '{ type: static, file: e.yaml, inCluster: true }'), error: 'agent.yaml: discovery: unknown key "inCluster" (allowed: type, file)' },
   { name: 'bad locality', text: MINIMAL.replace('aws/us-east-1/us-east-1a', 'aws/us-east-1'), error: 'agent.yaml: zone: "aws/us-east-1" is not a locality; write cloud/region/zone, each a DNS label (e.g. aws/us-east-1/us-east-1a)' },

@@ -53,8 +53,11 @@ test('every zone\'s endpoints reach the sidecars, with the gateway for zones on 
     b1: { gw: 'gw-b1.example:15443', eps: ['10.2.0.1'] },
   });
 
-  // Stats from a sidecar show up in the zone's next report.
-  sc.call.write({ stats: { window_ms: 200, services: [{ namespace: 'shop', name: 'cart', requests: '40', successes: '38', errors: { http_5xx: '2' }, in_flight: 3 }] } });
+  // Stats from a sidecar show up in the zone's next report: what it served as the zone's own cart, what its
+  // clients asked of cart in b1 under asked[], charged to b1.
+  const served = { namespace: 'shop', name: 'cart', requests: '40', successes: '38', errors: { http_5xx: '2' }, in_flight: 3 };
+  const asked = { namespace: 'shop', name: 'cart', requests: '10', successes: '4', errors: { http_5xx: '6' }, in_flight: 1, destination_zone: 'b1' };
+  sc.call.write({ stats: { window_ms: 200, served: [served], services: [asked] } });
   const report = await until('stats in a report', () => {
     const s = a1.lastReport()?.services?.find((x) => x.name === 'cart');
     return s && Number(s.successes) === 38 ? s : undefined;
@@ -62,4 +65,6 @@ test('every zone\'s endpoints reach the sidecars, with the gateway for zones on 
   assert.equal(report.errors?.http_5xx, '2');
   assert.equal(report.in_flight, 3);
   assert.ok(Number(report.rps) > 0);
+  const toB = a1.lastReport()?.asked?.find((x) => x.name === 'cart')?.destinations?.find((d) => d.zone === 'b1');
+  assert.deepEqual([toB?.requests, toB?.errors?.http_5xx], ['10', '6'], 'the clients\' failures are charged to b1');
 });

@@ -94,7 +94,7 @@ test('a sidecar stream sending garbage or breaking the protocol is closed and co
   const good = new TestSidecar(a.relayPort);
   t.after(() => good.close());
   await until('state', () => good.latest());
-  good.call.write({ stats: { window_ms: 1000, services: [{ namespace: 'shop', name: 'web', requests: '10', successes: '9', errors: { http_5xx: '1' }, in_flight: 2 }] } });
+  good.call.write({ stats: { window_ms: 1000, services: [{ namespace: 'shop', name: 'web', requests: '10', successes: '9', errors: { http_5xx: '1' }, in_flight: 2, destination_zone: 'a1' }] } });
   // A later message gets its answer (no CA here: a refusal), which proves the stats before it were taken in order.
   good.call.write({ csr: { csr_pem: 'x' } });
   await until('answer after stats', () => good.errors.length > 0);
