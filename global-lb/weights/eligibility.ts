@@ -58,7 +58,71 @@ export function zoneHealth(
       return { healthy: false, reason: `error rate ${percent(seen)} > ejection ${percent(rules.errorRate)} (seen by callers${who})` };
     }
   }
+  // Outlier ejection: callers stop sending to a zone they ejected, so its error rate soon has too few requests to
+  // judge. While at least half the caller sidecars that know the zone have ejected every endpoint, it stays out.
+  const ejecting = c?.sidecarsEjectingAll ?? 0;
+  if (c !== undefined && ejecting > 0 && ejecting * 2 >= (c.sidecarsKnowing ?? ejecting)) {
+    const who = c.ejectingSources !== undefined && c.ejectingSources.length > 0 ? ` in ${c.ejectingSources.join(', ')}` : '';
+    return { healthy: false, reason: `every endpoint ejected by the outlier detection of ${ejecting} of ${c.sidecarsKnowing ?? ejecting} caller sidecars${who}` };
+  }
   return HEALTHY;
+}
+
+/** What the panic rule reads about one zone that has (or had) the service. */
+export interface PanicInput {
+  /** The zone counts at all: alive, not drained by the operator or the policy, and reporting the service. */
+  readonly counted: boolean;
+  readonly eligible: boolean;
+  /** Held down (healthy again, waiting for readmission): coming back, so not lost capacity. */
+  readonly holding: boolean;
+  readonly healthyEndpoints: number;
+  readonly totalEndpoints: number;
+  /** Capacity at 100% utilisation (rps). */
+  readonly capacity: number;
+}
+
+/** The panic verdict of one service, with what the reason shows. */
+export interface PanicVerdict {
+  readonly panic: boolean;
+  /** Healthy endpoints of eligible zones over every endpoint of the zones that count (held-down zones excluded). */
+  readonly eligibleFraction: number;
+  /** Capacity of the eligible zones at the target utilisation, and the service's measured demand (rps). */
+  readonly eligibleOffer: number;
+  readonly demand: number;
+}
+
+/**
+ * Step 5, panic: too little healthy capacity remains. Both must hold: the eligible zones' endpoints are below
+ * panicThreshold of all (held-down zones are coming back, so they are not counted as lost: an undrain never causes
+ * panic), and their capacity at the target utilisation cannot carry the service's measured demand (a 40% remnant
+ * that carries the load is no reason to send traffic to failing zones). With no measured demand the endpoint fraction
+ * alone decides, as there is nothing to size by. Panic needs some zone with a healthy endpoint to spread over.
+ */
+export function panicVerdict(zones: Iterable<PanicInput>, demand: number, threshold: number, targetUtilization: number): PanicVerdict {
+  let healthyEligible = 0;
+  let total = 0;
+  let offer = 0;
+  let spreadable = 0;
+  for (const z of zones) {
+    if (!z.counted) continue;
+    if (z.healthyEndpoints > 0) spreadable++;
+    if (z.holding) continue;
+    total += z.totalEndpoints;
+    if (z.eligible) {
+      healthyEligible += z.healthyEndpoints;
+      offer += z.capacity * targetUtilization;
+    }
+  }
+  const eligibleFraction = total > 0 ? healthyEligible / total : 0;
+  const short = eligibleFraction < threshold;
+  const overloaded = !(demand > 0) || demand > offer;
+  return { panic: short && overloaded && spreadable > 0, eligibleFraction, eligibleOffer: offer, demand };
+}
+
+/** The panic reason every target of a panicking row carries. */
+export function panicReason(v: PanicVerdict, threshold: number): string {
+  const load = v.demand > 0 ? ` and their capacity at target (${Math.round(v.eligibleOffer)} rps) cannot carry the demand (${Math.round(v.demand)} rps)` : '';
+  return `panic: only ${percent(v.eligibleFraction)} of endpoints eligible (< ${percent(threshold)})${load}; spread over every zone with a healthy endpoint by capacity`;
 }
 
 /** errors / (errors + successes), or undefined below minRequests (too few to judge). */

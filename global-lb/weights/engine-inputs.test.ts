@@ -159,7 +159,7 @@ const RESIDENT = { residency: [{ from: 'gcp/europe-west1/*', allow: ['gcp/europe
 function euFederation(over: { drainEu?: boolean; sickUs?: boolean } = {}): FederationSnapshot {
   return {
     zones: [
-      zone('gcp/europe-west1/europe-west1-b', stats(), { demand: 50, drained: over.drainEu === true }),
+      zone('gcp/europe-west1/europe-west1-b', stats(), { demand: over.sickUs ? 2000 : 50, drained: over.drainEu === true }),
       zone('gcp/europe-west1/europe-west1-c', stats({ healthyEndpoints: over.drainEu ? 0 : 3 })),
       zone('aws/us-east-1/us-east-1a', stats({ capacityRps: 1000 })),
       zone('aws/us-east-1/us-east-1b', stats({ capacityRps: 1000, healthyEndpoints: over.sickUs ? 0 : 3, totalEndpoints: over.sickUs ? 30 : 3 })),
@@ -178,7 +178,7 @@ test('residency: a restricted row lists only allowed zones and is exclusive; oth
 });
 
 test('residency holds in panic and under distribute, and says why nothing can serve', () => {
-  // Panic: most endpoints are in a sick us-east-1b; the EU source still spreads over EU zones only.
+  // Panic: most endpoints are in a sick us-east-1b and the rest cannot carry the demand; the EU source still spreads over EU zones only.
   const panic = run(euFederation({ sickUs: true }), policy(RESIDENT));
   const eu = rowOf(panic, 'europe-west1-b');
   assert.ok(eu.panic);

@@ -2,7 +2,7 @@
 // It shares params.ts (policy compilation, tiers, capacity) with engine.ts: what it checks is the optimised round.
 import { proximity, type Locality } from '../../api/locality.ts';
 import { dampStep, largestRemainder } from './damping.ts';
-import { admit, gone, percent, zoneHealth, type Admission } from './eligibility.ts';
+import { admit, gone, panicReason, panicVerdict, percent, zoneHealth, type Admission, type PanicVerdict } from './eligibility.ts';
 import type {
   FederationSnapshot,
   Policy,
@@ -170,16 +170,14 @@ export function computeServiceFromIndex(index: SnapshotIndex, service: ServiceKe
 
   const eligible = cands.filter((c) => c.adm.eligible);
   // 5 (panic) is decided before filling: it changes who may receive traffic at all.
-  let healthyEligible = 0;
-  let totalEndpoints = 0;
-  for (const c of cands) {
-    if (!c.stats || !c.zone?.alive || c.zone.drained || p.drained.has(c.name)) continue;
-    totalEndpoints += c.stats.totalEndpoints;
-    if (c.adm.eligible) healthyEligible += c.stats.healthyEndpoints;
-  }
-  const eligibleFraction = totalEndpoints > 0 ? healthyEligible / totalEndpoints : 0;
-  const panicZones = cands.filter((c) => c.stats && c.zone?.alive && !c.zone.drained && !p.drained.has(c.name) && c.stats.healthyEndpoints > 0);
-  const panic = eligibleFraction < p.panicThreshold && panicZones.length > 0;
+  const counted = (c: (typeof cands)[number]) => c.stats !== undefined && c.zone?.alive === true && !c.zone.drained && !p.drained.has(c.name);
+  const demand = index.sources.reduce((sum, z) => sum + demandOf(z, service), 0);
+  const verdict = panicVerdict(cands.map((c) => ({
+    counted: counted(c), eligible: c.adm.eligible, holding: c.adm.memory.status === 'holding',
+    healthyEndpoints: c.stats?.healthyEndpoints ?? 0, totalEndpoints: c.stats?.totalEndpoints ?? 0, capacity: c.cap,
+  })), demand, p.panicThreshold, p.u);
+  const { panic } = verdict;
+  const panicZones = cands.filter((c) => counted(c) && c.stats!.healthyEndpoints > 0);
   const targets = panic ? panicZones : eligible;
   const n = targets.length;
   const caps = targets.map((c) => c.cap * (panic ? 1 : c.adm.ramp));
@@ -287,7 +285,7 @@ export function computeServiceFromIndex(index: SnapshotIndex, service: ServiceKe
       const tier = plan.tiers[e]!;
       if (plan.lat[e]! <= 0 || (bp <= 0 && tier > usedTier && tier !== standby1 && tier !== standby2)) continue;
       if (bp > 0) rowMem[t.name] = bp;
-      out.push({ zone: t.name, basisPoints: bp, tier, reason: reasonFor(p, plan, e, t, bp, target[e]!, firstTier, usedTier, panic, eligibleFraction, tierUtil, targets) });
+      out.push({ zone: t.name, basisPoints: bp, tier, reason: reasonFor(p, plan, e, t, bp, target[e]!, firstTier, usedTier, panic, verdict, tierUtil, targets) });
     }
     const listedOuts = outCands.filter((c) => allowedBy(p, plan.res, c.loc));
     for (const c of listedOuts) out.push({ zone: c.name, basisPoints: 0, tier: tierOf(p, src.locality, c.loc), reason: c.adm.reason });
@@ -331,7 +329,7 @@ function reasonFor(
   firstTier: number,
   usedTier: number,
   panic: boolean,
-  eligibleFraction: number,
+  verdict: PanicVerdict,
   tierUtil: (plan: SourcePlan, k: number) => number,
   targets: readonly Candidate[],
 ): string {
@@ -339,7 +337,7 @@ function reasonFor(
   const parts: string[] = [];
   const tierText = `tier ${tier} (${tierLabel(p, tier)})`;
   if (panic) {
-    parts.push(`panic: only ${percent(eligibleFraction)} of endpoints eligible (< ${percent(p.panicThreshold)}); spread over every zone with a healthy endpoint by capacity`);
+    parts.push(panicReason(verdict, p.panicThreshold));
     if (!t.adm.eligible) parts.push(`normally ${t.adm.reason}`);
     return parts.join('; ');
   }

@@ -1,7 +1,7 @@
 // The weight engine: a pure function from a federation snapshot, policies and last round's memory to weight tables.
 import { proximity, type Locality } from '../../api/locality.ts';
 import { dampStep, largestRemainder, TOTAL_BP } from './damping.ts';
-import { admit, gone, percent, zoneHealth } from './eligibility.ts';
+import { admit, gone, panicReason, panicVerdict, percent, zoneHealth, type PanicInput, type PanicVerdict } from './eligibility.ts';
 import type {
   EngineResult,
   EngineState,
@@ -392,7 +392,7 @@ function unpackGroups(pk: PackedGroups, p: Params): RowPlan[] {
 interface ReasonContext {
   readonly p: Params;
   readonly panic: boolean;
-  readonly eligibleFraction: number;
+  readonly verdict: PanicVerdict;
   readonly targets: readonly Candidate[];
   readonly offers: readonly number[];
   /** Spare offer after the fill (no longer mutated once the rows are built). */
@@ -817,6 +817,22 @@ function located(memory: ZoneMemory, loc: Locality): ZoneMemory {
   return memory.locality === loc ? memory : { ...memory, locality: loc };
 }
 
+/** What the panic rule reads of a candidate. */
+function panicInput(c: Candidate, p: Params): PanicInput {
+  const counted = c.stats !== undefined && c.zone?.alive === true && !c.zone.drained && !p.drained.has(c.name);
+  return {
+    counted, eligible: c.eligible, holding: c.memory.status === 'holding',
+    healthyEndpoints: c.stats?.healthyEndpoints ?? 0, totalEndpoints: c.stats?.totalEndpoints ?? 0, capacity: c.cap,
+  };
+}
+
+/** A service's measured demand over every source (rps). */
+function totalDemand(asked: Asked): number {
+  let sum = 0;
+  for (let k = 0; k < asked.rps.length; k++) sum += asked.rps[k]!;
+  return sum;
+}
+
 /** Whether a candidate may receive traffic: eligible, or in panic any live, undrained zone with healthy endpoints. */
 function isTarget(c: Candidate, panic: boolean, p: Params): boolean {
   return panic ? c.stats !== undefined && c.zone?.alive === true && !c.zone.drained && !p.drained.has(c.name) && c.stats.healthyEndpoints > 0 : c.eligible;
@@ -923,17 +939,8 @@ function computeService(
   }
 
   // 5 (panic) is decided before filling: it changes who may receive traffic at all.
-  let healthyEligible = 0;
-  let totalEndpoints = 0;
-  let panicCount = 0;
-  for (const c of cands) {
-    if (!c.stats || !c.zone?.alive || c.zone.drained || p.drained.has(c.name)) continue;
-    totalEndpoints += c.stats.totalEndpoints;
-    if (c.eligible) healthyEligible += c.stats.healthyEndpoints;
-    if (c.stats.healthyEndpoints > 0) panicCount++;
-  }
-  const eligibleFraction = totalEndpoints > 0 ? healthyEligible / totalEndpoints : 0;
-  const panic = eligibleFraction < p.panicThreshold && panicCount > 0;
+  const verdict = panicVerdict(cands.map((c) => panicInput(c, p)), totalDemand(asked), p.panicThreshold, p.u);
+  const { panic } = verdict;
   // Both sized exactly: the reasons keep `targets` and `outs` until the rows are read.
   let targetCount = 0;
   for (const c of cands) if (isTarget(c, panic, p)) targetCount++;
@@ -1293,7 +1300,7 @@ function computeService(
   for (let gi = 0; gi < groups.length; gi++) groupDemands[gi] = groups[gi]!.demand;
   // One object is the reasons' context, the packed groups and what builds the rows (fewer objects survive).
   const rows: LazyRows = {
-    p, panic, eligibleFraction, targets, offers, remaining, rttT, proxT, allowT, allowO, resOf, sources: index.sources,
+    p, panic, verdict, targets, offers, remaining, rttT, proxT, allowT, allowO, resOf, sources: index.sources,
     shapes, rounded, demands: groupDemands, extras, finals,
     outs, groupOf, sourceNames: index.sourceNames, built: undefined,
   };
@@ -1415,7 +1422,7 @@ function tierUtil(cx: ReasonContext, plan: RowPlan, k: number): number {
 }
 
 function reasonFor(cx: ReasonContext, plan: RowPlan, row: TermRow, e: number, bp: number, srcCloud: string): string {
-  const { p, panic, eligibleFraction, targets } = cx;
+  const { p, panic, verdict, targets } = cx;
   const { firstTier, usedTier } = plan;
   const t = targets[e]!;
   const targetBp = plan.target[e]!;
@@ -1423,7 +1430,7 @@ function reasonFor(cx: ReasonContext, plan: RowPlan, row: TermRow, e: number, bp
   const parts: string[] = [];
   const tierText = `tier ${tier} (${tierLabel(p, tier)})`;
   if (panic) {
-    parts.push(`panic: only ${percent(eligibleFraction)} of endpoints eligible (< ${percent(p.panicThreshold)}); spread over every zone with a healthy endpoint by capacity`);
+    parts.push(panicReason(verdict, p.panicThreshold));
     if (!t.eligible) parts.push(`normally ${t.reason}`);
     return parts.join('; ');
   }
