@@ -21,7 +21,7 @@ export interface SampleReply {
   readonly zone: string;
   readonly version: string;
   readonly instance: string;
-  readonly upstream?: SampleReply | { readonly error: string; readonly status?: number };
+  readonly upstream?: SampleReply | { readonly error: string; readonly status?: number; readonly code?: string };
 }
 
 const PROPAGATED = ['traceparent', 'tracestate', 'x-request-id', 'x-b3-traceid', 'x-b3-spanid', 'x-b3-sampled', 'b3', 'x-canary'];
@@ -50,7 +50,9 @@ export async function startSampleApp(options: SampleAppOptions): Promise<{ port:
           const text = await up.body.text();
           if (up.statusCode === 200) reply.upstream = JSON.parse(text) as SampleReply;
           else {
-            reply.upstream = { error: text.slice(0, 200), status: up.statusCode };
+            // An answer the sidecar made itself names its stable code in x-meshfed-code: pass it on to the caller.
+            const code = up.headers['x-meshfed-code'];
+            reply.upstream = { error: text.slice(0, 300), status: up.statusCode, ...(typeof code === 'string' ? { code } : {}) };
             status = 502;
           }
         } catch (e) {

@@ -32,8 +32,16 @@ export function snapshotFromView(view: ReplicaView): FederationSnapshot {
   return buildSnapshot(view.reports, departed, (zone) => view.drains.has(zone));
 }
 
-/** How often at most a table whose shares did not change is rewritten for new reasons (see LeaderLoop.reasonsStale). */
-export const REASON_REFRESH_MS = 5_000;
+/**
+ * Reason-only rewrites (see LeaderLoop.reasonsStale) are spread so that together they stay under this many writes per
+ * second: each table's reasons are at most max(1 s, tables / REASON_WRITES_PER_SECOND s) old. 3 tables: 1 s; 10k: 50 s.
+ */
+export const REASON_WRITES_PER_SECOND = 200;
+
+/** How stale a table's reasons may get before a reason-only rewrite, with `tables` tables in the round. */
+export function reasonRefreshMs(tables: number): number {
+  return Math.max(1000, (tables / REASON_WRITES_PER_SECOND) * 1000);
+}
 
 /** A hash of a table's reasons (and unavailable reasons), for equality only. */
 export function reasonsDigest(table: ServiceTable): number {
@@ -241,7 +249,7 @@ export class LeaderLoop {
     for (const [key, table] of tables) {
       const fence = fenced();
       if (!fence) return false;
-      if (this.written.get(key) === table.version && !this.reasonsStale(key, table)) continue;
+      if (this.written.get(key) === table.version && !this.reasonsStale(key, table, tables.size)) continue;
       try {
         const r = await this.o.store.putFenced(fence, KEYS.weight(table.namespace, table.name), JSON.stringify(table));
         if (!r.ok) return this.fenceLost(key);
@@ -275,14 +283,14 @@ export class LeaderLoop {
 
   /**
    * A table's version covers what the data plane acts on (shares, tiers, panic), not its reasons, so a round that only
-   * changes why (e.g. demand now measured, a latency that moved) writes nothing. Reasons are what `--explain` shows,
-   * so a table whose reasons changed is written again once its last write is REASON_REFRESH_MS old: explanations are
-   * at most that stale, and the write rate stays bounded by one per table per interval.
+   * changes why (e.g. demand now measured, a zone now held down) writes nothing. Reasons are what `--explain` shows,
+   * so a table whose reasons changed is written again once its last write is reasonRefreshMs old: explanations are
+   * at most that stale, and reason-only writes stay under REASON_WRITES_PER_SECOND in total.
    */
-  private reasonsStale(key: string, table: ServiceTable): boolean {
+  private reasonsStale(key: string, table: ServiceTable, tables: number): boolean {
     const last = this.writtenAt.get(key);
     if (last === undefined) return true;
-    if (this.now() - last.at < REASON_REFRESH_MS) return false;
+    if (this.now() - last.at < reasonRefreshMs(tables)) return false;
     return reasonsDigest(table) !== last.reasons;
   }
 

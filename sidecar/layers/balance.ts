@@ -71,7 +71,7 @@ export function balanceLayer(deps: StackDeps): Layer {
     if (p.kind === 'queue') return localResponse(503, 'MESHFED_E_SIDECAR_NO_HEALTHY_UPSTREAM', `endpoints of ${req.service} not known yet (waited up to ${queueWaitCapMs(req)} ms)`, ['no-healthy-upstream', 'not-ready']);
     if (p.kind === 'unavailable') {
       return p.code === 'MESHFED_E_NO_ALLOWED_ZONE'
-        ? localResponse(503, p.code, `no allowed zone can serve ${req.service}: ${p.reason}`, ['no-healthy-upstream', 'no-allowed-zone'])
+        ? localResponse(503, p.code, p.reason.startsWith('no allowed zone can serve') ? `${req.service}: ${p.reason}` : `no allowed zone can serve ${req.service}: ${p.reason}`, ['no-healthy-upstream', 'no-allowed-zone'])
         : localResponse(503, p.code ?? 'MESHFED_E_SIDECAR_NO_HEALTHY_UPSTREAM', `no healthy upstream for ${req.service}: ${p.reason}`, ['no-healthy-upstream']);
     }
     if (p.kind === 'drop') return localResponse(503, 'MESHFED_E_SIDECAR_NO_HEALTHY_UPSTREAM', `dropped: ${p.reason}`, ['dropped']);
