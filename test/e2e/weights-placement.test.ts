@@ -89,11 +89,13 @@ test('meshfed up --config (4 zones): slow zone, demand spill and tier-ordered fa
   const slow = await cli(up.env, 'fault', 'set', '--zone', 'us-east-1b', '--service', 'catalog', '--direction', 'inbound', '--delay', '300ms', '--percent', '100');
   assert.equal(slow.code, 0, slow.stderr);
   const slowAt = Date.now();
+  let lastSeen = '';
   const fell = await until('us-east-1b to lose half its share from us-east-1c', 10_000, async () => {
     const tb = await tableOf(up, 'catalog');
     const x = tb && rowOf(tb, 'us-east-1c').targets.find((y) => y.zone === 'us-east-1b');
+    if (x) lastSeen = `${x.basisPoints} bp (from ${Math.round(base * 10000)}): ${x.reason}`;
     return x && x.basisPoints / 10000 <= base / 2 ? x : undefined;
-  }, 250);
+  }, 250).catch((e: Error) => assert.fail(`${e.message}; last seen ${lastSeen}`));
   t.diagnostic(`slow zone: us-east-1b from us-east-1c ${(base * 100).toFixed(1)}% -> ${(fell.basisPoints / 100).toFixed(1)}% in ${Date.now() - slowAt} ms: ${fell.reason}`);
   assert.match(fell.reason, /latency discount .*p99 \d+/, 'the reason names the latency');
   assert.equal((await cli(up.env, 'fault', 'clear', '--zone', 'us-east-1b', '--service', 'catalog')).code, 0);
