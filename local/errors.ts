@@ -1,4 +1,4 @@
-// Error codes of the local federation (meshfed up, down, status, fault).
+// Error codes of the local federation (meshfed up, down, status, fault, hold, release).
 import { MeshfedError } from '../common/errors.ts';
 
 /** Code -> meaning; each has a row in docs/errors.md under "Local federation". */
@@ -10,6 +10,7 @@ export const LOCAL_CODES = {
   MESHFED_E_UP_TIMEOUT: 'the federation did not reach a ready state in time',
   MESHFED_E_UP_POLICY_REJECTED: 'the balancer refused a policy meshfed up applies at start',
   MESHFED_E_DOWN_STUCK: 'meshfed down could not stop every recorded process',
+  MESHFED_E_HOLD_NOT_APPLIED: 'meshfed up did not apply a hold or release (not running, or did not answer in time)',
 } as const;
 
 export type LocalCode = keyof typeof LOCAL_CODES;

@@ -21,6 +21,14 @@ const sidecarSchema = z.object({
   appUrl: z.string().optional(),
 });
 
+const holdSchema = z.object({
+  id: z.string(),
+  since: z.string(),
+  until: z.string(),
+  kill: z.boolean(),
+  down: z.boolean(),
+});
+
 const componentSchema = z.object({
   name: z.string(),
   /** The current process; updated when the component restarts. */
@@ -32,6 +40,8 @@ const componentSchema = z.object({
   restarts: z.number().int().optional(),
   /** How the last exit went, e.g. "signal SIGKILL", once it restarted. */
   lastExit: z.string().optional(),
+  /** The `meshfed hold` in force, as the supervisor applied it; `down` while the process is kept down (pid is then the last one). */
+  hold: holdSchema.optional(),
 });
 const zoneSchema = z.object({
   name: z.string(),

@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isAlive, StartError, Supervisor } from './supervisor.ts';
+import type { Hold } from './holds.ts';
 
 const node = process.execPath;
 
@@ -138,4 +139,35 @@ test('stopAll cancels a pending restart: nothing is spawned after it', async (t)
   await supervisor.stopAll(1000);
   const spawned = await Promise.race([respawned.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 600))]);
   assert.equal(spawned, false, 'no restart after stopAll');
+});
+
+test('a --kill hold kills a component and keeps it down without spending its budget; it restarts when the hold ends or is released', async (t) => {
+  const holds: Hold[] = [];
+  const lines: string[] = [];
+  // A budget of 0: any exit the policy saw would stop the federation, so the held exits must not reach it.
+  const supervisor = new Supervisor(tempLogDir(t), {
+    restart: { initialBackoffMs: 10, maxBackoffMs: 10, budget: 0, windowMs: 60_000 }, print: (l) => lines.push(l), holdPollMs: 50,
+    holds: { read: () => holds, remove: (h) => void holds.splice(holds.indexOf(h), 1) },
+  });
+  t.after(() => supervisor.stopAll(1000));
+  let gaveUp = false;
+  supervisor.onExit(() => (gaveUp = true));
+  const first = await supervisor.start({ name: 'agent-a', command: node, args: ['-e', 'setInterval(() => {}, 1000)'], ready: async () => true });
+  holds.push({ id: 'h1', component: 'agent-a', since: Date.now(), until: Date.now() + 800, kill: true });
+  assert.ok(await waitFor(() => !isAlive(first.pid) && supervisor.list()[0]?.hold?.down === true, 5000), 'killed and kept down');
+  assert.equal(supervisor.list()[0]?.pid, first.pid, 'not restarted while held');
+  assert.ok(await waitFor(() => supervisor.list()[0]?.pid !== first.pid && isAlive(supervisor.list()[0]!.pid) && lines.some((l) => l.startsWith('  released')), 5000), 'restarted after the hold');
+  const second = supervisor.list()[0]!;
+  assert.equal(holds.length, 0, 'the expired hold was dropped');
+  assert.equal(second.hold, undefined);
+  assert.equal(second.restarts, 0, 'a held exit is not a restart');
+  assert.match(lines.join('\n'), new RegExp(`^ {2}released {4}agent-a after \\d+\\.\\ds, restarted: pid ${second.pid}$`, 'm'));
+  // A long hold, ended early by removing it (meshfed release).
+  holds.push({ id: 'h2', component: 'agent-a', since: Date.now(), until: Date.now() + 60_000, kill: true });
+  assert.ok(await waitFor(() => !isAlive(second.pid) && supervisor.list()[0]?.hold?.down === true, 5000), 'killed again');
+  const releasedAt = Date.now();
+  holds.length = 0;
+  assert.ok(await waitFor(() => supervisor.list()[0]?.pid !== second.pid && isAlive(supervisor.list()[0]!.pid), 5000), 'restarted on release');
+  assert.ok(Date.now() - releasedAt < 3000, 'promptly');
+  assert.equal(gaveUp, false);
 });

@@ -5,6 +5,7 @@ import { openSync, closeSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MeshfedError } from '../common/errors.ts';
 import { DEFAULT_RESTART_POLICY, describeExit, RestartTracker, type RestartPolicy } from './restart-policy.ts';
+import { decideHold, formatHeld, HOLD_POLL_MS, staleHolds, type HeldState, type Hold } from './holds.ts';
 
 /** A component to start: a command, where its log goes, and how to know it is ready. */
 export interface ComponentSpec {
@@ -31,6 +32,14 @@ export interface RunningComponent {
   readonly restarts: number;
   /** How the last exit went, e.g. "signal SIGKILL", when it restarted at least once. */
   readonly lastExit?: string;
+  /** The hold in force (`meshfed hold`); `down` when the process is not running because of it (`pid` is then the last one). */
+  readonly hold?: { readonly id: string; readonly since: number; readonly until: number; readonly kill: boolean; readonly down: boolean };
+}
+
+/** Where the supervisor finds holds (see local/holds.ts) and drops those that ended. */
+export interface HoldSource {
+  read(): readonly Hold[];
+  remove(hold: Hold): void;
 }
 
 /** Why a component could not start. */
@@ -50,8 +59,11 @@ export interface SupervisorOptions {
   readonly restart?: RestartPolicy;
   /** Prints one progress line (restarts, give-ups). */
   readonly print?: (line: string) => void;
-  /** The clock of restart decisions (injected by tests). */
+  /** The clock of restart and hold decisions (injected by tests). */
   readonly now?: () => number;
+  /** Holds to honour; read before every restart decision and every pollMs (default: none). */
+  readonly holds?: HoldSource;
+  readonly holdPollMs?: number;
 }
 
 /** One supervised child. `initial` holds until it was first ready: an exit then is a failed start, not a crash. */
@@ -65,6 +77,12 @@ interface Child {
   initial: boolean;
   lastExit: string | undefined;
   timer: NodeJS.Timeout | undefined;
+  /** Set while a hold keeps the process down (it exited, or was killed, under a hold): since when. */
+  keptDown: number | undefined;
+  /** The hold in force as last seen, for list(). */
+  hold: Hold | undefined;
+  /** Ids of --kill holds whose SIGKILL was sent. */
+  readonly killed: Set<string>;
 }
 
 /**
@@ -72,6 +90,8 @@ interface Child {
  * Invariant: every process it spawned is either running and listed, waiting for its restart, or has exited;
  * stopAll() leaves none alive (each child leads its own process group, which is signalled as a whole) and cancels
  * pending restarts. A restarted component gets the same command, args and so the same ports.
+ * Holds: a component with a hold in force is not restarted and its exits are not counted against its budget; it is
+ * started again (same args) at the first poll that finds no hold for it.
  */
 export class Supervisor {
   readonly logDir: string;
@@ -82,12 +102,19 @@ export class Supervisor {
   private readonly policy: RestartPolicy;
   private readonly print: (line: string) => void;
   private readonly now: () => number;
+  private readonly holds: HoldSource | undefined;
+  private readonly holdTimer: NodeJS.Timeout | undefined;
 
   constructor(logDir: string, options: SupervisorOptions = {}) {
     this.logDir = logDir;
     this.policy = options.restart ?? DEFAULT_RESTART_POLICY;
     this.print = options.print ?? (() => {});
     this.now = options.now ?? Date.now;
+    this.holds = options.holds;
+    if (this.holds !== undefined) {
+      this.holdTimer = setInterval(() => this.pollHolds(), options.holdPollMs ?? HOLD_POLL_MS);
+      this.holdTimer.unref();
+    }
   }
 
   /** Called when a component keeps failing (its restart budget is spent): the federation is then broken. */
@@ -104,7 +131,9 @@ export class Supervisor {
   async start(spec: ComponentSpec): Promise<RunningComponent> {
     const logFile = join(this.logDir, `${spec.name.replace(/[^a-zA-Z0-9._-]+/g, '-')}.log`);
     // spawn() fills in proc, exited and exitInfo before anything reads them.
-    const child = { spec, logFile, tracker: new RestartTracker(this.policy), initial: true, lastExit: undefined, timer: undefined } as Partial<Child> as Child;
+    const child = {
+      spec, logFile, tracker: new RestartTracker(this.policy), initial: true, lastExit: undefined, timer: undefined, keptDown: undefined, hold: undefined, killed: new Set<string>(),
+    } as Partial<Child> as Child;
     this.spawn(child);
     this.children.set(spec.name, child);
     const outcome = await this.waitReady(child);
@@ -155,6 +184,7 @@ export class Supervisor {
     if (this.stopping || child.initial || child.proc !== proc) return;
     const name = child.spec.name;
     child.lastExit = describeExit(code, signal);
+    if (this.keepDownIfHeld(child, `exit ${child.lastExit}`)) return;
     const decision = child.tracker.onExit(this.now());
     if (decision.kind === 'give-up') {
       this.print(`  give up     ${name} (exit ${child.lastExit}): it exited ${decision.restartsInWindow + 1} times within ${this.policy.windowMs / 1000}s`);
@@ -166,15 +196,18 @@ export class Supervisor {
   }
 
   /** Spawns the child again on the same args; a restart that exits or never gets ready counts as another exit. */
-  private async restart(child: Child): Promise<void> {
+  private async restart(child: Child, heldMs?: number): Promise<void> {
     child.timer = undefined;
     if (this.stopping) return;
+    // A hold set during the backoff wins over the pending restart.
+    if (heldMs === undefined && this.keepDownIfHeld(child, 'restart pending')) return;
     this.spawn(child);
     this.onChanged?.();
     const proc = child.proc;
     const outcome = await this.waitReady(child);
     if (outcome === 'ready') {
-      this.print(`  restarted   ${child.spec.name}: pid ${proc.pid}, ready`);
+      if (heldMs !== undefined) this.print(`  released    ${child.spec.name} after ${formatHeld(heldMs)}, restarted: pid ${proc.pid}`);
+      else this.print(`  restarted   ${child.spec.name}: pid ${proc.pid}, ready`);
       this.onChanged?.();
       await child.spec.afterRestart?.().catch((e: unknown) => this.print(`  warning     ${child.spec.name}: after restart: ${(e as Error).message}`));
     } else if (outcome === 'timeout') {
@@ -183,10 +216,62 @@ export class Supervisor {
     }
   }
 
+  /** Keeps an exited child down when a hold is in force (not counted against its budget); true when it did. */
+  private keepDownIfHeld(child: Child, why: string): boolean {
+    if (this.holds === undefined) return false;
+    const now = this.now();
+    const d = decideHold(this.readHolds(), child.spec.name, { kind: 'exited' }, now, child.killed);
+    if (d.kind !== 'keep-down') return false;
+    child.keptDown = now;
+    child.hold = d.hold;
+    this.print(`  held        ${child.spec.name} (${why}): kept down until ${new Date(d.until).toISOString()}`);
+    this.onChanged?.();
+    return true;
+  }
+
+  private readHolds(): readonly Hold[] {
+    try {
+      return this.holds?.read() ?? [];
+    } catch {
+      return [];
+    }
+  }
+
+  /** One look at the holds: kill what a new --kill hold names, restart what a hold no longer keeps down, drop ended holds. */
+  private pollHolds(): void {
+    if (this.stopping || this.holds === undefined) return;
+    const now = this.now();
+    const holds = this.readHolds();
+    let changed = false;
+    for (const child of this.children.values()) {
+      if (child.initial) continue;
+      const state: HeldState = child.keptDown !== undefined ? { kind: 'kept-down', since: child.keptDown } : child.exitInfo ? { kind: 'exited' } : { kind: 'running' };
+      const d = decideHold(holds, child.spec.name, state, now, child.killed);
+      const hold = d.kind === 'keep-down' || d.kind === 'kill' ? d.hold : undefined;
+      if (hold?.id !== child.hold?.id) {
+        if (hold === undefined && child.hold !== undefined && d.kind === 'not-held') this.print(`  released    ${child.spec.name} after ${formatHeld(now - child.hold.since)} (it kept running)`);
+        child.hold = hold;
+        changed = true;
+      }
+      if (d.kind === 'kill') {
+        child.killed.add(d.hold.id);
+        this.print(`  hold        ${child.spec.name}: SIGKILL to pid ${child.proc.pid}, held until ${new Date(d.hold.until).toISOString()}`);
+        killGroup(child.proc.pid, 'SIGKILL'); // its exit finds the hold and keeps it down
+      } else if (d.kind === 'restart-now') {
+        child.keptDown = undefined;
+        changed = true;
+        void this.restart(child, d.heldMs);
+      }
+    }
+    for (const h of staleHolds(holds, now)) this.holds.remove(h);
+    if (changed) this.onChanged?.();
+  }
+
   private describe(c: Child): RunningComponent {
     return {
       name: c.spec.name, pid: c.proc.pid ?? -1, logFile: c.logFile, restarts: c.tracker.total,
       ...(c.spec.zone !== undefined ? { zone: c.spec.zone } : {}), ...(c.lastExit !== undefined ? { lastExit: c.lastExit } : {}),
+      ...(c.hold !== undefined ? { hold: { id: c.hold.id, since: c.hold.since, until: c.hold.until, kill: c.hold.kill, down: c.keptDown !== undefined } } : {}),
     };
   }
 
@@ -198,6 +283,7 @@ export class Supervisor {
   /** Stops every child in reverse start order: SIGTERM to its process group, SIGKILL after graceMs. No restarts after this. */
   async stopAll(graceMs = 5000): Promise<void> {
     this.stopping = true;
+    clearInterval(this.holdTimer);
     const all = [...this.children.values()].reverse();
     for (const c of all) clearTimeout(c.timer);
     for (const c of all) killGroup(c.proc.pid, 'SIGTERM');

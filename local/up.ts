@@ -14,6 +14,7 @@ import { appComponent, buildPlan, componentPorts, defaultPolicies, frontendUrl, 
 import type { RestartPolicy } from './restart-policy.ts';
 import { isAlive, Supervisor, type ComponentSpec } from './supervisor.ts';
 import { readUpState, upStatePath, writeUpState, type UpState } from './state.ts';
+import { holdsDir, readHolds, removeHold } from './holds.ts';
 import { hopZones, type SampleReply } from './sample-app.ts';
 import { localError } from './errors.ts';
 import { MeshfedError } from '../common/errors.ts';
@@ -120,7 +121,13 @@ export async function startFederation(opts: UpOptions): Promise<Federation> {
   rmSync(runDir, { recursive: true, force: true });
   const logDir = join(runDir, 'logs');
   mkdirSync(logDir, { recursive: true });
-  const supervisor = new Supervisor(logDir, { print, ...(opts.restart ? { restart: opts.restart } : {}) });
+  // `meshfed hold` writes one file per hold under run/holds (see local/holds.ts for why files).
+  const holds = holdsDir(runDir);
+  mkdirSync(holds, { recursive: true });
+  const supervisor = new Supervisor(logDir, {
+    print, ...(opts.restart ? { restart: opts.restart } : {}),
+    holds: { read: () => readHolds(holds), remove: (h) => removeHold(holds, h) },
+  });
   let etcd: EtcdServer | undefined;
   let pool: PortPool | undefined;
   let stopped: Promise<void> | undefined;
@@ -248,7 +255,10 @@ function chainLength(layout: ShopLayout, entry: string): number {
 /** up.json's components: etcd (not supervised: startEtcd owns it) and every supervised component with its restarts. */
 function componentsOf(etcd: EtcdServer | undefined, logDir: string, supervisor: Supervisor): UpState['components'] {
   const pid = etcd?.pid();
-  return [...(pid !== undefined ? [{ name: 'etcd', pid, logFile: join(logDir, 'etcd.log'), restarts: 0 }] : []), ...supervisor.list()];
+  const supervised = supervisor.list().map(({ hold, ...c }) => ({
+    ...c, ...(hold !== undefined ? { hold: { ...hold, since: new Date(hold.since).toISOString(), until: new Date(hold.until).toISOString() } } : {}),
+  }));
+  return [...(pid !== undefined ? [{ name: 'etcd', pid, logFile: join(logDir, 'etcd.log'), restarts: 0 }] : []), ...supervised];
 }
 
 /** Starts a component on its planned ports, releasing their holders just before it binds them. */
