@@ -2,6 +2,7 @@
 import { parseCommand, parseOutput, renderTable } from './args.ts';
 import { ADMIN_OPTION, AdminClient, resolveAdminUrl } from './admin-client.ts';
 import { defaultStateDir, readUpState } from '../local/state.ts';
+import { STALE_GRACE_MS } from '../global-lb/weights/index.ts';
 
 const spec = {
   name: 'status',
@@ -15,11 +16,12 @@ const spec = {
   details: `GATEWAY is the zone's east-west gateway as its admin /stats shows it: "ok" (fed by the agent's relay),
 "relay lost" (routing on the last state while it reconnects), "DOWN" (admin unreachable), "-" (not recorded in up.json).
 RESTARTS is how often meshfed up restarted the zone's agent, gateway and app instances (from up.json), by component.
+HELD (below the table) lists components under a \`meshfed hold\`: "down" while kept down, "up" if it still runs.
 Exit codes: 0 shown, 1 balancer unreachable, 2 usage error.`,
 } as const;
 
 interface BalancerStatus { replicaId: string; leader: boolean; leaderId: string | null; store: { kind: string; ok: boolean; latencyMs: number | null }; agents: { zone: string; connectedAt: number; reports: number; lastReportAt: number }[] }
-interface ZoneRow { zone: string; cloud: string; region: string; network: string; alive: boolean; drained: boolean; eligible: boolean; reportAgeSeconds: number | null; services: number; localFailures?: Record<string, number>; windowSeconds?: number }
+interface ZoneRow { zone: string; cloud: string; region: string; network: string; alive: boolean; drained: boolean; eligible: boolean; reportAgeSeconds: number | null; services: number; localFailures?: Record<string, number>; windowSeconds?: number; agentLostSeconds?: number }
 interface GatewayStats { zone: string; active_connections: number; relay?: { connected: boolean; stale: boolean; appliedVersion: string } }
 interface AgentStatus { balancer: { connected: boolean; address: string | null }; weights: { tables: number; ageSeconds: number | null; stale: boolean }; endpoints: number }
 
@@ -49,7 +51,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   for (const r of replicas) for (const a of r.status?.agents ?? []) streams.set(a.zone, r.status!.replicaId);
 
   if (output === 'json') {
-    const components = up?.components.map((c) => ({ name: c.name, pid: c.pid, zone: c.zone ?? null, restarts: c.restarts ?? 0, lastExit: c.lastExit ?? null }));
+    const components = up?.components.map((c) => ({ name: c.name, pid: c.pid, zone: c.zone ?? null, restarts: c.restarts ?? 0, lastExit: c.lastExit ?? null, hold: c.hold ?? null }));
     process.stdout.write(JSON.stringify({ leader: status.leaderId, store: status.store, replicas, zones: zones.zones, agents: Object.fromEntries(agents), gateways: Object.fromEntries(gateways), components: components ?? [] }, null, 2) + '\n');
     return 0;
   }
@@ -60,7 +62,7 @@ export async function run(argv: readonly string[]): Promise<number> {
       ['ZONE', 'LOCALITY', 'NETWORK', 'HEALTH', 'REPORT AGE', 'STREAM TO', 'WEIGHTS AGE', 'STALE', 'GATEWAY', 'LOCAL FAILS', 'RESTARTS'],
       zones.zones.map((z) => {
         const a = agents.get(z.zone);
-        const health = !z.alive ? 'lease gone' : z.drained ? 'drained' : z.eligible ? 'eligible' : 'out';
+        const health = !z.alive ? lostHealth(z.agentLostSeconds) : z.drained ? 'drained' : z.eligible ? 'eligible' : 'out';
         return [
           z.zone, `${z.cloud}/${z.region}`, z.network, health, z.reportAgeSeconds == null ? '-' : `${z.reportAgeSeconds.toFixed(1)}s`,
           streams.get(z.zone) ?? (a?.balancer.connected ? a.balancer.address ?? '?' : 'none'),
@@ -72,6 +74,8 @@ export async function run(argv: readonly string[]): Promise<number> {
       }),
     ).trimEnd(),
   ];
+  const held = up ? heldLine(up.components, Date.now()) : undefined;
+  if (held !== undefined) lines.push(held);
   process.stdout.write(lines.join('\n\n') + '\n');
   return 0;
 }
@@ -88,8 +92,22 @@ export function zoneRestarts(components: readonly { name: string; zone?: string 
   return `${total} (${mine.map((c) => `${short(c.name)} ${c.restarts}`).join(', ')})`;
 }
 
+/** "HELD  app-us-east-1a-catalog-v1-0 (down, 6s left), agent-us-east-1b (up, 2s left)", or undefined when nothing is held. */
+export function heldLine(components: readonly { name: string; hold?: { until: string; down: boolean } | undefined }[], now: number): string | undefined {
+  const held = components.filter((c) => c.hold !== undefined);
+  if (held.length === 0) return undefined;
+  const left = (until: string) => `${Math.max(0, Math.ceil((Date.parse(until) - now) / 1000))}s left`;
+  return `HELD  ${held.map((c) => `${c.name} (${c.hold!.down ? 'down' : 'up'}, ${left(c.hold!.until)})`).join(', ')}`;
+}
+
 function zoneOfName(name: string): string | undefined {
   return /^(?:agent|gateway)-(.+)$/.exec(name)?.[1];
+}
+
+/** A zone whose agent lease is gone stays in, stale, while its callers see it serve, for the engine's grace period. */
+function lostHealth(seconds: number | undefined): string {
+  if (seconds === undefined) return 'lease gone';
+  return seconds < STALE_GRACE_MS / 1000 ? `stale (agent lost ${Math.floor(seconds)}s)` : 'lease gone';
 }
 
 const LOCAL_LABELS: Record<string, string> = { fault_injected: 'fault', overflow: 'overflow', denied: 'denied', no_endpoint: 'no endpoint', timeout: 'local timeout' };

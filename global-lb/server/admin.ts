@@ -53,6 +53,8 @@ export interface ZoneView {
   readonly localFailures: LocalFailureCounts;
   /** The window those counts cover, in seconds. */
   readonly windowSeconds: number;
+  /** For a zone whose agent lease is gone: seconds since (it stays in, stale, for the engine's grace period). */
+  readonly agentLostSeconds?: number;
 }
 
 /** Local (client-side) failures by class. */
@@ -154,6 +156,7 @@ export function zoneViews(view: ReplicaView, verdicts: readonly ZoneVerdict[], l
       outFor,
       localFailures: localFailuresOf(live),
       windowSeconds: live ? live.report.window_ms / 1000 : 0,
+      ...(!alive && view.departed.has(zone) ? { agentLostSeconds: Math.max(0, (now - view.departed.get(zone)!.departedAt) / 1000) } : {}),
     };
   });
 }

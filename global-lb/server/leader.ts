@@ -6,7 +6,7 @@ import type { Logger } from '../../common/logger.ts';
 import { describeError } from '../../common/errors.ts';
 import { computeWeights, type EngineState, type FederationSnapshot, type ServiceTable, type ZoneVerdict } from '../weights/index.ts';
 import type { ReplicaView } from './view.ts';
-import { buildSnapshot, type StoredZoneReport } from './report.ts';
+import { buildSnapshot } from './report.ts';
 import { Debouncer } from './debounce.ts';
 import type { ServerMetrics } from './metrics.ts';
 
@@ -25,11 +25,12 @@ export interface LeaderOptions {
   readonly now?: () => number;
 }
 
-/** Builds the engine's snapshot from the view: live zones, plus departed zones as not alive (see buildSnapshot). */
-export function snapshotFromView(view: ReplicaView): FederationSnapshot {
-  const departed = new Map<string, StoredZoneReport>();
-  for (const [zone, d] of view.departed) departed.set(zone, d.last);
-  return buildSnapshot(view.reports, departed, (zone) => view.drains.has(zone));
+/**
+ * Builds the engine's snapshot from the view: live zones, plus departed zones as not alive with how long ago their
+ * lease went (see buildSnapshot). `now` is the leader's clock.
+ */
+export function snapshotFromView(view: ReplicaView, now: number): FederationSnapshot {
+  return buildSnapshot(view.reports, view.departed, (zone) => view.drains.has(zone), now);
 }
 
 /**
@@ -225,7 +226,7 @@ export class LeaderLoop {
         if (!this.o.view.synced) break;
         const started = performance.now();
         const now = this.now();
-        const result = computeWeights(snapshotFromView(this.o.view), this.o.view.policies, this.state, now);
+        const result = computeWeights(snapshotFromView(this.o.view, now), this.o.view.policies, this.state, now);
         this.o.metrics.computeDuration.observe((performance.now() - started) / 1000);
         this.state = result.state;
         this.lastVerdicts = result.verdicts;

@@ -139,7 +139,7 @@ test('a failure a client saw is charged to the zone that served it, never to the
   const healthyCart = service({ successes: '50', errors: { http_5xx: '0', connect_failure: '0', timeout: '0', reset: '0' } });
   const a1 = storedFor('a1', [healthyCart], [asked('cart', 12, [{ zone: 'a1', requests: 30, successes: 30 }, { zone: 'b1', requests: 30, successes: 0, http5xx: 30 }], 7)]);
   const b1 = storedFor('b1', [healthyCart], [asked('cart', 3, [{ zone: 'b1', requests: 10, successes: 4, connect: 6 }])]);
-  const snap = buildSnapshot(new Map([['a1', a1], ['b1', b1]]), new Map(), () => false);
+  const snap = buildSnapshot(new Map([['a1', a1], ['b1', b1]]), new Map(), () => false, 0);
   const [za, zb] = snap.zones;
   assert.equal(za!.locality.zone, 'a1');
   const aCart = za!.services.get('shop/cart')!;
@@ -158,7 +158,7 @@ test('callers that ejected every endpoint of a zone are evidence even when they 
   const host = storedFor('a1', [service()], []);
   const c1 = storedFor('c1', [], [asked('cart', 0, [{ zone: 'a1', requests: 0, successes: 0, knowing: 2, ejectingAll: 2 }])]);
   const d1 = storedFor('d1', [], [asked('cart', 0, [{ zone: 'a1', requests: 0, successes: 0, knowing: 1, ejectingAll: 0 }])]);
-  const snap = buildSnapshot(new Map([['a1', host], ['c1', c1], ['d1', d1]]), new Map(), () => false);
+  const snap = buildSnapshot(new Map([['a1', host], ['c1', c1], ['d1', d1]]), new Map(), () => false, 0);
   const ev = snap.zones.find((z) => z.locality.zone === 'a1')!.services.get('shop/cart')!.callers!;
   assert.equal(ev.requests, 0);
   assert.deepEqual([ev.sidecarsKnowing, ev.sidecarsEjectingAll, ev.ejectingSources], [3, 2, ['c1']]);
@@ -169,13 +169,14 @@ test('callers that ejected every endpoint of a zone are evidence even when they 
 test('a zone that calls a service it does not host still has demand; departed zones give no evidence', () => {
   const host = storedFor('a1', [service()], []);
   const caller = storedFor('c1', [], [asked('cart', 9, [{ zone: 'a1', requests: 9, successes: 0, http5xx: 9 }])]);
-  const snap = buildSnapshot(new Map([['a1', host], ['c1', caller]]), new Map(), () => false);
+  const snap = buildSnapshot(new Map([['a1', host], ['c1', caller]]), new Map(), () => false, 0);
   assert.equal(snap.zones.find((z) => z.locality.zone === 'c1')!.demandRps.get('shop/cart'), 9);
   assert.equal(snap.zones.find((z) => z.locality.zone === 'a1')!.services.get('shop/cart')!.callers?.errors.http5xx, 9);
-  const gone = buildSnapshot(new Map([['a1', host]]), new Map([['c1', caller]]), () => false);
+  const gone = buildSnapshot(new Map([['a1', host]]), new Map([['c1', { last: caller, departedAt: 0 }]]), () => false, 40_000);
   const c1 = gone.zones.find((z) => z.locality.zone === 'c1')!;
   assert.equal(c1.alive, false);
   assert.equal(c1.demandRps.size, 0);
+  assert.equal(c1.leaseGoneForMs, 40_000, 'how long ago its lease went');
   assert.equal(gone.zones.find((z) => z.locality.zone === 'a1')!.services.get('shop/cart')!.callers, undefined);
   assert.equal(callerEvidence([]).size, 0);
 });

@@ -284,14 +284,23 @@ export function toZoneState(stored: StoredZoneReport, drained: boolean, alive: b
 }
 
 /**
- * The engine's snapshot: alive zones from their reports, departed zones (lease gone) as not alive, each service's
+ * The engine's snapshot: alive zones from their reports; departed zones (lease gone) as not alive, with how long ago
+ * the lease went (the engine keeps such a zone while callers still see it serve, for a grace period); each service's
  * stats with its callers' evidence from every alive zone. Sorted by zone name.
  */
-export function buildSnapshot(alive: ReadonlyMap<string, StoredZoneReport>, departed: ReadonlyMap<string, StoredZoneReport>, drained: (zone: string) => boolean): FederationSnapshot {
+export function buildSnapshot(
+  alive: ReadonlyMap<string, StoredZoneReport>,
+  departed: ReadonlyMap<string, { readonly last: StoredZoneReport; readonly departedAt: number }>,
+  drained: (zone: string) => boolean,
+  now: number,
+): FederationSnapshot {
   const callers = callerEvidence(alive.values());
   const zones: ZoneState[] = [];
   for (const [zone, report] of alive) zones.push(toZoneState(report, drained(zone), true, callers));
-  for (const [zone, last] of departed) if (!alive.has(zone)) zones.push(toZoneState(last, drained(zone), false, callers));
+  for (const [zone, d] of departed) {
+    if (alive.has(zone)) continue;
+    zones.push({ ...toZoneState(d.last, drained(zone), false, callers), leaseGoneForMs: Math.max(0, now - d.departedAt) });
+  }
   zones.sort((a, b) => (a.locality.zone < b.locality.zone ? -1 : a.locality.zone > b.locality.zone ? 1 : 0));
   return { zones };
 }

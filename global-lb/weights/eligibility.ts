@@ -5,7 +5,13 @@ import type { ErrorCounts, ServiceStats, ZoneMemory } from './types.ts';
 export const SLOW_START_FLOOR = 0.1;
 
 /** What the latest report says, before hysteresis. */
-export type Health = { readonly healthy: true } | { readonly healthy: false; readonly reason: string };
+export type Health = { readonly healthy: true; readonly note?: string } | { readonly healthy: false; readonly reason: string };
+
+/**
+ * How long a zone whose agent lease is gone stays eligible while its callers still see it serve: its endpoints are
+ * not presumed dead with its agent. Matches how long agents keep a zone missing from the directory (30 s).
+ */
+export const STALE_GRACE_MS = 30_000;
 
 /** Settings the health test reads from the policy. */
 export interface HealthRules {
@@ -37,17 +43,20 @@ const HEALTHY: Health = Object.freeze({ healthy: true });
  * for which reason is shown.
  */
 export function zoneHealth(
-  zone: { readonly alive: boolean; readonly drained: boolean },
+  zone: { readonly alive: boolean; readonly drained: boolean; readonly leaseGoneForMs?: number },
   stats: ServiceStats,
   drainedByPolicy: boolean,
   rules: HealthRules,
 ): Health {
-  if (!zone.alive) return { healthy: false, reason: 'agent lease gone' };
+  if (!zone.alive && !(zone.leaseGoneForMs !== undefined && zone.leaseGoneForMs < STALE_GRACE_MS)) {
+    return { healthy: false, reason: zone.leaseGoneForMs !== undefined ? `agent lease gone (stale for ${duration(zone.leaseGoneForMs)}, grace ${duration(STALE_GRACE_MS)})` : 'agent lease gone' };
+  }
   if (zone.drained) return { healthy: false, reason: 'drained by operator' };
   if (drainedByPolicy) return { healthy: false, reason: 'drained by policy (drainedZones)' };
   if (stats.healthyEndpoints <= 0) return { healthy: false, reason: `no healthy endpoint (0 of ${stats.totalEndpoints})` };
-  // SERVED: what the zone's own endpoints answered. Judged first: it is the zone's own word about itself.
-  const served = errorRate(stats.errors, stats.successes, rules);
+  // SERVED: what the zone's own endpoints answered. Judged first: it is the zone's own word about itself (not for a
+  // stale zone: its last report says nothing about now).
+  const served = zone.alive ? errorRate(stats.errors, stats.successes, rules) : undefined;
   if (served !== undefined && served > rules.errorRate) return { healthy: false, reason: `error rate ${percent(served)} > ejection ${percent(rules.errorRate)} (served by its endpoints)` };
   // ASKED: what callers saw from it, including connect failures and resets its endpoints never see.
   const c = stats.callers;
@@ -64,6 +73,11 @@ export function zoneHealth(
   if (c !== undefined && ejecting > 0 && ejecting * 2 >= (c.sidecarsKnowing ?? ejecting)) {
     const who = c.ejectingSources !== undefined && c.ejectingSources.length > 0 ? ` in ${c.ejectingSources.join(', ')}` : '';
     return { healthy: false, reason: `every endpoint ejected by the outlier detection of ${ejecting} of ${c.sidecarsKnowing ?? ejecting} caller sidecars${who}` };
+  }
+  if (!zone.alive) {
+    const gone = zone.leaseGoneForMs ?? 0;
+    const seen = c !== undefined && c.requests > 0 ? `callers still see it serve (${c.successes} of ${c.requests} ok)` : 'no caller has seen it fail';
+    return { healthy: true, note: `stale: agent lease gone ${duration(gone)} ago; kept while ${seen}, for at most ${duration(STALE_GRACE_MS)}` };
   }
   return HEALTHY;
 }
@@ -153,6 +167,12 @@ export interface Admission {
  * Invariant: eligible ⇔ memory.status === 'in'.
  */
 export function admit(prev: ZoneMemory | undefined, health: Health, now: number, holdDownMs: number, slowStartMs: number, rampNew: boolean): Admission {
+  const a = transition(prev, health, now, holdDownMs, slowStartMs, rampNew);
+  // A healthy verdict with a note (a stale zone) says so wherever the zone's reason shows.
+  return health.healthy && health.note !== undefined && a.eligible ? { ...a, reason: a.reason ? `${a.reason}; ${health.note}` : health.note } : a;
+}
+
+function transition(prev: ZoneMemory | undefined, health: Health, now: number, holdDownMs: number, slowStartMs: number, rampNew: boolean): Admission {
   if (!health.healthy) {
     const wasOut = prev !== undefined && prev.status !== 'in';
     const since = prev !== undefined && prev.status === 'out' ? prev.since : now;

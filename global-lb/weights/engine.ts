@@ -709,6 +709,19 @@ function memoryOf(state: EngineState | undefined, key: ServiceKey): ServiceMemor
 }
 
 /**
+ * Calls `fn` for every service memory in `state`, in sorted key order for a state a full round returned (read by
+ * position, without building the `services` record), else in the record's order.
+ */
+export function forEachServiceMemory(state: EngineState, fn: (service: ServiceKey, memory: ServiceMemory) => void): void {
+  const { [SORTED]: sorted, [MEMS]: mems } = state as WithKept;
+  if (sorted === undefined || mems === undefined) {
+    for (const [k, m] of Object.entries(state.services)) fn(k, m);
+    return;
+  }
+  for (let i = 0; i < sorted.length; i++) if (mems[i] !== undefined) fn(sorted[i]!, mems[i]!);
+}
+
+/**
  * The state a full round returns. `services` is an own enumerable getter that builds the record (in sorted key
  * order, as a plain object) on first read and keeps it, so JSON.stringify, spread and deep equality see a plain
  * record; the next round reads the aligned arrays instead. Inserting 10k keys into a dictionary-mode record, and

@@ -22,5 +22,5 @@ export type {
 export { defaultPolicy, loadPolicyFile, parsePolicy, policyKey, policySchema, validatePolicy } from '../../api/policy.ts';
 export { computeServiceFromIndex, computeServiceWeights, computeWeights, FORGET_AFTER_MS, indexSnapshot, NOMINAL_RPS_PER_ENDPOINT, withServiceMemory, type SnapshotIndex } from './engine.ts';
 export { largestRemainder, dampStep, TOTAL_BP } from './damping.ts';
-export { SLOW_START_FLOOR } from './eligibility.ts';
+export { SLOW_START_FLOOR, STALE_GRACE_MS } from './eligibility.ts';
 export { exclusiveText, explain } from './explain.ts';

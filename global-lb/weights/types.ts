@@ -80,6 +80,11 @@ export interface ZoneState {
    * zone hosts a copy. A service missing here had no measured demand from this zone.
    */
   readonly demandRps: ReadonlyMap<ServiceKey, number>;
+  /**
+   * For a zone whose agent lease is gone (alive false): how long ago it went. Its endpoints are not presumed dead: it
+   * stays eligible while callers still see it serve, for STALE_GRACE_MS (see eligibility.ts). Absent: gone for good.
+   */
+  readonly leaseGoneForMs?: number;
 }
 
 /** Everything the engine reads in one round. */

@@ -45,7 +45,7 @@ function zoneReport(zone: string, served: ServiceStats__Output[], asked: Service
 }
 
 function weightsOf(reports: StoredZoneReport[]): ServiceTable {
-  const snapshot = buildSnapshot(new Map(reports.map((r) => [r.identity.locality.zone, r])), new Map(), () => false);
+  const snapshot = buildSnapshot(new Map(reports.map((r) => [r.identity.locality.zone, r])), new Map(), () => false, 0);
   const policy = defaultPolicy('shop', 'cart');
   let state: EngineState | undefined;
   let table: ServiceTable | undefined;
