@@ -50,12 +50,12 @@ test('a zone whose agent is lost stays in while callers see it serve, for the gr
   const serving: CallerEvidence = { requests: 50, successes: 50, errors: CLEAN, sources: ['b1'] };
   const failing: CallerEvidence = { requests: 50, successes: 10, errors: { ...CLEAN, connectFailure: 40 }, sources: ['b1'] };
   const kept = zoneHealth(lost(4000), stats(serving), false, RULES);
-  assert.deepEqual(kept, { healthy: true, note: 'stale: agent lease gone 4s ago; kept while callers still see it serve (50 of 50 ok), for at most 30s' });
+  assert.deepEqual(kept, { healthy: true, note: 'stale: agent lease gone 4s ago; kept while callers still see it serve (50 of 50 ok), for at most 60s' });
   // The note reaches the zone's reason, and the zone stays eligible at full strength.
   const a = admit({ status: 'in', since: 0, lastSeen: 0 }, kept, 5000, 2000, 0, true);
   assert.deepEqual([a.eligible, a.ramp, a.reason], [true, 1, kept.healthy ? kept.note : '']);
   assert.match(JSON.stringify(zoneHealth(lost(4000), stats(failing), false, RULES)), /error rate 80% > ejection 5% \(seen by callers in b1\)/);
-  assert.deepEqual(zoneHealth(lost(STALE_GRACE_MS), stats(serving), false, RULES), { healthy: false, reason: 'agent lease gone (stale for 30s, grace 30s)' });
+  assert.deepEqual(zoneHealth(lost(STALE_GRACE_MS), stats(serving), false, RULES), { healthy: false, reason: 'agent lease gone (stale for 60s, grace 60s)' });
   assert.deepEqual(zoneHealth({ alive: false, drained: false }, stats(serving), false, RULES), { healthy: false, reason: 'agent lease gone' });
   // Its last report's served errors are not now's: a stale zone is judged by its callers only.
   const oldErrors: ServiceStats = { ...stats(serving), successes: 0, errors: { ...CLEAN, http5xx: 100 } };

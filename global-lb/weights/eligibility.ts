@@ -9,9 +9,11 @@ export type Health = { readonly healthy: true; readonly note?: string } | { read
 
 /**
  * How long a zone whose agent lease is gone stays eligible while its callers still see it serve: its endpoints are
- * not presumed dead with its agent. Matches how long agents keep a zone missing from the directory (30 s).
+ * not presumed dead with its agent. Equals how long agents keep a zone missing from the directory (HOLD_MISSING_MS,
+ * 60 s), so a zone keeps its endpoints everywhere for as long as it keeps its weights. Longer than an agent restart
+ * after a 30 s outage.
  */
-export const STALE_GRACE_MS = 30_000;
+export const STALE_GRACE_MS = 60_000;
 
 /** Settings the health test reads from the policy. */
 export interface HealthRules {

@@ -28,11 +28,11 @@ export interface BalancerState {
 
 /**
  * How long a zone missing from the balancer's Directory, or a table missing from a full WeightTables, is kept with
- * its last content (30 s). Longer than the balancer's cold-start grace (10 s by default), so a zone whose agent is
+ * its last content (60 s, the balancer's STALE_GRACE_MS). Longer than its cold-start grace (10 s by default), so a zone whose agent is
  * merely slow to reconnect after an outage is never dropped; short enough that a zone that is really gone leaves
  * soon (its weights already drop to 0 at once, so sidecars stop picking it well before).
  */
-export const HOLD_MISSING_MS = 30_000;
+export const HOLD_MISSING_MS = 60_000;
 
 export const EMPTY_BALANCER_STATE: BalancerState = Object.freeze({ directory: undefined, weights: Object.freeze({}), bundle: undefined, weightsReceivedAtMs: 0 });
 
