@@ -99,32 +99,38 @@ function plainTables(tables: ReadonlyMap<string, ServiceTable>): unknown {
 test('a handover at any round gives the same tables and timers as one leader, for many seeded runs', () => {
   const N = 45;
   let handovers = 0;
+  let bareChecked = 0;
   for (let seed = 1; seed <= 12; seed++) {
     const ws = worlds(seed, N);
+    // Odd seeds run rounds 1.37 s apart, so no timer lands on a whole second.
+    const at = (i: number) => (seed % 2 === 1 ? i * 1370 : i * 1000);
     const single: EngineResult[] = [];
     let state: EngineState | undefined;
     for (let i = 0; i < N; i++) {
-      const r = computeWeights(snapshot(ws[i]!), POLICIES, state, i * 1000);
+      const r = computeWeights(snapshot(ws[i]!), POLICIES, state, at(i));
       single.push(r);
       state = r.state;
     }
     for (let k = 1; k < N; k++) {
-      const { tables, record } = throughStore(single[k - 1]!, (k - 1) * 1000);
+      const { tables, record } = throughStore(single[k - 1]!, at(k - 1));
       assert.ok(record, 'the record decodes');
-      let resumed: EngineState = resumeState(tables, record, k * 1000);
+      let resumed: EngineState = resumeState(tables, record, at(k));
       for (let i = k; i < Math.min(N, k + 12); i++) {
-        const r = computeWeights(snapshot(ws[i]!), POLICIES, resumed, i * 1000);
+        const r = computeWeights(snapshot(ws[i]!), POLICIES, resumed, at(i));
         assert.deepEqual(plainTables(r.tables), plainTables(single[i]!.tables), `seed ${seed}: handover before round ${k}, round ${i}`);
         assert.deepEqual(timers(r.state), timers(single[i]!.state), `seed ${seed}: timers after handover before round ${k}, round ${i}`);
         resumed = r.state;
       }
-      // Without a record the tables' reasons stand in for it; with whole-second rounds they carry the same timers.
+      handovers++;
+      // Without a record the tables' reasons stand in for it; with whole-second rounds they carry the same timers,
+      // except where panic hides them (a panicking row shows no ramp), which only the record carries.
+      if (seed % 2 === 1 || tables.some((t) => t.rows.some((r) => r.panic))) continue;
+      bareChecked++;
       const bare = computeWeights(snapshot(ws[k]!), POLICIES, resumeState(tables, undefined, k * 1000), k * 1000);
       assert.deepEqual(plainTables(bare.tables), plainTables(single[k]!.tables), `seed ${seed}: no record, handover before round ${k}`);
-      handovers++;
     }
   }
-  assert.ok(handovers > 500);
+  assert.ok(handovers > 500 && bareChecked > 200, `${handovers} handovers, ${bareChecked} without a record`);
 });
 
 test('a drained then undrained zone keeps its hold-down and then its ramp across a handover', () => {
