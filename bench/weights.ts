@@ -1,8 +1,10 @@
-// Benchmark of the weight engine: full recompute at 1k/10k services × 10/50/100 zones, and one service alone.
+// Benchmark of the weight engine: full recompute at 1k/10k services × 10/50/100 zones, and one service alone; at
+// 10k × 100 also the leader-handover engine record (size, write rate, cost) through a region's drain and undrain.
 // Flags: --quick (one shape), --shape=SxZ (e.g. 10000x100), --deployed=N|all, --reference (the pre-optimisation
 // engine too), --all (also shapes over 20M source×target cells).
 import { computeServiceFromIndex, computeWeights, indexSnapshot, type FederationSnapshot, type ServiceStats, type ServiceTable, type ZoneState } from '../global-lb/weights/index.ts';
 import * as reference from '../global-lb/weights/engine-reference.ts';
+import { decodeMemoryRecord, memoryRecord, resumeState, type EngineMemoryRecord } from '../global-lb/weights/engine-memory.ts';
 import { defaultPolicy, validatePolicy, type Policy } from '../api/policy.ts';
 import { seededRandom as prng } from '../common/random.ts';
 
@@ -133,6 +135,58 @@ function readAll(tables: ReadonlyMap<string, ServiceTable>): number {
   return bytes;
 }
 
+/**
+ * The engine record (KEYS.engineState) a leader writes, at `services` × `zones`: rounds 1 s apart with the default
+ * policy (hold-down 10 s, slow start 30 s); one region (every 10th zone) is drained at 1 s and undrained at 4 s, so its
+ * zones go out, are held down until 14 s and ramp until 44 s. Counts the rounds whose record changed (the leader's
+ * writes), the largest record, the cost of building and serialising it per round, and what a new leader pays to
+ * resume (resumeState over every table as JSON-parsed from the store).
+ */
+export function recordBench(services: number, zones: number, per: number): void {
+  const pols = benchPolicies(services);
+  const base = federation(services, zones, per);
+  const region = new Set(base.zones.filter((_, i) => i % 10 === 0).map((z) => z.locality.zone));
+  const drained: FederationSnapshot = { zones: base.zones.map((z) => (region.has(z.locality.zone) ? { ...z, drained: true } : z)) };
+  let state = computeWeights(base, pols, undefined, 0).state;
+  let last = '';
+  let writes = 0;
+  let maxBytes = 0;
+  let maxEntries = 0;
+  let maxServices = 0;
+  let buildMs = 0;
+  let minMs = Infinity;
+  let record: EngineMemoryRecord | undefined;
+  let lastTables: ReadonlyMap<string, ServiceTable> | undefined;
+  const rounds = 46;
+  for (let i = 1; i < rounds; i++) {
+    const r = computeWeights(i >= 1 && i < 4 ? drained : base, pols, state, i * 1000);
+    state = r.state;
+    const t0 = performance.now();
+    const text = JSON.stringify(memoryRecord(state, i * 1000));
+    const ms = performance.now() - t0;
+    buildMs = Math.max(buildMs, ms);
+    const rec = JSON.parse(text) as EngineMemoryRecord;
+    minMs = Math.min(minMs, ms);
+    if (text !== last) writes++;
+    last = text;
+    maxBytes = Math.max(maxBytes, text.length);
+    maxEntries = Math.max(maxEntries, rec.entries.length);
+    maxServices = Math.max(maxServices, rec.services.length);
+    if (i === 20) {
+      lastTables = r.tables;
+      record = decodeMemoryRecord(rec);
+    }
+  }
+  // What a new leader reads at 20 s (mid-ramp): every table as JSON, then resumeState.
+  const parsed = [...lastTables!.values()].map((t) => JSON.parse(JSON.stringify(t)) as ServiceTable);
+  const resume = time(() => resumeState(parsed, record, 20_000), 3);
+  const bare = time(() => resumeState(parsed, undefined, 20_000), 1);
+  console.log(`\nengine record at ${services} services × ${zones} zones (${per} zones each), a region of ${region.size} zones drained 1–4 s, ${rounds - 1} rounds 1 s apart:`);
+  console.log(`  writes ${writes} in ${rounds - 1} rounds (${(writes / (rounds - 1)).toFixed(2)}/s); largest ${(maxBytes / 1024).toFixed(1)} KiB (${maxServices} services, ${maxEntries} zone states);`);
+  console.log(`  build + stringify per round ≤ ${buildMs.toFixed(1)} ms (≥ ${minMs.toFixed(1)} ms);`);
+  console.log(`  resumeState over ${parsed.length} stored tables at 20 s (mid-ramp): ${resume.ms.toFixed(0)} ms / ${resume.cpuMs.toFixed(0)} ms CPU with the record, ${bare.ms.toFixed(0)} ms without (from reasons)`);
+}
+
 const fmt = (x: number, w: number, digits = 0) => x.toFixed(digits).padStart(w);
 
 export async function main(args: string[]): Promise<void> {
@@ -181,6 +235,7 @@ export async function main(args: string[]): Promise<void> {
       );
     }
   }
+  if (shapes.some(([s, z]) => s === 10000 && z === 100) && deployments.includes(3)) recordBench(10000, 100, 3);
   console.log('\nwall ms / CPU ms. first = first round (no memory). The others start from the first round\'s (settled) memory with new');
   console.log('snapshot objects: cold = every service\'s stats changed (nothing reusable: a full recompute with damping on);');
   console.log('typical 10% / 1% = that fraction of services changed, the rest reused; unchanged = same values, new objects.');

@@ -1,10 +1,12 @@
 // The leader loop: campaign in the store; while leading, recompute weights on every change (debounced and on a
-// steady tick, so hold-downs and ramps progress) and write only the tables whose version changed.
+// steady tick, so hold-downs and ramps progress) and write only the tables whose version changed; a new leader resumes
+// the engine's memory from the published tables and the old leader's hysteresis record.
 import type { Campaign, Fence, Store, Watch } from '../store/store.ts';
 import { KEYS } from '../store/store.ts';
 import type { Logger } from '../../common/logger.ts';
 import { describeError } from '../../common/errors.ts';
 import { computeWeights, type EngineState, type FederationSnapshot, type ServiceTable, type ZoneVerdict } from '../weights/index.ts';
+import { decodeMemoryRecord, memoryRecord, resumeState, type EngineMemoryRecord } from '../weights/engine-memory.ts';
 import type { ReplicaView } from './view.ts';
 import { buildSnapshot } from './report.ts';
 import { Debouncer } from './debounce.ts';
@@ -44,6 +46,12 @@ export function reasonRefreshMs(tables: number): number {
   return Math.max(1000, (tables / REASON_WRITES_PER_SECOND) * 1000);
 }
 
+/**
+ * The largest engine record the leader stores (etcd refuses requests over 1.5 MiB by default). A bigger one is deleted
+ * instead, so the next leader falls back to the tables' reasons rather than trusting an old record.
+ */
+export const MAX_RECORD_BYTES = 1024 * 1024;
+
 /** A hash of a table's reasons (and unavailable reasons), for equality only. */
 export function reasonsDigest(table: ServiceTable): number {
   let h = 0x811c9dc5;
@@ -61,8 +69,9 @@ export function reasonsDigest(table: ServiceTable): number {
 /**
  * Leadership and the compute loop.
  * States: candidate -> leader -> candidate (on lease loss or store trouble) -> ... ; stopped is final.
- * Invariants: only a leader computes or writes; a new leader starts from a fresh EngineState (see docs/global-lb.md);
- * a table is written only when its version differs from the stored one.
+ * Invariants: only a leader computes or writes; a new leader's first round starts from resumeState(stored tables,
+ * stored engine record) (see docs/global-lb.md); a table is written only when its version differs from the stored
+ * one; the engine record is written at most once per round, after that round's tables, and only when it changed.
  */
 export class LeaderLoop {
   private readonly o: LeaderOptions;
@@ -73,6 +82,10 @@ export class LeaderLoop {
   private leader: string | undefined;
   private observer: Watch | undefined;
   private state: EngineState | undefined;
+  /** False from election until the engine's memory was resumed from the store (first round of a leadership). */
+  private resumed = false;
+  /** The engine record as last read or written (JSON), so an unchanged one is not written again. */
+  private recordText: string | undefined;
   private written = new Map<string, string>();
   /** When each table was last written and a digest of its reasons then, for the reason refresh (see write). */
   private writtenAt = new Map<string, { readonly at: number; readonly reasons: number }>();
@@ -186,6 +199,8 @@ export class LeaderLoop {
   private becomeLeader(): void {
     this.leading = true;
     this.state = undefined;
+    this.resumed = false;
+    this.recordText = undefined;
     this.computed = false;
     this.written = new Map([...this.o.view.tables].map(([k, t]) => [k, t.version]));
     // The stored tables' reasons count as fresh: a new leader does not rewrite every table for its reasons at once.
@@ -224,6 +239,8 @@ export class LeaderLoop {
       do {
         this.again = false;
         if (!this.o.view.synced) break;
+        if (!this.resumed) await this.resume();
+        if (!this.leading) break;
         const started = performance.now();
         const now = this.now();
         const result = computeWeights(snapshotFromView(this.o.view, now), this.o.view.policies, this.state, now);
@@ -232,11 +249,55 @@ export class LeaderLoop {
         this.lastVerdicts = result.verdicts;
         const ok = await this.write(result.tables);
         if (ok && this.leading) this.computed = true;
+        if (ok && this.leading) await this.writeRecord(memoryRecord(result.state, now));
       } while (this.again && this.leading);
     } catch (e) {
       this.o.logger.error({ err: describeError(e) }, 'weight compute failed');
     } finally {
       this.computing = false;
+    }
+  }
+
+  /**
+   * Rebuilds the engine's memory as the last leader left it: damping from the stored tables (the view's mirror), and
+   * hold-downs and ramps from the stored engine record; without a readable record, from the tables' reasons.
+   */
+  private async resume(): Promise<void> {
+    let record: EngineMemoryRecord | undefined;
+    try {
+      const kv = await this.o.store.get(KEYS.engineState);
+      if (kv !== undefined) {
+        record = decodeMemoryRecord(JSON.parse(kv.value) as unknown);
+        if (record === undefined) this.o.logger.warn({ key: KEYS.engineState }, 'stored engine record is not readable; resuming from the tables alone');
+        else this.recordText = kv.value;
+      }
+    } catch (e) {
+      this.o.metrics.storeErrors.inc({ op: 'engine-state' });
+      this.o.logger.warn({ err: describeError(e) }, 'could not read the engine record; resuming from the tables alone');
+    }
+    this.state = resumeState(this.o.view.tables.values(), record, this.now());
+    this.resumed = true;
+    this.o.logger.info({ tables: this.o.view.tables.size, recordedServices: record?.services.length ?? 0, recordedStates: record?.entries.length ?? 0 }, 'resumed engine memory from the store');
+  }
+
+  /** Writes the engine record when it changed since the last read or write, fenced like the tables. */
+  private async writeRecord(record: EngineMemoryRecord): Promise<void> {
+    const text = JSON.stringify(record);
+    if (text === this.recordText) return;
+    const fence = this.leading ? this.campaign?.fence() : undefined;
+    if (!fence) return;
+    try {
+      const tooBig = Buffer.byteLength(text) > MAX_RECORD_BYTES;
+      const r = tooBig ? await this.o.store.deleteFenced(fence, KEYS.engineState) : await this.o.store.putFenced(fence, KEYS.engineState, text);
+      if (!r.ok) {
+        this.fenceLost('engine record');
+        return;
+      }
+      if (tooBig) this.o.logger.warn({ bytes: Buffer.byteLength(text), max: MAX_RECORD_BYTES }, 'engine record too big to store; deleted it, so a new leader resumes timers from the tables alone');
+      this.recordText = text;
+    } catch (e) {
+      this.o.metrics.storeErrors.inc({ op: 'engine-state' });
+      this.o.logger.warn({ err: describeError(e) }, 'could not write the engine record; retrying next round');
     }
   }
 

@@ -150,5 +150,7 @@ export const KEYS = {
   weights: '/meshfed/v1/weights/',
   weight: (ns: string, svc: string) => `/meshfed/v1/weights/${ns}/${svc}`,
   trustBundle: '/meshfed/v1/trust/bundle',
+  /** The leader's engine hysteresis record (global-lb/weights/engine-memory.ts), for the next leader. */
+  engineState: '/meshfed/v1/engine/state',
   election: 'global-lb',
 } as const;

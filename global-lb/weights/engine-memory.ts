@@ -179,7 +179,14 @@ function recordedZones(record: EngineMemoryRecord): Map<ServiceKey, Map<string, 
 /** One service's memory from its published table, with recorded zones (or, without a record, the table's reasons). */
 function tableMemory(table: ServiceTable, recorded: Map<string, ZoneMemory> | undefined, fromReasons: boolean, sourcesShared: Map<string, readonly string[]>, now: number): ServiceMemory {
   const names = new Set<string>();
-  for (const row of table.rows) for (const t of row.targets) names.add(t.zone);
+  // Without a record, the first row naming a zone gives the reason its memory is read from.
+  const firstReason = new Map<string, string>();
+  for (const row of table.rows) {
+    for (const t of row.targets) {
+      names.add(t.zone);
+      if (fromReasons && !firstReason.has(t.zone)) firstReason.set(t.zone, t.reason);
+    }
+  }
   const targets = [...names].sort();
   const col = new Map(targets.map((z, i) => [z, i] as const));
   const rows: number[][] = [];
@@ -203,7 +210,8 @@ function tableMemory(table: ServiceTable, recorded: Map<string, ZoneMemory> | un
 
   const zones: Record<string, ZoneMemory> = {};
   const plain: ZoneMemory = { status: 'in', since: table.computedAt, lastSeen: now };
-  for (const z of targets) zones[z] = fromReasons ? fromReason(table, z, now) ?? plain : plain;
+  const at = Math.min(table.computedAt, now);
+  for (const z of targets) zones[z] = fromReasons ? fromReason(firstReason.get(z)!, at, now) ?? plain : plain;
   if (recorded !== undefined) {
     for (const [z, m] of recorded) zones[z] = Number.isNaN(m.lastSeen) ? { ...m, lastSeen: now } : m;
   }
@@ -217,31 +225,25 @@ const RAMP = /(?:^|; )slow start \d+(?:\.\d)?% \((\d+)(ms|s|m|h) of /;
 const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /**
- * Without a record, a zone's memory as its reasons in the table show it (the first row that names it decides): out,
- * held down or slow-starting, with the elapsed time the reason shows counted back from the table's computedAt (a
- * reason rounds down, so a resumed hold-down or ramp is never shorter than the real one); undefined when plainly in.
+ * Without a record, a zone's memory as its reason (from the first row that names it) shows it: out, held down or
+ * slow-starting, with the elapsed time the reason shows counted back from `at`, the table's computedAt (a reason
+ * rounds down, so a resumed hold-down or ramp is never shorter than the real one); undefined when plainly in.
  */
-function fromReason(table: ServiceTable, zone: string, now: number): ZoneMemory | undefined {
-  const at = Math.min(table.computedAt, now);
-  for (const row of table.rows) {
-    const t = row.targets.find((x) => x.zone === zone);
-    if (t === undefined) continue;
-    // In panic an ineligible zone's own reason follows "normally".
-    const cut = t.reason.indexOf(NORMALLY);
-    const own = cut >= 0 ? t.reason.slice(cut + NORMALLY.length) : t.reason;
-    if (own.startsWith('out — ')) {
-      const forHow = OUT_FOR.exec(own);
-      const since = forHow ? at - Number(forHow[1]) * UNIT_MS[forHow[2]!]! : at;
-      return { status: 'out', since, outReason: own.slice(6).replace(OUT_FOR, ''), lastSeen: now };
-    }
-    const held = HELD.exec(own);
-    if (held) return { status: 'holding', since: at - Number(held[1]) * UNIT_MS[held[2]!]!, lastSeen: now, ...(held[3] !== undefined ? { outReason: held[3] } : {}) };
-    const ramp = RAMP.exec(t.reason);
-    if (ramp) {
-      const start = at - Number(ramp[1]) * UNIT_MS[ramp[2]!]!;
-      return { status: 'in', since: start, rampStart: start, lastSeen: now };
-    }
-    return undefined;
+function fromReason(reason: string, at: number, now: number): ZoneMemory | undefined {
+  // In panic an ineligible zone's own reason follows "normally".
+  const cut = reason.indexOf(NORMALLY);
+  const own = cut >= 0 ? reason.slice(cut + NORMALLY.length) : reason;
+  if (own.startsWith('out — ')) {
+    const forHow = OUT_FOR.exec(own);
+    const since = forHow ? at - Number(forHow[1]) * UNIT_MS[forHow[2]!]! : at;
+    return { status: 'out', since, outReason: own.slice(6).replace(OUT_FOR, ''), lastSeen: now };
+  }
+  const held = HELD.exec(own);
+  if (held) return { status: 'holding', since: at - Number(held[1]) * UNIT_MS[held[2]!]!, lastSeen: now, ...(held[3] !== undefined ? { outReason: held[3] } : {}) };
+  const ramp = RAMP.exec(own);
+  if (ramp) {
+    const start = at - Number(ramp[1]) * UNIT_MS[ramp[2]!]!;
+    return { status: 'in', since: start, rampStart: start, lastSeen: now };
   }
   return undefined;
 }
