@@ -412,6 +412,7 @@ export function summary(state: UpState): string {
     '  meshfed weights catalog --explain',
     '  meshfed drain europe-west1-b   &&   meshfed undrain europe-west1-b',
     '  meshfed fault set --zone us-east-1a --service catalog --abort 503 --percent 50',
+    "  meshfed hold 'app-us-east-1a-catalog-*' --for 30s --kill   # keep them down for a fault test (meshfed release ends it)",
     '  meshfed down                       # or Ctrl-C here',
     '',
   ];
