@@ -171,3 +171,22 @@ test('a --kill hold kills a component and keeps it down without spending its bud
   assert.ok(Date.now() - releasedAt < 3000, 'promptly');
   assert.equal(gaveUp, false);
 });
+
+test('a component killed by a hold that is released before its exit comes in is started again, not charged to its budget', async (t) => {
+  const hold: Hold = { id: 'h1', component: 'agent-a', since: Date.now(), until: Date.now() + 60_000, kill: true };
+  let reads = 0;
+  const lines: string[] = [];
+  // The first poll sees the hold and kills; every later read finds it released.
+  const supervisor = new Supervisor(tempLogDir(t), {
+    restart: { initialBackoffMs: 10, maxBackoffMs: 10, budget: 0, windowMs: 60_000 }, print: (l) => lines.push(l), holdPollMs: 50,
+    holds: { read: () => (reads++ === 0 ? [hold] : []), remove: () => {} },
+  });
+  t.after(() => supervisor.stopAll(1000));
+  let gaveUp = false;
+  supervisor.onExit(() => (gaveUp = true));
+  const first = await supervisor.start({ name: 'agent-a', command: node, args: ['-e', 'setInterval(() => {}, 1000)'], ready: async () => true });
+  assert.ok(await waitFor(() => supervisor.list()[0]?.pid !== first.pid && isAlive(supervisor.list()[0]!.pid) && lines.some((l) => l.startsWith('  released')), 5000), lines.join('\n'));
+  assert.equal(isAlive(first.pid), false);
+  assert.equal(gaveUp, false);
+  assert.equal(supervisor.list()[0]?.restarts, 0);
+});

@@ -83,6 +83,8 @@ interface Child {
   hold: Hold | undefined;
   /** Ids of --kill holds whose SIGKILL was sent. */
   readonly killed: Set<string>;
+  /** The process a hold's SIGKILL went to: its exit is never charged to the budget, even if the hold is gone by then. */
+  holdKilled: ChildProcess | undefined;
 }
 
 /**
@@ -132,7 +134,7 @@ export class Supervisor {
     const logFile = join(this.logDir, `${spec.name.replace(/[^a-zA-Z0-9._-]+/g, '-')}.log`);
     // spawn() fills in proc, exited and exitInfo before anything reads them.
     const child = {
-      spec, logFile, tracker: new RestartTracker(this.policy), initial: true, lastExit: undefined, timer: undefined, keptDown: undefined, hold: undefined, killed: new Set<string>(),
+      spec, logFile, tracker: new RestartTracker(this.policy), initial: true, lastExit: undefined, timer: undefined, keptDown: undefined, hold: undefined, killed: new Set<string>(), holdKilled: undefined,
     } as Partial<Child> as Child;
     this.spawn(child);
     this.children.set(spec.name, child);
@@ -185,6 +187,12 @@ export class Supervisor {
     const name = child.spec.name;
     child.lastExit = describeExit(code, signal);
     if (this.keepDownIfHeld(child, `exit ${child.lastExit}`)) return;
+    if (child.holdKilled === proc) {
+      // Killed by a hold that was released before the exit came in: the release means "start it again now".
+      child.holdKilled = undefined;
+      void this.restart(child, 0);
+      return;
+    }
     const decision = child.tracker.onExit(this.now());
     if (decision.kind === 'give-up') {
       this.print(`  give up     ${name} (exit ${child.lastExit}): it exited ${decision.restartsInWindow + 1} times within ${this.policy.windowMs / 1000}s`);
@@ -256,6 +264,7 @@ export class Supervisor {
       if (d.kind === 'kill') {
         child.killed.add(d.hold.id);
         this.print(`  hold        ${child.spec.name}: SIGKILL to pid ${child.proc.pid}, held until ${new Date(d.hold.until).toISOString()}`);
+        child.holdKilled = child.proc;
         killGroup(child.proc.pid, 'SIGKILL'); // its exit finds the hold and keeps it down
       } else if (d.kind === 'restart-now') {
         child.keptDown = undefined;
