@@ -1,36 +1,10 @@
 // Table tests of the engine's inputs: served vs caller health, asked demand, latency, load, egress cost, the cross-cloud cap and residency.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { validatePolicy, withEgressCostDefaults, type Policy } from '../../api/policy.ts';
-import { computeWeights, explain, type FederationSnapshot, type ServiceStats, type ServiceTable, type SourceRow, type ZoneState } from './index.ts';
+import { withEgressCostDefaults, type Policy } from '../../api/policy.ts';
+import { computeWeights, explain, type FederationSnapshot, type ServiceTable, type SourceRow } from './index.ts';
 import * as reference from './engine-reference.ts';
-
-const SVC = 'default/reviews';
-
-function stats(over: Partial<ServiceStats> = {}): ServiceStats {
-  return { healthyEndpoints: 3, totalEndpoints: 3, capacityRps: 100, rps: 0, inFlight: 0, successes: 1000, errors: { http5xx: 0, connectFailure: 0, timeout: 0, reset: 0 }, ...over };
-}
-
-/** A zone at cloud/region/zone; `demand` is what its clients ASK of SVC, whether or not it hosts a copy. */
-function zone(path: string, s: ServiceStats | undefined, over: Partial<Omit<ZoneState, 'locality'>> & { demand?: number } = {}): ZoneState {
-  const [cloud, region, name] = path.split('/') as [string, string, string];
-  const { demand, ...rest } = over;
-  return {
-    locality: { cloud, region, zone: name },
-    network: 'net',
-    alive: true,
-    drained: false,
-    reportedAt: 0,
-    services: new Map(s ? [[SVC, s]] : []),
-    rttMs: new Map(),
-    demandRps: new Map(demand !== undefined ? [[SVC, demand]] : []),
-    ...rest,
-  };
-}
-
-function policy(extra: Record<string, unknown> = {}): Map<string, Policy> {
-  return new Map([[SVC, validatePolicy({ namespace: 'default', name: 'reviews', ...extra }, 'test')]]);
-}
+import { policy, stats, SVC, zone } from './testing.ts';
 
 /** Computes with the engine and checks the oracle agrees on every row and reason. */
 function run(snap: FederationSnapshot, pols: Map<string, Policy> = new Map()): ServiceTable {

@@ -2,34 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { validatePolicy, type Policy } from '../../api/policy.ts';
-import { computeServiceWeights, computeWeights, explain, type EngineState, type FederationSnapshot, type ServiceStats, type ServiceTable, type ZoneState } from './index.ts';
-
-const SVC = 'default/reviews';
-
-function stats(over: Partial<ServiceStats> = {}): ServiceStats {
-  return { healthyEndpoints: 3, totalEndpoints: 3, capacityRps: 100, rps: 0, inFlight: 0, successes: 1000, errors: { http5xx: 0, connectFailure: 0, timeout: 0, reset: 0 }, ...over };
-}
-
-/** A zone; `demand` is what its clients ASK of SVC (ZoneState.demandRps), whether or not it hosts a copy. */
-function zone(path: string, s: ServiceStats | undefined, over: Partial<Omit<ZoneState, 'locality'>> & { demand?: number } = {}): ZoneState {
-  const [cloud, region, name] = path.split('/') as [string, string, string];
-  const { demand, ...rest } = over;
-  return {
-    locality: { cloud, region, zone: name },
-    network: 'net',
-    alive: true,
-    drained: false,
-    reportedAt: 0,
-    services: new Map(s ? [[SVC, s]] : []),
-    rttMs: new Map(),
-    demandRps: new Map(demand !== undefined ? [[SVC, demand]] : []),
-    ...rest,
-  };
-}
-
-function policy(extra: Record<string, unknown> = {}): Map<string, Policy> {
-  return new Map([[SVC, validatePolicy({ namespace: 'default', name: 'reviews', ...extra }, 'test')]]);
-}
+import { computeServiceWeights, computeWeights, explain, type EngineState, type FederationSnapshot, type ServiceTable } from './index.ts';
+import { policy, stats, SVC, zone } from './testing.ts';
 
 function row(table: ServiceTable | undefined, source: string): Record<string, number> {
   const r = table?.rows.find((x) => x.sourceZone === source);
