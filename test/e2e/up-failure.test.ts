@@ -4,43 +4,15 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { spawn, execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { DEFAULT_TOPOLOGY } from '../../api/topology.ts';
 import { buildPlan, DEFAULT_SHOP } from '../../local/plan.ts';
 import { freePorts } from '../../local/ports.ts';
 import { isAlive, killGroup, StartError } from '../../local/supervisor.ts';
 import type { UpState } from '../../local/state.ts';
 import { hopZones, type SampleReply } from '../../local/sample-app.ts';
-
-const CLI = join(resolve(dirname(fileURLToPath(import.meta.url)), '..', '..'), 'cli', 'meshfed.ts');
-
-/** Polls f every 200 ms until it returns a value; throws naming `what` after the deadline. */
-async function until<T>(what: string, ms: number, f: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await f();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-async function ok(url: string): Promise<boolean> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
-    await res.arrayBuffer();
-    return res.ok;
-  } catch {
-    return false;
-  }
-}
+import { CLI, httpOk as ok, until } from '../support/up-harness.ts';
 import { startFederation } from '../../local/up.ts';
 
 /** Pids of live processes whose command line mentions `needle`. */

@@ -3,19 +3,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cli, startUp, until } from '../support/up-harness.ts';
+import { cli, httpOk as ok, startUp, until } from '../support/up-harness.ts';
 import { isAlive } from '../../local/supervisor.ts';
 import type { UpState } from '../../local/state.ts';
-
-async function ok(url: string): Promise<boolean> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
-    await res.arrayBuffer();
-    return res.ok;
-  } catch {
-    return false;
-  }
-}
 
 test('hold --kill keeps every catalog of us-east-1a dead for 8 s, then they restart; a held agent restarts as soon as it is released', { timeout: 200_000 }, async (t) => {
   const up = await startUp(['--store', 'memory']);

@@ -1,19 +1,17 @@
 // End to end: `meshfed up` as a user runs it: traffic shares match `meshfed weights`, drain/undrain, and a clean stop.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { delimiter, join } from 'node:path';
 import { request, Agent } from 'undici';
-import { etcdAvailable } from '../../local/etcd.ts';
+import { skipWithoutEtcd } from '../support/etcd.ts';
 import { isAlive, killGroup } from '../../local/supervisor.ts';
 import type { UpState } from '../../local/state.ts';
-import { hopZones, type SampleReply } from '../../local/sample-app.ts';
+import type { SampleReply } from '../../local/sample-app.ts';
+import { burst, CLI, cli, hit, observed, until, weights, type Hit, type TableJson } from '../support/up-harness.ts';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const CLI = join(ROOT, 'cli', 'meshfed.ts');
 const TOLERANCE = 0.05;
 
 /** PATH without any directory holding an etcd binary: "etcd missing" as a user without it would have it. */
@@ -21,62 +19,11 @@ function pathWithoutEtcd(): string {
   return (process.env['PATH'] ?? '').split(delimiter).filter((d) => d !== '' && !existsSync(join(d, 'etcd'))).join(delimiter);
 }
 
-function cli(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((res) => {
-    execFile(process.execPath, [CLI, ...args], { env, timeout: 60_000 }, (err, stdout, stderr) => {
-      res({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
-
-interface Hit { readonly start: number; readonly status: number; readonly hops: { service: string; zone: string }[] }
-
-async function hit(agent: Agent, url: string): Promise<Hit> {
-  const start = Date.now();
-  try {
-    const res = await request(url, { dispatcher: agent, headersTimeout: 10_000, bodyTimeout: 10_000 });
-    const text = await res.body.text();
-    return { start, status: res.statusCode, hops: res.statusCode === 200 ? hopZones(JSON.parse(text) as SampleReply) : [] };
-  } catch {
-    return { start, status: 0, hops: [] };
-  }
-}
-
-/** n requests with `concurrency` in flight. */
-async function burst(agent: Agent, url: string, n: number, concurrency = 8): Promise<Hit[]> {
-  const out: Hit[] = [];
-  let i = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (i++ < n) out.push(await hit(agent, url));
-  }));
-  return out;
-}
-
-interface Table { version: string; rows: { sourceZone: string; targets: { zone: string; basisPoints: number }[] }[] }
-
-async function weights(env: NodeJS.ProcessEnv, service: string): Promise<Table> {
-  const r = await cli(env, 'weights', service, '--output', 'json');
-  assert.equal(r.code, 0, `meshfed weights ${service}: ${r.stderr}`);
-  return JSON.parse(r.stdout) as Table;
-}
-
-function rowOf(t: Table, source: string): Map<string, number> {
+/** Shares (fractions) per target zone of one source's row. */
+function rowOf(t: TableJson, source: string): Map<string, number> {
   const row = t.rows.find((r) => r.sourceZone === source);
   assert.ok(row, `no row for ${source} in ${JSON.stringify(t)}`);
   return new Map(row.targets.map((x) => [x.zone, x.basisPoints / 10000]));
-}
-
-/** Observed share per zone of one hop, among hits whose previous hop (if `from` is given) ran in `from`. */
-function observed(hits: readonly Hit[], hop: number, from?: string): { n: number; share: Map<string, number> } {
-  const counts = new Map<string, number>();
-  let n = 0;
-  for (const h of hits) {
-    if (h.hops.length <= hop) continue;
-    if (from !== undefined && h.hops[hop - 1]!.zone !== from) continue;
-    n++;
-    counts.set(h.hops[hop]!.zone, (counts.get(h.hops[hop]!.zone) ?? 0) + 1);
-  }
-  return { n, share: new Map([...counts].map(([z, c]) => [z, c / n])) };
 }
 
 function assertShares(what: string, expected: Map<string, number>, got: { n: number; share: Map<string, number> }): void {
@@ -87,26 +34,9 @@ function assertShares(what: string, expected: Map<string, number>, got: { n: num
   }
 }
 
-async function until<T>(what: string, ms: number, f: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await f();
-      if (v !== undefined) return v;
-    } catch (e) {
-      // A failed assertion is a verdict, not a reason to poll again.
-      if (e instanceof assert.AssertionError) throw e;
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 for (const variant of ['embedded store (etcd missing from PATH)', 'etcd'] as const) {
   const withEtcd = variant === 'etcd';
-  test(`meshfed up with ${variant}: shares match meshfed weights, drain and undrain, clean stop`, { timeout: 240_000, skip: withEtcd && !etcdAvailable() ? 'etcd is not installed (apt-get install -y etcd-server)' : false }, async (t) => {
+  test(`meshfed up with ${variant}: shares match meshfed weights, drain and undrain, clean stop`, { timeout: 240_000, skip: withEtcd ? skipWithoutEtcd() : false }, async (t) => {
     const stateDir = mkdtempSync(join(tmpdir(), 'meshfed-e2e-'));
     const env: NodeJS.ProcessEnv = { ...process.env, MESHFED_STATE_DIR: stateDir, ...(withEtcd ? {} : { PATH: pathWithoutEtcd() }) };
     delete env['MESHFED_ADMIN'];

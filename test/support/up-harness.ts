@@ -51,8 +51,17 @@ export async function burst(agent: Agent, url: string, n: number, concurrency = 
   return out;
 }
 
+/** A running steady load (see steady). */
+export interface Steady {
+  readonly hits: Hit[];
+  stop(): Promise<Hit[]>;
+}
+
+/** Steady loads still running, stopped with their federation, so a failed assertion never leaves a request loop running. */
+const stopped = new Set<Steady>();
+
 /** Requests at a modest steady rate (one every `everyMs` per worker) until stopped; keeps every hit. */
-export function steady(agent: Agent, url: string, everyMs = 100, workers = 1): { readonly hits: Hit[]; stop(): Promise<Hit[]> } {
+export function steady(agent: Agent, url: string, everyMs = 100, workers = 1): Steady {
   const hits: Hit[] = [];
   let running = true;
   const loops = Promise.all(Array.from({ length: workers }, async () => {
@@ -63,7 +72,17 @@ export function steady(agent: Agent, url: string, everyMs = 100, workers = 1): {
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     }
   }));
-  return { hits, stop: async () => { running = false; await loops; return hits; } };
+  const handle: Steady = {
+    hits,
+    stop: async () => {
+      running = false;
+      stopped.delete(handle);
+      await loops;
+      return hits;
+    },
+  };
+  stopped.add(handle);
+  return handle;
 }
 
 /** A target of a weight row, as `meshfed weights --output json` prints it. */
@@ -97,7 +116,7 @@ export function bpOf(t: TableJson, source: string): Map<string, number> {
 }
 
 /** Polls f every 200 ms until it returns a value; a failed assertion inside is a verdict, not a reason to retry. */
-export async function until<T>(what: string, ms: number, f: () => Promise<T | undefined>, everyMs = 200): Promise<T> {
+export async function until<T>(what: string, ms: number, f: () => Promise<T | undefined> | T | undefined, everyMs = 200): Promise<T> {
   const deadline = Date.now() + ms;
   let last: unknown;
   for (;;) {
@@ -110,6 +129,17 @@ export async function until<T>(what: string, ms: number, f: () => Promise<T | un
     }
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** True when a GET of `url` answers 2xx within 3 s. */
+export async function httpOk(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
+    await res.arrayBuffer();
+    return res.ok;
+  } catch {
+    return false;
   }
 }
 
@@ -159,6 +189,7 @@ export async function startUp(args: readonly string[], files: Record<string, str
   const exit = new Promise<void>((r) => child.once('exit', () => { exited = true; r(); }));
   let state: UpState | undefined;
   const stop = async () => {
+    await Promise.all([...stopped].map((l) => l.stop()));
     await agent.close().catch(() => {});
     if (!exited) {
       killGroup(child.pid, 'SIGTERM');
