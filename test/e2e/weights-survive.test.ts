@@ -43,7 +43,7 @@ async function watchTables(up: Up, service: string): Promise<{ readonly seen: Ta
   return { seen, exact: false, stop: async () => { running = false; await loop; } };
 }
 
-test('meshfed up --load 40: undrain without panic, dead endpoints noticed, a lost agent moves nothing', { timeout: 360_000 }, async (t) => {
+test('meshfed up --load 40: undrain without panic, dead endpoints noticed, a lost agent moves nothing, a cold start fails nothing', { timeout: 420_000 }, async (t) => {
   const up = await startUp(['--load', '40', '--load-duration', '6m']);
   t.after(() => up.stop());
   const applied = await cli(up.env, 'policy', 'apply', '-f', up.file('catalog.yaml', POLICY));
@@ -113,4 +113,20 @@ test('meshfed up --load 40: undrain without panic, dead endpoints noticed, a los
   assert.ok(during.length >= 100, `requests during the outage (${during.length})`);
   assert.ok(shareOf(before) >= 0.5, `the measure means something: us-east-1b served ${(shareOf(before) * 100).toFixed(1)}% of pricing before`);
   assert.ok(shareOf(during) >= 0.9 * shareOf(before), 'us-east-1b keeps at least 90% of its pricing traffic');
+
+  // 4. Cold start after a full control-plane outage: every global-lb replica killed and held down for 30 s, then
+  // started again, under traffic from every frontend. Agents and sidecars serve their last good state throughout, and
+  // the restarted balancer publishes nothing partial: no request fails.
+  const fronts = ['us-east-1a', 'us-east-1b', 'europe-west1-b'].map((z) => steady(up.agent, up.frontend(z), 100));
+  await new Promise((r) => setTimeout(r, 2000));
+  const outage = await cli(up.env, 'hold', 'global-lb-*', '--for', '30s', '--kill');
+  assert.equal(outage.code, 0, outage.stderr + outage.stdout);
+  const downAt = Date.now();
+  await until('a replica to serve again after the outage', 90_000, async () => (Date.now() > downAt + 30_000 && (await tableOf(up, 'catalog').catch(() => undefined)) ? true : undefined), 500);
+  await new Promise((r) => setTimeout(r, 10_000));
+  const all = (await Promise.all(fronts.map((f) => f.stop()))).flat();
+  const failed = all.filter((h) => h.status !== 200);
+  t.diagnostic(`cold start: ${all.length} requests across the 30 s outage and the restart, ${failed.length} failed`);
+  assert.ok(all.length >= 500, `traffic throughout (${all.length} requests)`);
+  assert.deepEqual(failed.map((h) => `${h.status} ${h.body.slice(0, 120)}`), [], '0 failed requests across the outage and the cold start');
 });
