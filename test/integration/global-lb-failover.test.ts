@@ -3,52 +3,22 @@
 // zone whose agent was connected to the dead replica ages out after the TTL.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { skipWithoutEtcd, startEtcd, type EtcdServer } from '../support/etcd.ts';
+import { startGlobalLbProcess, type GlobalLbProcess } from '../support/global-lb-process.ts';
 import { SimAgent, serviceReport } from '../support/agent-client.ts';
 import type { ZoneView } from '../../global-lb/index.ts';
 import type { ServiceReport } from '../../api/generated/meshfed/v1/ServiceReport.ts';
 
-const ROOT = join(import.meta.dirname, '..', '..');
 const LEASE_TTL_S = 2;
 
-interface Replica {
-  readonly id: string;
-  readonly child: ChildProcess;
-  readonly grpc: string;
-  readonly admin: string;
-  readonly stderr: string[];
-}
+type Replica = GlobalLbProcess;
 
 let etcd: EtcdServer;
 const replicas: Replica[] = [];
 const agents: { agent: SimAgent; timer: NodeJS.Timeout }[] = [];
 
 function startReplica(id: string): Promise<Replica> {
-  const child = spawn(join(ROOT, 'node_modules/.bin/node'), [
-    join(ROOT, 'cli/meshfed.ts'), 'global-lb', '--etcd', etcd.endpoints.join(','), '--insecure',
-    '--grpc-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0',
-    '--lease-ttl', `${LEASE_TTL_S}s`, '--heartbeat', '500ms', '--replica-id', id,
-  ], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MESHFED_LOG_LEVEL: 'warn' } });
-  const stderr: string[] = [];
-  createInterface({ input: child.stderr! }).on('line', (l) => stderr.push(l));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`replica ${id} did not start: ${stderr.join('\n')}`)), 30_000);
-    child.once('exit', (code) => reject(new Error(`replica ${id} exited with ${code}: ${stderr.join('\n')}`)));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      try {
-        const m = JSON.parse(line) as { event?: string; grpc?: string; admin?: string };
-        if (m.event === 'listening' && m.grpc && m.admin) {
-          clearTimeout(timer);
-          resolve({ id, child, grpc: m.grpc, admin: m.admin, stderr });
-        }
-      } catch {
-        // not our line
-      }
-    });
-  });
+  return startGlobalLbProcess(etcd.endpoints, id, { leaseTtlS: LEASE_TTL_S, logLevel: 'warn' });
 }
 
 async function status(r: Replica): Promise<{ leader: boolean; leaderId: string | null } | undefined> {

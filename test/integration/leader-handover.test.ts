@@ -3,27 +3,18 @@
 // version moves no share by more than maxStep, and the hold-down and ramp continue on their old timing.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { skipWithoutEtcd, startEtcd, type EtcdServer } from '../support/etcd.ts';
+import { startGlobalLbProcess, type GlobalLbProcess } from '../support/global-lb-process.ts';
 import { SimAgent, serviceReport } from '../support/agent-client.ts';
 import { KEYS, openStore, type Store, type Watch } from '../../global-lb/store/index.ts';
 import type { ServiceTable } from '../../global-lb/weights/index.ts';
 
-const ROOT = join(import.meta.dirname, '..', '..');
 const LEASE_TTL_S = 2;
 const HOLD_DOWN_MS = 8000;
 const SLOW_START_MS = 16000;
 const MAX_STEP = 1000;
 
-interface Replica {
-  readonly id: string;
-  readonly child: ChildProcess;
-  readonly grpc: string;
-  readonly admin: string;
-  readonly stderr: string[];
-}
+type Replica = GlobalLbProcess;
 
 let etcd: EtcdServer;
 let store: Store;
@@ -35,28 +26,7 @@ const written: { seenAt: number; table: ServiceTable }[] = [];
 const records: string[] = [];
 
 function startReplica(id: string): Promise<Replica> {
-  const child = spawn(join(ROOT, 'node_modules/.bin/node'), [
-    join(ROOT, 'cli/meshfed.ts'), 'global-lb', '--etcd', etcd.endpoints.join(','), '--insecure',
-    '--grpc-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0',
-    '--lease-ttl', `${LEASE_TTL_S}s`, '--heartbeat', '500ms', '--replica-id', id,
-  ], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MESHFED_LOG_LEVEL: 'info' } });
-  const stderr: string[] = [];
-  createInterface({ input: child.stderr! }).on('line', (l) => stderr.push(l));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`replica ${id} did not start: ${stderr.join('\n')}`)), 30_000);
-    child.once('exit', (code) => reject(new Error(`replica ${id} exited with ${code}: ${stderr.join('\n')}`)));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      try {
-        const m = JSON.parse(line) as { event?: string; grpc?: string; admin?: string };
-        if (m.event === 'listening' && m.grpc && m.admin) {
-          clearTimeout(timer);
-          resolve({ id, child, grpc: m.grpc, admin: m.admin, stderr });
-        }
-      } catch {
-        // not our line
-      }
-    });
-  });
+  return startGlobalLbProcess(etcd.endpoints, id, { leaseTtlS: LEASE_TTL_S, logLevel: 'info' });
 }
 
 async function status(r: Replica): Promise<{ leader: boolean; leaderId: string | null; synced: boolean } | undefined> {
