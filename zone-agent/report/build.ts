@@ -2,7 +2,7 @@
 import { toProto } from '../../api/histogram.ts';
 import type { ZoneReport } from '../../api/generated/meshfed/v1/ZoneReport.ts';
 import type { LocalService } from '../discovery/model.ts';
-import { askedInFlightOf, EMPTY_LOCAL, EMPTY_OUTCOME, ejectionsOf, inFlightOf, type OutcomeWindow, type WindowTotals } from '../telemetry/merge.ts';
+import { askedInFlightOf, EMPTY_LOCAL, EMPTY_OUTCOME, ejectionsOf, inFlightOf, parseEjectionKey, type OutcomeWindow, type WindowTotals } from '../telemetry/merge.ts';
 import type { ErrorCounts } from '../../api/generated/meshfed/v1/ErrorCounts.ts';
 
 /** The inputs of one report. */
@@ -20,7 +20,7 @@ export interface ReportInputs {
 /** Services the zone's clients asked of in the window, or whose endpoints they know (ejection gauges), sorted. */
 function askedServices(w: WindowTotals): string[] {
   const keys = new Set(Object.keys(w.asked));
-  for (const k of Object.keys(w.ejections)) keys.add(k.slice(0, k.lastIndexOf('|')));
+  for (const k of Object.keys(w.ejections)) keys.add(parseEjectionKey(k).service);
   return [...keys].sort();
 }
 
@@ -28,7 +28,8 @@ function askedServices(w: WindowTotals): string[] {
 function ejectedZones(w: WindowTotals, service: string): string[] {
   const out: string[] = [];
   for (const [k, per] of Object.entries(w.ejections)) {
-    if (k.slice(0, k.lastIndexOf('|')) === service && Object.values(per).some((g) => g.ejected > 0)) out.push(k.slice(k.lastIndexOf('|') + 1));
+    const at = parseEjectionKey(k);
+    if (at.service === service && Object.values(per).some((g) => g.ejected > 0)) out.push(at.zone);
   }
   return out;
 }
@@ -44,8 +45,8 @@ function errorsOf(o: OutcomeWindow | undefined): ErrorCounts {
 
 /**
  * One report. Counters cover the window only. Each local service carries what the zone's own workloads SERVED;
- * `asked` carries what the zone's clients sent to each service, per destination zone, hosted here or not. An endpoint counts as healthy when discovery says so (ready and
- * not terminating; the health checker overlays its verdict before this point).
+ * `asked` carries what the zone's clients sent to each service, per destination zone, hosted here or not. An endpoint
+ * counts as healthy when discovery says so (ready and not terminating; the health checker overlays its verdict first).
  */
 export function buildReport(r: ReportInputs): ZoneReport {
   const seconds = Math.max(r.windowMs, 1) / 1000;
@@ -83,7 +84,7 @@ export function buildReport(r: ReportInputs): ZoneReport {
         rps: sent / seconds,
         destinations: zones.map((zone) => {
           const o = a.destinations[zone] ?? EMPTY_OUTCOME;
-          const e = ejectionsOf(r.window, `${key}|${zone}`);
+          const e = ejectionsOf(r.window, key, zone);
           return {
             zone, requests: String(o.requests), successes: String(o.successes), errors: errorsOf(o), latency: toProto(o.latency),
             sidecars_knowing: e.knowing, sidecars_ejecting_all: e.ejectingAll,

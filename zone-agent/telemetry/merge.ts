@@ -57,6 +57,17 @@ export interface WindowTotals {
   readonly ejections: Readonly<Record<string, Readonly<Record<string, EjectionGauge>>>>;
 }
 
+/** The key of `ejections`: a destination service and zone. */
+export function ejectionKey(service: string, zone: string): string {
+  return `${service}|${zone}`;
+}
+
+/** The service and zone an `ejections` key names (zone names hold no "|"). */
+export function parseEjectionKey(key: string): { readonly service: string; readonly zone: string } {
+  const at = key.lastIndexOf('|');
+  return { service: key.slice(0, at), zone: key.slice(at + 1) };
+}
+
 /** One sidecar's view of one destination zone's endpoints. */
 export interface EjectionGauge {
   readonly known: number;
@@ -174,7 +185,8 @@ export function addStats(w: WindowTotals, sidecarId: string, msg: SidecarStats__
     const known = s.endpoints_known ?? 0;
     if (zone !== '' && known > 0) {
       if ((s.endpoints_ejected ?? 0) > known) return err(`services[${i}]: endpoints_ejected (${s.endpoints_ejected}) exceeds endpoints_known (${known})`);
-      ejections[`${key}|${zone}`] = { ...(ejections[`${key}|${zone}`] ?? {}), [sidecarId]: { known, ejected: s.endpoints_ejected ?? 0 } };
+      const ek = ejectionKey(key, zone);
+      ejections[ek] = { ...(ejections[ek] ?? {}), [sidecarId]: { known, ejected: s.endpoints_ejected ?? 0 } };
     }
   }
   for (const [key, n] of Object.entries(askedGauge)) askedInFlight[key] = { ...(askedInFlight[key] ?? {}), [sidecarId]: n };
@@ -215,11 +227,10 @@ export function inFlightOf(w: WindowTotals, key: string): number {
 }
 
 /**
- * The zone's caller sidecars that know a destination zone's endpoints, and how many of them have ejected every one
- * (keyed "namespace/name|zone").
+ * The zone's caller sidecars that know a destination zone's endpoints, and how many of them have ejected every one.
  */
-export function ejectionsOf(w: WindowTotals, key: string): { readonly knowing: number; readonly ejectingAll: number } {
-  const per = Object.values(w.ejections[key] ?? {});
+export function ejectionsOf(w: WindowTotals, service: string, zone: string): { readonly knowing: number; readonly ejectingAll: number } {
+  const per = Object.values(w.ejections[ejectionKey(service, zone)] ?? {});
   return { knowing: per.length, ejectingAll: per.filter((g) => g.ejected >= g.known).length };
 }
 
