@@ -23,6 +23,7 @@ const spec = {
   details: `Prints progress per component, then a summary, and writes <state-dir>/up.json (read by status, weights, drain, fault, down).
 Each app instance runs as its own process (app-<zone>-<instance>). A component that exits is restarted with backoff
 (0.5 s doubling to 5 s; up.json gets its new pid); one that exits more than 5 times within 60 s stops the federation.
+'meshfed hold COMPONENT --for D [--kill]' keeps a component down for a fault's duration ('meshfed release' ends it).
 The trust root and cluster intermediates are created on first run under <state-dir>/trust and kept; <state-dir>/run is removed on stop.
 Exit codes: 0 after Ctrl-C / SIGTERM / meshfed down, 1 when a component fails to start or spends its restart budget, 2 usage error.`,
 } as const;
