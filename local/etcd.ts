@@ -1,4 +1,4 @@
-// Spawns a real single-member etcd on free loopback ports with a temporary data dir, for `meshfed up` and the tests.
+// etcd on loopback: the flags of one member of a cluster (shared by every etcd we start), and a single-member etcd for the tests.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -44,6 +44,102 @@ export interface EtcdServer {
   resume(): Promise<void>;
 }
 
+/** One member of a loopback etcd cluster: its name and ports (where its data lives is the caller's choice). */
+export interface EtcdMemberAddress {
+  /** Unique in the cluster, e.g. "etcd-2"; `meshfed up` uses it as the supervised component's name too. */
+  readonly name: string;
+  readonly clientPort: number;
+  readonly peerPort: number;
+}
+
+/** Raft timing of a member, in milliseconds. */
+export interface EtcdTiming {
+  readonly heartbeatMs: number;
+  readonly electionMs: number;
+}
+
+/**
+ * The Raft timing for a cluster of `members`. One member elects itself with no peers to hear from, so 50/250 keeps it
+ * fast and lets leases as short as 1 s be honoured. Several members must hear each other's heartbeats through a
+ * loaded 2-core host: at 50/250 a member starved for a quarter second calls an election and the leader flaps, so a
+ * cluster gets 100/1000 (measured: see docs/configuration.md, `--etcd-members`).
+ */
+export function etcdTiming(members: number): EtcdTiming {
+  return members <= 1 ? { heartbeatMs: 50, electionMs: 250 } : { heartbeatMs: 100, electionMs: 1000 };
+}
+
+/** The URL clients (and /health) reach a member at. */
+export function etcdClientUrl(m: EtcdMemberAddress): string {
+  return `http://127.0.0.1:${m.clientPort}`;
+}
+
+/** The URL the other members reach a member at. */
+export function etcdPeerUrl(m: EtcdMemberAddress): string {
+  return `http://127.0.0.1:${m.peerPort}`;
+}
+
+/** `--initial-cluster`: every member by name and peer URL, "etcd-1=http://127.0.0.1:P1,etcd-2=...". */
+export function etcdInitialCluster(cluster: readonly EtcdMemberAddress[]): string {
+  return cluster.map((m) => `${m.name}=${etcdPeerUrl(m)}`).join(',');
+}
+
+export interface EtcdMemberArgsOptions {
+  readonly dataDir: string;
+  /** `--initial-cluster-token`: distinct per cluster, so members of two clusters never take each other for peers. */
+  readonly clusterToken: string;
+  /** Default etcdTiming(cluster.length). */
+  readonly timing?: EtcdTiming;
+  /** Extra command-line flags, appended last (etcd takes the last of a repeated flag). */
+  readonly extraArgs?: readonly string[];
+}
+
+/**
+ * The command line of one member of `cluster`, on loopback. `--initial-cluster-state new` only matters on the first
+ * start: etcd ignores it (and `--initial-cluster`) once the data dir holds a member, so a restart on the same data
+ * dir and ports rejoins the cluster it formed.
+ */
+export function etcdMemberArgs(member: EtcdMemberAddress, cluster: readonly EtcdMemberAddress[], options: EtcdMemberArgsOptions): string[] {
+  const names = cluster.map((m) => m.name);
+  if (!names.includes(member.name)) throw new Error(`etcd member ${member.name} is not in its cluster (${names.join(', ')})`);
+  if (new Set(names).size !== names.length) throw new Error(`etcd member names repeat: ${names.join(', ')}`);
+  const timing = options.timing ?? etcdTiming(cluster.length);
+  const clientUrl = etcdClientUrl(member);
+  const peerUrl = etcdPeerUrl(member);
+  return [
+    '--name', member.name,
+    '--data-dir', options.dataDir,
+    '--listen-client-urls', clientUrl,
+    '--advertise-client-urls', clientUrl,
+    '--listen-peer-urls', peerUrl,
+    '--initial-advertise-peer-urls', peerUrl,
+    '--initial-cluster', etcdInitialCluster(cluster),
+    '--initial-cluster-token', options.clusterToken,
+    '--initial-cluster-state', 'new',
+    '--heartbeat-interval', String(timing.heartbeatMs),
+    '--election-timeout', String(timing.electionMs),
+    '--grpc-keepalive-min-time', '1s',
+    '--logger', 'zap',
+    '--log-level', 'error',
+    ...(options.extraArgs ?? []),
+  ];
+}
+
+/** The etcd binary: MESHFED_ETCD_BIN, else `etcd` on PATH. */
+export function etcdBinary(): string {
+  return process.env['MESHFED_ETCD_BIN'] ?? 'etcd';
+}
+
+/** True when the member at `clientUrl` answers /health with {"health":"true"} (it is in a cluster that has a leader). */
+export async function etcdHealthy(clientUrl: string, timeoutMs = 1_000): Promise<boolean> {
+  try {
+    const res = await fetch(`${clientUrl}/health`, { signal: AbortSignal.timeout(timeoutMs) });
+    const body = (await res.json()) as { health?: unknown };
+    return body.health === 'true';
+  } catch {
+    return false; // not listening yet, or no leader
+  }
+}
+
 const live = new Set<{ child: ChildProcess | undefined; dataDir: string }>();
 let exitHookInstalled = false;
 
@@ -64,12 +160,12 @@ function installExitHook(): void {
 }
 
 /**
- * Starts etcd on free loopback ports (client and peer) with a fresh data dir and waits until it answers.
- * Heartbeat 50 ms / election 250 ms make a single member fast and let leases as short as 1 s be honoured.
+ * Starts a single-member etcd on free loopback ports (client and peer) with a fresh data dir and waits until it
+ * answers; its flags are etcdMemberArgs' for a cluster of one (heartbeat 50 ms / election 250 ms).
  */
 export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdServer> {
   installExitHook();
-  const binary = options.binary ?? process.env['MESHFED_ETCD_BIN'] ?? 'etcd';
+  const binary = options.binary ?? etcdBinary();
   const readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
   if (options.parentDir !== undefined) mkdirSync(options.parentDir, { recursive: true });
   const dataDir = mkdtempSync(join(options.parentDir ?? tmpdir(), 'meshfed-etcd-'));
@@ -110,13 +206,7 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdSer
     const deadline = Date.now() + readyTimeoutMs;
     for (;;) {
       if (exited) throw new Error(`etcd exited before it was ready:\n${output()}`);
-      try {
-        const res = await fetch(`${clientUrl}/health`, { signal: AbortSignal.timeout(1_000) });
-        const body = (await res.json()) as { health?: string };
-        if (body.health === 'true') return;
-      } catch {
-        // not listening yet
-      }
+      if (await etcdHealthy(clientUrl)) return;
       if (Date.now() > deadline) {
         child.kill('SIGKILL');
         throw new Error(`etcd did not become healthy within ${readyTimeoutMs} ms:\n${output()}`);
@@ -147,24 +237,9 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdSer
   // Ports may be taken between probing and binding: retry with fresh ones.
   for (let attempt = 1; ; attempt++) {
     const [clientPort, peerPort] = await freePorts(2);
-    clientUrl = `http://127.0.0.1:${clientPort}`;
-    const peerUrl = `http://127.0.0.1:${peerPort}`;
-    args = [
-      '--name', 'meshfed-test',
-      '--data-dir', dataDir,
-      '--listen-client-urls', clientUrl,
-      '--advertise-client-urls', clientUrl,
-      '--listen-peer-urls', peerUrl,
-      '--initial-advertise-peer-urls', peerUrl,
-      '--initial-cluster', `meshfed-test=${peerUrl}`,
-      '--initial-cluster-state', 'new',
-      '--heartbeat-interval', '50',
-      '--election-timeout', '250',
-      '--grpc-keepalive-min-time', '1s',
-      '--logger', 'zap',
-      '--log-level', 'error',
-      ...(options.extraArgs ?? []),
-    ];
+    const member: EtcdMemberAddress = { name: 'meshfed-test', clientPort, peerPort };
+    clientUrl = etcdClientUrl(member);
+    args = etcdMemberArgs(member, [member], { dataDir, clusterToken: 'meshfed-test', extraArgs: options.extraArgs });
     try {
       await launch();
       break;
@@ -232,7 +307,7 @@ async function waitForState(pid: number, matches: (state: string) => boolean, ti
 }
 
 /** True when the etcd binary (MESHFED_ETCD_BIN or `etcd` on PATH) can be run. */
-export function etcdAvailable(binary: string = process.env['MESHFED_ETCD_BIN'] ?? 'etcd'): boolean {
+export function etcdAvailable(binary: string = etcdBinary()): boolean {
   const r = spawnSync(binary, ['--version'], { stdio: 'ignore', timeout: 10_000 });
   return r.error === undefined && r.status === 0;
 }

@@ -104,3 +104,15 @@ test('the default policies are announced with their distribution', () => {
   assert.equal(describeDistribution(defaultPolicies()), ' (catalog: 70% us-east-1a / 30% europe-west1-b from us-east-1a)');
   assert.equal(describeDistribution([{ namespace: 'shop', name: 'x', body: {} }]), '');
 });
+
+test('etcd members are planned as components etcd-1..N, each with its own client and peer port from the same pool', () => {
+  let p = 40000;
+  const pl = buildPlan(DEFAULT_TOPOLOGY, DEFAULT_SHOP, 2, () => p++, 3);
+  assert.deepEqual(pl.etcdMembers.map((m) => m.name), ['etcd-1', 'etcd-2', 'etcd-3']);
+  const ports = componentPorts(pl);
+  for (const m of pl.etcdMembers) assert.deepEqual(ports.get(m.name), [m.clientPort, m.peerPort]);
+  const owned = [...ports.values()].flat();
+  assert.equal(new Set(owned).size, owned.length);
+  assert.equal(owned.length, p - 40000, 'every port handed out is owned by one component');
+  assert.deepEqual(plan().etcdMembers, [], 'no members unless asked (the embedded store)');
+});

@@ -2,6 +2,7 @@
 import type { Topology } from '../api/topology.ts';
 import { topologyZones } from '../api/topology.ts';
 import { CAPACITY_RPS_PER_ENDPOINT, SHOP_NAMESPACE, type ShopLayout } from '../api/federation-file.ts';
+import type { EtcdMemberAddress } from './etcd.ts';
 
 export { CAPACITY_RPS_PER_ENDPOINT, DEFAULT_SHOP, defaultPolicies, SHOP_NAMESPACE, type ShopLayout, type ShopPlacement, type ShopPolicy, type ShopService } from '../api/federation-file.ts';
 
@@ -43,6 +44,8 @@ export interface FederationPlan {
   readonly adminUrls: readonly string[];
   /** Federation gRPC addresses of the replicas, host:port. */
   readonly grpcAddresses: readonly string[];
+  /** The etcd members (`etcd-1` ... `etcd-N`), each a supervised component; none on the embedded store. */
+  readonly etcdMembers: readonly EtcdMemberAddress[];
   readonly zones: readonly ZonePlan[];
 }
 
@@ -53,7 +56,7 @@ export class PlanError extends Error {}
  * Builds the plan. `port()` hands out the next free port (injected so the plan stays pure and testable).
  * Invariant: every port in the plan is distinct, and every placement names a zone of the topology and a service of the layout.
  */
-export function buildPlan(topology: Topology, layout: ShopLayout, replicas: number, port: () => number): FederationPlan {
+export function buildPlan(topology: Topology, layout: ShopLayout, replicas: number, port: () => number, etcdMembers = 0): FederationPlan {
   const zones = topologyZones(topology);
   const names = new Set(zones.map((z) => z.locality.zone));
   const services = new Map(layout.services.map((s) => [s.name, s]));
@@ -64,6 +67,8 @@ export function buildPlan(topology: Topology, layout: ShopLayout, replicas: numb
   for (const s of layout.services) {
     if (s.upstream !== undefined && !services.has(s.upstream)) throw new PlanError(`service ${s.name} calls unknown service "${s.upstream}"`);
   }
+  const members: EtcdMemberAddress[] = [];
+  for (let k = 1; k <= etcdMembers; k++) members.push({ name: etcdMemberName(k), clientPort: port(), peerPort: port() });
   const grpcAddresses: string[] = [];
   const adminUrls: string[] = [];
   for (let i = 0; i < replicas; i++) {
@@ -85,7 +90,7 @@ export function buildPlan(topology: Topology, layout: ShopLayout, replicas: numb
       gatewayPort: port(), agentAdminPort: port(), agentRelayPort: port(), gatewayAdminPort: port(), instances,
     };
   });
-  return { trustDomain: topology.trustDomain, layout, adminUrls, grpcAddresses, zones: zonePlans };
+  return { trustDomain: topology.trustDomain, layout, adminUrls, grpcAddresses, etcdMembers: members, zones: zonePlans };
 }
 
 /** The mesh service name of a shop service, "shop/catalog". */
@@ -174,9 +179,15 @@ export function planForInstance(plan: FederationPlan, zone: string, instance: st
   return { ...plan, zones: plan.zones.map((z) => (z.zone === zone ? { ...z, instances: z.instances.filter((i) => i.instance === instance) } : z)) };
 }
 
-/** Every port of the plan, grouped by the component that binds it (global-lb-N, agent-Z, gateway-Z, app-Z-I). */
+/** The supervised component (and etcd member name) of the k-th etcd member, from 1: `etcd-<k>`. */
+export function etcdMemberName(k: number): string {
+  return `etcd-${k}`;
+}
+
+/** Every port of the plan, grouped by the component that binds it (etcd-K, global-lb-N, agent-Z, gateway-Z, app-Z-I). */
 export function componentPorts(plan: FederationPlan): Map<string, number[]> {
   const out = new Map<string, number[]>();
+  for (const m of plan.etcdMembers) out.set(m.name, [m.clientPort, m.peerPort]);
   plan.adminUrls.forEach((u, i) => out.set(`global-lb-${i + 1}`, [Number(plan.grpcAddresses[i]!.split(':')[1]), Number(new URL(u).port)]));
   for (const z of plan.zones) {
     out.set(`agent-${z.zone}`, [z.agentAdminPort, z.agentRelayPort]);
