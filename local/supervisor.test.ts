@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { isAlive, StartError, Supervisor } from './supervisor.ts';
 import type { Hold } from './holds.ts';
@@ -43,6 +44,33 @@ test('a component that exits while starting fails with its name and its log, whi
       return true;
     },
   );
+});
+
+test('a first start that finds its port busy is tried again on the same port (busyPortRetries); other exits are not', async (t) => {
+  const holder = createServer();
+  await new Promise<void>((r) => holder.listen(0, '127.0.0.1', () => r()));
+  const port = (holder.address() as { port: number }).port;
+  t.after(() => new Promise<void>((r) => holder.close(() => r())));
+  const lines: string[] = [];
+  const supervisor = new Supervisor(tempLogDir(t), { print: (l) => lines.push(l) });
+  t.after(() => supervisor.stopAll(1000));
+  const server = `require('node:net').createServer().on('error', (e) => { console.error(e.message); process.exit(1); })
+    .listen(${port}, '127.0.0.1', () => console.log('listening'));`;
+  const logOf = (name: string) => { try { return readFileSync(join(supervisor.logDir, `${name}.log`), 'utf8'); } catch { return ''; } };
+  const ready = (name: string) => async () => logOf(name).includes('listening');
+  // Without retries the busy port fails the start at once.
+  await assert.rejects(supervisor.start({ name: 'no-retry', command: node, args: ['-e', server], ready: ready('no-retry') }), /no-retry failed to start: exited with code 1/);
+  // With retries: the holder lets go once the first attempt has failed, and a later attempt binds the same port.
+  const started = supervisor.start({ name: 'etcd-1', command: node, args: ['-e', server], ready: ready('etcd-1'), busyPortRetries: 5 });
+  assert.ok(await waitFor(() => /address already in use/.test(logOf('etcd-1')), 10_000), 'the first attempt found the port busy');
+  await new Promise<void>((r) => holder.close(() => r()));
+  const c = await started;
+  assert.ok(isAlive(c.pid));
+  assert.equal(c.restarts, 0, 'a retried start is not a restart');
+  assert.match(lines.join('\n'), /^ {2}retry {7}etcd-1: a port was busy/m);
+  // An exit for another reason is not retried, even with retries allowed.
+  await assert.rejects(supervisor.start({ name: 'other', command: node, args: ['-e', 'process.exit(4)'], ready: async () => false, busyPortRetries: 5 }), /other failed to start: exited with code 4/);
+  assert.equal(lines.filter((l) => l.includes('retry       other')).length, 0);
 });
 
 test('a component that never becomes ready fails after its deadline', async (t) => {

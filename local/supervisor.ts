@@ -1,7 +1,7 @@
 // Starts, watches, restarts and stops the child processes of a local federation, each with its own log file.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync, closeSync, writeFileSync } from 'node:fs';
+import { openSync, closeSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MeshfedError } from '../common/errors.ts';
 import { DEFAULT_RESTART_POLICY, describeExit, RestartTracker, type RestartPolicy } from './restart-policy.ts';
@@ -21,6 +21,13 @@ export interface ComponentSpec {
   readonly readyTimeoutMs?: number;
   /** Runs once a restarted component is ready again (e.g. to re-apply what it lost with its memory). */
   readonly afterRestart?: () => Promise<void>;
+  /**
+   * How often a first start whose process exits with "address already in use" in its log is tried again, same args,
+   * after a short pause (default 0: such an exit fails the start). For servers that cannot move to fresh ports because
+   * others already name them (an etcd member's peers list its peer URL): a port just released from the pool can be
+   * bound for a moment by another process probing for a free one.
+   */
+  readonly busyPortRetries?: number;
 }
 
 export interface RunningComponent {
@@ -65,6 +72,9 @@ export interface SupervisorOptions {
   readonly holds?: HoldSource;
   readonly holdPollMs?: number;
 }
+
+/** How waiting for a started process ended. */
+type ReadyOutcome = 'ready' | 'exited' | 'timeout' | 'stopping';
 
 /** One supervised child. `initial` holds until it was first ready: an exit then is a failed start, not a crash. */
 interface Child {
@@ -136,9 +146,21 @@ export class Supervisor {
     const child = {
       spec, logFile, tracker: new RestartTracker(this.policy), initial: true, lastExit: undefined, timer: undefined, keptDown: undefined, hold: undefined, killed: new Set<string>(), holdKilled: undefined,
     } as Partial<Child> as Child;
-    this.spawn(child);
     this.children.set(spec.name, child);
-    const outcome = await this.waitReady(child);
+    let outcome: ReadyOutcome;
+    for (let attempt = 0; ; attempt++) {
+      const logStart = fileSize(logFile);
+      this.spawn(child);
+      outcome = await this.waitReady(child);
+      if (outcome !== 'exited' || attempt >= (spec.busyPortRetries ?? 0) || !ADDRESS_IN_USE.test(readFrom(logFile, logStart))) break;
+      this.print(`  retry       ${spec.name}: a port was busy (address already in use); starting it again on the same ports`);
+      await sleep(250 * (attempt + 1));
+      // stopAll() signals the processes it finds: one spawned after it looked would outlive the federation.
+      if (this.stopping) {
+        outcome = 'stopping';
+        break;
+      }
+    }
     if (outcome === 'exited') throw new StartError(spec.name, logFile, `exited with ${child.exitInfo?.signal ?? `code ${child.exitInfo?.code}`}`);
     if (outcome === 'timeout') throw new StartError(spec.name, logFile, `not ready after ${spec.readyTimeoutMs ?? 30_000} ms`);
     if (outcome === 'stopping') throw new StartError(spec.name, logFile, 'the federation was stopped while it started');
@@ -169,7 +191,7 @@ export class Supervisor {
   }
 
   /** Polls readiness until ready, the process exits, or the deadline passes. */
-  private async waitReady(child: Child): Promise<'ready' | 'exited' | 'timeout' | 'stopping'> {
+  private async waitReady(child: Child): Promise<ReadyOutcome> {
     const proc = child.proc;
     const deadline = Date.now() + (child.spec.readyTimeoutMs ?? 30_000);
     for (;;) {
@@ -303,6 +325,35 @@ export class Supervisor {
     for (const c of all) killGroup(c.proc.pid, 'SIGKILL');
     await Promise.all(all.map((c) => Promise.race([c.exited, sleep(1000)])));
     this.children.clear();
+  }
+}
+
+/** What a server writes when its port is taken (Node: EADDRINUSE; Go, e.g. etcd: "bind: address already in use"). */
+const ADDRESS_IN_USE = /address already in use|EADDRINUSE/;
+
+function fileSize(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** What a file gained after `offset` (its last 64 KiB at most): what one attempt of a component wrote to its log. */
+function readFrom(file: string, offset: number): string {
+  try {
+    const fd = openSync(file, 'r');
+    try {
+      const size = statSync(file).size;
+      const from = Math.max(offset, size - 65_536);
+      const buf = Buffer.alloc(Math.max(0, size - from));
+      const n = readSync(fd, buf, 0, buf.length, from);
+      return buf.subarray(0, n).toString('utf8');
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return '';
   }
 }
 
