@@ -78,6 +78,11 @@ export class RelayServer {
   private currentBytes: Buffer | undefined;
   private serialize: (m: RelayMessage) => Buffer;
   private sidecarSeq = 0;
+  /**
+   * Sidecars this agent process has signed for. A sidecar it has not signed for holds a certificate from another
+   * process, perhaps under another intermediate or root (an agent restarted on a rotated CA), so it is asked to re-key.
+   */
+  private readonly signedFor = new Set<string>();
   port = 0;
 
   constructor(options: RelayServerOptions) {
@@ -200,6 +205,7 @@ export class RelayServer {
       this.o.onSubscribersChanged?.(this.subscriberCount);
       this.sendState(s);
       if (sub.csr_pem) await this.issue(s, sub.csr_pem);
+      else if (this.o.signer && !this.signedFor.has(s.sidecarId)) s.call.write({ rotate: { reason: 'this agent has not signed your certificate (it may have restarted on a new CA)' } });
       return;
     }
     if (s.role === 'gateway') {
@@ -248,6 +254,8 @@ export class RelayServer {
       },
     });
     this.o.onCertificateIssued?.();
+    if (this.signedFor.size >= 100_000) this.signedFor.clear();
+    this.signedFor.add(s.sidecarId);
     if (s.rotateTimer) clearTimeout(s.rotateTimer);
     s.rotateTimer = setTimeout(() => {
       s.rotateTimer = undefined;
