@@ -136,7 +136,8 @@ describe('renderReport', () => {
 
   it('clips the latency axis below a lone spike and says so', () => {
     const latency = html.slice(html.indexOf('data-plot="latency"'));
-    assert.match(latency, /Linear scale clipped at \d+ ms: \d+ value\(s\) above it, peak 1450 ms/);
+    assert.equal((chart(html, 'latency')!.match(/<path class="clipped"[^>]*d="([^"]*)"/)?.[1]?.match(/M/g) ?? []).length, 2);
+    assert.match(latency, /Linear scale clipped at \d+ ms: \d+ value\(s\) above it \(triangles at the top edge\), peak 1450 ms/);
   });
 
   it('shows an aborted run with its reason and a fault that never ended shaded to the end', () => {

@@ -4,6 +4,7 @@ import type { Journal } from './journal.ts';
 import type { TimeAxis } from './svg.ts';
 import { latencyPlot, probeStrips, sharePlots, successPlot, timeAxisOf, weightPlots, zoneColors } from './plots.ts';
 
+/** The report's one HTML escape, re-exported for callers that add their own text around a report. */
 export { escapeHtml } from './escape.ts';
 
 /** At most this many failed probe samples are listed in full; the strip still shows them all. */

@@ -129,7 +129,7 @@ export function latencyPlot(journal: Journal, time: TimeAxis): string {
   const svg = lineChart({ id: 'latency', width: WIDE, height: 240, time, yMin: 0, yMax, yFormat: (v) => `${v} ms`, series });
   const peak = values.length === 0 ? 0 : Math.max(...values);
   const clipped = values.filter((v) => v > yMax).length;
-  const note = clipped > 0 ? `Linear scale clipped at ${yMax} ms: ${clipped} value(s) above it, peak ${Math.round(peak)} ms.` : 'Linear scale.';
+  const note = clipped > 0 ? `Linear scale clipped at ${yMax} ms: ${clipped} value(s) above it (triangles at the top edge), peak ${Math.round(peak)} ms.` : 'Linear scale.';
   return figure('Latency of completed requests, p50 and p99 (ms)', svg, note);
 }
 

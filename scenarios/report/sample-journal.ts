@@ -91,7 +91,7 @@ function servedShare(weights: Record<string, Row>, noise: () => number): Record<
 function seriesPoint(t: number, noise: () => number): SeriesPoint {
   const warming = t <= 2_000;
   const down = t > 40_000 && t <= 43_000;
-  const slowShare = t > 50_000 && t <= 75_000 ? servedShare(pricingWeights(t), () => 0.5)[EU]! : 0;
+  const slowShare = t > 50_000 && t <= 70_000 ? servedShare(pricingWeights(t), () => 0.5)[EU]! : 0;
   const success = warming ? null : down ? [0.86, 0.95, 0.994][(t - 41_000) / 1000]! : Math.min(1, 0.9985 + (noise() - 0.5) * 0.003);
   const p99Base = slowShare > 0.02 ? 318 + slowShare * 60 : 38 + noise() * 14;
   return {

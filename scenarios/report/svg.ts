@@ -93,6 +93,8 @@ const CHAR_PX = 6;
 /** Polylines for one series, split at every null; a lone point between gaps becomes a dot. Values are clamped to the y range. */
 export function gappedPolylines(series: LineSeries, x: Scale, y: Scale, yMin: number, yMax: number): string {
   const runs: string[][] = [[]];
+  // A small triangle at the top edge marks each value above the axis, so a clipped spike is not mistaken for its height.
+  const clipped: string[] = [];
   for (const [t, v] of series.points) {
     if (v === null || !Number.isFinite(v)) {
       if (runs[runs.length - 1]!.length > 0) runs.push([]);
@@ -100,6 +102,7 @@ export function gappedPolylines(series: LineSeries, x: Scale, y: Scale, yMin: nu
     }
     const clamped = Math.min(yMax, Math.max(yMin, v));
     runs[runs.length - 1]!.push(`${px(x(t))},${px(y(clamped))}`);
+    if (v > yMax) clipped.push(`M${px(x(t) - 3.5)} ${px(y(yMax) + 1)}l3.5 -6l3.5 6z`);
   }
   const dash = series.dash === undefined ? '' : ` stroke-dasharray="${escapeHtml(series.dash)}"`;
   const color = escapeHtml(series.color);
@@ -112,7 +115,7 @@ export function gappedPolylines(series: LineSeries, x: Scale, y: Scale, yMin: nu
       }
       return `<polyline fill="none" stroke="${color}" stroke-width="1.6"${dash} points="${run.join(' ')}"/>`;
     })
-    .join('');
+    .join('') + (clipped.length === 0 ? '' : `<path class="clipped" fill="${color}" d="${clipped.join('')}"/>`);
 }
 
 /** Height of one row of fault labels above a plot area. */
