@@ -1,7 +1,7 @@
 // `meshfed up`: the whole federation on this machine (trust, store, balancers, agents, gateways, the sample shop).
 import { parseCommand, parseDuration, UsageError } from './args.ts';
 import { DEFAULT_FEDERATION, loadFederationFile } from '../api/federation-file.ts';
-import { startFederation, summary } from '../local/up.ts';
+import { ETCD_MEMBER_COUNTS, startFederation, summary } from '../local/up.ts';
 import { startLoad, type Load } from '../local/load.ts';
 import { defaultStateDir } from '../local/state.ts';
 import { describeError } from '../common/errors.ts';
@@ -12,17 +12,20 @@ import { join, resolve } from 'node:path';
 const spec = {
   name: 'up',
   summary: 'run a whole multi-zone federation with a sample shop on this machine (Ctrl-C or `meshfed down` stops it)',
-  usage: 'meshfed up [--config federation.yaml] [--load RPS] [--state-dir DIR]',
+  usage: 'meshfed up [--config federation.yaml] [--load RPS] [--etcd-members 1|3|5] [--state-dir DIR]',
   options: {
     config: { type: 'string', value: 'FILE', description: 'a federation file (topology, services, workloads, policies: docs/configuration.md) or a bare topology; default: 3 zones, 2 clouds, 2 networks, the built-in shop' },
     load: { type: 'string', value: 'RPS', description: 'send steady traffic at every zone frontend (requests/s in total)' },
     'load-duration': { type: 'string', value: 'DURATION', description: 'stop the load after this long', default: '10m' },
     'state-dir': { type: 'string', value: 'DIR', description: 'where up.json, logs and the trust root live', default: defaultStateDir() },
     store: { type: 'string', value: 'auto|etcd|memory', description: 'auto: etcd when the binary is on PATH, else the embedded store', default: 'auto' },
+    'etcd-members': { type: 'string', value: '1|3|5', description: 'etcd members, each its own process (etcd-1 ... etcd-N): 3 keep the store up with one member down, 5 with two; more than 1 needs etcd', default: '1' },
   },
   details: `Prints progress per component, then a summary, and writes <state-dir>/up.json (read by status, weights, drain, fault, down).
-Each app instance runs as its own process (app-<zone>-<instance>). A component that exits is restarted with backoff
-(0.5 s doubling to 5 s; up.json gets its new pid); one that exits more than 5 times within 60 s stops the federation.
+Each app instance runs as its own process (app-<zone>-<instance>), and so does each etcd member (etcd-<k>: data dir
+and log under <state-dir>/run; every global-lb replica gets all their client URLs, up.json lists them as etcdEndpoints).
+A component that exits is restarted with backoff (0.5 s doubling to 5 s; up.json gets its new pid); one that exits
+more than 5 times within 60 s stops the federation. An etcd member comes back on its data dir and ports and rejoins.
 'meshfed hold COMPONENT --for D [--kill]' keeps a component down for a fault's duration ('meshfed release' ends it).
 The trust root and cluster intermediates are created on first run under <state-dir>/trust and kept; <state-dir>/run is removed on stop.
 Exit codes: 0 after Ctrl-C / SIGTERM / meshfed down, 1 when a component fails to start or spends its restart budget, 2 usage error.`,
@@ -40,6 +43,7 @@ export async function run(argv: readonly string[]): Promise<number> {
     if (!Number.isFinite(rps) || rps <= 0 || rps > 5000) throw new UsageError(`--load: "${v.load}" is not a rate between 1 and 5000 requests/s`);
   }
   const loadMs = parseDuration(v['load-duration'], 'load-duration');
+  const etcdMembers = parseEtcdMembers(v['etcd-members'], store);
   const federation = v.config !== undefined ? loadFederationFile(v.config) : DEFAULT_FEDERATION;
   const print = (line: string) => process.stdout.write(line + '\n');
 
@@ -52,7 +56,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   print(`meshfed up: starting (state in ${v['state-dir']})`);
   let fed;
   try {
-    fed = await startFederation({ stateDir: v['state-dir'], topology: federation.topology, layout: federation.layout, policies: federation.policies, print, store });
+    fed = await startFederation({ stateDir: v['state-dir'], topology: federation.topology, layout: federation.layout, policies: federation.policies, print, store, etcdMembers });
   } catch (e) {
     process.stderr.write(`meshfed up: ${describeError(e)}\nEverything that had started was stopped; the component logs are kept in ${join(resolve(v['state-dir']), 'run', 'logs')}.\n`);
     if (e instanceof StartError) process.stderr.write(logTail(e.logFile));
@@ -84,6 +88,16 @@ export async function run(argv: readonly string[]): Promise<number> {
   await fed.stop({ keepLogs: reason.code !== 0 });
   print(reason.code === 0 ? 'meshfed up: stopped; temporary state removed (trust root kept)' : `meshfed up: stopped; logs kept in ${fed.state.logDir} (trust root kept)`);
   return reason.code;
+}
+
+/** `--etcd-members`: 1, 3 or 5 (an odd count: an even one tolerates no more failures than one member fewer), and not with --store memory. */
+export function parseEtcdMembers(value: string, store: string): number {
+  const n = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  if (!ETCD_MEMBER_COUNTS.includes(n)) {
+    throw new UsageError(`--etcd-members: "${value}" is not ${ETCD_MEMBER_COUNTS.slice(0, -1).join(', ')} or ${ETCD_MEMBER_COUNTS.at(-1)} (etcd needs a majority of its members up, so an even count tolerates no more failures than one member fewer)`);
+  }
+  if (n > 1 && store === 'memory') throw new UsageError(`--etcd-members: ${n} members need the etcd store; --store memory runs the embedded one (drop --store, or use --store etcd)`);
+  return n;
 }
 
 /** The last lines of a component's log, indented, so a failed start shows its cause without opening the file. */

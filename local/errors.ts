@@ -9,6 +9,7 @@ export const LOCAL_CODES = {
   MESHFED_E_UP_STATE_INVALID: '.meshfed/up.json exists but is not a valid state file',
   MESHFED_E_UP_TIMEOUT: 'the federation did not reach a ready state in time',
   MESHFED_E_UP_POLICY_REJECTED: 'the balancer refused a policy meshfed up applies at start',
+  MESHFED_E_UP_ETCD_MISSING: 'meshfed up was asked for etcd (--store etcd, or --etcd-members 3 or 5) but the etcd binary does not run',
   MESHFED_E_DOWN_STUCK: 'meshfed down could not stop every recorded process',
   MESHFED_E_HOLD_NOT_APPLIED: 'meshfed up did not apply a hold or release (not running, or did not answer in time)',
 } as const;

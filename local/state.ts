@@ -62,6 +62,8 @@ export const upStateSchema = z.object({
   pid: z.number().int(),
   startedAt: z.string(),
   store: z.enum(['etcd', 'memory']),
+  /** Client URLs of every etcd member (components etcd-1 ... etcd-N), when store is etcd; absent in older files. */
+  etcdEndpoints: z.array(z.string()).optional(),
   adminUrl: z.string(),
   adminUrls: z.array(z.string()),
   metricsUrls: z.array(z.string()),

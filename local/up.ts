@@ -8,7 +8,7 @@ import {
   createIntermediateCa, createRootCa, issueWorkload, readPluginCaDir, readRootDir, writePluginCaDir, writeRootDir, type KeyedCert,
 } from '../trust/index.ts';
 import type { Topology } from '../api/topology.ts';
-import { etcdAvailable, startEtcd, type EtcdServer } from './etcd.ts';
+import { etcdAvailable, etcdBinary, etcdClientUrl, etcdHealthy, etcdMemberArgs, etcdPeerUrl } from './etcd.ts';
 import { holdPorts, unheldPorts, type PortPool } from './ports.ts';
 import { appComponent, buildPlan, componentPorts, defaultPolicies, frontendUrl, gatewayArgs, meshService, relayOverlayFor, staticDiscoveryFor, type FederationPlan, type ShopLayout, type InstancePlan, planForInstance, type ShopPolicy, type ZonePlan } from './plan.ts';
 import type { RestartPolicy } from './restart-policy.ts';
@@ -30,6 +30,8 @@ export interface UpOptions {
   readonly print: (line: string) => void;
   /** 'auto' uses etcd when the binary runs, else the in-process store. */
   readonly store?: 'auto' | 'etcd' | 'memory';
+  /** How many etcd members run on the etcd store, ETCD_MEMBER_COUNTS (default 1); each is a supervised component etcd-K. */
+  readonly etcdMembers?: number;
   /** The policies applied at start (default defaultPolicies(), the built-in shop's). */
   readonly policies?: readonly ShopPolicy[];
   /** Backoff and budget of component restarts (default DEFAULT_RESTART_POLICY). */
@@ -37,6 +39,9 @@ export interface UpOptions {
   /** Hands out n loopback ports for the plan, not held (default holdPorts, which holds them; injected by tests to make a port busy). */
   readonly ports?: (n: number) => Promise<number[]>;
 }
+
+/** The etcd cluster sizes `meshfed up` runs: odd, so a majority survives (3 tolerate one member down, 5 two). */
+export const ETCD_MEMBER_COUNTS: readonly number[] = [1, 3, 5];
 
 /** A running federation. */
 export interface Federation {
@@ -101,14 +106,15 @@ interface StartContext {
   readonly overlayFile: string;
   readonly lbDir: string;
   readonly caDirs: Map<string, string>;
-  readonly etcd: EtcdServer | undefined;
+  /** Client URLs of every etcd member, or undefined on the embedded store. */
+  readonly etcdEndpoints: readonly string[] | undefined;
   readonly policies: readonly ShopPolicy[];
 }
 
 /**
- * Starts everything. Invariant: on a thrown error nothing started is left running (components are stopped, etcd is
- * stopped, the run directory removed); a StartError names the component and its log. Once up, a component that exits
- * is restarted by the supervisor (up.json follows its new pid); `crashed` resolves only when one spends its budget.
+ * Starts everything. Invariant: on a thrown error nothing started is left running (components, etcd members among
+ * them, are stopped, the run directory removed); a StartError names the component and its log. Once up, a component
+ * that exits is restarted by the supervisor (up.json follows its new pid); `crashed` resolves only when one spends its budget.
  */
 export async function startFederation(opts: UpOptions): Promise<Federation> {
   const stateDir = resolve(opts.stateDir);
@@ -128,13 +134,11 @@ export async function startFederation(opts: UpOptions): Promise<Federation> {
     print, ...(opts.restart ? { restart: opts.restart } : {}),
     holds: { read: () => readHolds(holds), remove: (h) => removeHold(holds, h) },
   });
-  let etcd: EtcdServer | undefined;
   let pool: PortPool | undefined;
   let stopped: Promise<void> | undefined;
   let state: UpState | undefined;
   const stop = (o: { keepLogs?: boolean } = {}) => (stopped ??= (async () => {
     await supervisor.stopAll();
-    await etcd?.stop();
     await pool?.releaseAll();
     removeRunDir(runDir, o.keepLogs === true);
     const current = readUpStateQuiet(stateDir);
@@ -146,7 +150,7 @@ export async function startFederation(opts: UpOptions): Promise<Federation> {
   // Restarts change pids: up.json follows, once it exists and until stop begins.
   supervisor.onChange(() => {
     if (state === undefined || stopped !== undefined) return;
-    state = { ...state, components: componentsOf(etcd, logDir, supervisor) };
+    state = { ...state, components: componentsOf(supervisor) };
     writeUpState(stateDir, state);
   });
 
@@ -155,23 +159,15 @@ export async function startFederation(opts: UpOptions): Promise<Federation> {
     const clusters = opts.topology.clusters.map((c) => c.name);
     const { caDirs } = await ensureTrust(join(stateDir, 'trust'), trustDomain, clusters, print);
 
-    // The store: a real etcd when there is one, else one replica with the in-process store.
-    const wantEtcd = opts.store === 'etcd' || (opts.store !== 'memory' && etcdAvailable());
-    if (wantEtcd) {
-      etcd = await startEtcd({ parentDir: runDir, logFile: join(logDir, 'etcd.log') });
-      print(`  etcd        ${etcd.endpoints.join(',')} (pid ${etcd.pid()})`);
-    } else {
-      print('  etcd        not found on PATH: using the embedded in-memory store with ONE global-lb replica');
-      print('              (replicas cannot share an in-process store; install etcd for two: apt-get install -y etcd-server)');
-    }
-    const replicas = etcd ? 2 : 1;
+    const members = etcdMembersFor(opts, print);
+    const replicas = members > 0 ? 2 : 1;
 
     // Ports are chosen up front so every file can name them, and held until their component starts (see holdPorts).
     let needed = 0;
-    buildPlan(opts.topology, opts.layout, replicas, () => ++needed);
+    buildPlan(opts.topology, opts.layout, replicas, () => ++needed, members);
     pool = opts.ports ? unheldPorts(await opts.ports(needed)) : await holdPorts(needed);
     let next = 0;
-    const plan = buildPlan(opts.topology, opts.layout, replicas, () => pool!.ports[next++]!);
+    const plan = buildPlan(opts.topology, opts.layout, replicas, () => pool!.ports[next++]!, members);
     const planFile = join(runDir, 'plan.json');
     writeFileSync(planFile, JSON.stringify(plan, null, 2));
     const overlayFile = join(runDir, 'overlay.json');
@@ -187,16 +183,17 @@ export async function startFederation(opts: UpOptions): Promise<Federation> {
     writeFileSync(join(lbDir, 'bundle.pem'), firstCa.rootPem);
 
     const ctx: StartContext = {
-      opts, supervisor, plan, pool, portsOf: componentPorts(plan), runDir, overlayFile, lbDir, caDirs, etcd,
-      policies: opts.policies ?? defaultPolicies(),
+      opts, supervisor, plan, pool, portsOf: componentPorts(plan), runDir, overlayFile, lbDir, caDirs,
+      etcdEndpoints: members > 0 ? plan.etcdMembers.map(etcdClientUrl) : undefined, policies: opts.policies ?? defaultPolicies(),
     };
+    await startEtcdMembers(ctx);
     await startBalancers(ctx);
     for (const z of plan.zones) await startZone(ctx, z);
     const entry = plan.layout.services[0]?.name ?? 'frontend';
     await waitServing(plan, entry);
 
     state = {
-      version: 1, pid: process.pid, startedAt: new Date().toISOString(), store: etcd ? 'etcd' : 'memory',
+      version: 1, pid: process.pid, startedAt: new Date().toISOString(), store: ctx.etcdEndpoints ? 'etcd' : 'memory', ...(ctx.etcdEndpoints ? { etcdEndpoints: [...ctx.etcdEndpoints] } : {}),
       adminUrl: plan.adminUrls[0]!, adminUrls: [...plan.adminUrls], metricsUrls: [...plan.adminUrls.map((u) => `${u}/metrics`), ...plan.zones.map((z) => `http://127.0.0.1:${z.agentAdminPort}/metrics`), ...plan.zones.map((z) => `http://127.0.0.1:${z.gatewayAdminPort}/metrics`)],
       logDir, runDir,
       zones: plan.zones.map((z) => ({
@@ -204,7 +201,7 @@ export async function startFederation(opts: UpOptions): Promise<Federation> {
         agentAdminUrl: `http://127.0.0.1:${z.agentAdminPort}`, gateway: `127.0.0.1:${z.gatewayPort}`, gatewayAdminUrl: `http://127.0.0.1:${z.gatewayAdminPort}`,
         sidecars: z.instances.map((i) => ({ service: meshService(i.service), version: i.version, instance: i.instance, adminUrl: `http://127.0.0.1:${i.adminPort}`, component: appComponent(z.zone, i.instance), appUrl: `http://127.0.0.1:${i.appPort}/` })),
       })),
-      components: componentsOf(etcd, logDir, supervisor),
+      components: componentsOf(supervisor),
     };
     writeUpState(stateDir, state);
     return { state, plan, crashed, stop, current: () => state! };
@@ -252,13 +249,55 @@ function chainLength(layout: ShopLayout, entry: string): number {
   return n;
 }
 
-/** up.json's components: etcd (not supervised: startEtcd owns it) and every supervised component with its restarts. */
-function componentsOf(etcd: EtcdServer | undefined, logDir: string, supervisor: Supervisor): UpState['components'] {
-  const pid = etcd?.pid();
-  const supervised = supervisor.list().map(({ hold, ...c }) => ({
+/** up.json's components: every supervised component (etcd-K members first, in start order) with its restarts and hold. */
+function componentsOf(supervisor: Supervisor): UpState['components'] {
+  return supervisor.list().map(({ hold, ...c }) => ({
     ...c, ...(hold !== undefined ? { hold: { ...hold, since: new Date(hold.since).toISOString(), until: new Date(hold.until).toISOString() } } : {}),
   }));
-  return [...(pid !== undefined ? [{ name: 'etcd', pid, logFile: join(logDir, 'etcd.log'), restarts: 0 }] : []), ...supervised];
+}
+
+/**
+ * How many etcd members to run: 0 for the embedded store (said so, with how to get etcd), else opts.etcdMembers.
+ * A cluster (more than one member) was asked for by name, so 'auto' does not fall back to the embedded store for it.
+ */
+function etcdMembersFor(opts: UpOptions, print: (line: string) => void): number {
+  const members = opts.etcdMembers ?? 1;
+  if (!ETCD_MEMBER_COUNTS.includes(members)) throw new Error(`etcdMembers: ${members} is not one of ${ETCD_MEMBER_COUNTS.join(', ')}`);
+  if (opts.store === 'memory') return 0;
+  if (etcdAvailable()) return members;
+  if (opts.store === 'etcd' || members > 1) {
+    throw localError('MESHFED_E_UP_ETCD_MISSING', `${etcdBinary()} does not run (not on PATH?); install it (apt-get install -y etcd-server) or set MESHFED_ETCD_BIN, or run on the embedded store with --store memory`);
+  }
+  print('  etcd        not found on PATH: using the embedded in-memory store with ONE global-lb replica');
+  print('              (replicas cannot share an in-process store; install etcd for two: apt-get install -y etcd-server)');
+  return 0;
+}
+
+/**
+ * The etcd members, each a supervised component etcd-K with its own data dir (run/etcd/etcd-K), ports and log, all
+ * started together: a member of a cluster is healthy only once a majority has formed, so starting them one by one
+ * would wait forever on the first. A member that exits is restarted on the same data dir and ports and rejoins.
+ */
+async function startEtcdMembers(ctx: StartContext): Promise<void> {
+  const { plan, opts } = ctx;
+  const members = plan.etcdMembers;
+  if (members.length === 0) return;
+  // One token per run: members never take a member of another run's cluster (on reused ports) for a peer.
+  const clusterToken = `meshfed-${process.pid}-${Date.now().toString(36)}`;
+  const started = await Promise.allSettled(members.map((m) => {
+    const dataDir = join(ctx.runDir, 'etcd', m.name);
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    return startOnPorts(ctx, {
+      name: m.name, command: etcdBinary(), args: etcdMemberArgs(m, members, { dataDir, clusterToken }),
+      ready: () => etcdHealthy(etcdClientUrl(m)),
+      readyTimeoutMs: 60_000,
+      busyPortRetries: 5,
+    });
+  }));
+  const failed = started.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  const pids = new Map(ctx.supervisor.list().map((c) => [c.name, c.pid]));
+  for (const m of members) opts.print(`  etcd        ${m.name}: client ${etcdClientUrl(m)}, peer ${etcdPeerUrl(m)} (pid ${pids.get(m.name)})`);
 }
 
 /** Starts a component on its planned ports, releasing their holders just before it binds them. */
@@ -269,7 +308,7 @@ async function startOnPorts(ctx: StartContext, spec: ComponentSpec): Promise<voi
 
 /** The global-lb replicas, then the shop's policies (applied again whenever a replica restarts: the embedded store forgets them). */
 async function startBalancers(ctx: StartContext): Promise<void> {
-  const { plan, etcd, lbDir, opts } = ctx;
+  const { plan, etcdEndpoints, lbDir, opts } = ctx;
   const trustDomain = plan.trustDomain;
   const apply = async (admin: string) => {
     for (const p of ctx.policies) {
@@ -280,13 +319,13 @@ async function startBalancers(ctx: StartContext): Promise<void> {
     const admin = plan.adminUrls[i]!;
     await startOnPorts(ctx, {
       name: `global-lb-${i + 1}`, command: process.execPath,
-      args: [CLI, 'global-lb', ...(etcd ? ['--etcd', etcd.endpoints.join(',')] : ['--store', 'memory']),
+      args: [CLI, 'global-lb', ...(etcdEndpoints ? ['--etcd', etcdEndpoints.join(',')] : ['--store', 'memory']),
         '--grpc-listen', plan.grpcAddresses[i]!, '--admin-listen', admin.replace('http://', ''), '--replica-id', `global-lb-${i + 1}`,
         '--tls-cert', join(lbDir, 'chain.pem'), '--tls-key', join(lbDir, 'key.pem'), '--tls-bundle', join(lbDir, 'bundle.pem'), '--trust-domain', trustDomain],
       ready: () => httpOk(`${admin}/healthz`),
       afterRestart: async () => {
         await waitUntil(`global-lb-${i + 1} to be ready`, 30_000, () => httpOk(`${admin}/readyz`));
-        if (!etcd) await apply(admin);
+        if (!etcdEndpoints) await apply(admin);
       },
     });
     opts.print(`  global-lb   replica ${i + 1}: admin ${admin}, federation ${plan.grpcAddresses[i]}`);
@@ -398,7 +437,7 @@ export async function waitUntil(what: string, timeoutMs: number, check: () => Pr
 export function summary(state: UpState): string {
   const lines = [
     '',
-    `meshfed is up: ${state.zones.length} zones, ${state.adminUrls.length} global-lb replica(s) on ${state.store === 'etcd' ? 'etcd' : 'the embedded store'}`,
+    `meshfed is up: ${state.zones.length} zones, ${state.adminUrls.length} global-lb replica(s) on ${state.store === 'etcd' ? `etcd${(state.etcdEndpoints?.length ?? 1) > 1 ? ` (${state.etcdEndpoints!.length} members)` : ''}` : 'the embedded store'}`,
     '',
     `  admin API    ${state.adminUrl}   (export MESHFED_ADMIN=${state.adminUrl} is not needed: commands read ${'.meshfed/up.json'})`,
     `  metrics      ${state.metricsUrls.join('\n               ')}`,
