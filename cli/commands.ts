@@ -19,6 +19,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'fault', summary: 'inject or clear L7 faults in the sidecars started by `meshfed up`', load: () => import('./fault.ts') },
   { name: 'hold', summary: 'keep components of `meshfed up` down (not restarted) for a while; --kill also kills them', load: () => import('./hold.ts') },
   { name: 'release', summary: 'end holds set by `meshfed hold`: `meshfed up` restarts the components at once', load: async () => ({ run: (await import('./hold.ts')).runRelease }) },
+  { name: 'chaos', summary: 'run, validate or list chaos scenarios (faults at every depth, verified rollback, plotted report)', load: () => import('./chaos.ts') },
   { name: 'sample-app', summary: "run one zone's demo shop (apps, sidecars, gateway); used by `meshfed up`", load: () => import('./sample-app.ts') },
   { name: 'version', summary: 'print the meshfed and Node.js versions', load: () => import('./version.ts') },
   { name: 'global-lb', summary: 'run a global balancer replica (federation gRPC, admin API, weights)', load: () => import('./global-lb.ts') },

@@ -36,36 +36,79 @@ export function formatWindow(w: LoadWindow, seconds: number): string {
   return `load: ${(total / seconds).toFixed(0)} rps, success ${rate}${parts.length ? ' | ' + parts.join(' | ') : ''}`;
 }
 
+/** One request of the load, as its client saw it. Times are epoch ms. */
+export interface LoadResult {
+  readonly sentAt: number;
+  readonly doneAt: number;
+  /** The HTTP status, 0 when the request failed without one (reset, refused, timed out). */
+  readonly status: number;
+  readonly ok: boolean;
+  /** Sent as a GET (idempotent), else a POST. */
+  readonly idempotent: boolean;
+  readonly target: string;
+  /** The zone that served each hop, for a 200 reply. */
+  readonly hops: readonly { readonly service: string; readonly zone: string }[];
+  /** The x-meshfed-code of a failed reply, or the client error. */
+  readonly error?: string;
+}
+
+/** What else a load may do: headers, idempotency, a timeout, and a callback per finished request. */
+export interface LoadOptions {
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Share of requests sent as GET (idempotent), 0..100; the rest are POSTs. Default 100. */
+  readonly idempotentPercent?: number;
+  readonly timeoutMs?: number;
+  readonly onResult?: (r: LoadResult) => void;
+}
+
 /** Sends `plan.rps` requests per second spread round-robin over `targets`, until the plan or stop() ends it. */
-export function startLoad(targets: readonly string[], plan: LoadPlan, report: (line: string) => void, reportEveryMs = 5000): Load {
+export function startLoad(targets: readonly string[], plan: LoadPlan, report: (line: string) => void, reportEveryMs = 5000, options: LoadOptions = {}): Load {
   const agent = new Agent({ connections: 32 });
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const getPercent = options.idempotentPercent ?? 100;
   let stopping = false;
   let sent = 0;
   let inFlight = 0;
   let window: LoadWindow = { ok: 0, failed: 0, hops: new Map() };
   let windowStart = Date.now();
   const start = Date.now();
-  const one = async (url: string) => {
+  const one = async (url: string, n: number) => {
     inFlight++;
+    const sentAt = Date.now();
+    // Spread POSTs evenly (n-th request is idempotent when its slot falls under the percentage).
+    const idempotent = ((n * 37) % 100) < getPercent;
+    let status = 0;
+    let hops: { service: string; zone: string }[] = [];
+    let error: string | undefined;
     try {
-      const res = await request(url, { dispatcher: agent, headersTimeout: 10_000, bodyTimeout: 10_000 });
+      const res = await request(url, { method: idempotent ? 'GET' : 'POST', dispatcher: agent, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, ...(options.headers ? { headers: options.headers } : {}) });
       const text = await res.body.text();
-      if (res.statusCode !== 200) window.failed++;
-      else {
+      status = res.statusCode;
+      if (status !== 200) {
+        window.failed++;
+        const code = res.headers['x-meshfed-code'];
+        error = typeof code === 'string' ? code : `HTTP ${status}`;
+      } else {
         window.ok++;
-        for (const h of hopZones(JSON.parse(text) as SampleReply)) window.hops.set(`${h.service}@${h.zone}`, (window.hops.get(`${h.service}@${h.zone}`) ?? 0) + 1);
+        hops = hopZones(JSON.parse(text) as SampleReply);
+        for (const h of hops) window.hops.set(`${h.service}@${h.zone}`, (window.hops.get(`${h.service}@${h.zone}`) ?? 0) + 1);
       }
-    } catch {
+    } catch (e) {
       window.failed++;
+      error = (e as Error).message;
     } finally {
       inFlight--;
     }
+    options.onResult?.({ sentAt, doneAt: Date.now(), status, ok: status === 200, idempotent, target: url, hops, ...(error !== undefined ? { error } : {}) });
   };
   const done = new Promise<void>((resolve) => {
     const timer = setInterval(() => {
       const due = dueCount(plan, Date.now() - start);
       // Never more than 256 in flight: a stalled federation must not make the generator pile up sockets.
-      while (!stopping && sent < due && inFlight < 256) void one(targets[sent++ % targets.length]!);
+      while (!stopping && sent < due && inFlight < 256) {
+        void one(targets[sent % targets.length]!, sent);
+        sent++;
+      }
       if (Date.now() - windowStart >= reportEveryMs) {
         report(formatWindow(window, (Date.now() - windowStart) / 1000));
         window = { ok: 0, failed: 0, hops: new Map() };
