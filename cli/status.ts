@@ -1,8 +1,9 @@
-// `meshfed status`: the running federation at a glance: balancer replicas and leader, zones, agent streams, gateways, staleness.
+// `meshfed status`: the running federation at a glance: balancer replicas and leader, zones, agent streams, gateways, staleness, etcd members.
 import { parseCommand, parseOutput, renderTable } from './args.ts';
 import { ADMIN_OPTION, AdminClient, resolveAdminUrl } from './admin-client.ts';
 import { defaultStateDir, readUpState } from '../local/state.ts';
 import { STALE_GRACE_MS } from '../global-lb/weights/index.ts';
+import { etcdMemberName } from '../local/plan.ts';
 
 const spec = {
   name: 'status',
@@ -16,7 +17,9 @@ const spec = {
   details: `GATEWAY is the zone's east-west gateway as its admin /stats shows it: "ok" (fed by the agent's relay),
 "relay lost" (routing on the last state while it reconnects), "DOWN" (admin unreachable), "-" (not recorded in up.json).
 RESTARTS is how often meshfed up restarted the zone's agent, gateway and app instances (from up.json), by component.
-HELD (below the table) lists components under a \`meshfed hold\`: "down" while kept down, "up" if it still runs.
+ETCD MEMBER (with the etcd store) lists the members meshfed up runs (etcd-1 ... etcd-N): HEALTH is the member's own
+/health ("ok": it is in a cluster with a leader; "no leader"; "DOWN": unreachable), with its pid and restarts.
+HELD (below the tables) lists components under a \`meshfed hold\`: "down" while kept down, "up" if it still runs.
 Exit codes: 0 shown, 1 balancer unreachable, 2 usage error.`,
 } as const;
 
@@ -47,12 +50,13 @@ export async function run(argv: readonly string[]): Promise<number> {
   for (const z of up?.zones ?? []) agents.set(z.name, await getJson<AgentStatus>(`${z.agentAdminUrl}/v1/status`));
   const gateways = new Map<string, { adminUrl: string; stats: GatewayStats | undefined }>();
   for (const z of up?.zones ?? []) if (z.gatewayAdminUrl) gateways.set(z.name, { adminUrl: z.gatewayAdminUrl, stats: await getJson<GatewayStats>(`${z.gatewayAdminUrl}/stats`) });
+  const members = await Promise.all((up?.etcdEndpoints ?? []).map(async (url, i) => ({ name: etcdMemberName(i + 1), clientUrl: url, health: await etcdHealth(url) })));
   const streams = new Map<string, string>();
   for (const r of replicas) for (const a of r.status?.agents ?? []) streams.set(a.zone, r.status!.replicaId);
 
   if (output === 'json') {
     const components = up?.components.map((c) => ({ name: c.name, pid: c.pid, zone: c.zone ?? null, restarts: c.restarts ?? 0, lastExit: c.lastExit ?? null, hold: c.hold ?? null }));
-    process.stdout.write(JSON.stringify({ leader: status.leaderId, store: status.store, replicas, zones: zones.zones, agents: Object.fromEntries(agents), gateways: Object.fromEntries(gateways), components: components ?? [] }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ leader: status.leaderId, store: status.store, replicas, zones: zones.zones, agents: Object.fromEntries(agents), gateways: Object.fromEntries(gateways), etcd: members, components: components ?? [] }, null, 2) + '\n');
     return 0;
   }
   const lines = [
@@ -74,6 +78,13 @@ export async function run(argv: readonly string[]): Promise<number> {
       }),
     ).trimEnd(),
   ];
+  if (members.length > 0) {
+    const component = new Map(up!.components.map((c) => [c.name, c]));
+    lines.push(renderTable(['ETCD MEMBER', 'CLIENT', 'HEALTH', 'PID', 'RESTARTS'], members.map((m) => {
+      const c = component.get(m.name);
+      return [m.name, m.clientUrl, m.health, c ? String(c.pid) : '-', c ? String(c.restarts ?? 0) : '-'];
+    })).trimEnd());
+  }
   const held = up ? heldLine(up.components, Date.now()) : undefined;
   if (held !== undefined) lines.push(held);
   process.stdout.write(lines.join('\n\n') + '\n');
@@ -121,6 +132,17 @@ export function localFailures(z: Pick<ZoneRow, 'localFailures' | 'windowSeconds'
   if (counts.length === 0) return '0';
   const total = counts.reduce((s, [, n]) => s + n, 0);
   return `${total} in ${Math.round(z.windowSeconds ?? 0)}s: ${counts.map(([k, n]) => `${LOCAL_LABELS[k] ?? k} ${n}`).join(', ')}`;
+}
+
+/** One member's own view, from its /health: "ok" (in a cluster with a leader), "no leader", or "DOWN" (unreachable). */
+async function etcdHealth(clientUrl: string): Promise<string> {
+  try {
+    const res = await fetch(`${clientUrl}/health`, { signal: AbortSignal.timeout(2000) });
+    const body = (await res.json()) as { health?: unknown };
+    return body.health === 'true' ? 'ok' : 'no leader';
+  } catch {
+    return 'DOWN';
+  }
 }
 
 /** One word for a gateway: its admin answered, and whether its relay feed is live. */

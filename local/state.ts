@@ -62,7 +62,7 @@ export const upStateSchema = z.object({
   pid: z.number().int(),
   startedAt: z.string(),
   store: z.enum(['etcd', 'memory']),
-  /** Client URLs of every etcd member (components etcd-1 ... etcd-N), when store is etcd; absent in older files. */
+  /** Client URLs of every etcd member when store is etcd, in member order (the k-th is component etcd-k's); absent in older files. */
   etcdEndpoints: z.array(z.string()).optional(),
   adminUrl: z.string(),
   adminUrls: z.array(z.string()),
