@@ -4,7 +4,8 @@
 // - A sidecar verifies peers against the relayed bundle's roots PLUS the roots that came with its own certificate
 //   (sidecar/relay/relayed.ts bundleOf), so with no bundle stored it trusts the root-cert.pem of its agent's CA dir.
 //   New bundles and re-issued certificates are applied in place, without a restart.
-// - A zone agent reads its plug-in CA dir once, at start: a new intermediate needs a restart. A restarted agent asks
+// - A zone agent reads its plug-in CA dir once, at start: a new intermediate needs a restart (done under a hold, so
+//   it is graceful and not charged to the restart budget). A restarted agent asks
 //   every sidecar it has not signed for to re-key (zone-agent/relay/server.ts), so its sidecars move to the new CA.
 // - The agent trusts global-lb with the root-cert.pem of its CA dir; global-lb trusts agents with
 //   <runDir>/global-lb/bundle.pem and presents <runDir>/global-lb/chain.pem, all read at start. So the control plane's
@@ -24,6 +25,7 @@ import { topologyZones } from '../../api/topology.ts';
 import { globalLbId, workloadId } from '../../api/identity.ts';
 import { KEYS } from '../../global-lb/store/store.ts';
 import type { UpState } from '../../local/state.ts';
+import { holdsDir, removeHold, writeHold } from '../../local/holds.ts';
 import {
   addRoots, bundleFromJson, bundleToJson, createIntermediateCa, createRootCa, issueWorkload, makeBundle, normalizeSerial, readPluginCaDir,
   readRootDir, removeRoot, revokeSerial, rootFingerprint, splitPem, verifyPeer, writePluginCaDir, writeRootDir,
@@ -261,18 +263,36 @@ async function httpJson(url: string): Promise<{ status: number; body: unknown }>
   }
 }
 
-/** SIGTERM to a supervised component; `meshfed up` starts it again. Waits for a new pid that passes `ready`. */
+/**
+ * Restarts a supervised component gracefully without charging its restart budget (5 in 60 s; a scenario's other
+ * faults may need it): a hold without kill is placed (as `meshfed hold` does), the process gets SIGTERM, the
+ * supervisor keeps the exit down as held, and removing the hold (as `meshfed release` does) starts it again at once.
+ * Waits for a new pid that passes `ready`. The hold file is always removed; it would expire by itself in 30 s.
+ */
 async function restartComponent(ctx: FaultContext, name: string, ready: () => Promise<Check>): Promise<Check> {
-  const before = upState(ctx).components.find((c) => c.name === name);
+  const component = () => upState(ctx).components.find((c) => c.name === name);
+  const before = component();
   if (!before) return { ok: false, detail: `no component ${name} in up.json` };
+  const dir = holdsDir(upState(ctx).runDir);
+  const hold = writeHold(dir, name, Date.now(), 30_000, false);
   try {
-    process.kill(before.pid, 'SIGTERM');
-  } catch (e) {
-    return { ok: false, detail: `${name}: cannot signal pid ${before.pid}: ${(e as Error).message}` };
+    const held = await pollUntil(ctx, `meshfed up to apply the hold of ${name}`, async () => (component()?.hold?.id === hold.id
+      ? { ok: true, detail: 'held' } : { ok: false, detail: `hold of ${name} not in up.json yet` }), 10_000);
+    if (!held.ok) return held;
+    try {
+      process.kill(before.pid, 'SIGTERM');
+    } catch (e) {
+      return { ok: false, detail: `${name}: cannot signal pid ${before.pid}: ${(e as Error).message}` };
+    }
+    const down = await pollUntil(ctx, `${name} to stop`, async () => (component()?.hold?.down
+      ? { ok: true, detail: 'down' } : { ok: false, detail: `${name} (pid ${before.pid}) still running after SIGTERM` }), 20_000);
+    if (!down.ok) return down;
+  } finally {
+    removeHold(dir, hold);
   }
   return pollUntil(ctx, `${name} to come back`, async () => {
-    const now = upState(ctx).components.find((c) => c.name === name);
-    if (!now || now.pid === before.pid) return { ok: false, detail: `${name} not restarted yet (pid ${before.pid})` };
+    const now = component();
+    if (!now || now.pid === before.pid || now.hold !== undefined) return { ok: false, detail: `${name} not started again yet` };
     const r = await ready();
     return r.ok ? { ok: true, detail: `${name} restarted as pid ${now.pid}` } : r;
   });
