@@ -549,13 +549,14 @@ export function sumSamples(text: string, metric: string, keep: (labels: Record<s
   return sum;
 }
 
-/** Outbound tries from `from` sidecars to `zones` that did not succeed (TLS refusals show as connect failures or resets). */
-async function failedTriesTo(from: readonly SidecarTarget[], zones: ReadonlySet<string>): Promise<number> {
+/** Outbound tries from `from` sidecars to `zones`, failed (TLS refusals show as connect failures or resets) and succeeded. */
+async function triesTo(from: readonly SidecarTarget[], zones: ReadonlySet<string>): Promise<{ failed: number; ok: number }> {
   const texts = await Promise.all(from.map(async (t) => {
     const r = await httpJson(`${t.adminUrl}/metrics`);
     return typeof r.body === 'string' ? r.body : '';
   }));
-  return texts.reduce((n, text) => n + sumSamples(text, 'meshfed_upstream_tries_total', (l) => zones.has(l['dest_zone'] ?? '') && l['outcome'] !== 'success'), 0);
+  const sum = (keep: (outcome: string) => boolean) => texts.reduce((n, text) => n + sumSamples(text, 'meshfed_upstream_tries_total', (l) => zones.has(l['dest_zone'] ?? '') && keep(l['outcome'] ?? '')), 0);
+  return { failed: sum((o) => o !== 'success'), ok: sum((o) => o === 'success') };
 }
 
 async function revokeIntermediate(ctx: FaultContext, spec: TrustFaultSpec): Promise<TrustActiveFault> {
@@ -573,7 +574,7 @@ async function revokeIntermediate(ctx: FaultContext, spec: TrustFaultSpec): Prom
   const zones = new Set(topologyZones(ctx.topology).filter((z) => z.cluster === cluster).map((z) => z.locality.zone));
   const others = (): SidecarTarget[] => sidecarTargets(ctx).filter((t) => t.cluster !== cluster);
   const revokedProbe = await probeClient(ca, td);
-  const failedBefore = await failedTriesTo(others(), zones);
+  const triesBefore = await triesTo(others(), zones);
   await writeStoredText(ctx, bundleToJson(revoked));
   ctx.log(`trust revoke-intermediate: ${cluster} intermediate ${serial} revoked in the stored bundle (zones ${[...zones].join(', ')})`);
   const steps: TrustStep[] = [{ name: 'bundle with the revoked serial stored', ms: Date.now() - t0, ok: true, detail: `serial ${serial}` }];
@@ -592,10 +593,15 @@ async function revokeIntermediate(ctx: FaultContext, spec: TrustFaultSpec): Prom
       return pollUntil(ctx, `sidecars outside ${cluster} to refuse its certificates`, () => everySidecar(others(), revokedProbe, 'refused', `a ${cluster} client`), 30_000);
     },
     async effect() {
-      const failed = (await failedTriesTo(others(), zones)) - failedBefore;
-      return failed > 0
-        ? { ok: true, detail: `${failed} outbound tries from other clusters to ${[...zones].join(', ')} failed since the revocation (meshfed_upstream_tries_total, outcome ≠ success)` }
-        : { ok: false, detail: `no outbound try from other clusters to ${[...zones].join(', ')} failed since the revocation: did any traffic go there?` };
+      // Called right after applied() when the fault lasts 0 s: give the load a moment to reach the revoked zones.
+      return pollUntil(ctx, `a refused try from other clusters to ${[...zones].join(', ')}`, async () => {
+        const now = await triesTo(others(), zones);
+        const failed = now.failed - triesBefore.failed;
+        const ok = now.ok - triesBefore.ok;
+        return failed > 0
+          ? { ok: true, detail: `${failed} outbound tries from other clusters to ${[...zones].join(', ')} failed since the revocation, ${ok} succeeded (meshfed_upstream_tries_total)` }
+          : { ok: false, detail: `no outbound try from other clusters to ${[...zones].join(', ')} failed since the revocation (${ok} succeeded): does any traffic go there?` };
+      }, 15_000);
     },
     async revert() {
       await writeStoredText(ctx, restoreText);
