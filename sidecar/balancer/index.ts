@@ -2,7 +2,8 @@
 export { buildPicker, p2c, weightedChoice, type PickerInput } from './picker.ts';
 export {
   createOutlierState, withEndpoints, recordOutcome, isEjected, ejectedInZone, anyEjected, maxEjectedInZone, nextUnejection,
-  type OutlierConfig, type OutlierEntry, type OutlierState, type OutlierEvent,
+  rejoining, unejectRecovered, DEPARTED_CAP,
+  type OutlierConfig, type OutlierEntry, type OutlierState, type OutlierEvent, type Unejection,
 } from './outlier.ts';
 export { failoverShares, listedZones, rowTotal, type ZoneRow, type ZoneShares } from './failover.ts';
 export { endpointsFor, weightsFor, rowFor, type ServiceRow, serviceHost, serviceHosts, hostIndex, resolveAuthority, sniFor } from './endpoints.ts';

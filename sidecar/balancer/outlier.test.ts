@@ -1,7 +1,7 @@
-// Outlier detection: ejection triggers, growing capped ejection time, the per-zone cap, un-ejection by time.
+// Outlier detection: ejection triggers, growing capped ejection time, the per-zone cap, un-ejection by time and by a passed health check.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createOutlierState, recordOutcome, isEjected, ejectedInZone, maxEjectedInZone, nextUnejection, withEndpoints, type OutlierConfig, type OutlierState } from './outlier.ts';
+import { createOutlierState, recordOutcome, isEjected, ejectedInZone, maxEjectedInZone, nextUnejection, withEndpoints, rejoining, unejectRecovered, DEPARTED_CAP, type OutlierConfig, type OutlierState } from './outlier.ts';
 import type { Outcome } from '../types.ts';
 
 const cfg: OutlierConfig = { consecutive5xx: 5, consecutiveConnectFailures: 3, baseEjectionTime: 1000, maxEjectionTime: 2500, maxEjectionPercent: 100 };
@@ -132,12 +132,89 @@ test('record is pure: the input state is unchanged and a no-op success returns t
   assert.equal(recordOutcome(s0, 'unknown', '5xx', 0).state, s0);
 });
 
-test('withEndpoints keeps history of remaining endpoints and forgets gone ones', () => {
+test('withEndpoints keeps history of remaining endpoints and forgets gone ones never ejected', () => {
   let s = createOutlierState(cfg, eps);
   s = run(s, 'a1', Array<Outcome>(5).fill('5xx'), 0);
   s = run(s, 'b1', ['5xx'], 0);
   const t = withEndpoints(s, [{ id: 'a1', zone: 'a' }, { id: 'c1', zone: 'c' }]);
   assert.equal(isEjected(t, 'a1', 0), true);
   assert.equal(t.entries.has('b1'), false);
+  assert.equal(t.departed.has('b1'), false);
   assert.equal(t.zoneSize.get('c'), 1);
+});
+
+test('a gone endpoint that was ejected departs, counts as ejected nowhere, and takes its entry back on return', () => {
+  let s = createOutlierState(cfg, eps);
+  s = run(s, 'a1', Array<Outcome>(5).fill('5xx'), 0);
+  const gone = withEndpoints(s, eps.filter((e) => e.id !== 'a1'));
+  assert.equal(isEjected(gone, 'a1', 0), false);
+  assert.equal(ejectedInZone(gone, 'a', 0), 0);
+  assert.equal(nextUnejection(gone, 0), undefined);
+  assert.deepEqual(gone.departed.get('a1'), { consecutive5xx: 0, consecutiveConnectFailures: 0, ejections: 1, ejectedUntil: 1000 });
+  assert.deepEqual(rejoining(gone, eps), ['a1']);
+  const back = withEndpoints(gone, eps);
+  assert.equal(isEjected(back, 'a1', 0), true, 'returning alone does not end the ejection: unejectRecovered does');
+  assert.equal(back.departed.size, 0);
+});
+
+test('departed entries are bounded, the oldest going first', () => {
+  let s = createOutlierState(cfg, []);
+  const many = Array.from({ length: DEPARTED_CAP + 5 }, (_, i) => ({ id: `x${i}`, zone: 'x' }));
+  s = withEndpoints(s, many);
+  for (const e of many) s = run(s, e.id, Array<Outcome>(3).fill('connect-failure'), 0);
+  s = withEndpoints(s, []);
+  assert.equal(s.departed.size, DEPARTED_CAP);
+  assert.equal(s.departed.has('x0'), false);
+  assert.equal(s.departed.has(`x${DEPARTED_CAP + 4}`), true);
+});
+
+test('a recovered endpoint is un-ejected at once, keeps its multiplier, and needs a full run of failures to go again', () => {
+  let s = createOutlierState(cfg, eps);
+  s = run(s, 'a1', Array<Outcome>(5).fill('5xx'), 0); // until 1000
+  s = run(s, 'a1', Array<Outcome>(5).fill('5xx'), 1000); // until 3000, ejections 2
+  const r = unejectRecovered(s, ['a1'], 1500);
+  assert.deepEqual(r.unejected, [{ endpoint: 'a1', zone: 'a', reason: 'health_check' }]);
+  assert.equal(isEjected(r.state, 'a1', 1500), false);
+  assert.deepEqual(r.state.entries.get('a1'), { consecutive5xx: 0, consecutiveConnectFailures: 0, ejections: 2, ejectedUntil: 1500 });
+  assert.equal(isEjected(s, 'a1', 1500), true, 'the input state is unchanged');
+  // Four failures do not eject it again; the fifth does, for base × 3 (the multiplier was kept: no time to decay).
+  let t = run(r.state, 'a1', Array<Outcome>(4).fill('5xx'), 1600);
+  assert.equal(isEjected(t, 'a1', 1600), false);
+  t = run(t, 'a1', ['5xx'], 1600);
+  assert.equal(t.entries.get('a1')!.ejectedUntil, 1600 + 2500);
+  // The decay counts from the return: one base ejection time after it, one ejection is forgiven.
+  const later = run(r.state, 'a1', Array<Outcome>(5).fill('5xx'), 2500);
+  assert.equal(later.entries.get('a1')!.ejections, 2);
+});
+
+test('unejectRecovered ignores endpoints that are not ejected, unknown or unlisted, and changes nothing then', () => {
+  let s = createOutlierState(cfg, eps);
+  s = run(s, 'a1', Array<Outcome>(5).fill('5xx'), 0);
+  const none = unejectRecovered(s, ['a2', 'nope'], 10);
+  assert.equal(none.state, s);
+  assert.deepEqual(none.unejected, []);
+  // Expired ejection: nothing to end, and no event.
+  const expired = unejectRecovered(s, ['a1'], 5000);
+  assert.equal(expired.state, s);
+  assert.deepEqual(expired.unejected, []);
+  // A recovered endpoint's stale failure counters restart, with no event.
+  const counting = run(s, 'a2', ['5xx', '5xx'], 0);
+  const fresh = unejectRecovered(counting, ['a2'], 10);
+  assert.equal(fresh.state.entries.get('a2')!.consecutive5xx, 0);
+  assert.deepEqual(fresh.unejected, []);
+});
+
+test('the whole flow: an ejected zone goes unhealthy, comes back healthy, and is un-ejected before its ejection would end', () => {
+  const zoneA = eps.filter((e) => e.zone === 'a');
+  let s = createOutlierState(cfg, eps);
+  for (const e of zoneA) s = run(s, e.id, Array<Outcome>(3).fill('connect-failure'), 0);
+  assert.equal(ejectedInZone(s, 'a', 100), 4);
+  // The agent's health check takes zone a out (the relay drops unhealthy endpoints) ...
+  const out = withEndpoints(s, eps.filter((e) => e.zone !== 'a'));
+  // ... and puts it back when its endpoints pass again, well before the 1000 ms ejections end.
+  const returning = rejoining(out, eps);
+  assert.deepEqual(returning, ['a1', 'a2', 'a3', 'a4']);
+  const r = unejectRecovered(withEndpoints(out, eps), returning, 400);
+  assert.equal(ejectedInZone(r.state, 'a', 400), 0);
+  assert.equal(r.unejected.length, 4);
 });

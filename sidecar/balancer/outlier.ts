@@ -1,4 +1,4 @@
-// Local outlier detection: a pure state machine that ejects endpoints after consecutive failures and lets them back with time.
+// Local outlier detection: a pure state machine that ejects endpoints after consecutive failures and lets them back with time or a passed health check.
 import type { Outcome } from '../types.ts';
 
 /** Thresholds, in milliseconds and counts (api/sidecar-config.ts gives the defaults). */
@@ -26,13 +26,17 @@ export interface OutlierEntry {
  * The detector's state for one destination service.
  *
  * Invariants:
- * - An endpoint is ejected at `now` iff its entry's ejectedUntil > now; un-ejection needs no event, only time.
+ * - An endpoint is ejected at `now` iff its entry's ejectedUntil > now. Un-ejection needs no event, only time, or
+ *   unejectRecovered when the zone agent's active health check says the endpoint is ready again.
  * - Ejection length = min(baseEjectionTime × ejections, maxEjectionTime), where ejections counts this one.
  * - An ejection happens only while fewer than max(1, floor(maxEjectionPercent% × zone size)) endpoints of the
  *   endpoint's zone are ejected (maxEjectionPercent 0 disables ejection). Once the cap is reached the failure
  *   counters keep counting, so the endpoint is ejected at its next failure after room frees up.
  * - A success resets both consecutive counters; a 5xx resets the connect-failure counter and vice versa.
  * - Ejecting resets both counters, so a freshly returned endpoint needs a full run of failures to go again.
+ * - `entries` holds listed endpoints only; `departed` holds, for endpoints that left the set (the agent took them
+ *   out as unhealthy, or discovery dropped them), the entries worth keeping (ejected at least once), at most
+ *   DEPARTED_CAP of them, oldest dropped first. A departed entry never counts as ejected.
  * - The state is never mutated: record returns a new state, or the same object when nothing changed.
  */
 export interface OutlierState {
@@ -41,21 +45,37 @@ export interface OutlierState {
   readonly zoneOf: ReadonlyMap<string, string>;
   readonly zoneSize: ReadonlyMap<string, number>;
   readonly entries: ReadonlyMap<string, OutlierEntry>;
+  /** Entries of endpoints no longer listed, kept so a returning endpoint keeps its ejection multiplier. */
+  readonly departed: ReadonlyMap<string, OutlierEntry>;
 }
+
+/** How many departed entries a service keeps (a bound for endpoint churn; Map order makes the oldest go first). */
+export const DEPARTED_CAP = 1024;
 
 /** What record did, for metrics and logs. */
 export type OutlierEvent =
   | { readonly kind: 'ejected'; readonly endpoint: string; readonly zone: string; readonly until: number; readonly ejections: number }
   | { readonly kind: 'ejection-capped'; readonly endpoint: string; readonly zone: string };
 
+/** An ejection ended early by unejectRecovered. */
+export interface Unejection {
+  readonly endpoint: string;
+  readonly zone: string;
+  /** Why: the zone agent's active health check passed again (Envoy's successful_active_health_check_uneject_host). */
+  readonly reason: 'health_check';
+}
+
 const EMPTY: OutlierEntry = Object.freeze({ consecutive5xx: 0, consecutiveConnectFailures: 0, ejections: 0, ejectedUntil: 0 });
 
 /** A fresh detector for the given endpoints (id and zone). */
 export function createOutlierState(config: OutlierConfig, endpoints: Iterable<{ readonly id: string; readonly zone: string }>): OutlierState {
-  return withEndpoints({ config, zoneOf: new Map(), zoneSize: new Map(), entries: new Map() }, endpoints);
+  return withEndpoints({ config, zoneOf: new Map(), zoneSize: new Map(), entries: new Map(), departed: new Map() }, endpoints);
 }
 
-/** Carries what is known over to a new endpoint set (config reload, discovery change); gone endpoints are forgotten. */
+/**
+ * Carries what is known over to a new endpoint set (config reload, discovery change). A gone endpoint's entry moves
+ * to `departed` when it was ever ejected (else it is forgotten); a listed endpoint takes its entry back from there.
+ */
 export function withEndpoints(state: OutlierState, endpoints: Iterable<{ readonly id: string; readonly zone: string }>, config: OutlierConfig = state.config): OutlierState {
   const zoneOf = new Map<string, string>();
   const zoneSize = new Map<string, number>();
@@ -64,10 +84,54 @@ export function withEndpoints(state: OutlierState, endpoints: Iterable<{ readonl
     if (zoneOf.has(e.id)) continue;
     zoneOf.set(e.id, e.zone);
     zoneSize.set(e.zone, (zoneSize.get(e.zone) ?? 0) + 1);
-    const old = state.entries.get(e.id);
+    const old = state.entries.get(e.id) ?? state.departed.get(e.id);
     if (old) entries.set(e.id, old);
   }
-  return { config, zoneOf, zoneSize, entries };
+  const departed = new Map<string, OutlierEntry>();
+  for (const [id, e] of state.departed) if (!zoneOf.has(id)) departed.set(id, e);
+  for (const [id, e] of state.entries) {
+    if (zoneOf.has(id) || e.ejections === 0) continue;
+    departed.delete(id);
+    departed.set(id, e);
+  }
+  for (const id of departed.keys()) {
+    if (departed.size <= DEPARTED_CAP) break;
+    departed.delete(id);
+  }
+  return { config, zoneOf, zoneSize, entries, departed };
+}
+
+/** The endpoints of `endpoints` that `state` does not list: new ones, and ones coming back (see unejectRecovered). */
+export function rejoining(state: OutlierState, endpoints: Iterable<{ readonly id: string }>): string[] {
+  const out = new Set<string>();
+  for (const e of endpoints) if (!state.zoneOf.has(e.id)) out.add(e.id);
+  return [...out];
+}
+
+/**
+ * Ends the ejection of endpoints the zone agent's active health check found ready again, as Envoy's
+ * successful_active_health_check_uneject_host does. Nobody sends traffic to an ejected endpoint, so without this
+ * only time ends an ejection, even long after the endpoint is back.
+ * Rules: an ejected endpoint of `recovered` is back at `now` (ejectedUntil = now, so the multiplier's decay counts
+ * from its return); every recovered endpoint's failure counters restart, so it needs a full run of failures to go
+ * again. `ejections` (the multiplier) is kept, as in Envoy: an endpoint that passes health checks yet fails real
+ * traffic is ejected for longer each time. Unknown (unlisted) ids are ignored.
+ * Pure: returns the same state object when nothing changed, and one Unejection per ejection ended.
+ */
+export function unejectRecovered(state: OutlierState, recovered: Iterable<string>, now: number): { state: OutlierState; unejected: Unejection[] } {
+  const unejected: Unejection[] = [];
+  let entries: Map<string, OutlierEntry> | undefined;
+  for (const id of recovered) {
+    const zone = state.zoneOf.get(id);
+    const cur = (entries ?? state.entries).get(id);
+    if (zone === undefined || cur === undefined) continue;
+    const ejected = cur.ejectedUntil > now;
+    if (!ejected && cur.consecutive5xx === 0 && cur.consecutiveConnectFailures === 0) continue;
+    entries ??= new Map(state.entries);
+    entries.set(id, { consecutive5xx: 0, consecutiveConnectFailures: 0, ejections: cur.ejections, ejectedUntil: ejected ? now : cur.ejectedUntil });
+    if (ejected) unejected.push({ endpoint: id, zone, reason: 'health_check' });
+  }
+  return { state: entries ? { ...state, entries } : state, unejected };
 }
 
 /** True when the endpoint is ejected at `now`. */
