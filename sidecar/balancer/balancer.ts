@@ -2,7 +2,7 @@
 import type { SidecarConfig } from '../../api/sidecar-config.ts';
 import type { EndpointRef, Outcome, Picker, Random } from '../types.ts';
 import { endpointsFor, rowFor, sniFor, type ServiceRow } from './endpoints.ts';
-import { createOutlierState, isEjected, nextUnejection, recordOutcome, withEndpoints, type OutlierEvent, type OutlierState } from './outlier.ts';
+import { createOutlierState, isEjected, nextUnejection, recordOutcome, rejoining, unejectRecovered, withEndpoints, type OutlierEvent, type OutlierState } from './outlier.ts';
 import { buildPicker } from './picker.ts';
 
 /** What the balancer layer needs: a current picker per service, and a place to report attempts. */
@@ -17,16 +17,24 @@ export interface PickerSource {
 
 /** The picker source the sidecar uses, fed by config (file or zone-agent stream). */
 export interface Balancer extends PickerSource {
-  /** Applies a new config; outlier history of endpoints that remain is kept. */
-  update(config: SidecarConfig): void;
+  /**
+   * Applies a new config; outlier history of endpoints that remain is kept. An endpoint that comes back into the set
+   * (the zone agent relays only endpoints its active health checks find ready, so it left as unhealthy and returns
+   * healthy) is un-ejected at `now` (outlier.ts unejectRecovered), keeping its ejection multiplier.
+   */
+  update(config: SidecarConfig, now?: number): void;
   /** Marks endpoints the I/O side found unreachable (replaces the previous set for that service). */
   setUnreachable(service: string, ids: ReadonlySet<string>): void;
   /** Requests in flight to an endpoint. */
   inFlight(endpointId: string): number;
   /** The outlier state of a service (for /config_dump and /stats). */
   outlier(service: string): OutlierState | undefined;
-  /** Per service and destination zone: endpoints known, and ejected by outlier detection or unreachable, at `now`. */
-  zoneEndpoints(now: number): { service: string; zone: string; known: number; ejected: number }[];
+  /**
+   * Per service and destination zone: endpoints known, and ejected by outlier detection or unreachable, at `now`;
+   * and how many ejections a passed health check ended so far (`unejected`, a running total). A zone with no endpoint
+   * now is listed (known 0) only while it has such a total, so that counter's series does not come and go.
+   */
+  zoneEndpoints(now: number): { service: string; zone: string; known: number; ejected: number; unejected: number }[];
   /** When the next ejection ends, if any (informational: pickers need no republish for it, they read `now`). */
   nextUnejection(now: number): number | undefined;
 }
@@ -45,6 +53,8 @@ interface ServiceSlot {
 export function createBalancer(options: { zone: string; random: Random; config?: SidecarConfig }): Balancer {
   const slots = new Map<string, ServiceSlot>();
   const counts = new Map<string, number>();
+  // service -> zone -> ejections ended by a passed health check (a running total: never reset, never dropped).
+  const unejected = new Map<string, Map<string, number>>();
   const inFlight = (id: string): number => counts.get(id) ?? 0;
 
   const rebuild = (slot: ServiceSlot): Picker => {
@@ -66,7 +76,7 @@ export function createBalancer(options: { zone: string; random: Random; config?:
   };
 
   const balancer: Balancer = {
-    update(config) {
+    update(config, now = Date.now()) {
       const seen = new Set<string>();
       for (const [name, svc] of Object.entries(config.services)) {
         seen.add(name);
@@ -74,12 +84,22 @@ export function createBalancer(options: { zone: string; random: Random; config?:
         const all = [...endpoints.values()].flat();
         const od = svc.policy.outlierDetection;
         const old = slots.get(name);
+        let outlier = old ? withEndpoints(old.outlier, all, od) : createOutlierState(od, all);
+        if (old) {
+          const r = unejectRecovered(outlier, rejoining(old.outlier, all), now);
+          outlier = r.state;
+          for (const u of r.unejected) {
+            const zones = unejected.get(name) ?? new Map<string, number>();
+            zones.set(u.zone, (zones.get(u.zone) ?? 0) + 1);
+            unejected.set(name, zones);
+          }
+        }
         slots.set(name, {
           endpoints,
           row: rowFor(svc),
           subsets: svc.subsets,
           sni: sniFor(name, svc.port),
-          outlier: old ? withEndpoints(old.outlier, all, od) : createOutlierState(od, all),
+          outlier,
           unreachable: old?.unreachable ?? new Set(),
           picker: undefined,
         });
@@ -117,12 +137,18 @@ export function createBalancer(options: { zone: string; random: Random; config?:
     inFlight,
     outlier: (service) => slots.get(service)?.outlier,
     zoneEndpoints(now) {
-      const out: { service: string; zone: string; known: number; ejected: number }[] = [];
+      const out: { service: string; zone: string; known: number; ejected: number; unejected: number }[] = [];
       for (const [service, slot] of slots) {
+        const totals = unejected.get(service);
         for (const [zone, eps] of slot.endpoints) {
           if (eps.length === 0) continue;
           const ejected = eps.filter((e) => isEjected(slot.outlier, e.id, now) || slot.unreachable.has(e.id)).length;
-          out.push({ service, zone, known: eps.length, ejected });
+          out.push({ service, zone, known: eps.length, ejected, unejected: totals?.get(zone) ?? 0 });
+        }
+      }
+      for (const [service, zones] of unejected) {
+        for (const [zone, n] of zones) {
+          if ((slots.get(service)?.endpoints.get(zone)?.length ?? 0) === 0) out.push({ service, zone, known: 0, ejected: 0, unejected: n });
         }
       }
       return out;
