@@ -1,5 +1,5 @@
 // The sidecar's Prometheus metrics, and the recorder that counts tries, local failures and served answers into them.
-import type client from 'prom-client';
+import client from 'prom-client';
 import { counter, gauge, histogram, LATENCY_BUCKETS, scrapedLabelledGauge, type Registry } from '../../common/metrics.ts';
 import type { LocalFailureClass, TryOutcome } from '../types.ts';
 
@@ -35,7 +35,12 @@ export interface SidecarMetrics {
    * knows (state="known") and those its outlier detection ejected or found unreachable (state="ejected").
    */
   readonly zoneEndpoints: client.Gauge<'dest_service' | 'dest_zone' | 'state'>;
-  /** Sets what zoneEndpoints reads (the sidecar's balancer); until set it has no series. */
+  /**
+   * Ejections ended early because the zone agent's active health check found the endpoint ready again (reason
+   * "health_check"), per destination service and zone; read from the balancer at scrape time, like zoneEndpoints.
+   */
+  readonly unejections: client.Counter<'dest_service' | 'zone' | 'reason'>;
+  /** Sets what zoneEndpoints and unejections read (the sidecar's balancer); until set they have no series. */
   setZoneEndpointSource(read: () => Iterable<ZoneEndpoints>): void;
   /** Cached label series over the ASKED and SERVED metrics above, for the hot path. */
   readonly record: StatsRecorder;
@@ -47,6 +52,8 @@ export interface ZoneEndpoints {
   readonly zone: string;
   readonly known: number;
   readonly ejected: number;
+  /** Running total of ejections a passed health check ended; a row with known 0 carries only this. */
+  readonly unejected?: number;
 }
 
 /** Counts into the ASKED and SERVED metrics with cached label series (prom-client hashes labels on every call). */
@@ -128,9 +135,20 @@ export function createSidecarMetrics(registry: Registry, service = ''): SidecarM
     servedInFlight: gauge(registry, 'meshfed_inbound_requests_in_flight', 'Inbound requests in flight', ['service']),
     zoneEndpoints: scrapedLabelledGauge(registry, 'meshfed_outbound_zone_endpoints', 'Endpoints of each destination zone this sidecar knows (state=known) and has ejected or found unreachable (state=ejected)', ['dest_service', 'dest_zone', 'state'], function* () {
       for (const z of zoneSource()) {
+        if (z.known <= 0) continue;
         yield { labels: { dest_service: z.service, dest_zone: z.zone, state: 'known' }, value: z.known };
         yield { labels: { dest_service: z.service, dest_zone: z.zone, state: 'ejected' }, value: z.ejected };
       }
+    }),
+    unejections: new client.Counter({
+      name: 'meshfed_outlier_unejections_total',
+      help: 'Outlier ejections ended early because the zone agent\'s active health check found the endpoint ready again (reason=health_check)',
+      labelNames: ['dest_service', 'zone', 'reason'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const z of zoneSource()) if ((z.unejected ?? 0) > 0) this.inc({ dest_service: z.service, zone: z.zone, reason: 'health_check' }, z.unejected);
+      },
     }),
     setZoneEndpointSource(read) {
       zoneSource = read;
