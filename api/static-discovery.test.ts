@@ -26,6 +26,20 @@ test('the example from docs/zone-agent.md parses with defaults applied', () => {
   assert.deepEqual(parseStaticDiscovery('', 'empty.yaml').services, []);
 });
 
+test('health checks: per-service overrides of the agent\'s settings and a per-endpoint probe port', () => {
+  const f = parseStaticDiscovery(`
+services:
+  - namespace: shop
+    name: cart
+    healthCheckPath: /ready
+    healthCheck: { interval: 500ms, unhealthyThreshold: 2, healthyThreshold: 1 }
+    endpoints: [{ address: "127.0.0.1:8443", healthCheckPort: 15000 }, "127.0.0.1:8444"]
+`, 'services.yaml');
+  const s = f.services[0]!;
+  assert.deepEqual(s.healthCheck, { interval: 500, unhealthyThreshold: 2, healthyThreshold: 1 });
+  assert.deepEqual(s.endpoints.map((e) => ('healthCheckPort' in e ? e.healthCheckPort : undefined)), [15000, undefined]);
+});
+
 test('mistakes name the file and path', () => {
   const bad: [string, RegExp][] = [
     ['services: [{ namespace: shop, name: cart, endpoints: ["nope"] }]', /f\.yaml: services\[0\]\.endpoints\[0\]/],
@@ -34,6 +48,10 @@ test('mistakes name the file and path', () => {
     ['services: [{ namespace: shop, name: cart, port: 80 }]', /unknown key "port"/],
     ['services: [{ namespace: shop, name: cart }, { namespace: shop, name: cart }]', /services\[1\]\.name: service shop\/cart is already listed at services\[0\]/],
     ['servics: []', /unknown key "servics"/],
+    ['services: [{ namespace: shop, name: cart, healthCheck: { interval: 1s } }]', /services\[0\]\.healthCheck: needs healthCheckPath/],
+    ['services: [{ namespace: shop, name: cart, healthCheckPath: /h, healthCheck: { interval: 1s, timeout: 2s } }]', /services\[0\]\.healthCheck\.timeout: must not exceed interval/],
+    ['services: [{ namespace: shop, name: cart, healthCheckPath: /h, healthCheck: { interval: 10ms } }]', /healthCheck\.interval: must be between/],
+    ['services: [{ namespace: shop, name: cart, endpoints: [{ address: "1.2.3.4:80", healthCheckPort: 0 }] }]', /endpoints\[0\]/],
   ];
   for (const [text, pattern] of bad) assert.throws(() => parseStaticDiscovery(text, 'f.yaml'), (e: Error) => pattern.test(e.message), text);
 });

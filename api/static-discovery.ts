@@ -1,6 +1,6 @@
 // The static discovery file: a zone's services and endpoints written by hand, for VMs and local use (zone-agent --static).
 import { z } from 'zod';
-import { dnsLabelSchema, hostPortSchema } from './fields.ts';
+import { dnsLabelSchema, durationBetween, hostPortSchema } from './fields.ts';
 import { parseConfig, readConfigText } from './load.ts';
 import { faultSettingsSchema, policySchema } from './sidecar-config.ts';
 import type { DeepReadonly } from '../common/freeze.ts';
@@ -12,8 +12,23 @@ const endpointSchema = z.union([
     /** False takes the endpoint out of rotation by hand (health checks may also take it out). */
     healthy: z.boolean().default(true),
     labels: z.record(z.string(), z.string()).default({}),
+    /**
+     * Probe this port instead of the endpoint's (Envoy's health_check_config.port_value), e.g. a sidecar's plaintext
+     * admin port when the endpoint itself is its mTLS inbound, which a plain HTTP probe cannot pass.
+     */
+    healthCheckPort: z.int().min(1).max(65535).optional(),
   }),
 ]);
+
+/** Per-service overrides of the agent's health-check settings (api/agent-config.ts healthCheck); each optional. */
+const healthCheckOverrideSchema = z
+  .strictObject({
+    interval: durationBetween(100, 3600e3).optional(),
+    timeout: durationBetween(10, 600e3).optional(),
+    healthyThreshold: z.int().min(1).max(100).optional(),
+    unhealthyThreshold: z.int().min(1).max(100).optional(),
+  })
+  .refine((h) => h.timeout === undefined || h.interval === undefined || h.timeout <= h.interval, { path: ['timeout'], message: 'must not exceed interval (a probe must finish before the next starts)' });
 
 /** One service of the zone. */
 export const staticServiceSchema = z.strictObject({
@@ -25,6 +40,8 @@ export const staticServiceSchema = z.strictObject({
   endpoints: z.array(endpointSchema).default([]),
   /** HTTP path the agent probes for active health checks; no probing when absent. */
   healthCheckPath: z.string().startsWith('/', { message: 'must start with "/" (e.g. /healthz)' }).optional(),
+  /** This service's probe settings where they differ from the agent's (needs healthCheckPath). */
+  healthCheck: healthCheckOverrideSchema.optional(),
   /** Resilience policy relayed to the sidecars (same shape as a service's policy in the sidecar config). */
   policy: policySchema.optional(),
 });
@@ -39,6 +56,7 @@ export const staticDiscoverySchema = z
   .superRefine((f, ctx) => {
     const seen = new Map<string, number>();
     f.services.forEach((s, i) => {
+      if (s.healthCheck !== undefined && s.healthCheckPath === undefined) ctx.addIssue({ code: 'custom', path: ['services', i, 'healthCheck'], message: 'needs healthCheckPath (the path to probe, e.g. /healthz)' });
       const key = `${s.namespace}/${s.name}`;
       const first = seen.get(key);
       if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['services', i, 'name'], message: `service ${key} is already listed at services[${first}] (merge the two entries)` });

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import type { Locality } from '../api/locality.ts';
 import { globalLbId } from '../api/identity.ts';
+import { formatHostPort } from '../api/fields.ts';
 import type { BalancerMessage__Output } from '../api/generated/meshfed/v1/BalancerMessage.ts';
 import type { RelayState } from '../api/generated/meshfed/v1/RelayState.ts';
 import { describeError } from '../common/errors.ts';
@@ -20,7 +21,7 @@ import { LastGoodWriter, loadLastGood } from './failstatic/store.ts';
 import { csrSigner, issueZoneIdentity, loadClusterCa } from './ca/signer.ts';
 import { DEFAULT_IDENTITY_TTL_MS, IdentityRotator, type ZoneIdentityCert } from './ca/identity.ts';
 import { addStats, dropSidecar, EMPTY_WINDOW, evidence, resetWindow, sumWindows, type ClosedWindow, type WindowTotals } from './telemetry/merge.ts';
-import { HealthChecker, type HealthCheckSettings } from './telemetry/health-checker.ts';
+import { HealthChecker, type HealthCheckSettings, type HealthCheckSpec } from './telemetry/health-checker.ts';
 import { RttProber } from './telemetry/rtt.ts';
 import { createAgentMetrics, type AgentMetrics } from './metrics.ts';
 
@@ -191,7 +192,7 @@ export async function startZoneAgent(o: ZoneAgentOptions): Promise<ZoneAgent> {
   const health = o.healthCheck ? new HealthChecker(o.healthCheck, () => publish()) : undefined;
   const localServices = (): readonly LocalService[] => {
     const raw = discovery.current();
-    return health ? health.overlay(raw, healthPaths()) : raw;
+    return health ? health.overlay(raw, healthSpecs()) : raw;
   };
 
   const rtt = new RttProber();
@@ -337,13 +338,18 @@ export async function startZoneAgent(o: ZoneAgentOptions): Promise<ZoneAgent> {
   reporterBuilt = true;
 
   discovery.onChange(() => {
-    health?.setTargets(discovery.current(), healthPaths());
+    health?.setTargets(discovery.current(), healthSpecs());
     publish();
   });
-  function healthPaths(): Record<string, string> {
-    const paths: Record<string, string> = {};
-    for (const s of staticDiscovery?.currentFile()?.services ?? []) if (s.healthCheckPath) paths[`${s.namespace}/${s.name}`] = s.healthCheckPath;
-    return paths;
+  function healthSpecs(): Record<string, HealthCheckSpec> {
+    const specs: Record<string, HealthCheckSpec> = {};
+    for (const s of staticDiscovery?.currentFile()?.services ?? []) {
+      if (!s.healthCheckPath) continue;
+      const ports: Record<string, number> = {};
+      for (const e of s.endpoints) if ('healthCheckPort' in e && e.healthCheckPort !== undefined) ports[formatHostPort(e.address)] = e.healthCheckPort;
+      specs[`${s.namespace}/${s.name}`] = { path: s.healthCheckPath, ...(s.healthCheck ? { settings: s.healthCheck } : {}), ports };
+    }
+    return specs;
   }
 
   const admin = createServer((req, res) => {
@@ -396,7 +402,7 @@ export async function startZoneAgent(o: ZoneAgentOptions): Promise<ZoneAgent> {
   }
 
   await discovery.start();
-  health?.setTargets(discovery.current(), healthPaths());
+  health?.setTargets(discovery.current(), healthSpecs());
   health?.start();
   const relayPort = await relay.listen(o.relayListen.host, o.relayListen.port);
   const adminPort = await new Promise<number>((resolve, reject) => {

@@ -49,6 +49,37 @@ test('health checks mark an endpoint unhealthy after the threshold and healthy a
   await until('back in', () => sc.endpoints('a1', 'cart').includes(`127.0.0.1:${port}`));
 });
 
+test('a service\'s own health-check settings and a per-endpoint probe port: probed fast on another port than it serves on', async (t) => {
+  let healthy = true;
+  const app = createServer((req, res) => {
+    res.statusCode = req.url === '/ready' && healthy ? 200 : 503;
+    res.end();
+  });
+  await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => { app.closeAllConnections(); app.close(() => r()); }));
+  const port = (app.address() as AddressInfo).port;
+  const dir = mkdtempSync(join(tmpdir(), 'meshfed-agent-hc-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  // The endpoint's own port has nothing listening (like an mTLS inbound a plain probe cannot pass): only the probe
+  // port says how it is. The agent's interval is a minute, so only the service's 100 ms gets it out in time.
+  writeFileSync(join(dir, 's.yaml'), `services:\n  - namespace: shop\n    name: cart\n    healthCheckPath: /ready\n    healthCheck: { interval: 100ms, unhealthyThreshold: 2, healthyThreshold: 1 }\n    endpoints: [{ address: "127.0.0.1:1", healthCheckPort: ${port} }]\n`);
+  const a = await startZoneAgent({
+    locality: { cloud: 'sim', region: 'r1', zone: 'a1' }, cluster: 'c1', network: 'n1', trustDomain: 'meshfed.local',
+    globalLb: ['127.0.0.1:1'], insecure: true, discovery: { kind: 'static', file: join(dir, 's.yaml') },
+    stateDir: join(dir, 'state'), relayListen: { host: '127.0.0.1', port: 0 }, adminListen: { host: '127.0.0.1', port: 0 },
+    healthCheck: { interval: 60_000, timeout: 1000, healthyThreshold: 2, unhealthyThreshold: 3 }, rttIntervalMs: 0,
+    backoff: { initialMs: 1000, maxMs: 5000, multiplier: 2, jitter: 0 }, logger: createLogger({ component: 'zone-agent', level: 'silent' }), processMetrics: false,
+  });
+  t.after(() => a.stop());
+  const sc = new TestSidecar(a.relayPort);
+  t.after(() => sc.close());
+  await until('relayed healthy', () => sc.endpoints('a1', 'cart').join() === '127.0.0.1:1');
+  healthy = false;
+  await until('out after two failed probes', () => sc.endpoints('a1', 'cart').join() === '127.0.0.1:1!');
+  healthy = true;
+  await until('back after one passed probe', () => sc.endpoints('a1', 'cart').join() === '127.0.0.1:1');
+});
+
 test('RTT is the TLS handshake time to each peer gateway; unreachable gateways are left out', async (t) => {
   const pki = await createTestPki({ trustDomain: 'meshfed.local' });
   const gw = await pki.issue('spiffe://meshfed.local/ns/meshfed/sa/gateway', { usages: ['server'] });

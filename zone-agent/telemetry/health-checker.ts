@@ -2,25 +2,30 @@
 import { request } from 'undici';
 import { formatHostPort } from '../../api/fields.ts';
 import type { LocalService } from '../discovery/model.ts';
-import { INITIAL_HEALTH, nextHealth, probeOk, type HealthState } from './health.ts';
+import { effectiveSettings, INITIAL_HEALTH, nextHealth, probeOk, type HealthCheckSettings, type HealthState } from './health.ts';
 
-/** Probe settings (durations in ms). */
-export interface HealthCheckSettings {
-  readonly interval: number;
-  readonly timeout: number;
-  readonly healthyThreshold: number;
-  readonly unhealthyThreshold: number;
+export type { HealthCheckSettings } from './health.ts';
+
+/** How one service is probed: its path, where it differs from the agent's settings, and per-endpoint probe ports. */
+export interface HealthCheckSpec {
+  readonly path: string;
+  readonly settings?: Partial<HealthCheckSettings>;
+  /** Probe port per endpoint, keyed "host:port" of the endpoint (formatHostPort); absent: the endpoint's own port. */
+  readonly ports?: Readonly<Record<string, number>>;
 }
 
 interface Target {
   readonly url: string;
+  readonly settings: HealthCheckSettings;
+  /** url and settings: a target whose spec changed is replaced (its loop restarts with the new ones). */
+  readonly signature: string;
   state: HealthState;
   timer: NodeJS.Timeout;
 }
 
 /**
- * Probes every endpoint of services that have a health-check path. Invariant: one loop per endpoint; a loop is
- * stopped when its endpoint leaves discovery; onChange fires only when a verdict flips.
+ * Probes every endpoint of services that have a health-check spec. Invariant: one loop per endpoint; a loop is
+ * stopped when its endpoint leaves discovery (or its spec changes); onChange fires only when a verdict flips.
  */
 export class HealthChecker {
   private readonly settings: HealthCheckSettings;
@@ -43,25 +48,28 @@ export class HealthChecker {
     this.targets.clear();
   }
 
-  /** Sets which endpoints to probe: those of services with a path in `paths` ("namespace/name" -> "/healthz"). */
-  setTargets(services: readonly LocalService[], paths: Readonly<Record<string, string>>): void {
-    const wanted = new Map<string, string>();
+  /** Sets which endpoints to probe: those of services with a spec in `specs` ("namespace/name" -> spec). */
+  setTargets(services: readonly LocalService[], specs: Readonly<Record<string, HealthCheckSpec>>): void {
+    const wanted = new Map<string, { url: string; settings: HealthCheckSettings; signature: string }>();
     for (const s of services) {
-      const path = paths[`${s.namespace}/${s.name}`];
-      if (!path) continue;
+      const spec = specs[`${s.namespace}/${s.name}`];
+      if (!spec) continue;
+      const settings = effectiveSettings(this.settings, spec.settings);
       for (const e of s.endpoints) {
-        wanted.set(`${s.namespace}/${s.name}/${e.address}:${e.port}`, `http://${formatHostPort({ host: e.address, port: e.port })}${path}`);
+        const endpoint = formatHostPort({ host: e.address, port: e.port });
+        const url = `http://${formatHostPort({ host: e.address, port: spec.ports?.[endpoint] ?? e.port })}${spec.path}`;
+        wanted.set(`${s.namespace}/${s.name}/${e.address}:${e.port}`, { url, settings, signature: `${url} ${JSON.stringify(settings)}` });
       }
     }
     for (const [key, t] of this.targets) {
-      if (wanted.get(key) !== t.url) {
+      if (wanted.get(key)?.signature !== t.signature) {
         clearInterval(t.timer);
         this.targets.delete(key);
       }
     }
-    for (const [key, url] of wanted) {
+    for (const [key, w] of wanted) {
       if (this.targets.has(key)) continue;
-      const target: Target = { url, state: INITIAL_HEALTH, timer: setInterval(() => void this.probe(target), this.settings.interval) };
+      const target: Target = { ...w, state: INITIAL_HEALTH, timer: setInterval(() => void this.probe(target), w.settings.interval) };
       target.timer.unref();
       this.targets.set(key, target);
       void this.probe(target);
@@ -71,7 +79,8 @@ export class HealthChecker {
   private async probe(t: Target): Promise<void> {
     let result: { status?: number; error?: string };
     try {
-      const res = await request(t.url, { method: 'GET', signal: AbortSignal.timeout(this.settings.timeout), headersTimeout: this.settings.timeout, bodyTimeout: this.settings.timeout });
+      const { timeout } = t.settings;
+      const res = await request(t.url, { method: 'GET', signal: AbortSignal.timeout(timeout), headersTimeout: timeout, bodyTimeout: timeout });
       await res.body.dump();
       result = { status: res.statusCode };
     } catch (e) {
@@ -79,14 +88,14 @@ export class HealthChecker {
     }
     if (!this.running) return;
     const before = t.state.healthy;
-    t.state = nextHealth(t.state, probeOk(result), this.settings);
+    t.state = nextHealth(t.state, probeOk(result), t.settings);
     if (t.state.healthy !== before) this.onChange();
   }
 
   /** Services with probe verdicts applied: an endpoint is healthy when discovery and its probe (if any) both say so. */
-  overlay(services: readonly LocalService[], paths: Readonly<Record<string, string>>): LocalService[] {
+  overlay(services: readonly LocalService[], specs: Readonly<Record<string, HealthCheckSpec>>): LocalService[] {
     return services.map((s) => {
-      if (!paths[`${s.namespace}/${s.name}`]) return s;
+      if (!specs[`${s.namespace}/${s.name}`]) return s;
       return {
         ...s,
         endpoints: s.endpoints.map((e) => {

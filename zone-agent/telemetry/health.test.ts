@@ -1,7 +1,7 @@
-// Tests the pure health-check state machine.
+// Tests the pure health-check state machine and how a service's settings override the agent's.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { INITIAL_HEALTH, nextHealth, probeOk, type HealthState } from './health.ts';
+import { effectiveSettings, INITIAL_HEALTH, nextHealth, probeOk, type HealthState } from './health.ts';
 
 const t = { healthyThreshold: 2, unhealthyThreshold: 3 };
 const run = (results: boolean[], from: HealthState = INITIAL_HEALTH) => results.reduce((s, ok) => nextHealth(s, ok, t), from);
@@ -35,4 +35,11 @@ test('probe outcomes: 2xx/3xx healthy, 4xx/5xx, errors and missing status not', 
   assert.equal(probeOk({ error: 'timeout' }), false);
   assert.equal(probeOk({ status: 200, error: 'reset after headers' }), false);
   assert.equal(probeOk({}), false);
+});
+
+test('a service\'s overrides replace the agent\'s settings field by field; a timeout never exceeds the interval', () => {
+  const agent = { interval: 5000, timeout: 1000, healthyThreshold: 2, unhealthyThreshold: 3 };
+  assert.deepEqual(effectiveSettings(agent, undefined), agent);
+  assert.deepEqual(effectiveSettings(agent, { interval: 500, unhealthyThreshold: 2, healthyThreshold: 1 }), { interval: 500, timeout: 500, healthyThreshold: 1, unhealthyThreshold: 2 });
+  assert.deepEqual(effectiveSettings(agent, { timeout: 200 }), { ...agent, timeout: 200 });
 });

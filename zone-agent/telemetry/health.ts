@@ -6,6 +6,23 @@ export interface HealthThresholds {
   readonly unhealthyThreshold: number;
 }
 
+/** Probe settings (durations in ms): the agent's, or a service's with its overrides applied (effectiveSettings). */
+export interface HealthCheckSettings extends HealthThresholds {
+  readonly interval: number;
+  readonly timeout: number;
+}
+
+/** The agent's settings with a service's overrides; a timeout longer than the interval is cut to it. */
+export function effectiveSettings(base: HealthCheckSettings, o: Partial<HealthCheckSettings> | undefined): HealthCheckSettings {
+  const interval = o?.interval ?? base.interval;
+  return {
+    interval,
+    timeout: Math.min(o?.timeout ?? base.timeout, interval),
+    healthyThreshold: o?.healthyThreshold ?? base.healthyThreshold,
+    unhealthyThreshold: o?.unhealthyThreshold ?? base.unhealthyThreshold,
+  };
+}
+
 /**
  * The verdict for one endpoint. Invariant: at most one of successes/failures is non-zero (they count the
  * current run of equal results); `healthy` flips only when a run reaches its threshold.
