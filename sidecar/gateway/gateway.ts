@@ -36,6 +36,8 @@ export interface Gateway {
   readonly port: number;
   /** Current number of connections being forwarded. */
   active(): number;
+  /** Closes every connection now (new L4 faults then apply to every flow, not only to new ones). */
+  dropConnections(): void;
   close(): Promise<void>;
 }
 
@@ -126,6 +128,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   return {
     port,
     active: () => activeCount,
+    dropConnections: () => {
+      for (const sk of sockets) sk.destroy();
+    },
     close: async () => {
       const closed = new Promise<void>((r) => server.close(() => r()));
       for (const s of sockets) s.destroy();

@@ -48,8 +48,13 @@ export async function startGatewayProcess(opts: {
         stats: () => ({ zone: opts.zone, config_version: version, active_connections: gateway.active(), ...opts.status?.() }),
         configDump: () => ({ zone: opts.zone, version, services: Object.keys(config.services).filter((s) => config.services[s]?.endpoints[opts.zone]), faults }),
         faults: () => faults,
-        // The gateway never sees requests, so only L4 faults apply; L7 rules are kept for display only.
-        setFaults: (f) => { faults = f; },
+        // The gateway never sees requests, so only L4 faults apply; L7 rules are kept for display only. As the sidecar
+        // does, a change of L4 faults closes the open connections, so pooled flows meet the fault too.
+        setFaults: (f) => {
+          const l4Changed = JSON.stringify(f.l4) !== JSON.stringify(faults.l4);
+          faults = f;
+          if (l4Changed) gateway.dropConnections();
+        },
       },
     });
   } catch (e) {
