@@ -6,7 +6,7 @@ import { MeshfedError } from '../common/errors.ts';
 import { deepFreeze, type DeepReadonly } from '../common/freeze.ts';
 import { durationBetween } from './fields.ts';
 import { parseConfig, readConfigText } from './load.ts';
-import { DEFAULT_FEDERATION, federationFileSchema, loadFederationFile, parseFederation, type Federation } from './federation-file.ts';
+import { DEFAULT_FEDERATION, loadFederationFile, parseFederation, type Federation } from './federation-file.ts';
 import { topologyZones } from './topology.ts';
 
 const MIN = 60_000;
@@ -126,8 +126,12 @@ export const scenarioSchema = z.strictObject({
   description: z.string().default(''),
   /** Part of the `--quick` subset CI runs. */
   quick: z.boolean().default(false),
-  /** A federation file (relative to the scenario file, or under examples/), "default" for the built-in shop, or one inline. */
-  topology: z.union([z.string(), federationFileSchema]).default('default'),
+  /**
+   * A federation file (relative to the scenario file, or under examples/), "default" for the built-in shop, or one
+   * inline: a federation file's content (topology, services, workloads, policies) or a bare topology (clouds, ...).
+   * Inline content is checked by the federation file's own schema, its errors prefixed with `topology`.
+   */
+  topology: z.union([z.string(), z.record(z.string(), z.unknown())]).default('default'),
   load: z.strictObject({
     rps: z.number().min(1).max(500).default(40),
     /** The load's longest run; it stops when the run ends. */
@@ -195,6 +199,7 @@ export function loadScenarioFile(path: string, examplesDir?: string): Scenario {
 
 function resolveFederation(topology: ScenarioOut['topology'], file: string, examplesDir?: string): { federation: Federation; source: string } {
   if (typeof topology !== 'string') return { federation: parseFederation(JSON.stringify(topology), `${file}: topology`), source: 'inline' };
+  // (parseFederation reads JSON as YAML's subset, so an inline federation gets the same checks and messages as a file.)
   if (topology === 'default') return { federation: DEFAULT_FEDERATION, source: 'default' };
   const candidates = isAbsolute(topology) ? [topology] : [resolve(dirname(file), topology), ...(examplesDir ? [resolve(examplesDir, topology)] : [])];
   const found = candidates.find((c) => existsSync(c));

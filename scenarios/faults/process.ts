@@ -131,8 +131,12 @@ export async function injectProcessFault(ctx: FaultContext, f: ProcessFaultSpec 
       return last;
     },
     async effect() {
-      // A restart is over by now; that the pid changed is its effect.
-      return down();
+      // A restart is over by now; that the pid changed is its effect. A lost leader's effect is a new one elsewhere.
+      const d = down();
+      if (!d.ok || typeof f.target !== 'object' || !('role' in f.target) || f.target.role !== 'global-lb-leader') return d;
+      let leader: string[] = [];
+      await pollUntil(async () => (leader = (await resolveComponents(ctx, { role: 'global-lb-leader' })).filter((n) => !names.includes(n))).length > 0, 5000, 250);
+      return leader.length > 0 ? { ok: true, detail: `${d.detail}; ${leader[0]} leads now` } : { ok: false, detail: `${d.detail}; but no other replica took over the lead` };
     },
     async revert() {
       if (reverted) return;
