@@ -51,7 +51,16 @@ export interface TrustActiveFault extends ActiveFault {
   readonly steps: readonly TrustStep[];
 }
 
-/** Injects a trust fault: rotate-root (kept: a rotation is not reverted) or revoke-intermediate (reverted exactly). */
+/**
+ * Injects a trust fault.
+ * - rotate-root runs the whole rotation inside inject (about 30-50 s on a loaded 2-core machine; six steps, each a
+ *   poll with a deadline) and is NOT reverted: a rotation is a change meant to stay, so revert() does nothing and
+ *   cleared() checks what rollback needs, every sidecar ready and trusting the root of every certificate in use.
+ *   A step that times out stops the rotation where it is (both roots still trusted) and applied() reports it.
+ * - revoke-intermediate revokes the cluster's current intermediate in the stored bundle; revert() stores the bundle
+ *   from before exactly.
+ * Trust faults assume no other trust fault runs at the same time.
+ */
 export const injectTrustFault: InjectFault<TrustFaultSpec> = (ctx, spec) =>
   spec.action === 'rotate-root' ? rotateRoot(ctx, spec) : revokeIntermediate(ctx, spec);
 
