@@ -1,8 +1,10 @@
-// Unit tests of the trust faults' pure parts: which root a presented chain verifies to, stored bundle parsing, metric sums.
+// Tests of the trust faults' parts: which root a chain verifies to, stored bundle parsing, metric sums, and the mTLS probe against trust/'s server on loopback.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { addRoots, bundleToJson, createIntermediateCa, createRootCa, issueWorkload, makeBundle, splitPem } from '../../trust/index.ts';
-import { parseStored, rootOfChain, sumSamples } from './trust.ts';
+import http from 'node:http';
+import { addRoots, bundleToJson, createIntermediateCa, createMtlsServer, createRootCa, issueWorkload, makeBundle, revokeSerial, serveHttp, splitPem, TlsCredentialSource } from '../../trust/index.ts';
+import { X509Certificate } from 'node:crypto';
+import { parseStored, probeSidecar, rootOfChain, sumSamples, type SidecarTarget } from './trust.ts';
 
 const TD = 'meshfed.local';
 
@@ -44,4 +46,42 @@ test('sumSamples adds the samples of one metric whose labels pass, ignoring othe
   assert.equal(sumSamples(text, 'meshfed_upstream_tries_total', failedToGcp), 5);
   assert.equal(sumSamples(text, 'meshfed_upstream_tries_total', () => true), 50);
   assert.equal(sumSamples('', 'meshfed_upstream_tries_total', () => true), 0);
+});
+
+test('probeSidecar: the server\'s chain is shown, a trusted client is answered, an untrusted or revoked one is cut off, a closed port is down', async (t) => {
+  const root = await createRootCa({ trustDomain: TD });
+  const other = await createRootCa({ trustDomain: TD });
+  const east = await createIntermediateCa({ root, cluster: 'east', trustDomain: TD });
+  const west = await createIntermediateCa({ root, cluster: 'west', trustDomain: TD });
+  const server = await issueWorkload(east, `spiffe://${TD}/ns/shop/sa/catalog`);
+  const bundle = revokeSerial(makeBundle({ trustDomain: TD, roots: [root.certPem] }), new X509Certificate(west.certPem).serialNumber);
+  const mtls = createMtlsServer(new TlsCredentialSource({ certChainPem: server.chainPem, keyPem: server.keyPem, bundle }), {}, undefined, { alpnProtocols: ['http/1.1'] });
+  // The sidecar's own HTTP server: the probe's request line is refused by its parser, never handed to the app.
+  let reachedApp = 0;
+  serveHttp(mtls, http.createServer(() => void reachedApp++));
+  const port = await mtls.listen(0, '127.0.0.1');
+  t.after(() => mtls.close());
+  const target: SidecarTarget = { name: 'east/catalog-0', zone: 'east-1', cluster: 'east', adminUrl: 'http://127.0.0.1:1', inbound: { host: '127.0.0.1', port } };
+  const client = async (ca: Awaited<ReturnType<typeof createIntermediateCa>>) => {
+    const w = await issueWorkload(ca, `spiffe://${TD}/ns/meshfed-chaos/sa/trust-probe`, { usages: ['client'] });
+    return { certChainPem: w.chainPem, keyPem: w.keyPem };
+  };
+
+  const ok = await probeSidecar(target, await client(east));
+  assert.equal(ok.verdict, 'accepted', ok.detail);
+  assert.match(ok.detail, /^HTTP\/1\.1 400/);
+  assert.equal(reachedApp, 0);
+  assert.equal(ok.presented.length >= 2, true, 'the leaf and its intermediate');
+  assert.equal(new X509Certificate(ok.presented[1]!).serialNumber, new X509Certificate(east.certPem).serialNumber);
+  assert.equal(rootOfChain(ok.presented, [other.certPem, root.certPem], TD), root.certPem);
+
+  const untrusted = await probeSidecar(target, await client(await createIntermediateCa({ root: other, cluster: 'x', trustDomain: TD })));
+  assert.equal(untrusted.verdict, 'refused', untrusted.detail);
+  const revoked = await probeSidecar(target, await client(west));
+  assert.equal(revoked.verdict, 'refused', revoked.detail);
+  assert.equal(mtls.stats.rejectedByCode.get('MESHFED_E_CERT_REVOKED'), 1);
+
+  await mtls.close();
+  const down = await probeSidecar(target, await client(east));
+  assert.equal(down.verdict, 'down', down.detail);
 });

@@ -571,25 +571,33 @@ async function triesTo(from: readonly SidecarTarget[], zones: ReadonlySet<string
   return { failed: sum((o) => o !== 'success'), ok: sum((o) => o === 'success') };
 }
 
+/** The intermediates (PEM) the sidecars of `cluster` present in their chains now. */
+async function presentedIntermediates(ctx: FaultContext, cluster: string, client: { certChainPem: string; keyPem: string }): Promise<string[]> {
+  const results = await probeAll(sidecarTargets(ctx).filter((t) => t.cluster === cluster), client);
+  return results.flatMap((x) => x.r.presented.slice(1, 2));
+}
+
 async function revokeIntermediate(ctx: FaultContext, spec: TrustFaultSpec): Promise<TrustActiveFault> {
   const cluster = spec.cluster!;
   if (!clusters(ctx).includes(cluster)) throw new Error(`trust fault: unknown cluster "${cluster}" (clusters: ${clusters(ctx).join(', ')})`);
   const td = ctx.topology.trustDomain;
   const t0 = Date.now();
   const ca = readPluginCaDir(join(trustDir(ctx), cluster));
-  const serial = normalizeSerial(new X509Certificate(ca.certPem).serialNumber);
+  const revokedProbe = await probeClient(ca, td);
+  // The CA dir's intermediate, and any other one the cluster's workloads still present (a rotation that stopped
+  // half-way leaves certificates from the previous intermediate in use): the cluster's workloads are what is revoked.
+  const serials = [...new Set([ca.certPem, ...(await presentedIntermediates(ctx, cluster, revokedProbe))].map((pem) => normalizeSerial(new X509Certificate(pem).serialNumber)))];
   const before = await currentBundle(ctx);
   // Restoring "no bundle" by deleting the key would change nothing downstream: global-lb sends nothing for a deleted
   // bundle and agents keep the last one. So with none stored, revert stores the bundle sidecars trusted implicitly.
   const restoreText = before.text ?? bundleToJson(before.bundle);
-  const revoked = revokeSerial(before.bundle, serial);
+  const revoked = serials.reduce((b, x) => revokeSerial(b, x), before.bundle);
   const zones = new Set(topologyZones(ctx.topology).filter((z) => z.cluster === cluster).map((z) => z.locality.zone));
   const others = (): SidecarTarget[] => sidecarTargets(ctx).filter((t) => t.cluster !== cluster);
-  const revokedProbe = await probeClient(ca, td);
   const triesBefore = await triesTo(others(), zones);
   await writeStoredText(ctx, bundleToJson(revoked));
-  ctx.log(`trust revoke-intermediate: ${cluster} intermediate ${serial} revoked in the stored bundle (zones ${[...zones].join(', ')})`);
-  const steps: TrustStep[] = [{ name: 'bundle with the revoked serial stored', ms: Date.now() - t0, ok: true, detail: `serial ${serial}` }];
+  ctx.log(`trust revoke-intermediate: ${cluster} intermediate ${serials.join(', ')} revoked in the stored bundle (zones ${[...zones].join(', ')})`);
+  const steps: TrustStep[] = [{ name: 'bundle with the revoked serial stored', ms: Date.now() - t0, ok: true, detail: `serial ${serials.join(', ')}` }];
 
   const storedIs = async (want: (b: TrustBundle | undefined, text: string | undefined) => boolean, what: string): Promise<Check> => {
     const text = await readStoredText(ctx);
@@ -597,10 +605,10 @@ async function revokeIntermediate(ctx: FaultContext, spec: TrustFaultSpec): Prom
   };
   return {
     steps,
-    target: `intermediate ${serial.slice(0, 16)}… of cluster ${cluster} (zones ${[...zones].join(', ')})`,
+    target: `intermediate ${serials.map((x) => `${x.slice(0, 16)}…`).join(', ')} of cluster ${cluster} (zones ${[...zones].join(', ')})`,
     mechanism: `serial added to the stored bundle's revokedSerials (${KEYS.trustBundle}) → global-lb → agents → sidecars refuse ${cluster}'s workloads; revert stores the previous bundle`,
     async applied() {
-      const stored = await storedIs((b) => b?.revokedSerials.includes(serial) ?? false, `lists ${serial.slice(0, 16)}…`);
+      const stored = await storedIs((b) => serials.every((x) => b?.revokedSerials.includes(x)), `lists ${serials.map((x) => `${x.slice(0, 16)}…`).join(', ')}`);
       if (!stored.ok) return stored;
       return pollUntil(ctx, `sidecars outside ${cluster} to refuse its certificates`, () => everySidecar(others(), revokedProbe, 'refused', `a ${cluster} client`), 30_000);
     },
