@@ -41,14 +41,17 @@ export interface PortPool {
  * advertises its gateway's port, discovery lists each sidecar's inbound port, sidecars dial the agent's relay), so
  * a component cannot simply be moved to fresh ports when its bind fails: the others already point at the old ones.
  * Probing and letting go (freePorts) left the ports open to any other process for the whole start (tens of seconds);
- * holding them shrinks that window to the moment between release() and the child's own bind. A listener that never
- * accepted leaves no TIME_WAIT, so the child can bind at once.
+ * holding them shrinks that window to the moment between release() and the child's own bind. Connections that reach
+ * a holder are reset (RST, so no TIME_WAIT is left on the port), and the child can bind at once.
  */
 export async function holdPorts(n: number, host = '127.0.0.1'): Promise<PortPool> {
   const held = new Map<number, Server>();
   try {
     while (held.size < n) {
-      const server = createServer();
+      // A client may dial a held port before its component runs (a poller of the port's last owner, a component
+      // probing a peer that is not up yet): reset it at once. An accepted socket left open would also keep close() in
+      // release() waiting for it forever, and the component would never start.
+      const server = createServer((socket) => socket.resetAndDestroy());
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(0, host, () => resolve());
