@@ -207,7 +207,8 @@ export async function startUp(args: readonly string[], files: Record<string, str
     state = JSON.parse(readFileSync(join(stateDir, 'up.json'), 'utf8')) as UpState;
   } catch (e) {
     await stop();
-    throw e;
+    // Where it stopped is in what up printed last (the step after the last progress line is the one that hung).
+    throw exited ? e : new Error(`${(e as Error).message}\nmeshfed up printed:\n${output.slice(-3000)}`, { cause: e });
   }
   const s = state;
   return {
