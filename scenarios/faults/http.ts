@@ -1,22 +1,8 @@
 // Small HTTP helpers the faults and the runner use against admin ports: JSON with a timeout, metrics text, readiness.
+import { callJson } from '../../common/http-json.ts';
 import { metricValue } from '../runner/probes.ts';
 
-/** A JSON call; never throws: an unreachable port is `{ ok: false, status: 0 }`. */
-export async function callJson(method: string, url: string, body?: unknown, timeoutMs = 5000): Promise<{ ok: boolean; status: number; json: unknown; text: string }> {
-  try {
-    const res = await fetch(url, { method, signal: AbortSignal.timeout(timeoutMs), ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }) });
-    const text = await res.text();
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    return { ok: res.ok, status: res.status, json, text };
-  } catch (e) {
-    return { ok: false, status: 0, json: undefined, text: `unreachable (${(e as Error).message})` };
-  }
-}
+export { callJson } from '../../common/http-json.ts';
 
 /** True when GET url answers 2xx. */
 export async function isReady(url: string, timeoutMs = 2000): Promise<boolean> {

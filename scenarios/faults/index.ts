@@ -8,7 +8,7 @@ import { injectTrustFault } from './trust.ts';
 
 export type { ActiveFault, Check, FaultContext } from './fault.ts';
 export { FaultBoard } from './sidecar-faults.ts';
-export { componentsBack, readyUrl } from './process.ts';
+export { componentAdmin, componentsBack } from './process.ts';
 export { leftoverNamespaces, probeKernel } from './network.ts';
 
 /** The injectors of one run; they share one board, so faults on the same admin port compose. */

@@ -47,14 +47,14 @@ function adminOf(state: UpState, lb: string): string {
   return state.adminUrls[i] ?? state.adminUrl;
 }
 
-/** Where a component says it is ready, when it has such a URL. */
-export function readyUrl(state: UpState, name: string): string | undefined {
-  if (name.startsWith('global-lb-')) return `${adminOf(state, name)}/readyz`;
+/** A component's admin port (every one serves /metrics) and the path that says it is ready; undefined for etcd members. */
+export function componentAdmin(state: UpState, name: string): { readonly url: string; readonly readyPath: string } | undefined {
+  if (name.startsWith('global-lb-')) return { url: adminOf(state, name), readyPath: '/readyz' };
   for (const z of state.zones) {
-    if (name === `agent-${z.name}`) return `${z.agentAdminUrl}/healthz`;
-    if (name === `gateway-${z.name}`) return z.gatewayAdminUrl !== undefined ? `${z.gatewayAdminUrl}/ready` : undefined;
+    if (name === `agent-${z.name}`) return { url: z.agentAdminUrl, readyPath: '/healthz' };
+    if (name === `gateway-${z.name}`) return z.gatewayAdminUrl !== undefined ? { url: z.gatewayAdminUrl, readyPath: '/ready' } : undefined;
     const sc = z.sidecars.find((s) => s.component === name);
-    if (sc) return `${sc.adminUrl}/ready`;
+    if (sc) return { url: sc.adminUrl, readyPath: '/ready' };
   }
   return undefined;
 }
@@ -79,8 +79,8 @@ export async function componentsBack(ctx: FaultContext, names: readonly string[]
     else if (c.hold !== undefined) problems.push(`${n}: still held`);
     else if (!isAlive(c.pid) || procState(c.pid) === 'T') problems.push(`${n}: pid ${c.pid} ${isAlive(c.pid) ? 'stopped' : 'not running'}`);
     else {
-      const url = readyUrl(state, n);
-      if (url !== undefined && !(await isReady(url))) problems.push(`${n}: not ready (${url})`);
+      const admin = componentAdmin(state, n);
+      if (admin !== undefined && !(await isReady(`${admin.url}${admin.readyPath}`))) problems.push(`${n}: not ready (${admin.url}${admin.readyPath})`);
     }
   }
   return problems.length === 0 ? { ok: true, detail: `${names.join(', ')} running and ready` } : { ok: false, detail: problems.join('; ') };

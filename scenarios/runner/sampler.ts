@@ -3,6 +3,7 @@ import type { Probe } from '../../api/scenario.ts';
 import type { UpState } from '../../local/state.ts';
 import type { PhaseSpan, ProbeSample, SeriesPoint } from '../report/journal.ts';
 import { callJson } from '../faults/http.ts';
+import { componentAdmin } from '../faults/process.ts';
 import { seriesPoint, windowStats, type RequestRecord } from './measure.ts';
 import { evaluateProbe, metricKey, metricValue, probeName, type ProbeVerdict } from './probes.ts';
 
@@ -12,24 +13,11 @@ export const SERIES_WINDOW_MS = 1000;
 /** Probes are evaluated every PROBE_EVERY_TICKS ticks. */
 const PROBE_EVERY_TICKS = 2;
 
-/** The metrics URL of a component of up.json (every admin port serves /metrics). */
-export function metricsUrl(state: UpState, component: string): string | undefined {
-  const lb = /^global-lb-(\d+)$/.exec(component);
-  if (lb) return state.adminUrls[Number(lb[1]) - 1] !== undefined ? `${state.adminUrls[Number(lb[1]) - 1]}/metrics` : undefined;
-  for (const z of state.zones) {
-    if (component === `agent-${z.name}`) return `${z.agentAdminUrl}/metrics`;
-    if (component === `gateway-${z.name}`) return z.gatewayAdminUrl !== undefined ? `${z.gatewayAdminUrl}/metrics` : undefined;
-    const sc = z.sidecars.find((s) => s.component === component);
-    if (sc) return `${sc.adminUrl}/metrics`;
-  }
-  return undefined;
-}
-
 /** The value of one metric on one component now; undefined when it does not answer or has none. */
 export async function fetchMetric(state: UpState, m: { component: string; metric: string; labels: Readonly<Record<string, string>> }): Promise<number | undefined> {
-  const url = metricsUrl(state, m.component);
-  if (url === undefined) return undefined;
-  const r = await callJson('GET', url, undefined, 2000);
+  const admin = componentAdmin(state, m.component);
+  if (admin === undefined) return undefined;
+  const r = await callJson('GET', `${admin.url}/metrics`, undefined, 2000);
   return r.ok ? metricValue(r.text, m.metric, m.labels) : undefined;
 }
 

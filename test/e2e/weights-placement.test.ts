@@ -107,6 +107,14 @@ test('meshfed up --config (4 zones): slow zone, demand spill and tier-ordered fa
   // The reason says why: the latency discount with its numbers, or, when the delay made callers see failures (seen
   // once on a saturated machine), the ejection with its error rate.
   assert.match(fell.reason, /latency discount .*p99 \d+|^out — error rate \d/, 'the reason names the latency (or the errors)');
+  // L4 faults from the CLI: set keeps the L7 rule it was not asked to change, and a gateway takes L4 faults too.
+  assert.equal((await cli(up.env, 'fault', 'set', '--zone', 'us-east-1b', '--service', 'catalog', '--latency', '5ms', '--reset-percent', '1')).code, 0);
+  const both = JSON.parse((await cli(up.env, 'fault', 'list', '--zone', 'us-east-1b', '--service', 'catalog', '--output', 'json')).stdout) as { faults: { rules: unknown[]; l4: { latencyMs: number; resetPercent: number } } }[];
+  assert.ok(both.length > 0 && both.every((x) => x.faults.rules.length === 1 && x.faults.l4.latencyMs === 5 && x.faults.l4.resetPercent === 1), JSON.stringify(both));
+  const gw = await cli(up.env, 'fault', 'set', '--zone', 'us-east-1a', '--gateway', '--bandwidth', '1000000');
+  assert.equal(gw.code, 0, gw.stderr);
+  assert.match((await cli(up.env, 'fault', 'list', '--zone', 'us-east-1a', '--gateway')).stdout, /gateway +ok .*bandwidthBytesPerSec=1000000/);
+  assert.equal((await cli(up.env, 'fault', 'clear', '--zone', 'us-east-1a', '--gateway')).code, 0);
   assert.equal((await cli(up.env, 'fault', 'clear', '--zone', 'us-east-1b', '--service', 'catalog')).code, 0);
 
   // 2. Demand spill: us-east-1b hosts no pricing; its catalog's pricing demand exceeds the spare capacity of
