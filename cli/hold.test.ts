@@ -25,7 +25,7 @@ function fakeState(t: { after(fn: () => void): void }, pid = process.pid): strin
   const state: UpState = {
     version: 1, pid, startedAt: new Date().toISOString(), store: 'etcd', adminUrl: 'http://127.0.0.1:1', adminUrls: ['http://127.0.0.1:1'], metricsUrls: [],
     logDir: join(dir, 'run', 'logs'), runDir: join(dir, 'run'), zones: [],
-    components: [comp('etcd'), comp('global-lb-1'), comp('agent-us-east-1a', 'us-east-1a'), comp('app-us-east-1a-catalog-v1-0', 'us-east-1a'), comp('app-us-east-1a-catalog-v1-1', 'us-east-1a')],
+    components: [comp('etcd-1'), comp('global-lb-1'), comp('agent-us-east-1a', 'us-east-1a'), comp('app-us-east-1a-catalog-v1-0', 'us-east-1a'), comp('app-us-east-1a-catalog-v1-1', 'us-east-1a')],
   };
   writeFileSync(join(dir, 'up.json'), JSON.stringify(state));
   return dir;
@@ -48,12 +48,12 @@ test('hold needs a component and a --for between 1s and 1h (exit 2)', async (t) 
   assert.equal(existsSync(join(dir, 'run', 'holds')), false, 'a refused hold writes nothing');
 });
 
-test('an unknown component, or etcd (not supervised), is refused with exit 2 and the list of names', async (t) => {
+test('an unknown component is refused with exit 2 and the list of names', async (t) => {
   const dir = fakeState(t);
-  for (const name of ['agent-eu-west-9z', 'etcd', 'app-us-west-*']) {
+  for (const name of ['agent-eu-west-9z', 'etcd', 'app-us-west-*']) { // 'etcd' is etcd-1 now
     const r = await meshfed(dir, 'hold', 'agent-us-east-1a', name, '--for', '5s');
     assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr, new RegExp(`unknown component "${name.replace('*', '\\*')}" \\(components: global-lb-1, agent-us-east-1a, app-us-east-1a-catalog-v1-0, app-us-east-1a-catalog-v1-1\\)`));
+    assert.match(r.stderr, new RegExp(`unknown component "${name.replace('*', '\\*')}" \\(components: etcd-1, global-lb-1, agent-us-east-1a, app-us-east-1a-catalog-v1-0, app-us-east-1a-catalog-v1-1\\)`));
     const rel = await meshfed(dir, 'release', name);
     assert.equal(rel.code, 2, rel.stderr);
   }

@@ -51,8 +51,8 @@ function resolveTargets(stateDir: string, patterns: readonly string[]): { state:
   if (patterns.length === 0) throw new UsageError('give at least one component (e.g. agent-us-east-1a or app-us-east-1a-catalog-*)');
   const state = readUpState(stateDir);
   if (!state) throw new UsageError(`no federation found (${stateDir}/up.json); start one with meshfed up`);
-  // etcd is not supervised (nothing would restart it), so it cannot be held.
-  const known = state.components.filter((c) => c.name !== 'etcd').map((c) => c.name);
+  // Every component is supervised, etcd members (etcd-K) too, so any of them can be held.
+  const known = state.components.map((c) => c.name);
   const { matched, unknown } = matchComponents(patterns, known);
   if (unknown.length > 0) throw new UsageError(`unknown component${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `"${u}"`).join(', ')} (components: ${known.join(', ')})`);
   if (!isAlive(state.pid)) throw localError('MESHFED_E_HOLD_NOT_APPLIED', `meshfed up (pid ${state.pid} in ${stateDir}/up.json) is not running`);
