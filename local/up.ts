@@ -38,6 +38,8 @@ export interface UpOptions {
   readonly restart?: RestartPolicy;
   /** Hands out n loopback ports for the plan, not held (default holdPorts, which holds them; injected by tests to make a port busy). */
   readonly ports?: (n: number) => Promise<number[]>;
+  /** Aborts a start in progress (Ctrl-C of a chaos run): checked between steps; what started is stopped, as on any error. */
+  readonly signal?: AbortSignal;
 }
 
 /** The etcd cluster sizes `meshfed up` runs: odd, so a majority survives (3 tolerate one member down, 5 two). */
@@ -186,11 +188,20 @@ export async function startFederation(opts: UpOptions): Promise<Federation> {
       opts, supervisor, plan, pool, portsOf: componentPorts(plan), runDir, overlayFile, lbDir, caDirs,
       etcdEndpoints: members > 0 ? plan.etcdMembers.map(etcdClientUrl) : undefined, policies: opts.policies ?? defaultPolicies(),
     };
+    const step = () => {
+      if (opts.signal?.aborted) throw localError('MESHFED_E_UP_ABORTED', `the start was aborted (${String(opts.signal.reason ?? 'abort')}); everything it started is stopped`);
+    };
     await startEtcdMembers(ctx);
+    step();
     await startBalancers(ctx);
-    for (const z of plan.zones) await startZone(ctx, z);
+    for (const z of plan.zones) {
+      step();
+      await startZone(ctx, z);
+    }
+    step();
     const entry = plan.layout.services[0]?.name ?? 'frontend';
     await waitServing(plan, entry);
+    step();
 
     state = {
       version: 1, pid: process.pid, startedAt: new Date().toISOString(), store: ctx.etcdEndpoints ? 'etcd' : 'memory', ...(ctx.etcdEndpoints ? { etcdEndpoints: [...ctx.etcdEndpoints] } : {}),

@@ -86,7 +86,7 @@ export async function runScenario(o: RunOptions): Promise<RunOutcome> {
   o.print(`chaos run ${s.name}${o.quick ? ' (--quick)' : ''}: ${s.federationSource} federation, ${members} etcd member(s), load ${s.load.rps} rps`);
   try {
     fed = await startFederation({
-      stateDir, topology: s.federation.topology, layout: s.federation.layout, policies: s.federation.policies, store: 'etcd', etcdMembers: members,
+      stateDir, topology: s.federation.topology, layout: s.federation.layout, policies: s.federation.policies, store: 'etcd', etcdMembers: members, signal: r.abort.signal,
       print: (l) => o.print(`  ${l.trimStart()}`),
     });
     const f = fed;
