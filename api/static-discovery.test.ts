@@ -32,11 +32,11 @@ services:
   - namespace: shop
     name: cart
     healthCheckPath: /ready
-    healthCheck: { interval: 500ms, unhealthyThreshold: 2, healthyThreshold: 1 }
+    healthCheck: { interval: 500ms, unhealthyThreshold: 2, healthyThreshold: 1, initialDelay: 30s }
     endpoints: [{ address: "127.0.0.1:8443", healthCheckPort: 15000 }, "127.0.0.1:8444"]
 `, 'services.yaml');
   const s = f.services[0]!;
-  assert.deepEqual(s.healthCheck, { interval: 500, unhealthyThreshold: 2, healthyThreshold: 1 });
+  assert.deepEqual(s.healthCheck, { interval: 500, unhealthyThreshold: 2, healthyThreshold: 1, initialDelay: 30_000 });
   assert.deepEqual(s.endpoints.map((e) => ('healthCheckPort' in e ? e.healthCheckPort : undefined)), [15000, undefined]);
 });
 

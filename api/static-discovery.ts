@@ -27,6 +27,8 @@ const healthCheckOverrideSchema = z
     timeout: durationBetween(10, 600e3).optional(),
     healthyThreshold: z.int().min(1).max(100).optional(),
     unhealthyThreshold: z.int().min(1).max(100).optional(),
+    /** Failed probes of an endpoint that never passed do not count for this long after the agent first sees it. */
+    initialDelay: durationBetween(0, 600e3).optional(),
   })
   .refine((h) => h.timeout === undefined || h.interval === undefined || h.timeout <= h.interval, { path: ['timeout'], message: 'must not exceed interval (a probe must finish before the next starts)' });
 

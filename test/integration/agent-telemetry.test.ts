@@ -80,6 +80,40 @@ test('a service\'s own health-check settings and a per-endpoint probe port: prob
   await until('back after one passed probe', () => sc.endpoints('a1', 'cart').join() === '127.0.0.1:1');
 });
 
+test('the start-up grace: an endpoint that never passed is not taken out by failures until initialDelay; once it passed, failures count', async (t) => {
+  let status = 503;
+  let probes = 0;
+  const app = createServer((_req, res) => {
+    probes++;
+    res.statusCode = status;
+    res.end();
+  });
+  await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => { app.closeAllConnections(); app.close(() => r()); }));
+  const port = (app.address() as AddressInfo).port;
+  const dir = mkdtempSync(join(tmpdir(), 'meshfed-agent-hc-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 's.yaml'), `services:\n  - namespace: shop\n    name: cart\n    healthCheckPath: /ready\n    healthCheck: { interval: 100ms, unhealthyThreshold: 2, healthyThreshold: 1, initialDelay: 60s }\n    endpoints: ["127.0.0.1:${port}"]\n`);
+  const a = await startZoneAgent({
+    locality: { cloud: 'sim', region: 'r1', zone: 'a1' }, cluster: 'c1', network: 'n1', trustDomain: 'meshfed.local',
+    globalLb: ['127.0.0.1:1'], insecure: true, discovery: { kind: 'static', file: join(dir, 's.yaml') },
+    stateDir: join(dir, 'state'), relayListen: { host: '127.0.0.1', port: 0 }, adminListen: { host: '127.0.0.1', port: 0 },
+    healthCheck: { interval: 60_000, timeout: 1000, healthyThreshold: 2, unhealthyThreshold: 3 }, rttIntervalMs: 0,
+    backoff: { initialMs: 1000, maxMs: 5000, multiplier: 2, jitter: 0 }, logger: createLogger({ component: 'zone-agent', level: 'silent' }), processMetrics: false,
+  });
+  t.after(() => a.stop());
+  const sc = new TestSidecar(a.relayPort);
+  t.after(() => sc.close());
+  await until('relayed', () => sc.endpoints('a1', 'cart').length === 1);
+  await until('five failed probes', () => probes >= 5);
+  assert.deepEqual(sc.endpoints('a1', 'cart'), [`127.0.0.1:${port}`], 'still healthy: in its start-up grace, never passed');
+  status = 200;
+  const passedAt = probes;
+  await until('a passed probe', () => probes > passedAt + 1);
+  status = 503;
+  await until('out after two failed probes, the grace over', () => sc.endpoints('a1', 'cart').join() === `127.0.0.1:${port}!`);
+});
+
 test('RTT is the TLS handshake time to each peer gateway; unreachable gateways are left out', async (t) => {
   const pki = await createTestPki({ trustDomain: 'meshfed.local' });
   const gw = await pki.issue('spiffe://meshfed.local/ns/meshfed/sa/gateway', { usages: ['server'] });

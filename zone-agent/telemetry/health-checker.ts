@@ -2,7 +2,7 @@
 import { request } from 'undici';
 import { formatHostPort } from '../../api/fields.ts';
 import type { LocalService } from '../discovery/model.ts';
-import { effectiveSettings, INITIAL_HEALTH, nextHealth, probeOk, type HealthCheckSettings, type HealthState } from './health.ts';
+import { effectiveSettings, failureCounts, INITIAL_HEALTH, nextHealth, probeOk, type HealthCheckSettings, type HealthState } from './health.ts';
 
 export type { HealthCheckSettings } from './health.ts';
 
@@ -19,6 +19,9 @@ interface Target {
   readonly settings: HealthCheckSettings;
   /** url and settings: a target whose spec changed is replaced (its loop restarts with the new ones). */
   readonly signature: string;
+  /** When this loop started (Date.now()), and whether a probe ever passed: for the start-up grace. */
+  readonly since: number;
+  passed: boolean;
   state: HealthState;
   timer: NodeJS.Timeout;
 }
@@ -69,7 +72,7 @@ export class HealthChecker {
     }
     for (const [key, w] of wanted) {
       if (this.targets.has(key)) continue;
-      const target: Target = { ...w, state: INITIAL_HEALTH, timer: setInterval(() => void this.probe(target), w.settings.interval) };
+      const target: Target = { ...w, since: Date.now(), passed: false, state: INITIAL_HEALTH, timer: setInterval(() => void this.probe(target), w.settings.interval) };
       target.timer.unref();
       this.targets.set(key, target);
       void this.probe(target);
@@ -87,8 +90,11 @@ export class HealthChecker {
       result = { error: (e as Error).message };
     }
     if (!this.running) return;
+    const ok = probeOk(result);
+    if (ok) t.passed = true;
+    else if (!failureCounts(t.passed, Date.now() - t.since, t.settings.initialDelay)) return;
     const before = t.state.healthy;
-    t.state = nextHealth(t.state, probeOk(result), t.settings);
+    t.state = nextHealth(t.state, ok, t.settings);
     if (t.state.healthy !== before) this.onChange();
   }
 

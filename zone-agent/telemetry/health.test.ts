@@ -1,7 +1,7 @@
 // Tests the pure health-check state machine and how a service's settings override the agent's.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { effectiveSettings, INITIAL_HEALTH, nextHealth, probeOk, type HealthState } from './health.ts';
+import { effectiveSettings, failureCounts, INITIAL_HEALTH, nextHealth, probeOk, type HealthState } from './health.ts';
 
 const t = { healthyThreshold: 2, unhealthyThreshold: 3 };
 const run = (results: boolean[], from: HealthState = INITIAL_HEALTH) => results.reduce((s, ok) => nextHealth(s, ok, t), from);
@@ -42,4 +42,14 @@ test('a service\'s overrides replace the agent\'s settings field by field; a tim
   assert.deepEqual(effectiveSettings(agent, undefined), agent);
   assert.deepEqual(effectiveSettings(agent, { interval: 500, unhealthyThreshold: 2, healthyThreshold: 1 }), { interval: 500, timeout: 500, healthyThreshold: 1, unhealthyThreshold: 2 });
   assert.deepEqual(effectiveSettings(agent, { timeout: 200 }), { ...agent, timeout: 200 });
+});
+
+test('the start-up grace: failures of a never-passed endpoint do not count until initialDelay; a pass ends it early', () => {
+  assert.equal(failureCounts(false, 1000, 30_000), false);
+  assert.equal(failureCounts(false, 30_000, 30_000), true);
+  assert.equal(failureCounts(true, 1000, 30_000), true, 'once passed, every failure counts');
+  assert.equal(failureCounts(false, 0, undefined), true, 'no grace unless asked');
+  const agent = { interval: 5000, timeout: 1000, healthyThreshold: 2, unhealthyThreshold: 3 };
+  assert.equal(effectiveSettings(agent, { initialDelay: 30_000 }).initialDelay, 30_000);
+  assert.equal('initialDelay' in effectiveSettings(agent, {}), false);
 });

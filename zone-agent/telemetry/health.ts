@@ -10,6 +10,12 @@ export interface HealthThresholds {
 export interface HealthCheckSettings extends HealthThresholds {
   readonly interval: number;
   readonly timeout: number;
+  /**
+   * Start-up grace: failed probes of an endpoint that has not passed one yet do not count for this long after the
+   * checker first sees it (like Kubernetes' initialDelaySeconds, except that a pass ends the grace early). Absent or
+   * 0: none. It spares endpoints that discovery lists before they run (`meshfed up` writes every port first).
+   */
+  readonly initialDelay?: number;
 }
 
 /** The agent's settings with a service's overrides; a timeout longer than the interval is cut to it. */
@@ -20,7 +26,13 @@ export function effectiveSettings(base: HealthCheckSettings, o: Partial<HealthCh
     timeout: Math.min(o?.timeout ?? base.timeout, interval),
     healthyThreshold: o?.healthyThreshold ?? base.healthyThreshold,
     unhealthyThreshold: o?.unhealthyThreshold ?? base.unhealthyThreshold,
+    ...((o?.initialDelay ?? base.initialDelay) ? { initialDelay: o?.initialDelay ?? base.initialDelay } : {}),
   };
+}
+
+/** Whether a failed probe counts: not during the start-up grace of an endpoint that never passed (see initialDelay). */
+export function failureCounts(everPassed: boolean, sinceFirstSeenMs: number, initialDelay: number | undefined): boolean {
+  return everPassed || initialDelay === undefined || sinceFirstSeenMs >= initialDelay;
 }
 
 /**
