@@ -146,9 +146,19 @@ test('a failure a client saw is charged to the zone that served it, never to the
   const bCart = zb!.services.get('shop/cart')!;
   // a1's own health: its served stats are clean, and its callers saw only successes from it.
   assert.deepEqual(aCart.errors, { http5xx: 0, connectFailure: 0, timeout: 0, reset: 0 });
-  assert.deepEqual(aCart.callers, { requests: 30, successes: 30, errors: { http5xx: 0, connectFailure: 0, timeout: 0, reset: 0 }, sources: ['a1'], sidecarsKnowing: 0, sidecarsEjectingAll: 0, ejectingSources: [] });
+  assert.deepEqual(aCart.callers, {
+    requests: 30, successes: 30, errors: { http5xx: 0, connectFailure: 0, timeout: 0, reset: 0 }, sources: ['a1'], sidecarsKnowing: 0, sidecarsEjectingAll: 0, ejectingSources: [],
+    bySource: [{ zone: 'a1', requests: 30, successes: 30, errors: { http5xx: 0, connectFailure: 0, timeout: 0, reset: 0 }, sidecarsKnowing: 0, sidecarsEjectingAll: 0 }],
+  });
   // b1 carries what its callers saw: a1's 30 500s plus b1's own clients' 6 connect failures.
-  assert.deepEqual(bCart.callers, { requests: 40, successes: 4, errors: { http5xx: 30, connectFailure: 6, timeout: 0, reset: 0 }, sources: ['a1', 'b1'], sidecarsKnowing: 0, sidecarsEjectingAll: 0, ejectingSources: [] });
+  assert.deepEqual(bCart.callers, {
+    requests: 40, successes: 4, errors: { http5xx: 30, connectFailure: 6, timeout: 0, reset: 0 }, sources: ['a1', 'b1'], sidecarsKnowing: 0, sidecarsEjectingAll: 0, ejectingSources: [],
+    // Each source's own outcomes stay apart: b1's clients reach their local copy (6 connect failures of 10), a1's get 500s.
+    bySource: [
+      { zone: 'a1', requests: 30, successes: 0, errors: { http5xx: 30, connectFailure: 0, timeout: 0, reset: 0 }, sidecarsKnowing: 0, sidecarsEjectingAll: 0 },
+      { zone: 'b1', requests: 10, successes: 4, errors: { http5xx: 0, connectFailure: 6, timeout: 0, reset: 0 }, sidecarsKnowing: 0, sidecarsEjectingAll: 0 },
+    ],
+  });
   // Demand is what each zone's clients asked, and the local (injected) failures are nobody's errors.
   assert.equal(za!.demandRps.get('shop/cart'), 12);
   assert.equal(zb!.demandRps.get('shop/cart'), 3);
@@ -162,8 +172,20 @@ test('callers that ejected every endpoint of a zone are evidence even when they 
   const ev = snap.zones.find((z) => z.locality.zone === 'a1')!.services.get('shop/cart')!.callers!;
   assert.equal(ev.requests, 0);
   assert.deepEqual([ev.sidecarsKnowing, ev.sidecarsEjectingAll, ev.ejectingSources], [3, 2, ['c1']]);
+  // Per source too, so a source's own sidecars' ejection is its own evidence about its path.
+  assert.deepEqual(ev.bySource?.map((x) => [x.zone, x.requests, x.sidecarsKnowing, x.sidecarsEjectingAll]), [['c1', 0, 2, 2], ['d1', 0, 1, 0]]);
   const bad = validateReport(report({ asked: [asked('cart', 0, [{ zone: 'a1', requests: 0, successes: 0, knowing: 1, ejectingAll: 2 }])] }), 'a1');
   assert.equal(bad.ok, false);
+});
+
+test('per-source evidence is sorted by source zone whatever order the reports come in, and sums to the totals', () => {
+  const host = storedFor('a1', [service()], []);
+  const z = storedFor('z9', [], [asked('cart', 5, [{ zone: 'a1', requests: 20, successes: 0, connect: 20 }])]);
+  const b = storedFor('b2', [], [asked('cart', 5, [{ zone: 'a1', requests: 50, successes: 50 }])]);
+  const ev = callerEvidence([host, z, b]).get('shop/cart')!.get('a1')!;
+  assert.deepEqual(ev.bySource?.map((x) => x.zone), ['b2', 'z9']);
+  assert.equal(ev.bySource!.reduce((n, x) => n + x.requests, 0), ev.requests);
+  assert.equal(ev.bySource!.reduce((n, x) => n + x.errors.connectFailure, 0), ev.errors.connectFailure);
 });
 
 test('a zone that calls a service it does not host still has demand; departed zones give no evidence', () => {

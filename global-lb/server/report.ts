@@ -10,7 +10,7 @@ import type { AskedReport__Output } from '../../api/generated/meshfed/v1/AskedRe
 import type { ErrorCounts__Output } from '../../api/generated/meshfed/v1/ErrorCounts.ts';
 import { fromProto, quantile } from '../../api/histogram.ts';
 import type { Directory } from '../../api/generated/meshfed/v1/Directory.ts';
-import type { CallerEvidence, ErrorCounts, FederationSnapshot, ServiceStats, ZoneState } from '../weights/index.ts';
+import type { CallerEvidence, ErrorCounts, FederationSnapshot, ServiceStats, SourceEvidence, ZoneState } from '../weights/index.ts';
 import type { GlobalLbCode } from '../errors.ts';
 
 /** A refused agent message: the StreamError sent before the stream closes. */
@@ -206,13 +206,14 @@ function errorsOf(e: ErrorCounts__Output | null): ErrorCounts {
 
 type MutableEvidence = {
   requests: number; successes: number; errors: { http5xx: number; connectFailure: number; timeout: number; reset: number }; sources: string[];
-  sidecarsKnowing: number; sidecarsEjectingAll: number; ejectingSources: string[];
+  sidecarsKnowing: number; sidecarsEjectingAll: number; ejectingSources: string[]; bySource: SourceEvidence[];
 };
 
 /**
  * What callers saw from each zone's copy of each service: every alive zone's ASKED outcomes summed per
  * (service, destination zone). A failure a client saw is charged here, to the zone that served it, never to the
- * client's zone. Reports of zones whose lease is gone are not evidence any more.
+ * client's zone. Reports of zones whose lease is gone are not evidence any more. Each source's own outcomes are kept
+ * beside the sums (`bySource`, sorted by source zone): a source's evidence about its own path outweighs the others'.
  */
 export function callerEvidence(alive: Iterable<StoredZoneReport>): Map<string, Map<string, CallerEvidence>> {
   const out = new Map<string, Map<string, MutableEvidence>>();
@@ -224,7 +225,7 @@ export function callerEvidence(alive: Iterable<StoredZoneReport>): Map<string, M
       if (!perZone) out.set(key, (perZone = new Map()));
       for (const d of a.destinations) {
         let ev = perZone.get(d.zone);
-        if (!ev) perZone.set(d.zone, (ev = { requests: 0, successes: 0, errors: { http5xx: 0, connectFailure: 0, timeout: 0, reset: 0 }, sources: [], sidecarsKnowing: 0, sidecarsEjectingAll: 0, ejectingSources: [] }));
+        if (!ev) perZone.set(d.zone, (ev = { requests: 0, successes: 0, errors: { http5xx: 0, connectFailure: 0, timeout: 0, reset: 0 }, sources: [], sidecarsKnowing: 0, sidecarsEjectingAll: 0, ejectingSources: [], bySource: [] }));
         const e = errorsOf(d.errors);
         ev.requests += Number(d.requests);
         ev.successes += Number(d.successes);
@@ -236,9 +237,13 @@ export function callerEvidence(alive: Iterable<StoredZoneReport>): Map<string, M
         ev.sidecarsKnowing += d.sidecars_knowing ?? 0;
         ev.sidecarsEjectingAll += d.sidecars_ejecting_all ?? 0;
         if ((d.sidecars_ejecting_all ?? 0) > 0) ev.ejectingSources.push(source);
+        if (Number(d.requests) > 0 || (d.sidecars_knowing ?? 0) > 0) {
+          ev.bySource.push({ zone: source, requests: Number(d.requests), successes: Number(d.successes), errors: e, sidecarsKnowing: d.sidecars_knowing ?? 0, sidecarsEjectingAll: d.sidecars_ejecting_all ?? 0 });
+        }
       }
     }
   }
+  for (const perZone of out.values()) for (const ev of perZone.values()) if (ev.bySource.length > 1) ev.bySource.sort((a, b) => (a.zone < b.zone ? -1 : a.zone > b.zone ? 1 : 0));
   return out;
 }
 

@@ -16,6 +16,21 @@ export interface ErrorCounts {
 }
 
 /**
+ * What one source zone's clients saw from one zone's copy of a service (ASKED evidence from that source's report
+ * alone): the source's own word about its path to the destination.
+ */
+export interface SourceEvidence {
+  /** The source (caller) zone. */
+  readonly zone: string;
+  readonly requests: number;
+  readonly successes: number;
+  readonly errors: ErrorCounts;
+  /** Outlier-ejection gauges of the source's sidecars for this destination (0 when not reported). */
+  readonly sidecarsKnowing: number;
+  readonly sidecarsEjectingAll: number;
+}
+
+/**
  * What every caller zone saw from one zone's copy of a service (ASKED evidence, summed over the source zones'
  * reports): a failure a client saw belongs to the destination zone that served it.
  */
@@ -35,6 +50,12 @@ export interface CallerEvidence {
   readonly sidecarsEjectingAll?: number;
   /** Caller zones with a sidecar that ejected every endpoint. */
   readonly ejectingSources?: readonly string[];
+  /**
+   * The same evidence per source zone, sorted by zone (the sums above are over these). A source's own evidence about
+   * its path outweighs the other callers' (see paths.ts). Absent in evidence built without it: every source is then
+   * judged by the sums alone.
+   */
+  readonly bySource?: readonly SourceEvidence[];
 }
 
 /**
@@ -157,6 +178,26 @@ export interface ZoneMemory {
   readonly lastSeen: number;
   /** Where the zone was last seen, so a vanished zone can still be placed in a tier when its reason is shown. */
   readonly locality?: Locality;
+  /**
+   * 'out' or 'holding' only: the zone went out on its callers' evidence alone (its served health, lease, drain and
+   * endpoints were fine), so a source whose own path to it is healthy may keep it (see paths.ts).
+   */
+  readonly byCallers?: true;
+  /** Sources whose own path to this zone failed and is out or held down (see paths.ts); absent when none. */
+  readonly paths?: Readonly<Record<string, PathMemory>>;
+}
+
+/**
+ * Hysteresis of one (source, destination) path, kept only while the path is out or held down.
+ * Invariant: 'out' ⇒ the destination gets no share from this source (outside panic), whatever other callers see;
+ * 'holding' ⇒ the source's own evidence is no longer bad since `since`, and the destination stays out for it until
+ * holdDown has passed; then the entry is dropped and the source follows the destination's own verdict again.
+ */
+export interface PathMemory {
+  readonly status: 'out' | 'holding';
+  /** 'out': when the path went out; 'holding': since when the source's evidence is no longer bad. */
+  readonly since: number;
+  readonly outReason: string;
 }
 
 /** One service's memory. */
