@@ -16,7 +16,7 @@ const ejected = (knowing: number, ejecting: number): CallerEvidence => ({
 
 test('a zone its callers ejected stays out though too few requests reach it to judge an error rate', () => {
   const h = zoneHealth(live, stats(ejected(1, 1)), false, RULES);
-  assert.deepEqual(h, { healthy: false, reason: 'every endpoint ejected by the outlier detection of 1 of 1 caller sidecars in b1' });
+  assert.deepEqual(h, { healthy: false, byCallers: true, reason: 'every endpoint ejected by the outlier detection of 1 of 1 caller sidecars in b1' });
   assert.equal(zoneHealth(live, stats(ejected(4, 2)), false, RULES).healthy, false, 'half of the callers is enough');
   assert.equal(zoneHealth(live, stats(ejected(5, 2)), false, RULES).healthy, true, 'a minority of callers is not');
   assert.equal(zoneHealth(live, stats(ejected(3, 0)), false, RULES).healthy, true);

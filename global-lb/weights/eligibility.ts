@@ -1,11 +1,13 @@
 // Zone eligibility for one service: the health test and the hysteresis state machine (out fast, hold-down, slow start).
-import type { ErrorCounts, ServiceStats, ZoneMemory } from './types.ts';
+import type { CallerEvidence, ErrorCounts, ServiceStats, ZoneMemory } from './types.ts';
 
 /** A readmitted zone starts at this fraction of its capacity, so it gets some traffic to prove itself. */
 export const SLOW_START_FLOOR = 0.1;
 
 /** What the latest report says, before hysteresis. */
-export type Health = { readonly healthy: true; readonly note?: string } | { readonly healthy: false; readonly reason: string };
+export type Health =
+  | { readonly healthy: true; readonly note?: string }
+  | { readonly healthy: false; readonly reason: string; /** From callers' evidence alone. */ readonly byCallers?: true };
 
 /**
  * How long a zone whose agent lease is gone stays eligible while its callers still see it serve: its endpoints are
@@ -42,9 +44,32 @@ const HEALTHY: Health = Object.freeze({ healthy: true });
 /**
  * The health test for a zone present in the snapshot: out when its SERVED error rate, or the error rate its callers
  * saw (`callers`), is above the ejection threshold, each judged only from minRequests requests. Order matters only
- * for which reason is shown.
+ * for which reason is shown. A verdict from callers' evidence alone carries `byCallers` (see paths.ts).
  */
 export function zoneHealth(
+  zone: { readonly alive: boolean; readonly drained: boolean; readonly leaseGoneForMs?: number },
+  stats: ServiceStats,
+  drainedByPolicy: boolean,
+  rules: HealthRules,
+): Health {
+  const core = coreHealth(zone, stats, drainedByPolicy, rules);
+  if (!core.healthy) return core;
+  const seen = callersHealth(stats.callers, rules);
+  if (!seen.healthy) return seen;
+  if (!zone.alive) {
+    const c = stats.callers;
+    const gone = zone.leaseGoneForMs ?? 0;
+    const saw = c !== undefined && c.requests > 0 ? `callers still see it serve (${c.successes} of ${c.requests} ok)` : 'no caller has seen it fail';
+    return { healthy: true, note: `stale: agent lease gone ${duration(gone)} ago; kept while ${saw}, for at most ${duration(STALE_GRACE_MS)}` };
+  }
+  return HEALTHY;
+}
+
+/**
+ * What holds for every source alike: the agent's lease (or its stale grace), drains, healthy endpoints and the error
+ * rate the zone's endpoints SERVED. A path failure never shows here.
+ */
+export function coreHealth(
   zone: { readonly alive: boolean; readonly drained: boolean; readonly leaseGoneForMs?: number },
   stats: ServiceStats,
   drainedByPolicy: boolean,
@@ -60,28 +85,33 @@ export function zoneHealth(
   // stale zone: its last report says nothing about now).
   const served = zone.alive ? errorRate(stats.errors, stats.successes, rules) : undefined;
   if (served !== undefined && served > rules.errorRate) return { healthy: false, reason: `error rate ${percent(served)} > ejection ${percent(rules.errorRate)} (served by its endpoints)` };
-  // ASKED: what callers saw from it, including connect failures and resets its endpoints never see.
-  const c = stats.callers;
-  if (c !== undefined) {
-    const seen = errorRate(c.errors, c.successes, rules);
-    if (seen !== undefined && seen > rules.errorRate) {
-      const who = c.sources.length > 0 ? ` in ${c.sources.join(', ')}` : '';
-      return { healthy: false, reason: `error rate ${percent(seen)} > ejection ${percent(rules.errorRate)} (seen by callers${who})` };
-    }
+  return HEALTHY;
+}
+
+/**
+ * The callers' evidence, summed over every caller zone: the error rate they saw (including connect failures and
+ * resets its endpoints never see), then their outlier ejection.
+ */
+export function callersHealth(c: CallerEvidence | undefined, rules: HealthRules): Health {
+  if (c === undefined) return HEALTHY;
+  const seen = errorRate(c.errors, c.successes, rules);
+  if (seen !== undefined && seen > rules.errorRate) {
+    const who = c.sources.length > 0 ? ` in ${c.sources.join(', ')}` : '';
+    return { healthy: false, byCallers: true, reason: `error rate ${percent(seen)} > ejection ${percent(rules.errorRate)} (seen by callers${who})` };
   }
   // Outlier ejection: callers stop sending to a zone they ejected, so its error rate soon has too few requests to
   // judge. While at least half the caller sidecars that know the zone have ejected every endpoint, it stays out.
-  const ejecting = c?.sidecarsEjectingAll ?? 0;
-  if (c !== undefined && ejecting > 0 && ejecting * 2 >= (c.sidecarsKnowing ?? ejecting)) {
+  const ejecting = c.sidecarsEjectingAll ?? 0;
+  if (ejectionQuorum(ejecting, c.sidecarsKnowing ?? ejecting)) {
     const who = c.ejectingSources !== undefined && c.ejectingSources.length > 0 ? ` in ${c.ejectingSources.join(', ')}` : '';
-    return { healthy: false, reason: `every endpoint ejected by the outlier detection of ${ejecting} of ${c.sidecarsKnowing ?? ejecting} caller sidecars${who}` };
-  }
-  if (!zone.alive) {
-    const gone = zone.leaseGoneForMs ?? 0;
-    const seen = c !== undefined && c.requests > 0 ? `callers still see it serve (${c.successes} of ${c.requests} ok)` : 'no caller has seen it fail';
-    return { healthy: true, note: `stale: agent lease gone ${duration(gone)} ago; kept while ${seen}, for at most ${duration(STALE_GRACE_MS)}` };
+    return { healthy: false, byCallers: true, reason: `every endpoint ejected by the outlier detection of ${ejecting} of ${c.sidecarsKnowing ?? ejecting} caller sidecars${who}` };
   }
   return HEALTHY;
+}
+
+/** At least half the caller sidecars that know a zone ejected every endpoint of it. */
+export function ejectionQuorum(ejectingAll: number, knowing: number): boolean {
+  return ejectingAll > 0 && ejectingAll * 2 >= knowing;
 }
 
 /** What the panic rule reads about one zone that has (or had) the service. */
@@ -142,7 +172,7 @@ export function panicReason(v: PanicVerdict, threshold: number): string {
 }
 
 /** errors / (errors + successes), or undefined below minRequests (too few to judge). */
-function errorRate(e: ErrorCounts, successes: number, rules: HealthRules): number | undefined {
+export function errorRate(e: ErrorCounts, successes: number, rules: HealthRules): number | undefined {
   const errors = e.http5xx + e.connectFailure + e.timeout + e.reset;
   const total = errors + successes;
   if (!(total > 0) || total < rules.minRequests) return undefined;
@@ -178,7 +208,7 @@ function transition(prev: ZoneMemory | undefined, health: Health, now: number, h
   if (!health.healthy) {
     const wasOut = prev !== undefined && prev.status !== 'in';
     const since = prev !== undefined && prev.status === 'out' ? prev.since : now;
-    const memory: ZoneMemory = { status: 'out', since, outReason: health.reason, lastSeen: now };
+    const memory: ZoneMemory = health.byCallers ? { status: 'out', since, outReason: health.reason, lastSeen: now, byCallers: true } : { status: 'out', since, outReason: health.reason, lastSeen: now };
     const forHow = wasOut && prev.status === 'out' && now - since >= 1000 ? ` for ${duration(now - since)}` : '';
     return { eligible: false, ramp: 0, reason: `out — ${health.reason}${forHow}`, memory };
   }
@@ -192,11 +222,13 @@ function transition(prev: ZoneMemory | undefined, health: Health, now: number, h
       const memory: ZoneMemory = slowStartMs > 0 ? { status: 'in', since: now, rampStart: now, lastSeen: now } : { status: 'in', since: now, lastSeen: now };
       return inRound(memory, now, slowStartMs);
     }
-    const memory: ZoneMemory = { status: 'holding', since: healthySince, lastSeen: now, ...(prev.outReason !== undefined ? { outReason: prev.outReason } : {}) };
+    const memory: ZoneMemory = { status: 'holding', since: healthySince, lastSeen: now, ...(prev.outReason !== undefined ? { outReason: prev.outReason } : {}), ...(prev.byCallers ? { byCallers: true as const } : {}) };
     const was = prev.outReason !== undefined ? ` (was out: ${prev.outReason})` : '';
     return { eligible: false, ramp: 0, reason: `held down — healthy for ${duration(now - healthySince)} of ${duration(holdDownMs)}${was}`, memory };
   }
-  return inRound({ ...prev, lastSeen: now }, now, slowStartMs);
+  // Path memory is the caller's to attach each round (see paths.ts), never carried over from here.
+  const { paths: _paths, ...kept } = prev;
+  return inRound({ ...kept, lastSeen: now }, now, slowStartMs);
 }
 
 function inRound(memory: ZoneMemory, now: number, slowStartMs: number): Admission {

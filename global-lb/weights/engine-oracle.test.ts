@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { validatePolicy, type Policy } from '../../api/policy.ts';
-import { computeServiceFromIndex, computeWeights, indexSnapshot, type EngineResult, type EngineState, type FederationSnapshot, type ServiceStats, type ZoneState } from './index.ts';
+import { computeServiceFromIndex, computeWeights, indexSnapshot, type CallerEvidence, type EngineResult, type EngineState, type FederationSnapshot, type ServiceStats, type SourceEvidence, type ZoneState } from './index.ts';
 import * as reference from './engine-reference.ts';
 import { seededRandom as prng } from '../../common/random.ts';
 
@@ -54,7 +54,9 @@ function makeWorld(rand: () => number): World {
         ...(rand() < 0.4 ? { latencyP50Ms: [5, 5, 20, 300][Math.floor(rand() * 4)]!, latencyP99Ms: [10, 10, 80, 2400][Math.floor(rand() * 4)]! } : {}),
         ...(rand() < 0.15
           ? { callers: { requests: 100, successes: rand() < 0.5 ? 100 : 40, errors: { http5xx: 0, connectFailure: 30, timeout: 0, reset: 30 }, sources: ['z00'] } }
-          : {}),
+          : rand() < 0.2
+            ? { callers: perSource(rand) }
+            : {}),
       };
     }),
   );
@@ -83,6 +85,46 @@ function makeWorld(rand: () => number): World {
     policies.set(key, validatePolicy({ namespace, name, ...extra }, 'oracle'));
   }
   return { zones, stats, demand, alive: zones.map(() => rand() > 0.1), drained: zones.map(() => rand() < 0.05), policies };
+}
+
+/**
+ * Callers' evidence split by source (z00..z03): each source's own path healthy, failing, ejected by its sidecars or
+ * too quiet to judge, so sources disagree with the sums (path verdicts) and their hold-downs run.
+ */
+function perSource(rand: () => number): CallerEvidence {
+  const bySource: SourceEvidence[] = [];
+  for (let i = 0; i < 4; i++) {
+    const pick = rand();
+    if (pick < 0.3) continue;
+    // Failing sources are few requests beside the busy healthy ones, so the sums often stay healthy (a path failure).
+    const requests = pick < 0.4 ? 5 : pick >= 0.6 && pick < 0.8 ? 2000 : 60;
+    const fail = pick < 0.6 ? requests : 0;
+    const ejecting = pick > 0.92 ? 1 : 0;
+    bySource.push({ zone: `z0${i}`, requests, successes: requests - fail, errors: { http5xx: 0, connectFailure: fail, timeout: 0, reset: 0 }, sidecarsKnowing: 1, sidecarsEjectingAll: ejecting });
+  }
+  return summed(bySource);
+}
+
+/** The same evidence with one source gone quiet (it stopped sending: nothing to judge), so path hold-downs run. */
+function quieter(ev: CallerEvidence | undefined, rand: () => number): CallerEvidence | undefined {
+  const by = ev?.bySource;
+  if (by === undefined || by.length === 0) return ev;
+  const gone = Math.floor(rand() * by.length);
+  return summed(by.filter((_, i) => i !== gone));
+}
+
+function summed(bySource: readonly SourceEvidence[]): CallerEvidence {
+  const sum = (f: (x: SourceEvidence) => number) => bySource.reduce((n, x) => n + f(x), 0);
+  return {
+    requests: sum((x) => x.requests),
+    successes: sum((x) => x.successes),
+    errors: { http5xx: 0, connectFailure: sum((x) => x.errors.connectFailure), timeout: 0, reset: 0 },
+    sources: bySource.map((x) => x.zone),
+    sidecarsKnowing: sum((x) => x.sidecarsKnowing),
+    sidecarsEjectingAll: sum((x) => x.sidecarsEjectingAll),
+    ejectingSources: bySource.filter((x) => x.sidecarsEjectingAll > 0).map((x) => x.zone),
+    bySource: [...bySource],
+  };
 }
 
 function snapshot(w: World): FederationSnapshot {
@@ -115,6 +157,7 @@ function observable(r: { tables: EngineResult['tables'] | reference.EngineResult
 test('grouped sources get exactly the rows (numbers, tiers and reasons) the per-source reference computes', () => {
   let shared = 0;
   let rows = 0;
+  let pathRows = 0;
   for (let seed = 1; seed <= 120; seed++) {
     const rand = prng(seed);
     const w = makeWorld(rand);
@@ -132,6 +175,11 @@ test('grouped sources get exactly the rows (numbers, tiers and reasons) the per-
           const s = Math.floor(rand() * SERVICES.length);
           const st = w.stats[k]![s];
           if (st) w.stats[k]![s] = { ...st, healthyEndpoints: st.healthyEndpoints > 0 ? 0 : st.totalEndpoints, rps: Math.floor(rand() * 300) };
+        } else if (what < 0.85) {
+          // A source's own path changes (fails, recovers, goes quiet): path verdicts and their hold-downs.
+          const s = Math.floor(rand() * SERVICES.length);
+          const st = w.stats[k]![s];
+          if (st) w.stats[k]![s] = { ...st, callers: st.callers?.bySource !== undefined && rand() < 0.6 ? quieter(st.callers, rand) : perSource(rand) };
         }
       }
       const now = i * 1500;
@@ -146,11 +194,13 @@ test('grouped sources get exactly the rows (numbers, tiers and reasons) the per-
         if (old !== undefined) assert.equal(old.split('|')[0] === t.version, old.split('|')[1] === same, `seed ${seed} round ${i} ${key}: version tracks content`);
         versions.set(key, `${t.version}|${same}`);
         shared += t.rows.length - new Set(t.rows.map((r) => r.targets)).size;
+        for (const r of t.rows) if (r.targets.some((x) => /path/.test(x.reason))) pathRows++;
         rows += t.rows.length;
       }
     }
   }
   assert.ok(shared > rows / 8, `too few shared rows (${shared} of ${rows}) to exercise grouping`);
+  assert.ok(pathRows > 100, `too few rows with a path verdict (${pathRows}) to exercise the path rule`);
 });
 
 test('the one-service path on a reused index equals the full round', () => {
@@ -192,6 +242,7 @@ test('rounds with unchanged input reuse the settled result, and every round equa
           const s = Math.floor(rand() * SERVICES.length);
           const st = w.stats[k]![s] as { -readonly [K in keyof ServiceStats]: ServiceStats[K] } | undefined;
           if (rand() < 0.2) w.demand[k]![s] = w.demand[k]![s] === undefined ? 100 : undefined;
+          else if (st && rand() < 0.15) w.stats[k]![s] = { ...st, callers: st.callers?.bySource !== undefined && rand() < 0.6 ? quieter(st.callers, rand) : perSource(rand) };
           else if (st && rand() < 0.5) st.rps = Math.floor(rand() * 300);
           else if (st) w.stats[k]![s] = { ...st, healthyEndpoints: st.healthyEndpoints > 0 ? 0 : st.totalEndpoints, capacityRps: Math.floor(rand() * 600) };
         }

@@ -18,6 +18,7 @@ import type {
 import { allowedBy, capacityOf, capCrossCloud, compile, demandOf, EPS, FORGET_AFTER_MS, matches, pairFactor, policyFor, residencyOf, servedTerms, tierLabel, tierOf, zeros, type DistributeRule, type DistributeTarget, type Params } from './params.ts';
 import { distributeInto, fill, nearestTier } from './fill.ts';
 import { capReason, termReasons, unavailableReason } from './reasons.ts';
+import { exceptionFor, pathVerdicts, type PathVerdict } from './paths.ts';
 
 /** The reference's own memory layout (per source zone), independent of the optimised engine's. */
 interface ServiceMemory {
@@ -64,6 +65,8 @@ interface Candidate {
   readonly zone: ZoneState | undefined;
   readonly stats: ServiceStats | undefined;
   readonly adm: Admission;
+  /** Sources for which this zone's eligibility differs from adm's (their own path, see paths.ts). */
+  readonly paths: readonly PathVerdict[];
   /** Capacity at 100% utilisation (rps). */
   readonly cap: number;
   /** Capacity offered to the fill: cap × targetUtilization × slow-start ramp. */
@@ -75,6 +78,11 @@ interface Candidate {
 }
 
 
+
+/** Whether `source` may send to candidate t outside panic: t's own verdict unless the source's path says otherwise. */
+function pathOk(t: Candidate, source: string): boolean {
+  return exceptionFor(t.paths, source)?.eligible ?? t.adm.eligible;
+}
 
 function rttFrom(src: ZoneState, dst: string, byName: ReadonlyMap<string, ZoneState>): number | undefined {
   return src.rttMs.get(dst) ?? byName.get(dst)?.rttMs.get(src.locality.zone);
@@ -152,9 +160,13 @@ export function computeServiceFromIndex(index: SnapshotIndex, service: ServiceKe
     const name = zone.locality.zone;
     seen.add(name);
     const health = zoneHealth(zone, stats, p.drained.has(name), p);
-    const adm = admit(prevZones[name], health, now, p.holdDownMs, p.slowStartMs, rampNew);
+    const base = admit(prevZones[name], health, now, p.holdDownMs, p.slowStartMs, rampNew);
+    const pv = pathVerdicts(zone, stats, p.drained.has(name), base, prevZones[name]?.paths, now, p, p.holdDownMs);
+    const adm = pv.paths === undefined ? base : { ...base, memory: { ...base.memory, paths: pv.paths } };
     const cap = capacityOf(stats);
-    cands.push({ name, loc: zone.locality, zone, stats, adm, cap, offer: adm.eligible ? cap * p.u * adm.ramp : 0, ...servedTerms(p, stats, cap) });
+    // A zone out for everyone but the sources whose own path is healthy offers its full capacity to them.
+    const ramp = adm.eligible ? adm.ramp : pv.exceptions.length > 0 ? 1 : 0;
+    cands.push({ name, loc: zone.locality, zone, stats, adm, paths: pv.exceptions, cap, offer: cap * p.u * ramp, ...servedTerms(p, stats, cap) });
   }
   for (const name of Object.keys(prevZones)) {
     if (seen.has(name)) continue;
@@ -164,11 +176,12 @@ export function computeServiceFromIndex(index: SnapshotIndex, service: ServiceKe
     const why = zone === undefined ? 'no report (agent lease gone)' : zone.alive ? 'service no longer reported in this zone' : 'agent lease gone';
     const loc = zone?.locality ?? prev.locality;
     if (!loc) continue;
-    cands.push({ name, loc, zone, stats: undefined, adm: gone(prev, now, why), cap: 0, offer: 0, ...servedTerms(p, undefined, 0) });
+    cands.push({ name, loc, zone, stats: undefined, adm: gone(prev, now, why), paths: [], cap: 0, offer: 0, ...servedTerms(p, undefined, 0) });
   }
   cands.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 
-  const eligible = cands.filter((c) => c.adm.eligible);
+  // Targets outside panic: zones eligible for some source (their own verdict, or a source's healthy path).
+  const eligible = cands.filter((c) => c.adm.eligible || c.paths.length > 0);
   // 5 (panic) is decided before filling: it changes who may receive traffic at all.
   const counted = (c: (typeof cands)[number]) => c.stats !== undefined && c.zone?.alive === true && !c.zone.drained && !p.drained.has(c.name);
   const demand = index.sources.reduce((sum, z) => sum + demandOf(z, service), 0);
@@ -180,7 +193,7 @@ export function computeServiceFromIndex(index: SnapshotIndex, service: ServiceKe
   const panicZones = cands.filter((c) => counted(c) && c.stats!.healthyEndpoints > 0);
   const targets = panic ? panicZones : eligible;
   const n = targets.length;
-  const caps = targets.map((c) => c.cap * (panic ? 1 : c.adm.ramp));
+  const caps = targets.map((c) => c.cap * (panic ? 1 : c.adm.eligible ? c.adm.ramp : 1));
   const offers = targets.map((c) => (panic ? c.cap * p.u : c.offer));
 
   // 2-4. Tiers, fill with spillover, latency discount, distribute overrides: one plan per source.
@@ -199,7 +212,7 @@ export function computeServiceFromIndex(index: SnapshotIndex, service: ServiceKe
       const rtt = t.name === src.locality.zone || p.halfMs <= 0 ? 0 : rttFrom(src, t.name, index.byName);
       rtts[e] = rtt !== undefined && rtt > 0 ? rtt : 0;
       prox[e] = proximity(src.locality, t.loc);
-      lat[e] = pairFactor(p, allowedBy(p, res, t.loc), rtts[e]!, t.servedMs, prox[e]!, t.load);
+      lat[e] = pairFactor(p, allowedBy(p, res, t.loc) && (panic || pathOk(t, src.locality.zone)), rtts[e]!, t.servedMs, prox[e]!, t.load);
     }
     const rule = panic ? undefined : p.rules.find((r) => matches(r.from, src.locality));
     plans.push({ weights: zeros(n), tiers, lat, rtt: rtts, prox, cross, res, capped: false, overflow: undefined, demand: demandOf(src, service), rule, failed: [], failover: undefined });
@@ -279,22 +292,34 @@ export function computeServiceFromIndex(index: SnapshotIndex, service: ServiceKe
     for (let e = 0; e < n; e++) if (plan.lat[e]! > 0 && plan.tiers[e]! > standby1) standby2 = Math.min(standby2, plan.tiers[e]!);
     const out: TargetShare[] = [];
     const rowMem: Record<string, number> = {};
+    // Targets out for this source alone (its own path, or out for all but others' healthy paths) are listed as outs.
+    const pathOuts: { name: string; reason: string }[] = [];
     for (let e = 0; e < n; e++) {
       const t = targets[e]!;
       const bp = final[e]!;
       const tier = plan.tiers[e]!;
+      if (!panic && !pathOk(t, srcName)) {
+        if (allowedBy(p, plan.res, t.loc)) {
+          const why = exceptionFor(t.paths, srcName)?.reason ?? t.adm.reason;
+          pathOuts.push({ name: t.name, reason: why });
+          out.push({ zone: t.name, basisPoints: 0, tier, reason: why });
+        }
+        continue;
+      }
       if (plan.lat[e]! <= 0 || (bp <= 0 && tier > usedTier && tier !== standby1 && tier !== standby2)) continue;
       if (bp > 0) rowMem[t.name] = bp;
-      out.push({ zone: t.name, basisPoints: bp, tier, reason: reasonFor(p, plan, e, t, bp, target[e]!, firstTier, usedTier, panic, verdict, tierUtil, targets) });
+      const own = panic ? undefined : exceptionFor(t.paths, srcName);
+      out.push({ zone: t.name, basisPoints: bp, tier, reason: reasonFor(p, plan, e, t, bp, target[e]!, firstTier, usedTier, panic, verdict, tierUtil, targets, own?.reason ?? t.adm.reason) });
     }
-    const listedOuts = outCands.filter((c) => allowedBy(p, plan.res, c.loc));
-    for (const c of listedOuts) out.push({ zone: c.name, basisPoints: 0, tier: tierOf(p, src.locality, c.loc), reason: c.adm.reason });
+    const listedOuts = outCands.filter((c) => allowedBy(p, plan.res, c.loc)).map((c) => ({ name: c.name, reason: c.adm.reason }));
+    for (const c of outCands) if (allowedBy(p, plan.res, c.loc)) out.push({ zone: c.name, basisPoints: 0, tier: tierOf(p, src.locality, c.loc), reason: c.adm.reason });
+    const unavailableOuts = [...listedOuts, ...pathOuts].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     out.sort((a, b) => a.tier - b.tier || (a.zone < b.zone ? -1 : a.zone > b.zone ? 1 : 0));
     const row: SourceRow = { sourceZone: srcName, targets: out, panic };
     rows.push({
       ...row,
       ...(plan.res >= 0 ? { exclusive: true } : {}),
-      ...(total <= 0 && (out.length > 0 || plan.res >= 0) ? { unavailableReason: unavailableReason(p, plan.res, listedOuts.map((c) => ({ name: c.name, reason: c.adm.reason }))) } : {}),
+      ...(total <= 0 && (out.length > 0 || plan.res >= 0) ? { unavailableReason: unavailableReason(p, plan.res, unavailableOuts) } : {}),
     });
     weightsMemory[srcName] = rowMem;
   }
@@ -332,6 +357,7 @@ function reasonFor(
   verdict: PanicVerdict,
   tierUtil: (plan: SourcePlan, k: number) => number,
   targets: readonly Candidate[],
+  admReason: string,
 ): string {
   const tier = plan.tiers[e]!;
   const parts: string[] = [];
@@ -363,7 +389,7 @@ function reasonFor(
   }
   parts.push(...termReasons(p, plan, targets, e));
   if (plan.capped && bp > 0) parts.push(capReason(p, plan.cross[e]!));
-  if (t.adm.reason !== '') parts.push(t.adm.reason);
+  if (admReason !== '') parts.push(admReason);
   if (bp !== targetBp) parts.push(`damped: moving to ${targetBp} bp by at most ${p.maxStep}/round`);
   return parts.join('; ');
 }

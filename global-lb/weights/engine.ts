@@ -21,6 +21,7 @@ import type {
 import { allowedBy, capacityOf, capCrossCloud, compile, demandOf, EPS, FORGET_AFTER_MS, matches, pairFactor, policyFor, residencyOf, servedTerms, tierLabel, tierOf, zeros, type DistributeRule, type DistributeTarget, type Params } from './params.ts';
 import { distributeInto, fill, nearestTier } from './fill.ts';
 import { capReason, termReasons, unavailableReason, type TermRow } from './reasons.ts';
+import { exceptionFor, pathVerdicts, type PathVerdict } from './paths.ts';
 
 export { FORGET_AFTER_MS, NOMINAL_RPS_PER_ENDPOINT } from './params.ts';
 
@@ -214,10 +215,13 @@ interface Candidate {
   readonly stats: ServiceStats | undefined;
   // The admission's fields, copied so that its object dies young (candidates can outlive the round).
   readonly eligible: boolean;
+  /** The slow-start ramp; 1 for a zone not eligible itself but kept by some source's healthy path. */
   readonly ramp: number;
   /** Empty for an eligible zone at full strength. */
   readonly reason: string;
   readonly memory: ZoneMemory;
+  /** Sources for which this zone's eligibility differs from `eligible` (their own path, see paths.ts). */
+  readonly paths: readonly PathVerdict[];
   /** Capacity at 100% utilisation (rps). */
   readonly cap: number;
   /** Capacity offered to the fill: cap × targetUtilization × slow-start ramp. */
@@ -262,6 +266,10 @@ interface Group extends SourcePlan {
   readonly res: number;
   /** A source with own demand takes part in the shared fill and never shares its row. */
   readonly unique: boolean;
+  /** 0, or 1 + the one source whose own path verdicts the group follows (see pathMasks). */
+  readonly view: number;
+  /** Targets out for the group's sources by a path verdict (1), listed as outs; undefined: none. */
+  readonly mask: Uint8Array | undefined;
   /** The cross-cloud cap changed the weights. */
   capped: boolean;
   // Filled by step 6: the row's numbers and what its reasons read besides the plan.
@@ -285,6 +293,8 @@ interface RowPlan {
   readonly lat: readonly number[];
   readonly res: number;
   readonly capped: boolean;
+  /** Targets out for the group's sources by a path verdict (1); undefined: none. */
+  readonly mask: Uint8Array | undefined;
   readonly target: readonly number[];
   readonly final: readonly number[];
   readonly outTiers: readonly number[];
@@ -371,6 +381,7 @@ function unpackGroups(pk: PackedGroups, p: Params): RowPlan[] {
       lat: sh.lat,
       res: sh.res,
       capped: x?.capped ?? false,
+      mask: sh.mask,
       target: pk.rounded[gi]!,
       final,
       outTiers: sh.outTiers,
@@ -444,6 +455,8 @@ interface GroupShape {
   readonly ext: number;
   readonly res: number;
   readonly unique: boolean;
+  readonly view: number;
+  readonly mask: Uint8Array | undefined;
 }
 
 /** The result of grouping a service's sources: which group each source is in, and the groups' shapes. */
@@ -848,7 +861,34 @@ function totalDemand(asked: Asked): number {
 
 /** Whether a candidate may receive traffic: eligible, or in panic any live, undrained zone with healthy endpoints. */
 function isTarget(c: Candidate, panic: boolean, p: Params): boolean {
-  return panic ? c.stats !== undefined && c.zone?.alive === true && !c.zone.drained && !p.drained.has(c.name) && c.stats.healthyEndpoints > 0 : c.eligible;
+  return panic ? c.stats !== undefined && c.zone?.alive === true && !c.zone.drained && !p.drained.has(c.name) && c.stats.healthyEndpoints > 0 : c.eligible || c.paths.length > 0;
+}
+
+const NO_PATHS: readonly PathVerdict[] = Object.freeze([]);
+
+/**
+ * Outside panic, which targets each source may not use although they are targets (1: listed as out for it): the
+ * default mask (targets not eligible themselves, kept only by some source's healthy path) and, per source with an
+ * exception, its own. Undefined when no exception touches the service (the common case: every source sees alike).
+ */
+function pathMasks(targets: readonly Candidate[], sourceNames: readonly string[], panic: boolean): { readonly fallback: Uint8Array; readonly bySource: Map<number, Uint8Array> } | undefined {
+  if (panic || !targets.some((t) => t.paths.length > 0)) return undefined;
+  const n = targets.length;
+  const fallback = new Uint8Array(n);
+  for (let e = 0; e < n; e++) fallback[e] = targets[e]!.eligible ? 0 : 1;
+  const at = new Map<string, number>();
+  for (let s = 0; s < sourceNames.length; s++) at.set(sourceNames[s]!, s);
+  const bySource = new Map<number, Uint8Array>();
+  for (let e = 0; e < n; e++) {
+    for (const x of targets[e]!.paths) {
+      const s = at.get(x.source);
+      if (s === undefined) continue;
+      let m = bySource.get(s);
+      if (m === undefined) bySource.set(s, (m = fallback.slice()));
+      m[e] = x.eligible ? 0 : 1;
+    }
+  }
+  return { fallback, bySource };
 }
 
 /**
@@ -887,6 +927,8 @@ function computeService(
   const cands = new Array<Candidate>(reports.pos.length);
   let count = 0;
   let remembered = 0;
+  // Some source's own path changes some zone's eligibility for it: rows differ per source (no sharing, no reuse).
+  let withPaths = false;
   for (let k = 0; k < reports.pos.length; k++) {
     const stats = reports.stats[k]!;
     if (stats.totalEndpoints <= 0 && stats.healthyEndpoints <= 0) continue;
@@ -896,9 +938,14 @@ function computeService(
     if (Object.hasOwn(prevZones, name)) remembered++;
     const health = zoneHealth(zone, stats, p.drained.has(name), p);
     const adm = admit(prevZones[name], health, now, p.holdDownMs, p.slowStartMs, rampNew);
+    const pv = pathVerdicts(zone, stats, p.drained.has(name), adm, prevZones[name]?.paths, now, p, p.holdDownMs);
+    if (pv.exceptions.length > 0) withPaths = true;
+    const memory = located(pv.paths === undefined ? adm.memory : { ...adm.memory, paths: pv.paths }, zone.locality);
     const cap = capacityOf(stats);
     const terms = servedTerms(p, stats, cap);
-    cands[count++] = { name, loc: zone.locality, zone, pos, stats, eligible: adm.eligible, ramp: adm.ramp, reason: adm.reason, memory: located(adm.memory, zone.locality), cap, offer: adm.eligible ? cap * p.u * adm.ramp : 0, servedMs: terms.servedMs, util: terms.util, load: terms.load };
+    // A zone out for everyone but the sources whose own path is healthy offers its full capacity to them.
+    const ramp = adm.eligible ? adm.ramp : pv.exceptions.length > 0 ? 1 : 0;
+    cands[count++] = { name, loc: zone.locality, zone, pos, stats, eligible: adm.eligible, ramp, reason: adm.reason, memory, paths: pv.exceptions, cap, offer: cap * p.u * ramp, servedMs: terms.servedMs, util: terms.util, load: terms.load };
   }
   if (count < cands.length) cands.length = count;
   const prevNames = prevMem === undefined ? [] : Object.keys(prevZones);
@@ -913,7 +960,7 @@ function computeService(
       const loc = zone?.locality ?? prev.locality;
       if (!loc) continue;
       const adm = gone(prev, now, why);
-      cands.push({ name, loc, zone, pos: zone === undefined ? -1 : index.posByName.get(name)!, stats: undefined, eligible: adm.eligible, ramp: adm.ramp, reason: adm.reason, memory: located(adm.memory, loc), cap: 0, offer: 0, servedMs: 0, util: 0, load: 1 });
+      cands.push({ name, loc, zone, pos: zone === undefined ? -1 : index.posByName.get(name)!, stats: undefined, eligible: adm.eligible, ramp: adm.ramp, reason: adm.reason, memory: located(adm.memory, loc), paths: NO_PATHS, cap: 0, offer: 0, servedMs: 0, util: 0, load: 1 });
     }
     cands.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
@@ -934,7 +981,7 @@ function computeService(
   // and that round was settled (damping at its fixed point), recomputing would publish the same rows: the sources
   // that shared a row then shared one before too (equal signatures), so grouping by last row splits nothing new.
   // Timers (hold-down, slow start, "out for 12s") show up in the admissions, so a running timer is a miss.
-  const hit = kept !== undefined && kept.memory === prevMem ? kept.reuse : undefined;
+  const hit = kept !== undefined && kept.memory === prevMem && !withPaths ? kept.reuse : undefined;
   if (
     hit !== undefined &&
     hit.params === p &&
@@ -1011,7 +1058,8 @@ function computeService(
     byClassFlat = new Int32Array(2 * classKeys);
   }
   const used: number[] = [];
-  const gkey = groupingKey(index, p, panic, prevRows, targets, outs, asked);
+  const masks = pathMasks(targets, index.sourceNames, panic);
+  const gkey = withPaths ? undefined : groupingKey(index, p, panic, prevRows, targets, outs, asked);
   const known = gkey !== undefined ? index.groupings.get(gkey) : undefined;
   let groupOf: number[];
   let shapes: readonly GroupShape[];
@@ -1034,6 +1082,8 @@ function computeService(
         ext: sh.ext,
         res: sh.res,
         unique: sh.unique,
+        view: sh.view,
+        mask: sh.mask,
         capped: false,
         target: NO_TIERS,
         final: NO_TIERS,
@@ -1062,9 +1112,13 @@ function computeService(
         const mapped = map ? map[s]! : -1;
         const prevRow = mapped >= 0 ? (prevRows!.rowOf[mapped] ?? -1) : -1;
         const unique = !panic && demand > 0;
+        // A source with its own path verdicts sees the targets unlike any other source.
+        const own = masks?.bySource.get(s);
+        const view = own !== undefined ? s + 1 : 0;
+        const pathMask = own ?? masks?.fallback;
         // Fast path: a source that is not a candidate sees every candidate by its (cloud, region) alone.
         let flat = false;
-        const classKey = !unique && candAt[index.sourcePos[s]!] === 0 ? (((index.classOf[s]! * keyScale + prevRow + 1) * (p.rules.length + 2) + rule + 1) * resKeys + res + 1) : -1;
+        const classKey = !unique && view === 0 && candAt[index.sourcePos[s]!] === 0 ? (((index.classOf[s]! * keyScale + prevRow + 1) * (p.rules.length + 2) + rule + 1) * resKeys + res + 1) : -1;
         if (classKey >= 0) {
           const known = byClass[classKey]!;
           if (known !== 0) {
@@ -1084,7 +1138,7 @@ function computeService(
             continue;
           }
         }
-        let h = Math.imul(Math.imul(rule + 0x9e37, 0x01000193) ^ (prevRow + 1), 0x01000193) ^ ext;
+        let h = Math.imul(Math.imul(Math.imul(rule + 0x9e37, 0x01000193) ^ (prevRow + 1), 0x01000193) ^ ext, 0x01000193) ^ view;
         let minTier = Infinity;
         let minCount = 0;
         for (let e = 0; e < n; e++) {
@@ -1093,7 +1147,7 @@ function computeService(
           const r = rttT[e] ? rttT[e]![s]! : 0;
           const t = targets[e]!;
           scratchTiers[e] = tier;
-          scratchLat[e] = pairFactor(p, allowed[e] === 1, r, t.servedMs, prox, t.load);
+          scratchLat[e] = pairFactor(p, allowed[e] === 1 && (pathMask === undefined || pathMask[e] === 0), r, t.servedMs, prox, t.load);
           h = Math.imul(h ^ tier, 0x01000193);
           if (scratchLat[e] === 0) continue;
           if (tier < minTier) {
@@ -1121,7 +1175,7 @@ function computeService(
           let found = -1;
           for (let id = slots[slot]!; id !== 0; slot = (slot + 1) & mask, id = slots[slot]!) {
             const g = groups[id - 1]!;
-            if (sameSignature(g, rule, prevRow, ext, n, o, latFrom)) {
+            if (g.view === view && sameSignature(g, rule, prevRow, ext, n, o, latFrom)) {
               found = id - 1;
               break;
             }
@@ -1151,6 +1205,8 @@ function computeService(
           ext,
           res,
           unique,
+          view,
+          mask: pathMask,
           capped: false,
           target: NO_TIERS,
           final: NO_TIERS,
@@ -1175,7 +1231,7 @@ function computeService(
       for (const slot of used) slots[slot] = 0;
     }
     groupOf = internRowOf(index, groupIds, S);
-    shapes = groups.map((g, gi): GroupShape => ({ first: firsts[gi]!, tiers: g.tiers, lat: g.lat, outTiers: g.outTiers, ruleIdx: g.ruleIdx, prevRow: g.prevRow, ext: g.ext, res: g.res, unique: g.unique }));
+    shapes = groups.map((g, gi): GroupShape => ({ first: firsts[gi]!, tiers: g.tiers, lat: g.lat, outTiers: g.outTiers, ruleIdx: g.ruleIdx, prevRow: g.prevRow, ext: g.ext, res: g.res, unique: g.unique, view: g.view, mask: g.mask }));
     if (gkey !== undefined) index.groupings.set(gkey, { rowOf: groupOf, shapes });
   }
 
@@ -1277,9 +1333,18 @@ function computeService(
     let h1 = 0;
     let h2 = 0;
     const outAllowed = allowO[g.res + 1]!;
+    const targetAllowed = allowT[g.res + 1]!;
     for (let e = 0; e < n; e++) {
       const bp = final[e]!;
       const tier = plan.tiers[e]!;
+      if (g.mask !== undefined && g.mask[e] === 1) {
+        // Out for these sources (a path verdict): listed as an out.
+        if (targetAllowed[e] === 0) continue;
+        const x = Math.imul(Math.imul(hashT[e]!, 0x01000193) ^ tier, 0x5bd1e995);
+        h1 = (h1 + (x ^ (x >>> 13))) | 0;
+        h2 = (h2 + Math.imul(x ^ (x >>> 16), 0x85ebca6b)) | 0;
+        continue;
+      }
       if (plan.lat[e]! <= 0 || (bp <= 0 && tier > usedTier && tier !== standbyTier && tier !== standbyTier2)) continue;
       const x = Math.imul(Math.imul(hashT[e]! ^ bp, 0x01000193) ^ tier, 0x5bd1e995);
       h1 = (h1 + (x ^ (x >>> 13))) | 0;
@@ -1337,7 +1402,7 @@ function computeService(
       }
     }
   }
-  if (settled && keep !== undefined) {
+  if (settled && keep !== undefined && !withPaths) {
     const reuse: Reuse = {
       topo: topologyOf(index),
       params: p,
@@ -1381,7 +1446,7 @@ function buildRows(cx: ReasonContext, groups: readonly RowPlan[], outs: readonly
       const t = cx.targets[e]!;
       rtt[e] = cx.rttT[e] ? cx.rttT[e]![s]! : 0;
       prox[e] = cx.proxT[e]![s]!;
-      lat[e] = pairFactor(p, allowed[e] === 1, rtt[e]!, t.servedMs, prox[e]!, t.load);
+      lat[e] = pairFactor(p, allowed[e] === 1 && (g.mask === undefined || g.mask[e] === 0), rtt[e]!, t.servedMs, prox[e]!, t.load);
     }
     const known = variants[gi]!;
     let v = known.find((x) => x.lat.every((l, e) => l === lat[e]));
@@ -1389,17 +1454,30 @@ function buildRows(cx: ReasonContext, groups: readonly RowPlan[], outs: readonly
       const out: TargetShare[] = [];
       const termRow = { tiers: g.tiers, rtt, prox, lat };
       let total = 0;
+      const pathOuts: { name: string; reason: string }[] = [];
       for (let e = 0; e < n; e++) {
+        const t = cx.targets[e]!;
         const bp = g.final[e]!;
         const tier = g.tiers[e]!;
+        const own = t.paths.length > 0 ? exceptionFor(t.paths, sourceNames[s]!) : undefined;
+        if (g.mask !== undefined && g.mask[e] === 1) {
+          if (allowed[e] === 0) continue;
+          const why = own?.reason ?? t.reason;
+          pathOuts.push({ name: t.name, reason: why });
+          out.push({ zone: t.name, basisPoints: 0, tier, reason: why });
+          continue;
+        }
         if (lat[e]! <= 0 || (bp <= 0 && tier > g.usedTier && tier !== g.standbyTier && tier !== g.standbyTier2)) continue;
         total += bp;
-        out.push({ zone: cx.targets[e]!.name, basisPoints: bp, tier: g.tiers[e]!, reason: reasonFor(cx, g, termRow, e, bp, cx.sources[s]!.locality.cloud) });
+        out.push({ zone: t.name, basisPoints: bp, tier: g.tiers[e]!, reason: reasonFor(cx, g, termRow, e, bp, cx.sources[s]!.locality.cloud, cx.panic ? t.reason : (own?.reason ?? t.reason)) });
       }
       const outAllowed = cx.allowO[res + 1]!;
       for (let e = 0; e < outs.length; e++) if (outAllowed[e] === 1) out.push({ zone: outs[e]!.name, basisPoints: 0, tier: g.outTiers[e]!, reason: outs[e]!.reason });
       out.sort((a, b) => a.tier - b.tier || (a.zone < b.zone ? -1 : a.zone > b.zone ? 1 : 0));
-      if (total <= 0 && (out.length > 0 || res >= 0)) unavailable[gi] = unavailableReason(p, res, outs.filter((_, e) => outAllowed[e] === 1));
+      if (total <= 0 && (out.length > 0 || res >= 0)) {
+        const listed: { readonly name: string; readonly reason: string }[] = outs.filter((_, e) => outAllowed[e] === 1);
+        unavailable[gi] = unavailableReason(p, res, pathOuts.length === 0 ? listed : [...listed, ...pathOuts].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)));
+      }
       known.push((v = { lat, shares: out }));
     }
     const why = unavailable[gi];
@@ -1434,7 +1512,7 @@ function tierUtil(cx: ReasonContext, plan: RowPlan, k: number): number {
   return cap > 0 ? used / cap : 0;
 }
 
-function reasonFor(cx: ReasonContext, plan: RowPlan, row: TermRow, e: number, bp: number, srcCloud: string): string {
+function reasonFor(cx: ReasonContext, plan: RowPlan, row: TermRow, e: number, bp: number, srcCloud: string, admReason: string): string {
   const { p, panic, verdict, targets } = cx;
   const { firstTier, usedTier } = plan;
   const t = targets[e]!;
@@ -1469,7 +1547,7 @@ function reasonFor(cx: ReasonContext, plan: RowPlan, row: TermRow, e: number, bp
   }
   parts.push(...termReasons(p, row, targets, e));
   if (plan.capped && bp > 0) parts.push(capReason(p, t.loc.cloud !== srcCloud));
-  if (t.reason !== '') parts.push(t.reason);
+  if (admReason !== '') parts.push(admReason);
   if (bp !== targetBp) parts.push(`damped: moving to ${targetBp} bp by at most ${p.maxStep}/round`);
   return parts.join('; ');
 }
