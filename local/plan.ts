@@ -106,22 +106,34 @@ export function serviceIdentity(trustDomain: string, service: string): string {
 /** The resilience policy of every shop service (sidecar config shape); the agents relay it, and the overlay carries it too. */
 export const SHOP_POLICY = {
   timeout: '5s',
-  retry: { attempts: 3, retryOn: ['connect-failure', 'reset', '503'] },
+  // A try that hangs (a blackholed path: connected, but the TLS handshake never answers) is cut after 2 s and
+  // retried elsewhere, instead of holding the request until the 5 s route timeout fails it.
+  retry: { attempts: 3, perTryTimeout: '2s', retryOn: ['connect-failure', 'reset', '503'] },
   outlierDetection: { consecutive5xx: 5, consecutiveConnectFailures: 3, baseEjectionTime: '10s' },
 } as const;
 
 /**
- * The zone agent's static discovery file for one zone: each service's endpoints are its sidecars' inbound ports,
- * with the policy the agent relays to its sidecars.
+ * Active health checks of the shop's endpoints: a dead endpoint is out of the relayed sets within about 1 s and back
+ * at its first passed probe, which also ends the callers' outlier ejection of it (sidecar/balancer/outlier.ts). The
+ * start-up grace keeps an instance that has not started yet (its ports are written before it runs) in until it does.
  */
-export function staticDiscoveryFor(plan: FederationPlan, zone: string): { services: { namespace: string; name: string; capacityRps: number; endpoints: { address: string; labels: Record<string, string> }[]; policy: typeof SHOP_POLICY }[] } {
+const SHOP_HEALTH_CHECK = { interval: '500ms', timeout: '500ms', unhealthyThreshold: 2, healthyThreshold: 1, initialDelay: '30s' } as const;
+
+/**
+ * The zone agent's static discovery file for one zone: each service's endpoints are its sidecars' inbound ports,
+ * probed on their admin port, with the policy the agent relays to its sidecars.
+ */
+export function staticDiscoveryFor(plan: FederationPlan, zone: string): { services: { namespace: string; name: string; capacityRps: number; endpoints: { address: string; labels: Record<string, string>; healthCheckPort: number }[]; healthCheckPath: string; healthCheck: typeof SHOP_HEALTH_CHECK; policy: typeof SHOP_POLICY }[] } {
   const z = zonePlan(plan, zone);
   const byService = new Map<string, InstancePlan[]>();
   for (const i of z.instances) byService.set(i.service, [...(byService.get(i.service) ?? []), i]);
   return {
     services: [...byService].map(([service, list]) => ({
       namespace: SHOP_NAMESPACE, name: service, capacityRps: list.reduce((sum, i) => sum + i.capacityRps, 0),
-      endpoints: list.map((i) => ({ address: `127.0.0.1:${i.inboundPort}`, labels: { version: i.version } })),
+      // The inbound is mTLS, which a plain probe cannot pass: probe the sidecar's admin /ready (up once app and sidecar serve).
+      endpoints: list.map((i) => ({ address: `127.0.0.1:${i.inboundPort}`, labels: { version: i.version }, healthCheckPort: i.adminPort })),
+      healthCheckPath: '/ready',
+      healthCheck: SHOP_HEALTH_CHECK,
       policy: SHOP_POLICY,
     })),
   };
