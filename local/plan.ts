@@ -109,6 +109,9 @@ export const SHOP_POLICY = {
   // A try that hangs (a blackholed path: connected, but the TLS handshake never answers) is cut after 2 s and
   // retried elsewhere, instead of holding the request until the 5 s route timeout fails it.
   retry: { attempts: 3, perTryTimeout: '2s', retryOn: ['connect-failure', 'reset', '503'] },
+  // When a whole zone dies, every try in flight to it fails at once; at demo rates a handful are in flight, so the
+  // budget's floor decides: Envoy's 3 denied one of ~25 retries in 3 kills of us-east-1a's catalog (a failed request).
+  retryBudget: { percent: 20, minConcurrency: 10 },
   outlierDetection: { consecutive5xx: 5, consecutiveConnectFailures: 3, baseEjectionTime: '10s' },
 } as const;
 

@@ -10,6 +10,8 @@ export interface SidecarMetrics {
   readonly duration: client.Histogram<'source_zone' | 'dest_zone' | 'dest_service'>;
   readonly inbound: client.Counter<'service' | 'code'>;
   readonly retries: client.Counter<'dest_service'>;
+  /** Retries the policy wanted but did not make, by why (budget-exhausted, attempts-exhausted, body-consumed, ...). */
+  readonly retriesDenied: client.Counter<'dest_service' | 'reason'>;
   readonly ejections: client.Counter<'dest_service' | 'zone'>;
   readonly overflows: client.Counter<'dest_service'>;
   readonly faults: client.Counter<'kind'>;
@@ -118,6 +120,7 @@ export function createSidecarMetrics(registry: Registry, service = ''): SidecarM
     duration: histogram(registry, 'meshfed_request_duration_seconds', 'Outbound request duration until response headers and body are sent', ['source_zone', 'dest_zone', 'dest_service'], LATENCY_BUCKETS),
     inbound: counter(registry, 'meshfed_inbound_requests_total', 'Inbound requests by own service and status code', ['service', 'code']),
     retries: counter(registry, 'meshfed_retries_total', 'Requests that needed at least one retry', ['dest_service']),
+    retriesDenied: counter(registry, 'meshfed_retries_denied_total', 'Failed tries that were not retried, by reason', ['dest_service', 'reason']),
     ejections: counter(registry, 'meshfed_outlier_ejections_total', 'Endpoints ejected by local outlier detection', ['dest_service', 'zone']),
     overflows: counter(registry, 'meshfed_circuit_breaker_overflows_total', 'Requests refused by the circuit breaker', ['dest_service']),
     faults: counter(registry, 'meshfed_fault_injections_total', 'Faults injected, by kind', ['kind']),

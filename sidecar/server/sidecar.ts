@@ -26,6 +26,7 @@ import { createStacks, type StackEvent } from '../core.ts';
 export const defaultStack: StackFactory = (d) => {
   const onEvent = (e: StackEvent) => {
     if (e.kind === 'retry') d.metrics.retries.inc({ dest_service: e.service });
+    else if (e.kind === 'retry-denied') d.metrics.retriesDenied.inc({ dest_service: e.service, reason: e.reason });
     else if (e.kind === 'overflow') d.metrics.overflows.inc({ dest_service: e.service });
     else if (e.kind === 'fault') d.metrics.faults.inc({ kind: `${e.direction}-${e.fault}` });
     else if (e.kind === 'try-start') d.metrics.record.tryStart(e.service, e.zone);
