@@ -1,4 +1,5 @@
 // A SYNTHETIC journal of a made-up 2-minute chaos run, for the report's tests and for previewing its look; never real data.
+import { seededRandom } from '../../common/random.ts';
 import type { ExpectationResult, FaultRecord, Journal, PhaseSpan, ProbeSample, SeriesPoint } from './journal.ts';
 
 const A = 'us-east-1a';
@@ -8,18 +9,6 @@ const DURATION_MS = 120_000;
 
 /** Destination zone → basis points. */
 type Row = Readonly<Record<string, number>>;
-
-/** A small seeded PRNG (mulberry32), so the sample is the same on every call. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** 0 before `from`, 1 after `from + overMs`, linear between. */
 function ramp(t: number, from: number, overMs: number): number {
@@ -171,7 +160,7 @@ const expectations: readonly ExpectationResult[] = [
  * previews of the report only; it was never measured.
  */
 export function sampleJournal(): Journal {
-  const noise = prng(20261204);
+  const noise = seededRandom(20261204);
   const series: SeriesPoint[] = [];
   for (let t = 1000; t <= DURATION_MS; t += 1000) series.push(seriesPoint(t, noise));
   const t0 = Date.UTC(2026, 11, 4, 1, 0, 0);

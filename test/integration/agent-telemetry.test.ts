@@ -15,6 +15,17 @@ import { measureHandshake, RttProber } from '../../zone-agent/telemetry/rtt.ts';
 import { createTestPki } from '../../trust/testing.ts';
 import { TestSidecar, until } from './agent-support.ts';
 
+/** A zone agent on the static file dir/s.yaml with no balancer to reach, probing at the agent-wide `intervalMs`. */
+function startStaticAgent(dir: string, intervalMs: number) {
+  return startZoneAgent({
+    locality: { cloud: 'sim', region: 'r1', zone: 'a1' }, cluster: 'c1', network: 'n1', trustDomain: 'meshfed.local',
+    globalLb: ['127.0.0.1:1'], insecure: true, discovery: { kind: 'static', file: join(dir, 's.yaml') },
+    stateDir: join(dir, 'state'), relayListen: { host: '127.0.0.1', port: 0 }, adminListen: { host: '127.0.0.1', port: 0 },
+    healthCheck: { interval: intervalMs, timeout: 1000, healthyThreshold: 2, unhealthyThreshold: 3 }, rttIntervalMs: 0,
+    backoff: { initialMs: 1000, maxMs: 5000, multiplier: 2, jitter: 0 }, logger: createLogger({ component: 'zone-agent', level: 'silent' }), processMetrics: false,
+  });
+}
+
 test('health checks mark an endpoint unhealthy after the threshold and healthy again after recovery', async (t) => {
   let healthy = true;
   let probes = 0;
@@ -30,13 +41,7 @@ test('health checks mark an endpoint unhealthy after the threshold and healthy a
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   // The second endpoint has nothing listening: refused connections count as failures.
   writeFileSync(join(dir, 's.yaml'), `services:\n  - namespace: shop\n    name: cart\n    healthCheckPath: /healthz\n    endpoints: ["127.0.0.1:${port}", "127.0.0.1:1"]\n`);
-  const a = await startZoneAgent({
-    locality: { cloud: 'sim', region: 'r1', zone: 'a1' }, cluster: 'c1', network: 'n1', trustDomain: 'meshfed.local',
-    globalLb: ['127.0.0.1:1'], insecure: true, discovery: { kind: 'static', file: join(dir, 's.yaml') },
-    stateDir: join(dir, 'state'), relayListen: { host: '127.0.0.1', port: 0 }, adminListen: { host: '127.0.0.1', port: 0 },
-    healthCheck: { interval: 100, timeout: 1000, healthyThreshold: 2, unhealthyThreshold: 3 }, rttIntervalMs: 0,
-    backoff: { initialMs: 1000, maxMs: 5000, multiplier: 2, jitter: 0 }, logger: createLogger({ component: 'zone-agent', level: 'silent' }), processMetrics: false,
-  });
+  const a = await startStaticAgent(dir, 100);
   t.after(() => a.stop());
   const sc = new TestSidecar(a.relayPort);
   t.after(() => sc.close());
@@ -63,13 +68,7 @@ test('a service\'s own health-check settings and a per-endpoint probe port: prob
   // The endpoint's own port has nothing listening (like an mTLS inbound a plain probe cannot pass): only the probe
   // port says how it is. The agent's interval is a minute, so only the service's 100 ms gets it out in time.
   writeFileSync(join(dir, 's.yaml'), `services:\n  - namespace: shop\n    name: cart\n    healthCheckPath: /ready\n    healthCheck: { interval: 100ms, unhealthyThreshold: 2, healthyThreshold: 1 }\n    endpoints: [{ address: "127.0.0.1:1", healthCheckPort: ${port} }]\n`);
-  const a = await startZoneAgent({
-    locality: { cloud: 'sim', region: 'r1', zone: 'a1' }, cluster: 'c1', network: 'n1', trustDomain: 'meshfed.local',
-    globalLb: ['127.0.0.1:1'], insecure: true, discovery: { kind: 'static', file: join(dir, 's.yaml') },
-    stateDir: join(dir, 'state'), relayListen: { host: '127.0.0.1', port: 0 }, adminListen: { host: '127.0.0.1', port: 0 },
-    healthCheck: { interval: 60_000, timeout: 1000, healthyThreshold: 2, unhealthyThreshold: 3 }, rttIntervalMs: 0,
-    backoff: { initialMs: 1000, maxMs: 5000, multiplier: 2, jitter: 0 }, logger: createLogger({ component: 'zone-agent', level: 'silent' }), processMetrics: false,
-  });
+  const a = await startStaticAgent(dir, 60_000);
   t.after(() => a.stop());
   const sc = new TestSidecar(a.relayPort);
   t.after(() => sc.close());
@@ -94,13 +93,7 @@ test('the start-up grace: an endpoint that never passed is not taken out by fail
   const dir = mkdtempSync(join(tmpdir(), 'meshfed-agent-hc-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 's.yaml'), `services:\n  - namespace: shop\n    name: cart\n    healthCheckPath: /ready\n    healthCheck: { interval: 100ms, unhealthyThreshold: 2, healthyThreshold: 1, initialDelay: 60s }\n    endpoints: ["127.0.0.1:${port}"]\n`);
-  const a = await startZoneAgent({
-    locality: { cloud: 'sim', region: 'r1', zone: 'a1' }, cluster: 'c1', network: 'n1', trustDomain: 'meshfed.local',
-    globalLb: ['127.0.0.1:1'], insecure: true, discovery: { kind: 'static', file: join(dir, 's.yaml') },
-    stateDir: join(dir, 'state'), relayListen: { host: '127.0.0.1', port: 0 }, adminListen: { host: '127.0.0.1', port: 0 },
-    healthCheck: { interval: 60_000, timeout: 1000, healthyThreshold: 2, unhealthyThreshold: 3 }, rttIntervalMs: 0,
-    backoff: { initialMs: 1000, maxMs: 5000, multiplier: 2, jitter: 0 }, logger: createLogger({ component: 'zone-agent', level: 'silent' }), processMetrics: false,
-  });
+  const a = await startStaticAgent(dir, 60_000);
   t.after(() => a.stop());
   const sc = new TestSidecar(a.relayPort);
   t.after(() => sc.close());
