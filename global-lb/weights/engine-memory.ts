@@ -1,7 +1,8 @@
 // Handing the engine's memory to a new leader: the compact hysteresis record a leader publishes, and the EngineState a new leader rebuilds from it and the published tables.
 import type { Locality } from '../../api/locality.ts';
 import { forEachServiceMemory } from './engine.ts';
-import type { EngineState, ServiceKey, ServiceMemory, ServiceTable, ZoneMemory } from './types.ts';
+import { isPathReason } from './paths.ts';
+import type { EngineState, PathMemory, ServiceKey, ServiceMemory, ServiceTable, ZoneMemory } from './types.ts';
 
 /**
  * One zone state shared by one or more services. Only zones that are not plainly in are recorded: out, holding, or
@@ -17,6 +18,10 @@ export interface MemoryEntry {
   readonly lastSeen?: number;
   /** Only for zones not seen in the round: where they were, so a new leader can still place them. */
   readonly locality?: Locality;
+  /** Out or held down on callers' evidence alone (sources with a healthy path keep it meanwhile). */
+  readonly byCallers?: true;
+  /** Paths from sources that are out or held down (see paths.ts). */
+  readonly paths?: Readonly<Record<string, PathMemory>>;
   /** The services in this state, as runs over `EngineMemoryRecord.services`: [start, count, start, count, …]. */
   readonly at: readonly number[];
 }
@@ -34,7 +39,7 @@ export interface EngineMemoryRecord {
 
 /** True when a zone's memory is the default a new leader assumes for a zone named in a published table. */
 function plainlyIn(m: ZoneMemory): boolean {
-  return m.status === 'in' && m.rampStart === undefined;
+  return m.status === 'in' && m.rampStart === undefined && m.paths === undefined;
 }
 
 /**
@@ -65,6 +70,8 @@ export function memoryRecord(state: EngineState | undefined, now: number): Engin
           ...(m.outReason !== undefined ? { outReason: m.outReason } : {}),
           ...(gone ? { lastSeen: m.lastSeen } : {}),
           ...(gone && m.locality !== undefined ? { locality: m.locality } : {}),
+          ...(m.byCallers ? { byCallers: true as const } : {}),
+          ...(m.paths !== undefined ? { paths: m.paths } : {}),
         };
         const key = JSON.stringify(entry);
         let e = byKey.get(key);
@@ -103,11 +110,12 @@ export function decodeMemoryRecord(value: unknown): EngineMemoryRecord | undefin
   const out: MemoryEntry[] = [];
   for (const e of entries) {
     if (!isObject(e)) return undefined;
-    const { zone, status, since, rampStart, outReason, lastSeen, locality, at } = e;
+    const { zone, status, since, rampStart, outReason, lastSeen, locality, byCallers, paths, at } = e;
     if (typeof zone !== 'string' || (status !== 'in' && status !== 'out' && status !== 'holding') || !finite(since)) return undefined;
     if ((rampStart !== undefined && !finite(rampStart)) || (lastSeen !== undefined && !finite(lastSeen))) return undefined;
     if (outReason !== undefined && typeof outReason !== 'string') return undefined;
     if (locality !== undefined && !isLocality(locality)) return undefined;
+    if ((byCallers !== undefined && byCallers !== true) || (paths !== undefined && !isPaths(paths))) return undefined;
     if (!Array.isArray(at) || at.length % 2 !== 0 || !at.every((n) => Number.isInteger(n) && n >= 0)) return undefined;
     for (let i = 0; i < at.length; i += 2) if ((at[i] as number) + (at[i + 1] as number) > services.length) return undefined;
     out.push({
@@ -116,6 +124,8 @@ export function decodeMemoryRecord(value: unknown): EngineMemoryRecord | undefin
       ...(outReason !== undefined ? { outReason } : {}),
       ...(lastSeen !== undefined ? { lastSeen } : {}),
       ...(locality !== undefined ? { locality } : {}),
+      ...(byCallers === true ? { byCallers } : {}),
+      ...(paths !== undefined ? { paths: paths as Record<string, PathMemory> } : {}),
       at: at as number[],
     });
   }
@@ -128,6 +138,15 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 function finite(v: unknown): v is number {
   return typeof v === 'number' && Number.isFinite(v);
+}
+
+function isPaths(v: unknown): boolean {
+  if (!isObject(v)) return false;
+  for (const k in v) {
+    const p = v[k];
+    if (!isObject(p) || (p['status'] !== 'out' && p['status'] !== 'holding') || !finite(p['since']) || typeof p['outReason'] !== 'string') return false;
+  }
+  return true;
 }
 
 function isLocality(v: unknown): v is Locality {
@@ -163,6 +182,8 @@ function recordedZones(record: EngineMemoryRecord): Map<ServiceKey, Map<string, 
       ...(e.outReason !== undefined ? { outReason: e.outReason } : {}),
       lastSeen: e.lastSeen ?? Number.NaN,
       ...(e.locality !== undefined ? { locality: e.locality } : {}),
+      ...(e.byCallers ? { byCallers: true as const } : {}),
+      ...(e.paths !== undefined ? { paths: e.paths } : {}),
     };
     for (let i = 0; i < e.at.length; i += 2) {
       for (let s = e.at[i]!; s < e.at[i]! + e.at[i + 1]!; s++) {
@@ -184,7 +205,8 @@ function tableMemory(table: ServiceTable, recorded: Map<string, ZoneMemory> | un
   for (const row of table.rows) {
     for (const t of row.targets) {
       names.add(t.zone);
-      if (fromReasons && !firstReason.has(t.zone)) firstReason.set(t.zone, t.reason);
+      // A path verdict speaks for its source alone, not for the zone.
+      if (fromReasons && !firstReason.has(t.zone) && !isPathReason(t.reason)) firstReason.set(t.zone, t.reason);
     }
   }
   const targets = [...names].sort();
@@ -217,7 +239,10 @@ function tableMemory(table: ServiceTable, recorded: Map<string, ZoneMemory> | un
   const zones: Record<string, ZoneMemory> = {};
   const plain: ZoneMemory = { status: 'in', since: table.computedAt, lastSeen: now };
   const at = Math.min(table.computedAt, now);
-  for (const z of targets) zones[z] = fromReasons ? fromReason(firstReason.get(z)!, at, now) ?? plain : plain;
+  for (const z of targets) {
+    const why = firstReason.get(z);
+    zones[z] = fromReasons && why !== undefined ? fromReason(why, at, now) ?? plain : plain;
+  }
   if (recorded !== undefined) {
     for (const [z, m] of recorded) zones[z] = Number.isNaN(m.lastSeen) ? { ...m, lastSeen: now } : m;
   }

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { computeWeights, type CallerEvidence, type EngineResult, type EngineState, type FederationSnapshot, type ServiceStats, type SourceEvidence } from './index.ts';
 import * as reference from './engine-reference.ts';
 import { judgeOwn } from './paths.ts';
+import { decodeMemoryRecord, memoryRecord, resumeState } from './engine-memory.ts';
 import { policy, stats, SVC, zone } from './testing.ts';
 
 const CLEAN = { http5xx: 0, connectFailure: 0, timeout: 0, reset: 0 };
@@ -244,4 +245,43 @@ test('own evidence: unknown below minRequests, bad above the threshold or by its
   assert.equal(judgeOwn(own({ knowing: 2, ejecting: 1 }), RULES).kind, 'bad', 'half of its own sidecars');
   assert.equal(judgeOwn(own({ ok: 100, knowing: 3, ejecting: 1 }), RULES).kind, 'healthy', 'a minority of its sidecars');
   assert.equal(judgeOwn(own({ ok: 100, knowing: 2, ejecting: 2 }), RULES).kind, 'bad', 'its sidecars eject every endpoint');
+});
+
+test('a new leader resumes path hold-downs and zones kept by their own path from the stored record', () => {
+  const bad = evidence({ 'us-east-1a': { fail: 30 }, 'us-east-1b': { ok: 500 }, 'europe-west1-b': { ok: 500 } });
+  const quiet = evidence({ 'us-east-1b': { ok: 500 }, 'europe-west1-b': { ok: 500 } });
+  const policies = policy({ holdDown: '10s', slowStart: '0s', failover: { priority: [] } });
+  const steps = [
+    { snap: world({ callers: cut }), now: 0 },
+    { snap: world({ callers: bad }), now: 1000 },
+    { snap: world({ callers: quiet }), now: 2000 },
+    { snap: world({ callers: quiet }), now: 5000 },
+    { snap: world({ callers: quiet }), now: 12_500 },
+  ];
+  const one: EngineResult[] = [];
+  let state: EngineState | undefined;
+  for (const { snap, now } of steps) {
+    const r = computeWeights(snap, policies, state, now);
+    one.push(r);
+    state = r.state;
+  }
+  // Hand over after every round: the record (through JSON, as stored) and the published tables.
+  for (let k = 0; k + 1 < steps.length; k++) {
+    const record = decodeMemoryRecord(JSON.parse(JSON.stringify(memoryRecord(one[k]!.state, steps[k]!.now))));
+    assert.ok(record, `round ${k}: the record decodes`);
+    let resumed: EngineState = resumeState(one[k]!.tables.values(), record, steps[k + 1]!.now);
+    for (let i = k + 1; i < steps.length; i++) {
+      const r = computeWeights(steps[i]!.snap, policies, resumed, steps[i]!.now);
+      assert.deepEqual(JSON.parse(JSON.stringify([...r.tables])), JSON.parse(JSON.stringify([...one[i]!.tables])), `handover after round ${k}, round ${i}`);
+      resumed = r.state;
+    }
+  }
+  const rec = memoryRecord(one[3]!.state, 5000);
+  // Held down since 1 s (it was out on the aws callers' evidence alone); us-east-1b's own path held down since 1 s,
+  // us-east-1a's (which failed again at 1 s) since 2 s.
+  const why = (z: string) => `error rate 100% > ejection 5% seen from ${z} (a path failure: other callers may reach it)`;
+  assert.deepEqual(rec.entries.map((e) => [e.zone, e.status, e.byCallers, e.paths]), [[
+    'europe-west1-b', 'holding', true,
+    { 'us-east-1a': { status: 'holding', since: 2000, outReason: why('us-east-1a') }, 'us-east-1b': { status: 'holding', since: 1000, outReason: why('us-east-1b') } },
+  ]]);
 });

@@ -28,6 +28,7 @@ export type OwnVerdict =
   | { readonly kind: 'healthy'; readonly rate: number; readonly requests: number }
   | { readonly kind: 'bad'; readonly reason: string };
 
+const PATH_FAILURE = '(a path failure: other callers may reach it)';
 const UNKNOWN: OwnVerdict = Object.freeze({ kind: 'unknown' });
 
 /**
@@ -39,10 +40,10 @@ export function judgeOwn(ev: SourceEvidence | undefined, rules: HealthRules): Ow
   if (ev === undefined) return UNKNOWN;
   const rate = errorRate(ev.errors, ev.successes, rules);
   if (rate !== undefined && rate > rules.errorRate) {
-    return { kind: 'bad', reason: `error rate ${percent(rate)} > ejection ${percent(rules.errorRate)} seen from ${ev.zone} (a path failure: other callers may reach it)` };
+    return { kind: 'bad', reason: `error rate ${percent(rate)} > ejection ${percent(rules.errorRate)} seen from ${ev.zone} ${PATH_FAILURE}` };
   }
   if (ejectionQuorum(ev.sidecarsEjectingAll, ev.sidecarsKnowing)) {
-    return { kind: 'bad', reason: `every endpoint ejected by the outlier detection of ${ev.sidecarsEjectingAll} of ${ev.sidecarsKnowing} sidecars in ${ev.zone} (a path failure: other callers may reach it)` };
+    return { kind: 'bad', reason: `every endpoint ejected by the outlier detection of ${ev.sidecarsEjectingAll} of ${ev.sidecarsKnowing} sidecars in ${ev.zone} ${PATH_FAILURE}` };
   }
   if (rate === undefined) return UNKNOWN;
   const e = ev.errors;
@@ -126,6 +127,14 @@ export function pathVerdicts(
     if (eligible !== adm.eligible) exceptions.push({ source, eligible, reason });
   }
   return exceptions.length === 0 && paths === undefined ? NO_EXCEPTIONS : { exceptions, paths };
+}
+
+/**
+ * Whether a row's reason is a path verdict (this module's texts), which speaks for one source only: a new leader
+ * reading reasons without a record must not take it for the destination's own state.
+ */
+export function isPathReason(reason: string): boolean {
+  return reason.includes(PATH_FAILURE) || reason.startsWith('held down — path from ') || reason.includes(': a path failure');
 }
 
 /** The exception of `source` in a sorted list, if any. */
