@@ -18,7 +18,7 @@ import type {
 import { allowedBy, capacityOf, capCrossCloud, compile, demandOf, EPS, FORGET_AFTER_MS, matches, pairFactor, policyFor, residencyOf, servedTerms, tierLabel, tierOf, zeros, type DistributeRule, type DistributeTarget, type Params } from './params.ts';
 import { distributeInto, fill, nearestTier } from './fill.ts';
 import { capReason, termReasons, unavailableReason } from './reasons.ts';
-import { exceptionFor, pathVerdicts, type PathVerdict } from './paths.ts';
+import { exceptionFor, keptByPath, pathVerdicts, type PathVerdict } from './paths.ts';
 
 /** The reference's own memory layout (per source zone), independent of the optimised engine's. */
 interface ServiceMemory {
@@ -186,7 +186,7 @@ export function computeServiceFromIndex(index: SnapshotIndex, service: ServiceKe
   const counted = (c: (typeof cands)[number]) => c.stats !== undefined && c.zone?.alive === true && !c.zone.drained && !p.drained.has(c.name);
   const demand = index.sources.reduce((sum, z) => sum + demandOf(z, service), 0);
   const verdict = panicVerdict(cands.map((c) => ({
-    counted: counted(c), eligible: c.adm.eligible, holding: c.adm.memory.status === 'holding',
+    counted: counted(c), eligible: c.adm.eligible || keptByPath(c.paths), holding: !(c.adm.eligible || keptByPath(c.paths)) && c.adm.memory.status === 'holding',
     healthyEndpoints: c.stats?.healthyEndpoints ?? 0, totalEndpoints: c.stats?.totalEndpoints ?? 0, capacity: c.cap,
   })), demand, p.panicThreshold, p.u);
   const { panic } = verdict;

@@ -21,7 +21,7 @@ import type {
 import { allowedBy, capacityOf, capCrossCloud, compile, demandOf, EPS, FORGET_AFTER_MS, matches, pairFactor, policyFor, residencyOf, servedTerms, tierLabel, tierOf, zeros, type DistributeRule, type DistributeTarget, type Params } from './params.ts';
 import { distributeInto, fill, nearestTier } from './fill.ts';
 import { capReason, termReasons, unavailableReason, type TermRow } from './reasons.ts';
-import { exceptionFor, pathVerdicts, type PathVerdict } from './paths.ts';
+import { exceptionFor, keptByPath, pathVerdicts, type PathVerdict } from './paths.ts';
 
 export { FORGET_AFTER_MS, NOMINAL_RPS_PER_ENDPOINT } from './params.ts';
 
@@ -846,8 +846,10 @@ function located(memory: ZoneMemory, loc: Locality): ZoneMemory {
 /** What the panic rule reads of a candidate. */
 function panicInput(c: Candidate, p: Params): PanicInput {
   const counted = c.stats !== undefined && c.zone?.alive === true && !c.zone.drained && !p.drained.has(c.name);
+  // A zone some source keeps by its healthy path is serving capacity, not lost (see paths.ts).
+  const eligible = c.eligible || keptByPath(c.paths);
   return {
-    counted, eligible: c.eligible, holding: c.memory.status === 'holding',
+    counted, eligible, holding: !eligible && c.memory.status === 'holding',
     healthyEndpoints: c.stats?.healthyEndpoints ?? 0, totalEndpoints: c.stats?.totalEndpoints ?? 0, capacity: c.cap,
   };
 }

@@ -79,19 +79,30 @@ function target(r: EngineResult, source: string, dest: string): { basisPoints: n
 }
 
 const cut = evidence({ 'us-east-1a': { fail: 120 }, 'us-east-1b': { fail: 100 }, 'europe-west1-b': { ok: 120 } });
+/** The same cut while europe-west1-b's own clients sent too little to judge: nobody sees the zone healthy. */
+const cutQuiet = evidence({ 'us-east-1a': { fail: 120 }, 'us-east-1b': { fail: 100 }, 'europe-west1-b': { ok: 10 } });
 
 test('a destination healthy from its own zone but unreachable from the others stays for its own zone only', () => {
-  const [r] = rounds([{ snap: world({ callers: cut }), now: 0 }]);
+  // A fourth zone hosts no copy and never called it: it has no evidence of its own.
+  const snap = world({ callers: cut });
+  const withFourth: FederationSnapshot = { zones: [...snap.zones, zone('aws/us-west-2/us-west-2a', undefined)] };
+  const [r] = rounds([{ snap: withFourth, now: 0 }], { failover: { priority: ['cloud'] } });
   const own = target(r!, 'europe-west1-b', 'europe-west1-b');
   assert.equal(own.basisPoints, 10000, 'europe-west1-b keeps its own catalog');
   assert.match(own.reason, /healthy as seen from europe-west1-b \(0% errors of 120\), although callers in us-east-1a, us-east-1b see 100% errors: a path failure/);
   for (const src of ['us-east-1a', 'us-east-1b']) {
     const t = target(r!, src, 'europe-west1-b');
     assert.equal(t.basisPoints, 0, `${src} moves off europe-west1-b`);
-    assert.match(t.reason, /^out — error rate 65% > ejection 5% \(seen by callers in europe-west1-b, us-east-1a, us-east-1b\)/);
+    assert.equal(t.reason, `out — error rate 100% > ejection 5% seen from ${src} (a path failure: other callers may reach it)`);
   }
-  // The destination's own verdict is still the callers' sum: the exception is per source.
-  assert.equal(r!.verdicts.find((v) => v.zone === 'europe-west1-b')!.eligible, false);
+  // A source that reaches it proves the zone serves: its own verdict stays eligible, and a source without evidence of
+  // its own keeps it (as standby here) instead of judging it by the others' cut paths.
+  assert.equal(r!.verdicts.find((v) => v.zone === 'europe-west1-b')!.eligible, true);
+  assert.match(target(r!, 'us-west-2a', 'europe-west1-b').reason, /^standby/);
+  // With nobody seeing it healthy, the sums decide, for every source: out.
+  const [q] = rounds([{ snap: world({ callers: cutQuiet }), now: 0 }]);
+  assert.equal(q!.verdicts.find((v) => v.zone === 'europe-west1-b')!.eligible, false);
+  for (const src of ['us-east-1a', 'us-east-1b', 'europe-west1-b']) assert.equal(target(q!, src, 'europe-west1-b').basisPoints, 0);
 });
 
 test('a source whose own path fails loses a destination that serves every other caller fine', () => {
@@ -175,19 +186,21 @@ test('a path that failed is held down for its source, and a new failure restarts
 test('a zone kept by its own path stays through the other callers\' hold-down, but a served failure holds it down for everyone', () => {
   const quiet = evidence({ 'europe-west1-b': { ok: 120 } });
   const r = rounds([
-    { snap: world({ callers: cut }), now: 0 },
-    // The aws callers stopped sending: the zone is held down for them; europe-west1-b never lost it.
+    // Out on the callers' evidence (europe-west1-b's own clients sent too little to judge) ...
+    { snap: world({ callers: cutQuiet }), now: 0 },
+    // ... then europe-west1-b's clients reach it fine while the aws callers have stopped sending.
     { snap: world({ callers: quiet }), now: 3000 },
     { snap: world({ callers: quiet }), now: 10_000 },
     { snap: world({ callers: quiet }), now: 13_000 },
   ]);
-  assert.equal(target(r[1]!, 'europe-west1-b', 'europe-west1-b').basisPoints, 10000);
-  assert.match(target(r[1]!, 'europe-west1-b', 'europe-west1-b').reason, /although it is held down for other callers \(was out: error rate 65%/);
+  // Back at once for its own zone (no hold-down: its own path never failed), by maxStep from the 0 bp of round 0.
+  assert.equal(target(r[1]!, 'europe-west1-b', 'europe-west1-b').basisPoints, 1000);
+  assert.match(target(r[1]!, 'europe-west1-b', 'europe-west1-b').reason, /^tier 0 .*healthy as seen from europe-west1-b \(0% errors of 120\), although it is held down for other callers \(was out: error rate 96%.*; damped: moving to 10000 bp by at most 1000\/round$/);
   assert.match(target(r[2]!, 'us-east-1a', 'europe-west1-b').reason, /^held down — healthy for 7s of 10s/);
   assert.equal(target(r[2]!, 'us-east-1a', 'europe-west1-b').basisPoints, 0);
-  assert.equal(target(r[2]!, 'europe-west1-b', 'europe-west1-b').basisPoints, 10000);
+  assert.equal(target(r[2]!, 'europe-west1-b', 'europe-west1-b').basisPoints, 2000, 'still held down for the others, kept for its own zone');
   // Readmitted for everyone: the exception ends and the reason is the plain one.
-  assert.equal(target(r[3]!, 'europe-west1-b', 'europe-west1-b').reason, 'tier 0 (same zone): nearest tier has room, 10% utilised (target 80%)');
+  assert.match(target(r[3]!, 'europe-west1-b', 'europe-west1-b').reason, /^tier 0 \(same zone\): nearest tier has room, 10% utilised \(target 80%\); damped: moving to 10000 bp/);
   const served = rounds([
     { snap: world({ callers: quiet, successes: 50, errors: { ...CLEAN, http5xx: 50 } }), now: 0 },
     { snap: world({ callers: quiet }), now: 3000 },
@@ -252,7 +265,7 @@ test('a new leader resumes path hold-downs and zones kept by their own path from
   const quiet = evidence({ 'us-east-1b': { ok: 500 }, 'europe-west1-b': { ok: 500 } });
   const policies = policy({ holdDown: '10s', slowStart: '0s', failover: { priority: [] } });
   const steps = [
-    { snap: world({ callers: cut }), now: 0 },
+    { snap: world({ callers: cutQuiet }), now: 0 },
     { snap: world({ callers: bad }), now: 1000 },
     { snap: world({ callers: quiet }), now: 2000 },
     { snap: world({ callers: quiet }), now: 5000 },
@@ -284,4 +297,21 @@ test('a new leader resumes path hold-downs and zones kept by their own path from
     'europe-west1-b', 'holding', true,
     { 'us-east-1a': { status: 'holding', since: 2000, outReason: why('us-east-1a') }, 'us-east-1b': { status: 'holding', since: 1000, outReason: why('us-east-1b') } },
   ]]);
+});
+
+test('zones kept by their own paths are capacity, not lost: a partition alone does not cause panic', () => {
+  // Each side's copy went out on the other side's failures (its own clients sent too little to judge) and is held down;
+  // now each side reaches its own copy fine. Panic would spread both rows over the cut.
+  const snap = (a: CallerEvidence, e: CallerEvidence): FederationSnapshot => ({
+    zones: [zone(A, stats({ capacityRps: 1000, callers: a }), { demand: 100 }), zone(E, stats({ capacityRps: 1000, callers: e }), { demand: 100 })],
+  });
+  const r = rounds([
+    { snap: snap(evidence({ 'us-east-1a': { ok: 5 }, 'europe-west1-b': { fail: 100 } }), evidence({ 'us-east-1a': { fail: 100 }, 'europe-west1-b': { ok: 5 } })), now: 0 },
+    { snap: snap(evidence({ 'us-east-1a': { ok: 100 } }), evidence({ 'europe-west1-b': { ok: 100 } })), now: 2000 },
+  ], { maxStep: 10000 });
+  assert.equal(r[0]!.tables.get(SVC)!.rows[0]!.panic, true, 'both out for everyone: panic');
+  for (const row of r[1]!.tables.get(SVC)!.rows) assert.equal(row.panic, false, `${row.sourceZone}: no panic`);
+  assert.equal(target(r[1]!, 'europe-west1-b', 'europe-west1-b').basisPoints, 10000);
+  assert.equal(target(r[1]!, 'us-east-1a', 'us-east-1a').basisPoints, 10000);
+  assert.match(target(r[1]!, 'us-east-1a', 'europe-west1-b').reason, /^held down — healthy for 0ms of 10s/);
 });

@@ -12,7 +12,11 @@ export interface PathVerdict {
 
 /** The path verdicts of one destination, and the path memory it carries to the next round. */
 export interface PathResult {
-  /** Sorted by source; only sources for which the destination's eligibility differs from its own verdict. */
+  /**
+   * Sorted by source: sources for which the destination's eligibility differs from its own verdict, and sources with a
+   * healthy path to a destination eligible for all while other callers' evidence is bad (same eligibility, their own
+   * reason).
+   */
   readonly exceptions: readonly PathVerdict[];
   /** Absent when no path is out or held down. */
   readonly paths: Readonly<Record<string, PathMemory>> | undefined;
@@ -50,6 +54,19 @@ export function judgeOwn(ev: SourceEvidence | undefined, rules: HealthRules): Ow
   return { kind: 'healthy', rate, requests: ev.successes + e.http5xx + e.connectFailure + e.timeout + e.reset };
 }
 
+/** The other callers' evidence (every caller but `source`) would put the zone out: their error rate or ejection quorum. */
+function othersBad(c: CallerEvidence | undefined, source: string, own: SourceEvidence | undefined, rules: HealthRules): boolean {
+  if (c === undefined) return false;
+  const errs = (x: { readonly errors: { readonly http5xx: number; readonly connectFailure: number; readonly timeout: number; readonly reset: number } }): number =>
+    x.errors.http5xx + x.errors.connectFailure + x.errors.timeout + x.errors.reset;
+  const errors = errs(c) - (own ? errs(own) : 0);
+  const successes = c.successes - (own ? own.successes : 0);
+  const rate = errorRate({ http5xx: errors, connectFailure: 0, timeout: 0, reset: 0 }, successes, rules);
+  if (rate !== undefined && rate > rules.errorRate) return true;
+  const ejecting = (c.sidecarsEjectingAll ?? 0) - (own ? own.sidecarsEjectingAll : 0);
+  return ejectionQuorum(ejecting, (c.sidecarsKnowing ?? 0) - (own ? own.sidecarsKnowing : 0));
+}
+
 /** What the other callers (every caller but `source`) saw, for the reason of a destination kept by its own path. */
 function othersText(c: CallerEvidence | undefined, source: string, own: SourceEvidence | undefined, status: string, outReason: string | undefined): string {
   if (c === undefined || status === 'holding') return `it is held down for other callers (was out: ${outReason ?? 'unknown'})`;
@@ -72,7 +89,8 @@ function othersText(c: CallerEvidence | undefined, source: string, own: SourceEv
  *   the destination serves others fine; when its evidence stops being bad the path is held down for holdDown, then
  *   the entry is dropped (no slow start: the destination kept serving others, so only this source's share returns);
  * - a source whose own evidence is healthy keeps a destination that is out (or held down) on the other callers'
- *   evidence alone (`memory.byCallers`): a partition from them is not a failure of the destination;
+ *   evidence alone (`memory.byCallers`): a partition from them is not a failure of the destination (while a source
+ *   sees it healthy the sums do not put it out at all, see callersHealth; its reason still says others fail);
  * - every other source follows the destination's own verdict (the summed evidence).
  * Invariants: an exception never makes eligible a destination whose core health is bad; a destination out for a
  * source stays out for holdDown after the source's evidence stops being bad; only sources with own evidence or a
@@ -118,9 +136,13 @@ export function pathVerdicts(
       (paths ??= {})[source] = { status: 'holding', since, outReason: was.outReason };
       eligible = false;
       reason = `held down — path from ${source} healthy for ${duration(now - since)} of ${duration(holdDownMs)} (was out: ${was.outReason})`;
-    } else if (own.kind === 'healthy' && byCallers) {
+    } else if (own.kind === 'healthy' && (byCallers || (adm.eligible && othersBad(stats.callers, source, ev, rules)))) {
+      // Kept although out for others on their evidence alone, or (eligible for all) said why while others fail.
       eligible = true;
-      reason = `healthy as seen from ${source} (${percent(own.rate)} errors of ${own.requests}), although ${othersText(stats.callers, source, ev, adm.memory.status, adm.memory.outReason)}: a path failure`;
+      const also = adm.eligible && adm.reason !== '' ? `; ${adm.reason}` : '';
+      reason = `healthy as seen from ${source} (${percent(own.rate)} errors of ${own.requests}), although ${othersText(stats.callers, source, ev, adm.memory.status, adm.memory.outReason)}: a path failure${also}`;
+      exceptions.push({ source, eligible, reason });
+      continue;
     } else {
       continue;
     }
@@ -135,6 +157,15 @@ export function pathVerdicts(
  */
 export function isPathReason(reason: string): boolean {
   return reason.includes(PATH_FAILURE) || reason.startsWith('held down — path from ') || reason.includes(': a path failure');
+}
+
+/**
+ * Whether some source keeps the zone by its own healthy path: the panic rule counts such a zone as eligible capacity
+ * (it serves; only some paths to it are cut), so a partition alone never makes panic send traffic over the cut.
+ */
+export function keptByPath(exceptions: readonly PathVerdict[]): boolean {
+  for (const x of exceptions) if (x.eligible) return true;
+  return false;
 }
 
 /** The exception of `source` in a sorted list, if any. */
