@@ -61,16 +61,3 @@ test('a zone whose agent is lost stays in while callers see it serve, for the gr
   const oldErrors: ServiceStats = { ...stats(serving), successes: 0, errors: { ...CLEAN, http5xx: 100 } };
   assert.equal(zoneHealth(lost(1000), oldErrors, false, RULES).healthy, true);
 });
-
-test("callers' sums put a zone out only while no source with enough evidence of its own reaches it fine", () => {
-  const own = (zone: string, ok: number, fail: number, knowing = 0, ejecting = 0) => ({ zone, requests: ok + fail, successes: ok, errors: { ...CLEAN, connectFailure: fail }, sidecarsKnowing: knowing, sidecarsEjectingAll: ejecting });
-  const sum = (bySource: ReturnType<typeof own>[]): CallerEvidence => ({
-    requests: bySource.reduce((n, x) => n + x.requests, 0), successes: bySource.reduce((n, x) => n + x.successes, 0),
-    errors: { ...CLEAN, connectFailure: bySource.reduce((n, x) => n + x.errors.connectFailure, 0) }, sources: bySource.map((x) => x.zone),
-    sidecarsKnowing: bySource.reduce((n, x) => n + x.sidecarsKnowing, 0), sidecarsEjectingAll: bySource.reduce((n, x) => n + x.sidecarsEjectingAll, 0), bySource,
-  });
-  assert.equal(zoneHealth(live, stats(sum([own('a1', 0, 200), own('b1', 50, 0)])), false, RULES).healthy, true, 'b1 reaches it: a path failure from a1');
-  assert.equal(zoneHealth(live, stats(sum([own('a1', 0, 200), own('b1', 10, 0)])), false, RULES).healthy, false, 'b1 sent too little to judge');
-  assert.equal(zoneHealth(live, stats(sum([own('a1', 0, 200), own('b1', 50, 0, 2, 2)])), false, RULES).healthy, false, "b1's own sidecars eject it");
-  assert.equal(zoneHealth(live, stats(sum([own('a1', 0, 200), own('b1', 50, 10)])), false, RULES).healthy, false, 'b1 sees 17% errors');
-});

@@ -1,5 +1,5 @@
 // Zone eligibility for one service: the health test and the hysteresis state machine (out fast, hold-down, slow start).
-import type { CallerEvidence, ErrorCounts, ServiceStats, SourceEvidence, ZoneMemory } from './types.ts';
+import type { CallerEvidence, ErrorCounts, ServiceStats, ZoneMemory } from './types.ts';
 
 /** A readmitted zone starts at this fraction of its capacity, so it gets some traffic to prove itself. */
 export const SLOW_START_FLOOR = 0.1;
@@ -90,13 +90,11 @@ export function coreHealth(
 
 /**
  * The callers' evidence, summed over every caller zone: the error rate they saw (including connect failures and
- * resets its endpoints never see), then their outlier ejection. A source that reaches the zone fine (healthyPath)
- * proves the zone serves: the others' failures are then failures of their paths, judged per source (paths.ts), not
- * of the zone, so the sums put it out only when no source with enough evidence of its own sees it healthy.
+ * resets its endpoints never see), then their outlier ejection. What one source saw of its own path is judged apart,
+ * per source (paths.ts).
  */
 export function callersHealth(c: CallerEvidence | undefined, rules: HealthRules): Health {
   if (c === undefined) return HEALTHY;
-  if (c.bySource !== undefined) for (const ev of c.bySource) if (healthyPath(ev, rules)) return HEALTHY;
   const seen = errorRate(c.errors, c.successes, rules);
   if (seen !== undefined && seen > rules.errorRate) {
     const who = c.sources.length > 0 ? ` in ${c.sources.join(', ')}` : '';
@@ -110,15 +108,6 @@ export function callersHealth(c: CallerEvidence | undefined, rules: HealthRules)
     return { healthy: false, byCallers: true, reason: `every endpoint ejected by the outlier detection of ${ejecting} of ${c.sidecarsKnowing ?? ejecting} caller sidecars${who}` };
   }
   return HEALTHY;
-}
-
-/**
- * One source's own evidence says its path to the zone is healthy: minRequests requests in the window, an error rate
- * at or under the threshold, and no ejection quorum among its own sidecars.
- */
-export function healthyPath(ev: SourceEvidence, rules: HealthRules): boolean {
-  const rate = errorRate(ev.errors, ev.successes, rules);
-  return rate !== undefined && rate <= rules.errorRate && !ejectionQuorum(ev.sidecarsEjectingAll, ev.sidecarsKnowing);
 }
 
 /** At least half the caller sidecars that know a zone ejected every endpoint of it. */

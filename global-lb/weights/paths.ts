@@ -89,8 +89,8 @@ function othersText(c: CallerEvidence | undefined, source: string, own: SourceEv
  *   the destination serves others fine; when its evidence stops being bad the path is held down for holdDown, then
  *   the entry is dropped (no slow start: the destination kept serving others, so only this source's share returns);
  * - a source whose own evidence is healthy keeps a destination that is out (or held down) on the other callers'
- *   evidence alone (`memory.byCallers`): a partition from them is not a failure of the destination (while a source
- *   sees it healthy the sums do not put it out at all, see callersHealth; its reason still says others fail);
+ *   evidence alone (`memory.byCallers`): a partition from them is not a failure of the destination; a source with a
+ *   healthy path to a destination eligible for all is told so when the other callers' evidence is bad;
  * - every other source follows the destination's own verdict (the summed evidence).
  * Invariants: an exception never makes eligible a destination whose core health is bad; a destination out for a
  * source stays out for holdDown after the source's evidence stops being bad; only sources with own evidence or a
