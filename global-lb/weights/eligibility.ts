@@ -98,7 +98,13 @@ export function callersHealth(c: CallerEvidence | undefined, rules: HealthRules)
   const seen = errorRate(c.errors, c.successes, rules);
   if (seen !== undefined && seen > rules.errorRate) {
     const who = c.sources.length > 0 ? ` in ${c.sources.join(', ')}` : '';
-    return { healthy: false, byCallers: true, reason: `error rate ${percent(seen)} > ejection ${percent(rules.errorRate)} (seen by callers${who})` };
+    const reason = `error rate ${percent(seen)} > ejection ${percent(rules.errorRate)} (seen by callers${who})`;
+    // Mostly 5xx: the zone answered with errors, which is no path failure, so no healthy path may keep it (a source's
+    // own window can still be under the threshold while a failure starts). Transport failures (connect, timeout,
+    // reset) are what a cut path looks like.
+    const e = c.errors;
+    const transport = e.connectFailure + e.timeout + e.reset;
+    return transport * 2 >= transport + e.http5xx ? { healthy: false, byCallers: true, reason } : { healthy: false, reason };
   }
   // Outlier ejection: callers stop sending to a zone they ejected, so its error rate soon has too few requests to
   // judge. While at least half the caller sidecars that know the zone have ejected every endpoint, it stays out.

@@ -14,6 +14,8 @@ const RULES = { errorRate: 0.05, minRequests: 20 };
 interface Own {
   readonly ok?: number;
   readonly fail?: number;
+  /** 5xx answers (the zone answered with errors), apart from the connect failures of `fail`. */
+  readonly http5xx?: number;
   readonly knowing?: number;
   readonly ejecting?: number;
 }
@@ -22,12 +24,12 @@ interface Own {
 function evidence(per: Record<string, Own>): CallerEvidence {
   const bySource: SourceEvidence[] = Object.entries(per)
     .sort(([a], [b]) => (a < b ? -1 : 1))
-    .map(([zone, o]) => ({ zone, requests: (o.ok ?? 0) + (o.fail ?? 0), successes: o.ok ?? 0, errors: { ...CLEAN, connectFailure: o.fail ?? 0 }, sidecarsKnowing: o.knowing ?? 0, sidecarsEjectingAll: o.ejecting ?? 0 }));
+    .map(([zone, o]) => ({ zone, requests: (o.ok ?? 0) + (o.fail ?? 0) + (o.http5xx ?? 0), successes: o.ok ?? 0, errors: { ...CLEAN, connectFailure: o.fail ?? 0, http5xx: o.http5xx ?? 0 }, sidecarsKnowing: o.knowing ?? 0, sidecarsEjectingAll: o.ejecting ?? 0 }));
   const sum = (f: (x: SourceEvidence) => number) => bySource.reduce((n, x) => n + f(x), 0);
   return {
     requests: sum((x) => x.requests),
     successes: sum((x) => x.successes),
-    errors: { ...CLEAN, connectFailure: sum((x) => x.errors.connectFailure) },
+    errors: { ...CLEAN, connectFailure: sum((x) => x.errors.connectFailure), http5xx: sum((x) => x.errors.http5xx) },
     sources: bySource.filter((x) => x.requests > 0).map((x) => x.zone),
     sidecarsKnowing: sum((x) => x.sidecarsKnowing),
     sidecarsEjectingAll: sum((x) => x.sidecarsEjectingAll),
@@ -311,4 +313,20 @@ test('zones kept by their own paths are capacity, not lost: a partition alone do
   assert.equal(target(r[1]!, 'europe-west1-b', 'europe-west1-b').basisPoints, 10000);
   assert.equal(target(r[1]!, 'us-east-1a', 'us-east-1a').basisPoints, 10000);
   assert.match(target(r[1]!, 'us-east-1a', 'europe-west1-b').reason, /^held down — healthy for 0ms of 10s/);
+});
+
+test('a zone answering 5xx is out for every caller, even one whose own window is still under the threshold', () => {
+  // The failure has just begun: us-east-1a's window still holds mostly answers from before it (4 of 104 failed).
+  const answering = evidence({ 'us-east-1a': { ok: 100, http5xx: 4 }, 'us-east-1b': { ok: 20, http5xx: 20 } });
+  const [r] = rounds([{ snap: world({ callers: answering }), now: 0 }]);
+  for (const src of ['us-east-1a', 'us-east-1b', 'europe-west1-b']) {
+    const t = target(r!, src, 'europe-west1-b');
+    assert.equal(t.basisPoints, 0, `out for ${src}`);
+    assert.match(t.reason, /^out — error rate 17% > ejection 5% \(seen by callers in us-east-1a, us-east-1b\)/);
+  }
+  // The same numbers as transport failures (connect failures: what a cut path looks like) are a path failure.
+  const cutOff = evidence({ 'us-east-1a': { ok: 100, fail: 4 }, 'us-east-1b': { ok: 20, fail: 20 } });
+  const [q] = rounds([{ snap: world({ callers: cutOff }), now: 0 }], { failover: { priority: [] } });
+  assert.ok(target(q!, 'us-east-1a', 'europe-west1-b').basisPoints > 0, 'kept by us-east-1a\'s healthy path');
+  assert.equal(target(q!, 'us-east-1b', 'europe-west1-b').basisPoints, 0);
 });
