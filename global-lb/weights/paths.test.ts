@@ -257,6 +257,9 @@ test('own evidence: unknown below minRequests, bad above the threshold or by its
   assert.equal(judgeOwn(own({ knowing: 2, ejecting: 1 }), RULES).kind, 'bad', 'half of its own sidecars');
   assert.equal(judgeOwn(own({ ok: 100, knowing: 3, ejecting: 1 }), RULES).kind, 'healthy', 'a minority of its sidecars');
   assert.equal(judgeOwn(own({ ok: 100, knowing: 2, ejecting: 2 }), RULES).kind, 'bad', 'its sidecars eject every endpoint');
+  assert.equal(judgeOwn(own({ ok: 18, http5xx: 2 }), RULES).kind, 'unknown', '5xx answers are the zone\'s, not the path\'s');
+  assert.equal(judgeOwn(own({ ok: 18, http5xx: 2, knowing: 1, ejecting: 1 }), RULES).kind, 'unknown', 'ejected after 5xx answers: the zone\'s too');
+  assert.equal(judgeOwn(own({ ok: 100, http5xx: 1 }), RULES).kind, 'healthy');
 });
 
 test('a new leader resumes path hold-downs and zones kept by their own path from the stored record', () => {
@@ -324,6 +327,12 @@ test('a zone answering 5xx is out for every caller, even one whose own window is
     assert.equal(t.basisPoints, 0, `out for ${src}`);
     assert.match(t.reason, /^out — error rate 17% > ejection 5% \(seen by callers in us-east-1a, us-east-1b\)/);
   }
+  // A source whose own calls get 5xx answers above the threshold while the sums are under it: the zone answered, so
+  // that is no path verdict; the source follows the sums like everyone else (here: still in).
+  const early = evidence({ 'us-east-1a': { ok: 1000 }, 'us-east-1b': { ok: 20, http5xx: 20 } });
+  const [e] = rounds([{ snap: world({ callers: early }), now: 0 }], { failover: { priority: [] } });
+  assert.ok(target(e!, 'us-east-1b', 'europe-west1-b').basisPoints > 0);
+  assert.equal(e!.state.services[SVC]!.zones['europe-west1-b']!.paths, undefined);
   // The same numbers as transport failures (connect failures: what a cut path looks like) are a path failure.
   const cutOff = evidence({ 'us-east-1a': { ok: 100, fail: 4 }, 'us-east-1b': { ok: 20, fail: 20 } });
   const [q] = rounds([{ snap: world({ callers: cutOff }), now: 0 }], { failover: { priority: [] } });

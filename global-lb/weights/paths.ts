@@ -38,11 +38,16 @@ const UNKNOWN: OwnVerdict = Object.freeze({ kind: 'unknown' });
 /**
  * Judges one source's own evidence with the destination-wide rules: bad when its error rate is above the threshold
  * (from minRequests requests) or at least half of its own sidecars that know the destination ejected every endpoint;
- * healthy when it has minRequests requests under the threshold and no such ejection; otherwise unknown.
+ * healthy when it has minRequests requests under the threshold and no such ejection; otherwise unknown. Errors that
+ * are mostly 5xx answers are never a path verdict (unknown): the zone answered, and its answers are judged by the sums.
  */
 export function judgeOwn(ev: SourceEvidence | undefined, rules: HealthRules): OwnVerdict {
   if (ev === undefined) return UNKNOWN;
   const rate = errorRate(ev.errors, ev.successes, rules);
+  // Mostly 5xx: the zone answered with errors. That is evidence about the zone, which the callers' sums judge for every
+  // source alike, not about this source's path.
+  const e = ev.errors;
+  if (e.http5xx > e.connectFailure + e.timeout + e.reset) return rate !== undefined && rate <= rules.errorRate && !ejectionQuorum(ev.sidecarsEjectingAll, ev.sidecarsKnowing) ? healthy(ev, rate) : UNKNOWN;
   if (rate !== undefined && rate > rules.errorRate) {
     return { kind: 'bad', reason: `error rate ${percent(rate)} > ejection ${percent(rules.errorRate)} seen from ${ev.zone} ${PATH_FAILURE}` };
   }
@@ -50,6 +55,10 @@ export function judgeOwn(ev: SourceEvidence | undefined, rules: HealthRules): Ow
     return { kind: 'bad', reason: `every endpoint ejected by the outlier detection of ${ev.sidecarsEjectingAll} of ${ev.sidecarsKnowing} sidecars in ${ev.zone} ${PATH_FAILURE}` };
   }
   if (rate === undefined) return UNKNOWN;
+  return healthy(ev, rate);
+}
+
+function healthy(ev: SourceEvidence, rate: number): OwnVerdict {
   const e = ev.errors;
   return { kind: 'healthy', rate, requests: ev.successes + e.http5xx + e.connectFailure + e.timeout + e.reset };
 }
