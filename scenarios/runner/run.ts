@@ -190,16 +190,17 @@ async function waitSteadyBefore(r: Run, s: Scenario): Promise<boolean> {
 
 /**
  * After rollback: how long until every probe holds and keeps holding for one probe window; null when not within
- * `steady.after`. The first passing round must be judged on traffic after the rollback began (its window starts there).
+ * `steady.after`. Only rounds evaluated after the rollback ended count.
  */
 async function waitSteadyAgain(r: Run, s: Scenario): Promise<number | null> {
   const start = rel(r);
   let firstOk: number | undefined;
   const deadline = Date.now() + s.steady.after + s.steady.window;
   let seen = -1;
-  while (Date.now() < deadline && !(r.aborted && r.abort.signal.aborted && r.aborted.reason.startsWith('the runner was signalled'))) {
+  // A signalled runner stops waiting (a stop condition does not: the steady state is still worth measuring).
+  while (Date.now() < deadline && !r.o.signal.aborted) {
     const l = r.latest;
-    if (l && l.atMs !== seen && l.atMs - s.steady.window >= start - s.steady.window) {
+    if (l && l.atMs !== seen && l.atMs >= start) {
       seen = l.atMs;
       if (!l.allOk) firstOk = undefined;
       else {
