@@ -26,19 +26,24 @@ function startStaticAgent(dir: string, intervalMs: number) {
   });
 }
 
-test('health checks mark an endpoint unhealthy after the threshold and healthy again after recovery', async (t) => {
-  let healthy = true;
+/** A probe target on a free port answering `answer(path)`, counting probes, and a temp dir for the agent; both closed after the test. */
+async function probeTarget(t: { after(fn: () => unknown): void }, answer: (path: string) => number): Promise<{ port: number; dir: string; probes(): number }> {
   let probes = 0;
   const app = createServer((req, res) => {
     probes++;
-    res.statusCode = req.url === '/healthz' && healthy ? 200 : 503;
+    res.statusCode = answer(req.url ?? '/');
     res.end();
   });
   await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
   t.after(() => new Promise<void>((r) => { app.closeAllConnections(); app.close(() => r()); }));
-  const port = (app.address() as AddressInfo).port;
   const dir = mkdtempSync(join(tmpdir(), 'meshfed-agent-hc-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return { port: (app.address() as AddressInfo).port, dir, probes: () => probes };
+}
+
+test('health checks mark an endpoint unhealthy after the threshold and healthy again after recovery', async (t) => {
+  let healthy = true;
+  const { port, dir, probes } = await probeTarget(t, (path) => (path === '/healthz' && healthy ? 200 : 503));
   // The second endpoint has nothing listening: refused connections count as failures.
   writeFileSync(join(dir, 's.yaml'), `services:\n  - namespace: shop\n    name: cart\n    healthCheckPath: /healthz\n    endpoints: ["127.0.0.1:${port}", "127.0.0.1:1"]\n`);
   const a = await startStaticAgent(dir, 100);
@@ -47,24 +52,16 @@ test('health checks mark an endpoint unhealthy after the threshold and healthy a
   t.after(() => sc.close());
   await until('dead endpoint out', () => sc.endpoints('a1', 'cart').join() === `127.0.0.1:${port},127.0.0.1:1!`);
   healthy = false;
-  const before = probes;
+  const before = probes();
   await until('failing endpoint out', () => sc.endpoints('a1', 'cart').includes(`127.0.0.1:${port}!`));
-  assert.ok(probes - before >= 3, `went out after ${probes - before} probes (threshold 3)`);
+  assert.ok(probes() - before >= 3, `went out after ${probes() - before} probes (threshold 3)`);
   healthy = true;
   await until('back in', () => sc.endpoints('a1', 'cart').includes(`127.0.0.1:${port}`));
 });
 
 test('a service\'s own health-check settings and a per-endpoint probe port: probed fast on another port than it serves on', async (t) => {
   let healthy = true;
-  const app = createServer((req, res) => {
-    res.statusCode = req.url === '/ready' && healthy ? 200 : 503;
-    res.end();
-  });
-  await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
-  t.after(() => new Promise<void>((r) => { app.closeAllConnections(); app.close(() => r()); }));
-  const port = (app.address() as AddressInfo).port;
-  const dir = mkdtempSync(join(tmpdir(), 'meshfed-agent-hc-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const { port, dir } = await probeTarget(t, (path) => (path === '/ready' && healthy ? 200 : 503));
   // The endpoint's own port has nothing listening (like an mTLS inbound a plain probe cannot pass): only the probe
   // port says how it is. The agent's interval is a minute, so only the service's 100 ms gets it out in time.
   writeFileSync(join(dir, 's.yaml'), `services:\n  - namespace: shop\n    name: cart\n    healthCheckPath: /ready\n    healthCheck: { interval: 100ms, unhealthyThreshold: 2, healthyThreshold: 1 }\n    endpoints: [{ address: "127.0.0.1:1", healthCheckPort: ${port} }]\n`);
@@ -81,28 +78,18 @@ test('a service\'s own health-check settings and a per-endpoint probe port: prob
 
 test('the start-up grace: an endpoint that never passed is not taken out by failures until initialDelay; once it passed, failures count', async (t) => {
   let status = 503;
-  let probes = 0;
-  const app = createServer((_req, res) => {
-    probes++;
-    res.statusCode = status;
-    res.end();
-  });
-  await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
-  t.after(() => new Promise<void>((r) => { app.closeAllConnections(); app.close(() => r()); }));
-  const port = (app.address() as AddressInfo).port;
-  const dir = mkdtempSync(join(tmpdir(), 'meshfed-agent-hc-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const { port, dir, probes } = await probeTarget(t, () => status);
   writeFileSync(join(dir, 's.yaml'), `services:\n  - namespace: shop\n    name: cart\n    healthCheckPath: /ready\n    healthCheck: { interval: 100ms, unhealthyThreshold: 2, healthyThreshold: 1, initialDelay: 60s }\n    endpoints: ["127.0.0.1:${port}"]\n`);
   const a = await startStaticAgent(dir, 60_000);
   t.after(() => a.stop());
   const sc = new TestSidecar(a.relayPort);
   t.after(() => sc.close());
   await until('relayed', () => sc.endpoints('a1', 'cart').length === 1);
-  await until('five failed probes', () => probes >= 5);
+  await until('five failed probes', () => probes() >= 5);
   assert.deepEqual(sc.endpoints('a1', 'cart'), [`127.0.0.1:${port}`], 'still healthy: in its start-up grace, never passed');
   status = 200;
-  const passedAt = probes;
-  await until('a passed probe', () => probes > passedAt + 1);
+  const passedAt = probes();
+  await until('a passed probe', () => probes() > passedAt + 1);
   status = 503;
   await until('out after two failed probes, the grace over', () => sc.endpoints('a1', 'cart').join() === `127.0.0.1:${port}!`);
 });
