@@ -80,7 +80,7 @@ steady:
   probes: [{ kind: success, min: 0.95 }]
 `;
 
-test('a failed expectation and a fault that matched no request: the run fails visibly, and rollback still clears the rule', { skip, timeout: 300_000 }, async () => {
+test('a failed expectation and a fault that matched no request: the run fails visibly, and rollback still clears the rule (with a pause and a restart beside it)', { skip, timeout: 300_000 }, async () => {
   const name = 'rt-vacuous';
   const run = await chaos(name, `${header(name)}
 faults:
@@ -91,6 +91,8 @@ faults:
     headers: { x-chaos-never: "1" }
     abort: { status: 503 }
     duration: 5s
+  - { id: freeze, kind: process, target: { role: global-lb-follower }, action: pause, duration: 4s }
+  - { id: bounce, kind: process, target: agent-us-east-1b, action: restart, duration: 3s }
 expect:
   - { name: impossible, kind: share, fault: never-matches, service: catalog, zone: us-east-1a, max: 0, within: 1s }
 `);
@@ -106,6 +108,13 @@ expect:
   assert.equal(impossible.ok, false);
   assert.match(impossible.measured, /never/);
   assert.ok(fault.events.find((e) => e.what === 'cleared')?.ok, 'the rule was removed and checked gone');
+  // The other process actions, alongside: SIGSTOP of the follower found at run time, and a restart by the supervisor.
+  for (const [id, effect] of [['freeze', /stopped \(state T\)/], ['bounce', /restarted with a new pid/]] as const) {
+    const f = j.faults.find((x) => x.id === id)!;
+    assert.match(f.events.find((e) => e.what === 'effect' && e.ok)?.detail ?? JSON.stringify(f.events), effect);
+    assert.ok(f.events.find((e) => e.what === 'cleared')?.ok, `${id} cleared: ${JSON.stringify(f.events)}`);
+  }
+  assert.match(j.faults.find((x) => x.id === 'freeze')!.target, /^global-lb-\d$/);
   assertRolledBack(run, name);
 });
 
