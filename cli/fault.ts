@@ -26,8 +26,8 @@ const spec = {
     'state-dir': { type: 'string', value: 'DIR', description: 'where meshfed up wrote up.json', default: defaultStateDir() },
   },
   details: `set replaces the L7 rules when L7 options are given and the L4 faults when L4 options are given, and keeps
-the other part as it is (each port's fault state is read first, then PUT /faults on its admin port). An L4 change
-closes the port's open connections, so pooled flows meet it at once. clear removes both.
+the other part as it is (PATCH /faults on each admin port). An L4 change closes the port's open connections, so
+pooled flows meet it at once. clear removes both (DELETE /faults).
 Examples:
   meshfed fault set --zone us-east-1a --service frontend --to catalog --abort 503 --percent 50
   meshfed fault set --zone us-east-1a --service catalog --latency 200ms --reset-percent 10
@@ -95,12 +95,9 @@ function l4Faults(v: Values): Record<string, number> | undefined {
   return l4;
 }
 
-/** Sets one port: reads its state, replaces the parts given, PUTs the whole. */
-async function setPort(url: string, rule: Record<string, unknown> | undefined, l4: Record<string, number> | undefined) {
-  const now = await callJson('GET', `${url}/faults`);
-  if (!now.ok) return now;
-  const cur = (now.json ?? {}) as { rules?: unknown[]; l4?: unknown };
-  return callJson('PUT', `${url}/faults`, { rules: rule !== undefined ? [rule] : (cur.rules ?? []), ...(l4 !== undefined ? { l4 } : cur.l4 !== undefined ? { l4: cur.l4 } : {}) });
+/** Sets one port: PATCH /faults replaces the parts given (rules, l4) and keeps the other as it is. */
+function setPort(url: string, rule: Record<string, unknown> | undefined, l4: Record<string, number> | undefined) {
+  return callJson('PATCH', `${url}/faults`, { ...(rule !== undefined ? { rules: [rule] } : {}), ...(l4 !== undefined ? { l4 } : {}) });
 }
 
 export async function run(argv: readonly string[]): Promise<number> {

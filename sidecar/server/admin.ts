@@ -1,4 +1,4 @@
-// The admin port: /ready, /stats, /config_dump, /faults (GET/PUT/DELETE, validated) and /metrics.
+// The admin port: /ready, /stats, /config_dump, /faults (GET/PUT/PATCH/DELETE, validated) and /metrics.
 import http from 'node:http';
 import { once } from 'node:events';
 import type net from 'node:net';
@@ -90,6 +90,18 @@ export async function startAdmin(opts: { host: string; port: number; hooks: Admi
           const parsed = parseFaultsBody(text);
           if (!parsed.ok) return json(400, { code: 'MESHFED_E_CONFIG_INVALID', errors: parsed.errors });
           h.setFaults(parsed.value);
+          return json(200, h.faults());
+        }
+        case 'PATCH /faults': {
+          // Replaces only the parts given (rules, l4) and keeps the other: GET shows rules with defaults filled in
+          // (durations in ms), which PUT's schema refuses, so "change the L4 faults, keep the rules" needs this.
+          const text = await readBody(req);
+          if (text === undefined) return json(413, { error: `body larger than ${MAX_BODY} bytes` });
+          const parsed = parseFaultsBody(text);
+          if (!parsed.ok) return json(400, { code: 'MESHFED_E_CONFIG_INVALID', errors: parsed.errors });
+          const given = JSON.parse(text) as Record<string, unknown>;
+          const now = h.faults();
+          h.setFaults({ rules: 'rules' in given ? parsed.value.rules : now.rules, l4: 'l4' in given ? parsed.value.l4 : now.l4 });
           return json(200, h.faults());
         }
         case 'DELETE /faults':
