@@ -16,6 +16,8 @@
 // probed from outside: a TLS handshake with the sidecar's inbound mTLS listener shows the certificate it presents,
 // and a probe client certificate under a given root is either served (the sidecar trusts that root) or cut off.
 import { renameSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { callJson } from '../../common/http-json.ts';
+import { metricSamples } from '../runner/probes.ts';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { X509Certificate } from 'node:crypto';
@@ -259,22 +261,6 @@ async function pollUntil(ctx: FaultContext, what: string, f: () => Promise<Check
   }
 }
 
-async function httpJson(url: string): Promise<{ status: number; body: unknown }> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
-    const text = await res.text();
-    let body: unknown = text;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      // not JSON
-    }
-    return { status: res.status, body };
-  } catch (e) {
-    return { status: 0, body: (e as Error).message };
-  }
-}
-
 /**
  * Restarts a supervised component gracefully without charging its restart budget (5 in 60 s; a scenario's other
  * faults may need it): a hold without kill is placed (as `meshfed hold` does), the process gets SIGTERM, the
@@ -310,25 +296,21 @@ async function restartComponent(ctx: FaultContext, name: string, ready: () => Pr
   });
 }
 
-/** Every zone agent is connected to a global-lb (its Federation mTLS works). */
-async function agentsConnected(ctx: FaultContext): Promise<Check> {
-  const bad: string[] = [];
-  for (const z of upState(ctx).zones) {
-    const r = await httpJson(`${z.agentAdminUrl}/v1/status`);
-    const b = (r.body as { balancer?: { connected?: boolean; lastRefusal?: { code: string } | null } }).balancer;
-    if (!b?.connected) bad.push(`${z.name}: ${r.status === 0 ? 'agent down' : `not connected${b?.lastRefusal ? ` (${b.lastRefusal.code})` : ''}`}`);
-  }
-  return bad.length === 0 ? { ok: true, detail: 'every agent is connected to global-lb' } : { ok: false, detail: bad.join('; ') };
-}
-
+/** One zone's agent is connected to a global-lb (its Federation mTLS works). */
 async function agentReady(ctx: FaultContext, zone: string): Promise<Check> {
   const url = upState(ctx).zones.find((z) => z.name === zone)?.agentAdminUrl;
-  const r = await httpJson(`${url}/v1/status`);
-  const b = (r.body as { balancer?: { connected?: boolean } }).balancer;
-  return b?.connected ? { ok: true, detail: `agent-${zone} connected` } : { ok: false, detail: `agent-${zone} ${r.status === 0 ? 'down' : 'not connected to global-lb'}` };
+  const r = await callJson('GET', `${url}/v1/status`, undefined, 3000);
+  const b = (r.json as { balancer?: { connected?: boolean; lastRefusal?: { code: string } | null } } | undefined)?.balancer;
+  if (b?.connected) return { ok: true, detail: `agent-${zone} connected` };
+  return { ok: false, detail: `agent-${zone} ${r.status === 0 ? 'down' : `not connected to global-lb${b?.lastRefusal ? ` (${b.lastRefusal.code})` : ''}`}` };
 }
 
-/** Restarts the zone agents one at a time, each until it is connected again. */
+/** Every zone agent is connected to a global-lb. */
+async function agentsConnected(ctx: FaultContext): Promise<Check> {
+  const bad = (await Promise.all(upState(ctx).zones.map((z) => agentReady(ctx, z.name)))).filter((c) => !c.ok);
+  return bad.length === 0 ? { ok: true, detail: 'every agent is connected to global-lb' } : { ok: false, detail: bad.map((c) => c.detail).join('; ') };
+}
+
 async function restartAgents(ctx: FaultContext): Promise<Check> {
   const done: string[] = [];
   for (const z of upState(ctx).zones) {
@@ -344,7 +326,7 @@ async function restartBalancers(ctx: FaultContext): Promise<Check> {
   const urls = upState(ctx).adminUrls;
   for (let i = 0; i < urls.length; i++) {
     const r = await restartComponent(ctx, `global-lb-${i + 1}`, async () => {
-      const ready = await httpJson(`${urls[i]}/readyz`);
+      const ready = await callJson('GET', `${urls[i]}/readyz`);
       return ready.status === 200 ? { ok: true, detail: 'ready' } : { ok: false, detail: `global-lb-${i + 1} not ready (${ready.status})` };
     });
     if (!r.ok) return r;
@@ -358,7 +340,7 @@ async function restartBalancers(ctx: FaultContext): Promise<Check> {
 /** Every sidecar's /ready answers 200. */
 async function sidecarsReady(ctx: FaultContext): Promise<Check> {
   const targets = sidecarTargets(ctx);
-  const bad = (await Promise.all(targets.map(async (t) => ((await httpJson(`${t.adminUrl}/ready`)).status === 200 ? undefined : t.name)))).filter((x) => x !== undefined);
+  const bad = (await Promise.all(targets.map(async (t) => ((await callJson('GET', `${t.adminUrl}/ready`)).status === 200 ? undefined : t.name)))).filter((x) => x !== undefined);
   return bad.length === 0 ? { ok: true, detail: `${targets.length} sidecars ready` } : { ok: false, detail: `not ready: ${bad.join(', ')}` };
 }
 
@@ -547,25 +529,17 @@ async function noSplitTrust(ctx: FaultContext, probes: Record<string, { certChai
 // revoke-intermediate
 
 /** Sums a counter family of Prometheus text over the samples whose labels pass `keep`. */
-export function sumSamples(text: string, metric: string, keep: (labels: Record<string, string>) => boolean): number {
+export function sumSamples(text: string, metric: string, keep: (labels: Readonly<Record<string, string>>) => boolean): number {
   let sum = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(metric)) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
-    if (!m || m[1] !== metric) continue;
-    const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!;
-    const v = Number(m[3]);
-    if (Number.isFinite(v) && keep(labels)) sum += v;
-  }
+  for (const x of metricSamples(text, metric)) if (keep(x.labels)) sum += x.value;
   return sum;
 }
 
 /** Outbound tries from `from` sidecars to `zones`, failed (TLS refusals show as connect failures or resets) and succeeded. */
 async function triesTo(from: readonly SidecarTarget[], zones: ReadonlySet<string>): Promise<{ failed: number; ok: number }> {
   const texts = await Promise.all(from.map(async (t) => {
-    const r = await httpJson(`${t.adminUrl}/metrics`);
-    return typeof r.body === 'string' ? r.body : '';
+    const r = await callJson('GET', `${t.adminUrl}/metrics`);
+    return r.ok ? r.text : '';
   }));
   const sum = (keep: (outcome: string) => boolean) => texts.reduce((n, text) => n + sumSamples(text, 'meshfed_upstream_tries_total', (l) => zones.has(l['dest_zone'] ?? '') && keep(l['outcome'] ?? '')), 0);
   return { failed: sum((o) => o !== 'success'), ok: sum((o) => o === 'success') };

@@ -88,27 +88,29 @@ export function stopTracker(forMs: number): { update(ok: boolean, now: number): 
   };
 }
 
-/**
- * Sums the samples of `metric` whose labels include every given label, from Prometheus text exposition.
- * Undefined when no sample matches.
- */
-export function metricValue(text: string, metric: string, labels: Readonly<Record<string, string>>): number | undefined {
-  let sum: number | undefined;
+/** Every sample of `metric` in Prometheus text exposition, with its labels (other metrics sharing the prefix are skipped). */
+export function* metricSamples(text: string, metric: string): Generator<{ readonly labels: Readonly<Record<string, string>>; readonly value: number }> {
   for (const line of text.split('\n')) {
     if (line === '' || line.startsWith('#') || !line.startsWith(metric)) continue;
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)/.exec(line);
     if (!m || m[1] !== metric) continue;
-    const have = parseLabels(m[3] ?? '');
-    if (!Object.entries(labels).every(([k, v]) => have.get(k) === v)) continue;
     const v = Number(m[4]);
-    if (Number.isFinite(v)) sum = (sum ?? 0) + v;
+    if (Number.isFinite(v)) yield { labels: parseLabels(m[3] ?? ''), value: v };
+  }
+}
+
+/** Sums the samples of `metric` whose labels include every given label; undefined when no sample matches. */
+export function metricValue(text: string, metric: string, labels: Readonly<Record<string, string>>): number | undefined {
+  let sum: number | undefined;
+  for (const x of metricSamples(text, metric)) {
+    if (Object.entries(labels).every(([k, v]) => x.labels[k] === v)) sum = (sum ?? 0) + x.value;
   }
   return sum;
 }
 
-function parseLabels(text: string): Map<string, string> {
-  const out = new Map<string, string>();
+function parseLabels(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
   const re = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
-  for (let m = re.exec(text); m; m = re.exec(text)) out.set(m[1]!, m[2]!.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c)));
+  for (let m = re.exec(text); m; m = re.exec(text)) out[m[1]!] = m[2]!.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
   return out;
 }
