@@ -1,7 +1,7 @@
 // `meshfed hold` and `meshfed release`: keep components of a running `meshfed up` down for a while (fault tests), and let them come back.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseCommand, parseDuration, UsageError } from './args.ts';
-import { defaultStateDir, readUpState, type UpState } from '../local/state.ts';
+import { defaultStateDir, readUpState, readUpStateQuiet, type UpState } from '../local/state.ts';
 import { formatHeld, holdsDir, matchComponents, MAX_HOLD_MS, MIN_HOLD_MS, readHolds, removeHold, writeHold, type Hold } from '../local/holds.ts';
 import { isAlive } from '../local/supervisor.ts';
 import { localError } from '../local/errors.ts';
@@ -63,12 +63,7 @@ function resolveTargets(stateDir: string, patterns: readonly string[]): { state:
 async function waitApplied(stateDir: string, what: string, applied: (s: UpState) => boolean): Promise<UpState> {
   const deadline = Date.now() + ACK_TIMEOUT_MS;
   for (;;) {
-    let s: UpState | undefined;
-    try {
-      s = readUpState(stateDir);
-    } catch {
-      s = undefined; // mid-rename: look again
-    }
+    const s = readUpStateQuiet(stateDir); // undefined mid-rename: look again
     if (s !== undefined && applied(s)) return s;
     if (s === undefined || !isAlive(s.pid)) throw localError('MESHFED_E_HOLD_NOT_APPLIED', `meshfed up stopped before it applied ${what}`);
     if (Date.now() > deadline) throw localError('MESHFED_E_HOLD_NOT_APPLIED', `meshfed up did not apply ${what} within ${ACK_TIMEOUT_MS / 1000}s (see its output)`);

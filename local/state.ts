@@ -95,3 +95,12 @@ export function readUpState(stateDir: string = DEFAULT_STATE_DIR): UpState | und
   if (!parsed.success) throw localError('MESHFED_E_UP_STATE_INVALID', `${path}: not a meshfed up state file (${parsed.error.issues[0]?.message ?? 'invalid'}); remove it and run meshfed up again`);
   return parsed.data;
 }
+
+/** up.json, or undefined when there is none or it cannot be read right now (mid-rename, or not a state file). */
+export function readUpStateQuiet(stateDir: string = DEFAULT_STATE_DIR): UpState | undefined {
+  try {
+    return readUpState(stateDir);
+  } catch {
+    return undefined;
+  }
+}

@@ -13,7 +13,7 @@ import { holdPorts, unheldPorts, type PortPool } from './ports.ts';
 import { appComponent, buildPlan, componentPorts, defaultPolicies, frontendUrl, gatewayArgs, meshService, relayOverlayFor, staticDiscoveryFor, type FederationPlan, type ShopLayout, type InstancePlan, planForInstance, type ShopPolicy, type ZonePlan } from './plan.ts';
 import type { RestartPolicy } from './restart-policy.ts';
 import { isAlive, Supervisor, type ComponentSpec } from './supervisor.ts';
-import { readUpState, upStatePath, writeUpState, type UpState } from './state.ts';
+import { readUpState, readUpStateQuiet, upStatePath, writeUpState, type UpState } from './state.ts';
 import { holdsDir, readHolds, removeHold } from './holds.ts';
 import { hopZones, type SampleReply } from './sample-app.ts';
 import { localError } from './errors.ts';
@@ -411,13 +411,6 @@ function removeRunDir(runDir: string, keepLogs: boolean): void {
   }
 }
 
-function readUpStateQuiet(stateDir: string): UpState | undefined {
-  try {
-    return readUpState(stateDir);
-  } catch {
-    return undefined;
-  }
-}
 
 /** PUTs a policy; a 400 is a verdict (thrown), anything else false until the balancer accepts it. */
 async function putJson(url: string, body: unknown): Promise<boolean> {

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { etcdMembers, type Scenario } from '../../api/scenario.ts';
 import { startFederation, type Federation } from '../../local/up.ts';
 import { startLoad, type Load } from '../../local/load.ts';
-import { readUpState, type UpState } from '../../local/state.ts';
+import { readUpStateQuiet, type UpState } from '../../local/state.ts';
 import type { ExpectationResult, Journal, PhaseSpan, RollbackCheck } from '../report/journal.ts';
 import { renderReport } from '../report/html.ts';
 import { createInjector, FaultBoard, type FaultContext } from '../faults/index.ts';
@@ -92,7 +92,7 @@ export async function runScenario(o: RunOptions): Promise<RunOutcome> {
     const f = fed;
     ctx = {
       stateDir, topology: s.federation.topology, log: o.print,
-      state: () => (lastState = readStateQuiet(stateDir) ?? lastState ?? f.current()),
+      state: () => (lastState = readUpStateQuiet(stateDir) ?? lastState ?? f.current()),
       etcdEndpoints: () => ctx!.state().etcdEndpoints ?? [],
     };
     load = startRunLoad(r, ctx.state(), s);
@@ -138,13 +138,6 @@ export async function runScenario(o: RunOptions): Promise<RunOutcome> {
   return { journal, reportFile: writeReport(o.reportDir, journal) };
 }
 
-function readStateQuiet(stateDir: string): UpState | undefined {
-  try {
-    return readUpState(stateDir);
-  } catch {
-    return undefined;
-  }
-}
 
 /** The load: every target zone's frontend, recording each request relative to t0. */
 function startRunLoad(r: Run, state: UpState, s: Scenario): Load {
