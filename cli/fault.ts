@@ -1,7 +1,7 @@
 // `meshfed fault set|clear|list`: L7 (abort, delay) and L4 (latency, bandwidth, reset, blackhole) faults in the sidecars and gateways of a federation started by `meshfed up`.
 import { parseCommand, parseDuration, parseOutput, renderTable, UsageError } from './args.ts';
 import { defaultStateDir, readUpState, type UpState } from '../local/state.ts';
-import { meshService } from '../local/plan.ts';
+import { qualifiedService } from '../local/plan.ts';
 import { callJson } from '../common/http-json.ts';
 
 const spec = {
@@ -35,7 +35,6 @@ Examples:
 Exit codes: 0 done, 1 a port refused or is unreachable, 2 usage error.`,
 } as const;
 
-const full = (s: string) => (s.includes('/') ? s : meshService(s));
 
 interface Port {
   readonly zone: string;
@@ -49,7 +48,7 @@ function targets(state: UpState, zone: string | undefined, service: string | und
   const zones = state.zones.filter((z) => zone === undefined || z.name === zone);
   const out: Port[] = gateway
     ? zones.filter((z) => z.gatewayAdminUrl !== undefined).map((z) => ({ zone: z.name, instance: 'gateway', adminUrl: z.gatewayAdminUrl! }))
-    : zones.flatMap((z) => z.sidecars.filter((s) => service === undefined || s.service === full(service)).map((s) => ({ zone: z.name, instance: s.instance, adminUrl: s.adminUrl })));
+    : zones.flatMap((z) => z.sidecars.filter((s) => service === undefined || s.service === qualifiedService(service)).map((s) => ({ zone: z.name, instance: s.instance, adminUrl: s.adminUrl })));
   if (out.length === 0) throw new UsageError(gateway ? `no gateway admin port in ${zone ?? 'any zone'}` : `no sidecar of ${service ?? 'any service'} runs in ${zone ?? 'any zone'}`);
   return out;
 }
@@ -74,7 +73,7 @@ function l7Rule(v: Values): Record<string, unknown> | undefined {
   }
   if (v.delay !== undefined) parseDuration(v.delay, 'delay');
   return {
-    service: v.to !== undefined ? full(v.to) : v.direction === 'inbound' && v.service !== undefined ? full(v.service) : '*', direction: v.direction,
+    service: v.to !== undefined ? qualifiedService(v.to) : v.direction === 'inbound' && v.service !== undefined ? qualifiedService(v.service) : '*', direction: v.direction,
     ...(v.delay !== undefined ? { delay: { fixed: v.delay, percent } } : {}),
     ...(status !== undefined ? { abort: { httpStatus: status, percent } } : {}),
   };

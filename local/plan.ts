@@ -98,6 +98,11 @@ export function meshService(service: string): string {
   return `${SHOP_NAMESPACE}/${service}`;
 }
 
+/** A service name as a user writes it (`catalog` or `shop/catalog`), as the mesh names it (`shop/catalog`). */
+export function qualifiedService(service: string): string {
+  return service.includes('/') ? service : meshService(service);
+}
+
 /** The SPIFFE ID a shop service's workloads present. */
 export function serviceIdentity(trustDomain: string, service: string): string {
   return `spiffe://${trustDomain}/ns/${SHOP_NAMESPACE}/sa/${service}`;

@@ -2,6 +2,7 @@
 import type { L4FaultSpec, L7FaultSpec } from '../../api/scenario.ts';
 import type { ActiveFault, Check, FaultContext } from './fault.ts';
 import { callJson, metricOn } from './http.ts';
+import { qualifiedService } from '../../local/plan.ts';
 
 /** The L4 part of a sidecar's fault state, as PUT /faults takes it. */
 export interface L4Settings {
@@ -73,7 +74,7 @@ function minPositive(a: number, b: number): number {
 
 /** The admin URLs of every sidecar of `service` in `zone`, from up.json. */
 export function sidecarUrls(ctx: FaultContext, zone: string, service: string): string[] {
-  const full = service.includes('/') ? service : `shop/${service}`;
+  const full = qualifiedService(service);
   return ctx.state().zones.find((z) => z.name === zone)?.sidecars.filter((s) => s.service === full).map((s) => s.adminUrl) ?? [];
 }
 
@@ -120,9 +121,8 @@ export async function boardFault(ctx: FaultContext, board: FaultBoard, id: strin
 /** An L7 abort and/or delay on the sidecars of a service in a zone. */
 export function injectL7(board: FaultBoard) {
   return (ctx: FaultContext, f: L7FaultSpec & { id: string }): Promise<ActiveFault> => {
-    const full = (s: string) => (s.includes('/') ? s : `shop/${s}`);
     const rule = {
-      service: f.direction === 'inbound' ? full(f.target.service) : f.to !== undefined ? full(f.to) : '*',
+      service: f.direction === 'inbound' ? qualifiedService(f.target.service) : f.to !== undefined ? qualifiedService(f.to) : '*',
       direction: f.direction,
       headers: Object.entries(f.headers).map(([name, exact]) => ({ name, exact })),
       ...(f.abort ? { abort: { httpStatus: f.abort.status, percent: f.abort.percent } } : {}),
