@@ -9,9 +9,11 @@ interface SystemBinary {
   readonly usedBy: string;
 }
 
-/** What the test suite starts today. haproxy, nginx and chromium join this list once a test needs them. */
+/** What the test suite starts today. nginx joins this list once a test needs it. */
 export const SYSTEM_BINARIES: readonly SystemBinary[] = [
   { command: 'etcd', pkg: 'etcd-server', usedBy: 'the etcd store tests, the replica and failover tests, and `meshfed up` on etcd' },
+  { command: 'chromium', pkg: 'chromium', usedBy: 'the dashboard browser test (headless, through puppeteer-core)' },
+  { command: 'haproxy', pkg: 'haproxy', usedBy: 'the native data plane tests (`meshfed proxy haproxy`, `meshfed up --proxy haproxy`)' },
 ];
 
 function onPath(command: string): boolean {

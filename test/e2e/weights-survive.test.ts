@@ -25,9 +25,9 @@ distribute:
  */
 async function watchTables(up: Up, service: string): Promise<{ readonly seen: TableJson[]; readonly exact: boolean; stop(): Promise<void> }> {
   const seen: TableJson[] = [];
-  const endpoint = /^ {2}etcd {8}(http:\/\/\S+)/m.exec(up.output())?.[1];
-  if (endpoint !== undefined) {
-    const client = new Etcd3({ hosts: endpoint });
+  const endpoints = up.state.etcdEndpoints ?? [];
+  if (endpoints.length > 0) {
+    const client = new Etcd3({ hosts: [...endpoints] });
     const watcher = await client.watch().key(`/meshfed/v1/weights/shop/${service}`).create();
     watcher.on('put', (kv) => seen.push(JSON.parse(kv.value.toString()) as TableJson));
     return { seen, exact: true, stop: async () => { await watcher.cancel(); client.close(); } };
@@ -73,7 +73,9 @@ test('meshfed up --load 40: undrain without panic, dead endpoints noticed, a los
   }
   const steps = versions.map((tb) => `${new Date(tb.computedAt).toISOString().slice(17, 23)} ${tb.rows.map((r) => `${r.sourceZone}:${r.targets.map((x) => `${x.zone}=${x.basisPoints}`).join(',')}`).join(' ')}`);
   t.diagnostic(`undrain (${watch.exact ? 'every write, from etcd\'s watch' : 'polled'}): ${versions.length} table versions, largest move ${largest} bp per round (maxStep ${MAX_STEP}):\n  ${steps.join('\n  ')}`);
-  assert.ok(largest <= MAX_STEP, `a share moved ${largest} bp in one round (maxStep ${MAX_STEP})`);
+  // A poll can miss a round, so a polled step may span two: the bound is only checked on etcd's exact watch.
+  if (watch.exact) assert.ok(largest <= MAX_STEP, `a share moved ${largest} bp in one round (maxStep ${MAX_STEP})`);
+  else t.diagnostic('maxStep per round NOT checked: the embedded store has no watch, and polls may span rounds');
 
   // 2. Dead endpoints: every catalog of us-east-1a killed and held down. The balancer marks us-east-1a out for
   // catalog within 3 s, and readmits it after they return.
