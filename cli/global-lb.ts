@@ -6,7 +6,7 @@ import { MeshfedError } from '../common/errors.ts';
 import { createLogger } from '../common/logger.ts';
 import { loadBalancerConfigFile } from '../api/balancer-config.ts';
 import { isTrustDomain } from '../api/identity.ts';
-import { openStore } from '../global-lb/store/index.ts';
+import { openStore, readEtcdCredentials } from '../global-lb/store/index.ts';
 import { startGlobalLb, DEFAULT_COLD_START_GRACE_MS, DEFAULT_MAX_REPORT_BYTES, type GlobalLbTls } from '../global-lb/index.ts';
 import { announceListening, untilStopSignal } from './lifecycle.ts';
 
@@ -19,6 +19,10 @@ const spec = {
     config: { type: 'string', value: 'FILE', description: 'a global-lb config file (api/balancer-config.ts); flags override it' },
     etcd: { type: 'string', value: 'URL[,URL...]', description: 'etcd endpoints, comma-separated' },
     store: { type: 'string', value: 'etcd|memory', description: 'the state store; memory is for a single process only' },
+    'etcd-ca': { type: 'string', value: 'FILE', description: 'CA that etcd members\' certificates chain to (PEM), for https endpoints' },
+    'etcd-cert': { type: 'string', value: 'FILE', description: 'client certificate for an etcd started with --client-cert-auth (PEM; with --etcd-key)' },
+    'etcd-key': { type: 'string', value: 'FILE', description: 'its private key (PEM)' },
+    'etcd-user-file': { type: 'string', value: 'FILE', description: 'a file whose first line is user:password, for an etcd with auth enabled' },
     'grpc-listen': { type: 'string', value: 'HOST:PORT', description: 'Federation gRPC listener for agents (default 127.0.0.1:15200)' },
     'admin-listen': { type: 'string', value: 'HOST:PORT', description: 'admin HTTP API listener (default 127.0.0.1:15201)' },
     heartbeat: { type: 'string', value: 'DURATION', description: 'expected agent heartbeat and the leader\'s recompute tick (default 1s)' },
@@ -31,11 +35,14 @@ const spec = {
     'trust-domain': { type: 'string', value: 'TD', description: 'require agent SPIFFE IDs in this trust domain' },
     insecure: { type: 'boolean', description: 'plaintext gRPC without client authentication (local development only; logs a warning)' },
     'max-report-bytes': { type: 'string', value: 'BYTES', description: `largest agent message accepted (default ${DEFAULT_MAX_REPORT_BYTES})` },
+    'chaos-reports': { type: 'string', value: 'DIR', description: 'where the dashboard (/ui/) lists `meshfed chaos run` reports from (default $MESHFED_CHAOS_REPORTS, then ./chaos-reports)' },
   },
   details: `
 Exit codes: 0 after SIGINT/SIGTERM, 1 when the replica cannot start, 2 for usage errors.
 The replica keeps no state of its own: policies, reports, weights and the trust bundle live in the store.
-Example: meshfed global-lb --etcd http://127.0.0.1:2379 --insecure --lease-ttl 5s`,
+Example: meshfed global-lb --etcd http://127.0.0.1:2379 --insecure --lease-ttl 5s
+A production etcd: --etcd https://etcd-1:2379,https://etcd-2:2379 --etcd-ca ca.pem --etcd-cert lb.pem --etcd-key lb-key.pem
+(docs/store.md, "etcd TLS and authentication").`,
 } as const;
 
 function readPem(path: string, flag: string): string {
@@ -67,6 +74,13 @@ export async function run(argv: readonly string[]): Promise<number> {
   }
   if (storeKind === 'etcd' && endpoints.length === 0) throw new UsageError('--store etcd needs --etcd URL[,URL...]');
   if (!v.config && v.store === undefined && v.etcd === undefined) throw new UsageError('choose a store: --etcd URL[,URL...] or --store memory');
+  const etcdFlags = { ca: v['etcd-ca'], cert: v['etcd-cert'], key: v['etcd-key'], userFile: v['etcd-user-file'] };
+  const fromFlags = Object.values(etcdFlags).some((f) => f !== undefined);
+  if (fromFlags && storeKind !== 'etcd') throw new UsageError('--etcd-ca, --etcd-cert, --etcd-key and --etcd-user-file go with the etcd store (--etcd URL[,URL...])');
+  const baseEtcd = base?.store.type === 'etcd' ? base.store : undefined;
+  const credentials = storeKind !== 'etcd' ? {} : fromFlags
+    ? readEtcdCredentials(etcdFlags, { cert: '--etcd-cert', key: '--etcd-key' })
+    : readEtcdCredentials({ ...baseEtcd?.tls, userFile: baseEtcd?.userFile }, { cert: 'config store.tls.cert', key: 'config store.tls.key' });
 
   const grpcListen = v['grpc-listen'] ? parseHostPort(v['grpc-listen'], 'grpc-listen') : (base?.grpcListen ?? { host: '127.0.0.1', port: 15200 });
   const adminListen = v['admin-listen'] ? parseHostPort(v['admin-listen'], 'admin-listen') : (base?.adminListen ?? { host: '127.0.0.1', port: 15201 });
@@ -101,7 +115,9 @@ export async function run(argv: readonly string[]): Promise<number> {
 
   const replicaId = v['replica-id'] ?? `${hostname()}-${process.pid}`;
   const logger = createLogger({ component: 'global-lb' });
-  const store = await openStore(storeKind === 'memory' ? { kind: 'memory' } : { kind: 'etcd', endpoints });
+  const store = await openStore(storeKind === 'memory' ? { kind: 'memory' } : {
+    kind: 'etcd', endpoints, ...credentials, ...(baseEtcd ? { callTimeoutMs: baseEtcd.dialTimeout } : {}),
+  });
   let lb;
   try {
     lb = await startGlobalLb({
@@ -112,6 +128,7 @@ export async function run(argv: readonly string[]): Promise<number> {
       ...(tls ? { tls } : { insecure: true }),
       maxReportBytes,
       logger,
+      ...((v['chaos-reports'] ?? process.env['MESHFED_CHAOS_REPORTS']) ? { chaosReportsDir: v['chaos-reports'] ?? process.env['MESHFED_CHAOS_REPORTS']! } : {}),
     });
   } catch (e) {
     await store.close().catch(() => undefined);

@@ -1,4 +1,4 @@
-// The admin HTTP API (JSON): status, zones, weights, policies, drains, health and Prometheus metrics.
+// The admin HTTP API (JSON): status, zones, weights, policies, drains, health, Prometheus metrics and the dashboard.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Store } from '../store/store.ts';
 import { KEYS } from '../store/store.ts';
@@ -11,6 +11,7 @@ import type { ReplicaView } from './view.ts';
 import type { AgentStreamInfo } from './federation.ts';
 import type { ServerMetrics } from './metrics.ts';
 import type { StoredZoneReport } from './report.ts';
+import { Dashboard, DashboardError } from './dashboard.ts';
 
 /** Largest request body the admin API reads; a policy is a few kB. */
 export const MAX_ADMIN_BODY_BYTES = 256 * 1024;
@@ -28,6 +29,8 @@ export interface AdminDeps {
   readonly verdicts: () => readonly ZoneVerdict[];
   readonly streams: () => AgentStreamInfo[];
   readonly now?: () => number;
+  /** Where the dashboard lists chaos reports from (default ./chaos-reports, see dashboard.ts). */
+  readonly chaosReportsDir?: string;
 }
 
 /** One zone as /v1/zones shows it. */
@@ -182,7 +185,7 @@ export function refreshGauges(deps: AdminDeps): void {
 }
 
 /** Routes one request; createAdminServer wraps it with error handling. */
-async function route(deps: AdminDeps, req: IncomingMessage, res: ServerResponse): Promise<[number, unknown] | undefined> {
+async function route(deps: AdminDeps, dashboard: Dashboard, req: IncomingMessage, res: ServerResponse): Promise<[number, unknown] | undefined> {
   const target = req.url ?? '/';
   let url: URL;
   try {
@@ -213,6 +216,9 @@ async function route(deps: AdminDeps, req: IncomingMessage, res: ServerResponse)
     res.end(await deps.metrics.registry.metrics());
     return undefined;
   }
+  const page = await dashboard.route(method, url, parts, req, res);
+  if (page === 'sent') return undefined;
+  if (page) return page;
   if (parts[0] !== 'v1') throw new HttpError(404, 'MESHFED_E_ADMIN_NOT_FOUND', `no route ${url.pathname}`);
 
   if (parts[1] === 'status' && parts.length === 2) {
@@ -307,8 +313,13 @@ async function route(deps: AdminDeps, req: IncomingMessage, res: ServerResponse)
 
 /** Creates (does not listen) the admin server. Every error is a JSON body with a code. */
 export function createAdminServer(deps: AdminDeps): Server {
-  return createServer((req, res) => {
-    route(deps, req, res).then(
+  const dashboard = new Dashboard({
+    store: deps.store, view: deps.view, replicaId: deps.replicaId, leaderId: deps.leaderId,
+    ...(deps.chaosReportsDir !== undefined ? { chaosReportsDir: deps.chaosReportsDir } : {}),
+    ...(deps.now ? { now: deps.now } : {}),
+  });
+  const server = createServer((req, res) => {
+    route(deps, dashboard, req, res).then(
       (out) => {
         if (!out) return;
         const [status, body] = out;
@@ -318,6 +329,7 @@ export function createAdminServer(deps: AdminDeps): Server {
       (e: unknown) => {
         let status = 500, code = 'MESHFED_E_INTERNAL', message = describeError(e), details: readonly string[] = [];
         if (e instanceof HttpError) ({ status, code, message, details } = e);
+        else if (e instanceof DashboardError) ({ status, code, message } = e);
         else if (e instanceof MeshfedError && e.code.startsWith('MESHFED_E_STORE')) ({ status, code, message } = { status: 503, code: e.code, message: e.message });
         else deps.logger.error({ err: describeError(e), url: req.url }, 'admin request failed');
         if (res.headersSent) return res.destroy();
@@ -326,4 +338,6 @@ export function createAdminServer(deps: AdminDeps): Server {
       },
     );
   });
+  server.on('close', () => dashboard.close());
+  return server;
 }

@@ -52,6 +52,8 @@ export interface GlobalLbOptions {
   readonly logger?: Logger;
   /** Include process metrics (off in tests that run several replicas in one process). */
   readonly processMetrics?: boolean;
+  /** Where the dashboard lists `meshfed chaos run` reports from (default ./chaos-reports). */
+  readonly chaosReportsDir?: string;
 }
 
 /** A running replica. */
@@ -148,6 +150,7 @@ export async function startGlobalLb(options: GlobalLbOptions): Promise<GlobalLb>
     firstComputeDone: () => leader.firstComputeDone(),
     verdicts: () => leader.verdicts(),
     streams: () => federation.streams(),
+    ...(options.chaosReportsDir !== undefined ? { chaosReportsDir: options.chaosReportsDir } : {}),
   });
   let adminPort: number;
   try {

@@ -1,0 +1,318 @@
+// The dashboard page: reads the admin API, follows /v1/events, renders zones, the weight matrix and the share chart
+// with plain DOM and SVG, and drains or undrains a zone after a confirmation. The pure parts live in model.ts.
+import { buildMatrix, chartOf, formatShare, groupZones, ineligibleWhy, zoneColour, zoneOrder } from './model.js';
+
+const $ = (id) => document.getElementById(id);
+const SERVICE_PAGE = 50;
+const ROW_PAGE = 20;
+const COL_PAGE = 20;
+const CHART_SPAN_MS = 5 * 60_000;
+
+const state = {
+  zones: [],
+  order: [],
+  status: undefined,
+  service: new URLSearchParams(location.hash.slice(1)).get('service') ?? undefined,
+  table: undefined,
+  history: undefined,
+  chartSource: undefined,
+  services: { total: 0, offset: 0, q: '', list: [] },
+  win: { filter: '', rowOffset: 0, rowLimit: ROW_PAGE, colOffset: 0, colLimit: COL_PAGE },
+  selected: undefined,
+  connected: false,
+};
+
+/** GET a JSON route; throws with the server's message on an error answer. */
+async function getJson(path) {
+  const res = await fetch(path, { cache: 'no-store' });
+  const body = await res.json().catch(() => undefined);
+  if (!res.ok) throw new Error(body?.error?.message ?? `${path}: HTTP ${res.status}`);
+  return body;
+}
+
+function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null) continue;
+    if (k === 'class') e.className = v;
+    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, String(v));
+  }
+  for (const c of children) if (c !== undefined && c !== null) e.append(c);
+  return e;
+}
+
+function setConn(s, text) {
+  const c = $('conn');
+  c.dataset.state = s;
+  c.textContent = text;
+}
+
+// ---- zones ----
+
+function zoneCard(z) {
+  const why = ineligibleWhy(z);
+  const stream = state.status?.agents?.find((a) => a.zone === z.zone);
+  const facts = [
+    z.alive ? 'alive' : 'DOWN',
+    z.reportAgeSeconds !== undefined ? `report ${z.reportAgeSeconds.toFixed(1)}s ago` : 'no report',
+    stream ? `stream to this replica (${stream.reports} reports)` : z.alive ? 'stream to another replica' : 'no stream',
+    z.gatewayAddress ? `gateway ${z.gatewayAddress}` : 'no gateway',
+    z.agentLostSeconds !== undefined ? `STALE: weights kept ${Math.round(z.agentLostSeconds)}s after the agent left` : undefined,
+  ].filter(Boolean).join(' · ');
+  const action = z.drained ? 'undrain' : 'drain';
+  return el('div', { class: 'zone', 'data-zone': z.zone, 'data-eligible': z.eligible, 'data-drained': z.drained },
+    el('span', { class: 'name' }, z.zone, z.drained ? ' (drained)' : ''),
+    el('button', { class: action, 'data-action': action, onclick: () => confirmDrain(z.zone, action) }, action === 'drain' ? 'Drain' : 'Undrain'),
+    el('span', { class: 'facts' }, facts),
+    why ? el('span', { class: 'why' }, `not eligible: ${why}`) : el('span', { class: 'facts ok' }, 'eligible'),
+  );
+}
+
+function renderZones() {
+  const groups = groupZones(state.zones);
+  state.order = zoneOrder(groups);
+  $('zone-count').textContent = `${state.zones.length} zones, ${state.zones.filter((z) => z.eligible).length} eligible`;
+  $('zones').replaceChildren(...groups.map((g) => el('div', { class: 'cloud', 'data-cloud': g.cloud },
+    el('h3', {}, g.cloud),
+    ...g.regions.map((r) => el('div', { class: 'region', 'data-region': r.region }, el('h4', {}, r.region), ...r.zones.map(zoneCard))),
+  )));
+}
+
+async function confirmDrain(zone, action) {
+  const dialog = $('confirm');
+  $('confirm-text').textContent = action === 'drain'
+    ? `Drain ${zone}? Every service stops sending traffic to it.`
+    : `Undrain ${zone}? It gets traffic again (with slow start).`;
+  dialog.returnValue = '';
+  dialog.showModal();
+  const answer = await new Promise((resolve) => dialog.addEventListener('close', () => resolve(dialog.returnValue), { once: true }));
+  if (answer !== 'ok') return;
+  try {
+    const res = await fetch(`/v1/zones/${encodeURIComponent(zone)}/${action}`, { method: 'POST' });
+    if (!res.ok) throw new Error((await res.json().catch(() => ({})))?.error?.message ?? `HTTP ${res.status}`);
+    await refreshZones();
+  } catch (e) {
+    $('cell-detail').textContent = `${action} ${zone} failed: ${e.message}`;
+  }
+}
+
+// ---- control plane ----
+
+async function refreshControl() {
+  const [status, reps] = await Promise.all([getJson('/v1/status'), getJson('/v1/replicas')]);
+  state.status = status;
+  $('replica').textContent = `replica ${status.replicaId}${status.leader ? ' (leader)' : ''}`;
+  $('replicas').replaceChildren(
+    el('div', {}, 'leader: ', el('strong', { id: 'leader-id' }, status.leaderId ?? '(none)')),
+    el('div', {}, 'replicas: ', ...reps.replicas.map((r) => el('span', { class: `replica${r.leader ? ' leader' : ''}`, 'data-replica': r.id }, r.id, r.self ? ' (this page)' : '', ' '))),
+  );
+  const s = status.store;
+  $('store').replaceChildren(el('div', { id: 'store-health', class: s.ok ? 'ok' : 'bad' },
+    `store: ${s.kind} ${s.ok ? 'ok' : 'FAILING'}${s.latencyMs != null ? ` (${s.latencyMs.toFixed(1)} ms)` : ''} · revision ${status.revision}`));
+}
+
+async function refreshZones() {
+  state.zones = (await getJson('/v1/zones')).zones;
+  renderZones();
+}
+
+// ---- services ----
+
+async function refreshServices() {
+  const { q, offset } = state.services;
+  const r = await getJson(`/v1/services?q=${encodeURIComponent(q)}&offset=${offset}&limit=${SERVICE_PAGE}`);
+  state.services = { ...state.services, total: r.total, list: r.services };
+  if (state.service === undefined && r.services.length > 0) {
+    state.service = r.services[0].service;
+    await refreshTable();
+  }
+  renderServices();
+}
+
+function renderServices() {
+  const { total, offset, list } = state.services;
+  $('service-count').textContent = `${total}`;
+  $('services').replaceChildren(...list.map((s) => el('button', {
+    class: 'svc', 'data-service': s.service, 'aria-selected': s.service === state.service,
+    onclick: () => selectService(s.service),
+  }, s.service, ' ', el('span', { class: 'meta' }, `${s.sources} sources${s.panic ? ' · PANIC' : ''}${s.unavailable ? ` · ${s.unavailable} unavailable` : ''}`))));
+  pager($('service-pager'), offset, SERVICE_PAGE, total, (o) => { state.services.offset = o; void guard(refreshServices); });
+}
+
+function pager(node, offset, limit, total, go, what = '') {
+  if (total <= limit) { node.replaceChildren(); return; }
+  node.replaceChildren(
+    el('button', { 'data-page': 'prev', disabled: offset === 0 ? '' : undefined, onclick: () => go(Math.max(0, offset - limit)) }, '‹'),
+    `${what}${offset + 1}–${Math.min(total, offset + limit)} of ${total}`,
+    el('button', { 'data-page': 'next', disabled: offset + limit >= total ? '' : undefined, onclick: () => go(offset + limit) }, '›'),
+  );
+}
+
+async function selectService(service) {
+  state.service = service;
+  state.selected = undefined;
+  state.chartSource = undefined;
+  history.replaceState(null, '', `#service=${encodeURIComponent(service)}`);
+  renderServices();
+  await guard(refreshTable);
+}
+
+// ---- matrix ----
+
+async function refreshTable() {
+  if (!state.service) return;
+  const [ns, name] = state.service.split('/');
+  const path = `${encodeURIComponent(ns)}/${encodeURIComponent(name)}`;
+  const [table, hist] = await Promise.all([getJson(`/v1/weights/${path}`), getJson(`/v1/history/${path}`)]);
+  state.table = table;
+  state.history = hist;
+  renderMatrix();
+  renderChart();
+}
+
+function cellText(c) {
+  return [c.share, el('span', { class: 'tier' }, `t${c.tier}`)];
+}
+
+function showDetail(source, c) {
+  $('cell-detail').replaceChildren(el('strong', {}, `${source} → ${c.target}`), ` ${c.share}, tier ${c.tier}: `, el('span', { id: 'cell-reason' }, c.reason));
+}
+
+function renderMatrix() {
+  const t = state.table;
+  if (!t) return;
+  const m = buildMatrix(t, state.order, state.win);
+  state.win = { ...state.win, rowOffset: m.rowOffset, colOffset: m.colOffset };
+  $('matrix-title').textContent = t.service;
+  $('matrix-version').textContent = `version ${t.version}, computed ${new Date(t.computedAt).toLocaleTimeString()}`;
+  const head = el('tr', {}, el('th', { class: 'src' }, 'source ↓ / target →'), ...m.targets.map((z) => el('th', { 'data-target': z }, z)));
+  const body = m.rows.map((r) => el('tr', { class: r.panic ? 'panic' : '', 'data-source': r.source },
+    el('th', { class: 'src', title: r.unavailableReason ? `unavailable: ${r.unavailableReason}` : undefined }, r.source, r.exclusive ? ' (exclusive)' : ''),
+    ...r.cells.map((c) => {
+      if (!c) return el('td', { class: 'none' }, '—');
+      const selected = state.selected && state.selected.source === r.source && state.selected.target === c.target;
+      return el('td', {
+        class: `cell${c.basisPoints === 0 ? ' zero' : ''}`, title: c.reason, 'data-source': r.source, 'data-target': c.target,
+        'data-bp': c.basisPoints, 'data-tier': c.tier, 'aria-selected': selected ? 'true' : undefined,
+        onmouseenter: () => showDetail(r.source, c),
+        onclick: () => { state.selected = { source: r.source, target: c.target }; state.chartSource = r.source; renderMatrix(); renderChart(); showDetail(r.source, c); },
+      }, ...cellText(c));
+    })));
+  $('matrix').replaceChildren(el('thead', {}, head), el('tbody', {}, ...body));
+  const pg = $('matrix-pager');
+  const rows = el('span', {});
+  const cols = el('span', {});
+  pager(rows, m.rowOffset, ROW_PAGE, m.totalRows, (o) => { state.win.rowOffset = o; renderMatrix(); }, 'sources ');
+  pager(cols, m.colOffset, COL_PAGE, m.totalTargets, (o) => { state.win.colOffset = o; renderMatrix(); }, 'targets ');
+  pg.replaceChildren(rows, cols);
+  if (state.selected) {
+    const row = m.rows.find((r) => r.source === state.selected.source);
+    const c = row?.cells.find((x) => x && x.target === state.selected.target);
+    if (c) showDetail(row.source, c);
+  }
+}
+
+// ---- chart ----
+
+const SVG = 'http://www.w3.org/2000/svg';
+function svg(tag, attrs, ...children) {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+  for (const c of children) e.append(c);
+  return e;
+}
+
+function renderChart() {
+  const h = state.history;
+  const sel = $('chart-source');
+  if (!h) return;
+  const sources = h.sources.map((s) => s.source);
+  if (!state.chartSource || !sources.includes(state.chartSource)) state.chartSource = sources[0];
+  if (sel.dataset.sources !== sources.join(',')) {
+    sel.replaceChildren(...sources.map((s) => el('option', { value: s }, `from ${s}`)));
+    sel.dataset.sources = sources.join(',');
+  }
+  sel.value = state.chartSource ?? '';
+  const src = h.sources.find((s) => s.source === state.chartSource);
+  if (!src) { $('chart').replaceChildren(); $('chart-legend').replaceChildren(); return; }
+  const W = 800, H = 200;
+  const c = chartOf(src, h.marks, Date.now(), CHART_SPAN_MS, W, H);
+  const grid = [0, 2500, 5000, 7500, 10000].map((bp) => svg('g', {},
+    svg('line', { x1: 0, x2: W, y1: (1 - bp / 10000) * H, y2: (1 - bp / 10000) * H, stroke: '#eaeef2' }),
+    svg('text', { x: 2, y: (1 - bp / 10000) * H + (bp === 10000 ? 10 : -2), 'font-size': 9, fill: '#57606a' }, formatShare(bp))));
+  const panic = c.panic.map((p) => svg('rect', { x: p.x0, y: 0, width: Math.max(1, p.x1 - p.x0), height: H, fill: '#ffebe9' }, svg('title', {}, 'panic')));
+  const marks = c.marks.map((m) => svg('g', { class: `mark ${m.kind}`, 'data-kind': m.kind },
+    svg('line', { x1: m.x, x2: m.x, y1: 0, y2: H, stroke: m.kind === 'drain' || m.kind === 'ejection' || m.kind === 'panic' ? '#cf222e' : '#1a7f37', 'stroke-dasharray': '3 3' }),
+    svg('text', { x: m.x + 2, y: 12, 'font-size': 9, fill: '#57606a' }, m.kind),
+    svg('title', {}, `${new Date(m.t).toLocaleTimeString()}: ${m.text}`)));
+  const lines = c.lines.map((l) => svg('polyline', { points: l.points, fill: 'none', stroke: zoneColour(l.zone), 'stroke-width': 2, 'data-zone': l.zone }, svg('title', {}, `${l.zone}: now ${formatShare(l.last)}`)));
+  $('chart').replaceChildren(svg('svg', { viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: 'none', role: 'img', 'aria-label': `shares from ${src.source} over the last 5 minutes` }, ...grid, ...panic, ...lines, ...marks));
+  $('chart-legend').replaceChildren(...c.lines.map((l) => el('span', {}, el('i', { style: `background:${zoneColour(l.zone)}` }), `${l.zone} ${formatShare(l.last)}`)),
+    el('span', { class: 'muted' }, 'last 5 minutes; dashed lines mark drains, ejections and panic'));
+}
+
+// ---- chaos ----
+
+async function refreshChaos() {
+  const r = await getJson('/v1/chaos/reports');
+  $('chaos').replaceChildren(
+    el('div', { class: 'muted' }, `from ${r.dir}`),
+    r.runs.length === 0 ? el('div', { class: 'muted' }, 'no runs yet (meshfed chaos run NAME writes one)') : el('ul', {}, ...r.runs.map((run) =>
+      el('li', {}, el('a', { href: run.url, target: '_blank' }, run.scenario), ` ${run.startedAt.replace('T', ' ').slice(0, 19)} `,
+        el('span', { class: run.result === 'passed' ? 'ok' : 'bad' }, run.result), run.quick ? ' (quick)' : ''))),
+  );
+}
+
+// ---- live updates ----
+
+/** Runs an update; a failure marks the page disconnected instead of throwing into the console. */
+async function guard(f) {
+  try {
+    await f();
+  } catch (e) {
+    if (state.connected) setConn('disconnected', `disconnected: ${e.message}`);
+  }
+}
+
+let zonesPending = false;
+function zonesSoon() {
+  if (zonesPending) return;
+  zonesPending = true;
+  setTimeout(() => { zonesPending = false; void guard(refreshZones); }, 300);
+}
+
+async function refreshAll() {
+  await guard(async () => {
+    await Promise.all([refreshControl(), refreshZones(), refreshServices(), refreshChaos()]);
+    await refreshTable();
+  });
+}
+
+function connect() {
+  const es = new EventSource('/v1/events');
+  es.addEventListener('hello', (e) => {
+    const hello = JSON.parse(e.data);
+    state.connected = true;
+    setConn('connected', `live (replica ${hello.replicaId})`);
+    void refreshAll();
+  });
+  es.addEventListener('change', (e) => {
+    const c = JSON.parse(e.data);
+    if (c.zones) zonesSoon();
+    if (c.all || (state.service && c.services.includes(state.service))) void guard(refreshTable);
+    if (c.all) void guard(refreshServices);
+  });
+  es.addEventListener('leader', () => void guard(refreshControl));
+  es.onerror = () => {
+    state.connected = false;
+    setConn('disconnected', 'disconnected: reconnecting…');
+  };
+}
+
+$('service-search').addEventListener('input', (e) => { state.services.q = e.target.value; state.services.offset = 0; void guard(refreshServices); });
+$('zone-filter').addEventListener('input', (e) => { state.win = { ...state.win, filter: e.target.value, rowOffset: 0, colOffset: 0 }; renderMatrix(); });
+$('chart-source').addEventListener('change', (e) => { state.chartSource = e.target.value; renderChart(); });
+setInterval(() => { if (state.connected) void guard(refreshControl); }, 3000);
+setInterval(() => { if (state.connected) renderChart(); }, 5000);
+connect();
