@@ -109,7 +109,7 @@ test('each bad field is named by its path, with the fix', () => {
     [GOOD.replace('capacityRps: 120', 'capacity: 120'), 'federation.yaml: workloads[1]: unknown key "capacity" (allowed: zone, service, version, replicas, capacityRps)'],
     [GOOD.replace('{ name: web, calls: api }', '{ name: web, calls: apx }'), 'federation.yaml: services[0].calls: unknown service "apx" (services: web, api)'],
     [GOOD.replace('{ name: api }', '{ name: api, calls: web }'), 'federation.yaml: services: the call chain loops (web -> api -> web); a request would never end'],
-    [GOOD.replace('policies:', 'policy:'), 'federation.yaml: (top level): unknown key "policy" (allowed: topology, services, workloads, policies)'],
+    [GOOD.replace('policies:', 'policy:'), 'federation.yaml: (top level): unknown key "policy" (allowed: topology, services, workloads, policies, deploy)'],
     [GOOD.replace('holdDown: 5s', 'holdDown: 5'), 'federation.yaml: policies.api.holdDown: expected a duration such as "10s"'],
     [GOOD.replace('holdDown: 5s', 'holdDwn: 5s'), 'federation.yaml: policies.api: unknown key "holdDwn" (allowed: failover, distribute, targetUtilization, ejection, holdDown, slowStart, maxStep, deadband, panicThreshold, drainedZones, latency, cost, crossCloud, residency)'],
     [GOOD.replace('europe-west1-b: 40', 'europe-west1-b: 30'), 'federation.yaml: policies.api.distribute[0].to: percentages sum to 90; make them sum to 100'],

@@ -6,6 +6,7 @@ import { deepFreeze, type DeepReadonly } from '../common/freeze.ts';
 import { dnsLabelSchema } from './fields.ts';
 import { parseConfig, readConfigText } from './load.ts';
 import { policySchema } from './policy.ts';
+import { deploySettingsSchema } from './deploy-settings.ts';
 import { DEFAULT_TOPOLOGY, topologySchema, topologyZones, type Topology } from './topology.ts';
 
 /** The sample app's namespace in the mesh. */
@@ -109,6 +110,8 @@ export const federationFileSchema = z
     workloads: z.array(workloadSchema).min(1, 'declare at least one workload').optional(),
     /** Policy bodies by service name (namespace shop); a service without one gets COMMON_SHOP_POLICY. */
     policies: z.record(z.string(), policyBodySchema).optional(),
+    /** What `meshfed render k8s` needs beyond this (image, etcd, replicas); `meshfed up` ignores it. See docs/deploy.md. */
+    deploy: deploySettingsSchema.optional(),
   })
   .superRefine((f, ctx) => {
     const fail = (path: Path, message: string) => ctx.addIssue({ code: 'custom', path, message });
