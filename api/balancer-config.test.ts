@@ -37,12 +37,26 @@ test('etcd store and TLS paths (resolved against the base directory)', () => {
   assert.ok(Object.isFrozen(c.tls));
 });
 
+test('etcd client TLS and user file paths are resolved against the base directory; absent ones stay absent', () => {
+  const c = parseBalancerConfig(
+    'insecure: true\nstore: { type: etcd, endpoints: ["https://10.0.0.2:2379"], tls: { ca: pki/ca.pem, cert: /abs/lb.pem, key: pki/lb-key.pem }, userFile: etcd.user }\n',
+    'global-lb.yaml', '/etc/meshfed',
+  );
+  assert.deepEqual(c.store, {
+    type: 'etcd', endpoints: ['https://10.0.0.2:2379'], dialTimeout: 5000,
+    tls: { ca: '/etc/meshfed/pki/ca.pem', cert: '/abs/lb.pem', key: '/etc/meshfed/pki/lb-key.pem' }, userFile: '/etc/meshfed/etcd.user',
+  });
+  const caOnly = parseBalancerConfig('insecure: true\nstore: { type: etcd, endpoints: ["https://e:2379"], tls: { ca: ca.pem } }\n', 'g.yaml', '/x');
+  assert.deepEqual(caOnly.store, { type: 'etcd', endpoints: ['https://e:2379'], dialTimeout: 5000, tls: { ca: '/x/ca.pem' } });
+});
+
 const MALFORMED: ReadonlyArray<{ name: string; text: string; error: string }> = [
   { name: 'neither tls nor insecure', text: '', error: 'global-lb.yaml: tls: give tls: { cert, key, bundle }, or insecure: true for a local demo' },
   { name: 'both tls and insecure', text: 'insecure: true\ntls: { cert: a, key: b, bundle: c }\n', error: 'global-lb.yaml: insecure: cannot be true when tls is given; remove one of them' },
   { name: 'unknown store type (enum)', text: 'insecure: true\nstore: { type: consul }\n', error: 'global-lb.yaml: store.type: unknown value "consul" (expected etcd | memory)' },
   { name: 'unknown key in the store', text: 'insecure: true\nstore: { type: memory, endpoints: [] }\n', error: 'global-lb.yaml: store: unknown key "endpoints" (allowed: type)' },
-  { name: 'unknown key in the etcd store', text: 'insecure: true\nstore: { type: etcd, endpoints: ["127.0.0.1:2379"], timeout: 1s }\n', error: 'global-lb.yaml: store: unknown key "timeout" (allowed: type, endpoints, dialTimeout)' },
+  { name: 'unknown key in the etcd store', text: 'insecure: true\nstore: { type: etcd, endpoints: ["127.0.0.1:2379"], timeout: 1s }\n', error: 'global-lb.yaml: store: unknown key "timeout" (allowed: type, endpoints, dialTimeout, tls, userFile)' },
+  { name: 'etcd client certificate without its key', text: 'insecure: true\nstore: { type: etcd, endpoints: ["127.0.0.1:2379"], tls: { cert: c.pem } }\n', error: 'global-lb.yaml: store.tls.key: cert and key go together (a client certificate and its key)' },
   { name: 'no etcd endpoints', text: 'insecure: true\nstore: { type: etcd, endpoints: [] }\n', error: 'global-lb.yaml: store.endpoints: list at least one etcd endpoint (e.g. http://127.0.0.1:2379)' },
   { name: 'bad etcd endpoint', text: 'insecure: true\nstore: { type: etcd, endpoints: ["etcd"] }\n', error: 'global-lb.yaml: store.endpoints[0]: not an etcd endpoint; write host:port or http(s)://host:port' },
   { name: 'lease TTL not whole seconds', text: 'insecure: true\nleaseTtl: 2500ms\n', error: 'global-lb.yaml: leaseTtl: must be whole seconds (etcd leases count in seconds)' },

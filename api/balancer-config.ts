@@ -16,6 +16,13 @@ const storeSchema = z.discriminatedUnion('type', [
       .min(1, { message: 'list at least one etcd endpoint (e.g. http://127.0.0.1:2379)' }),
     /** How long a single etcd call may take before it counts as failed. */
     dialTimeout: durationBetween(100, 60e3).default(5000),
+    /** Client TLS for https endpoints: the members' CA, and this replica's certificate for --client-cert-auth. */
+    tls: z
+      .strictObject({ ca: pathSchema.optional(), cert: pathSchema.optional(), key: pathSchema.optional() })
+      .refine((t) => (t.cert === undefined) === (t.key === undefined), { path: ['key'], message: 'cert and key go together (a client certificate and its key)' })
+      .optional(),
+    /** A file whose first line is user:password, for an etcd with auth enabled. */
+    userFile: pathSchema.optional(),
   }),
   z.strictObject({ type: z.literal('memory') }),
 ]);
@@ -79,9 +86,14 @@ export type BalancerConfig = DeepReadonly<z.output<typeof balancerConfigSchema>>
  */
 export function parseBalancerConfig(text: string, file: string, baseDir: string = dirname(resolve(file))): BalancerConfig {
   const c = parseConfig(balancerConfigSchema, text, file);
-  if (c.tls === undefined) return c;
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
-  return deepFreeze({ ...c, tls: { cert: abs(c.tls.cert), key: abs(c.tls.key), bundle: abs(c.tls.bundle) } });
+  const store = c.store.type !== 'etcd' ? c.store : {
+    ...c.store,
+    // Only the keys given: a path left out stays absent rather than becoming undefined.
+    ...(c.store.tls ? { tls: Object.fromEntries(Object.entries(c.store.tls).map(([k, v]) => [k, abs(v)])) as typeof c.store.tls } : {}),
+    ...(c.store.userFile !== undefined ? { userFile: abs(c.store.userFile) } : {}),
+  };
+  return deepFreeze({ ...c, store, ...(c.tls ? { tls: { cert: abs(c.tls.cert), key: abs(c.tls.key), bundle: abs(c.tls.bundle) } } : {}) });
 }
 
 /** Reads, parses and validates a global-lb config file. Throws MeshfedError (MESHFED_E_CONFIG_READ / _PARSE / _INVALID). */

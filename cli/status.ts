@@ -50,7 +50,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   for (const z of up?.zones ?? []) agents.set(z.name, await getJson<AgentStatus>(`${z.agentAdminUrl}/v1/status`));
   const gateways = new Map<string, { adminUrl: string; stats: GatewayStats | undefined }>();
   for (const z of up?.zones ?? []) if (z.gatewayAdminUrl) gateways.set(z.name, { adminUrl: z.gatewayAdminUrl, stats: await getJson<GatewayStats>(`${z.gatewayAdminUrl}/stats`) });
-  const members = await Promise.all((up?.etcdEndpoints ?? []).map(async (url, i) => ({ name: etcdMemberName(i + 1), clientUrl: url, health: await etcdHealth(url) })));
+  const members = await Promise.all((up?.etcdEndpoints ?? []).map(async (url, i) => ({ name: etcdMemberName(i + 1), clientUrl: url, health: await etcdHealth(up?.etcdHealthUrls?.[i] ?? url) })));
   const streams = new Map<string, string>();
   for (const r of replicas) for (const a of r.status?.agents ?? []) streams.set(a.zone, r.status!.replicaId);
 
@@ -134,10 +134,10 @@ export function localFailures(z: Pick<ZoneRow, 'localFailures' | 'windowSeconds'
   return `${total} in ${Math.round(z.windowSeconds ?? 0)}s: ${counts.map(([k, n]) => `${LOCAL_LABELS[k] ?? k} ${n}`).join(', ')}`;
 }
 
-/** One member's own view, from its /health: "ok" (in a cluster with a leader), "no leader", or "DOWN" (unreachable). */
-async function etcdHealth(clientUrl: string): Promise<string> {
+/** One member's own view, from its /health (on the plain metrics port): "ok" (a leader), "no leader", or "DOWN" (unreachable). */
+async function etcdHealth(healthUrl: string): Promise<string> {
   try {
-    const res = await fetch(`${clientUrl}/health`, { signal: AbortSignal.timeout(2000) });
+    const res = await fetch(`${healthUrl}/health`, { signal: AbortSignal.timeout(2000) });
     const body = (await res.json()) as { health?: unknown };
     return body.health === 'true' ? 'ok' : 'no leader';
   } catch {

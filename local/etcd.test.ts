@@ -1,7 +1,7 @@
 // Unit tests for the flags of an etcd member: names, ports, the --initial-cluster string, timing, and the one set of flags startEtcd shares.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { etcdInitialCluster, etcdMemberArgs, etcdTiming, type EtcdMemberAddress } from './etcd.ts';
+import { etcdHealthUrl, etcdInitialCluster, etcdMemberArgs, etcdTiming, type EtcdMemberAddress } from './etcd.ts';
 
 const cluster: EtcdMemberAddress[] = [
   { name: 'etcd-1', clientPort: 41001, peerPort: 41002 },
@@ -54,4 +54,21 @@ test('extra flags come last, so they win over the defaults', () => {
 test('a member outside its cluster, or repeated names, are programming errors', () => {
   assert.throws(() => etcdMemberArgs({ name: 'etcd-9', clientPort: 1, peerPort: 2 }, cluster, { dataDir: '/d', clusterToken: 't' }), /etcd-9 is not in its cluster/);
   assert.throws(() => etcdMemberArgs(cluster[0]!, [cluster[0]!, cluster[0]!], { dataDir: '/d', clusterToken: 't' }), /names repeat/);
+});
+
+test('a TLS member serves https to clients and peers, requires certificates under its CA on both, and keeps /health on a plain metrics port', () => {
+  const tlsCluster = cluster.map((m, i) => ({ ...m, tls: true, metricsPort: 42001 + i }));
+  const files = { ca: '/pki/ca.pem', cert: '/pki/member.pem', key: '/pki/member-key.pem' };
+  const args = etcdMemberArgs(tlsCluster[1]!, tlsCluster, { dataDir: '/d', clusterToken: 't', tls: files });
+  assert.equal(flag(args, '--listen-client-urls'), 'https://127.0.0.1:41003');
+  assert.equal(flag(args, '--listen-peer-urls'), 'https://127.0.0.1:41004');
+  assert.equal(flag(args, '--initial-cluster'), 'etcd-1=https://127.0.0.1:41002,etcd-2=https://127.0.0.1:41004,etcd-3=https://127.0.0.1:41006');
+  assert.equal(flag(args, '--listen-metrics-urls'), 'http://127.0.0.1:42002');
+  assert.equal(etcdHealthUrl(tlsCluster[1]!), 'http://127.0.0.1:42002');
+  assert.equal(etcdHealthUrl(cluster[1]!), 'http://127.0.0.1:41003', 'without a metrics port /health is on the client URL');
+  for (const f of ['--client-cert-auth', '--peer-client-cert-auth']) assert.ok(args.includes(f), f);
+  assert.deepEqual([flag(args, '--trusted-ca-file'), flag(args, '--cert-file'), flag(args, '--key-file')], [files.ca, files.cert, files.key]);
+  assert.deepEqual([flag(args, '--peer-trusted-ca-file'), flag(args, '--peer-cert-file'), flag(args, '--peer-key-file')], [files.ca, files.cert, files.key]);
+  assert.throws(() => etcdMemberArgs(tlsCluster[0]!, tlsCluster, { dataDir: '/d', clusterToken: 't' }), /uses TLS: give its certificate files/);
+  assert.throws(() => etcdMemberArgs(tlsCluster[0]!, [tlsCluster[0]!, cluster[1]!], { dataDir: '/d', clusterToken: 't', tls: files }), /all use TLS or none/);
 });

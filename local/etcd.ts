@@ -22,12 +22,16 @@ export interface StartEtcdOptions {
    * process that outlives its parent (as under `meshfed up`) would die on its next log line once the pipe is gone.
    */
   readonly logFile?: string;
+  /** Serve https and require client (and peer) certificates under tls.ca; /health moves to a plain-HTTP metrics port. */
+  readonly tls?: EtcdServerTls;
 }
 
 /** A running etcd for a test. Every method waits until the change has taken effect. */
 export interface EtcdServer {
   /** Client URLs, e.g. ["http://127.0.0.1:40123"]; pass to EtcdStore / openStore({ kind: 'etcd', endpoints }). */
   readonly endpoints: readonly string[];
+  /** Where /health answers without a client certificate (etcdHealthUrl). */
+  readonly healthUrl: string;
   /** The data dir (kept across kill/restart, removed by stop). */
   readonly dataDir: string;
   /** The running process id, or undefined while stopped. */
@@ -50,6 +54,17 @@ export interface EtcdMemberAddress {
   readonly name: string;
   readonly clientPort: number;
   readonly peerPort: number;
+  /** Plain-HTTP /health and /metrics, apart from the client port (which, under TLS, answers only certificate holders). */
+  readonly metricsPort?: number;
+  /** Client and peer URLs are https, and both require a certificate under the member's CA (EtcdServerTls). */
+  readonly tls?: boolean;
+}
+
+/** The files a member serves TLS with: its certificate and key, and the CA its clients' and peers' certificates must chain to. */
+export interface EtcdServerTls {
+  readonly ca: string;
+  readonly cert: string;
+  readonly key: string;
 }
 
 /** Raft timing of a member, in milliseconds. */
@@ -68,14 +83,19 @@ export function etcdTiming(members: number): EtcdTiming {
   return members <= 1 ? { heartbeatMs: 50, electionMs: 250 } : { heartbeatMs: 100, electionMs: 1000 };
 }
 
-/** The URL clients (and /health) reach a member at. */
+/** The URL clients reach a member at. */
 export function etcdClientUrl(m: EtcdMemberAddress): string {
-  return `http://127.0.0.1:${m.clientPort}`;
+  return `${m.tls ? 'https' : 'http'}://127.0.0.1:${m.clientPort}`;
 }
 
 /** The URL the other members reach a member at. */
 export function etcdPeerUrl(m: EtcdMemberAddress): string {
-  return `http://127.0.0.1:${m.peerPort}`;
+  return `${m.tls ? 'https' : 'http'}://127.0.0.1:${m.peerPort}`;
+}
+
+/** Where a member answers /health without a client certificate: its metrics port when it has one, else its client URL. */
+export function etcdHealthUrl(m: EtcdMemberAddress): string {
+  return m.metricsPort !== undefined ? `http://127.0.0.1:${m.metricsPort}` : etcdClientUrl(m);
 }
 
 /** `--initial-cluster`: every member by name and peer URL, "etcd-1=http://127.0.0.1:P1,etcd-2=...". */
@@ -91,6 +111,8 @@ export interface EtcdMemberArgsOptions {
   readonly timing?: EtcdTiming;
   /** Extra command-line flags, appended last (etcd takes the last of a repeated flag). */
   readonly extraArgs?: readonly string[];
+  /** Required when member.tls: what the member serves and which CA its clients and peers must be under. */
+  readonly tls?: EtcdServerTls;
 }
 
 /**
@@ -105,6 +127,12 @@ export function etcdMemberArgs(member: EtcdMemberAddress, cluster: readonly Etcd
   const timing = options.timing ?? etcdTiming(cluster.length);
   const clientUrl = etcdClientUrl(member);
   const peerUrl = etcdPeerUrl(member);
+  if (cluster.some((m) => Boolean(m.tls) !== Boolean(member.tls))) throw new Error('etcd members of one cluster all use TLS or none does');
+  if (member.tls && options.tls === undefined) throw new Error(`etcd member ${member.name} uses TLS: give its certificate files`);
+  const tls = member.tls && options.tls ? [
+    '--client-cert-auth', '--trusted-ca-file', options.tls.ca, '--cert-file', options.tls.cert, '--key-file', options.tls.key,
+    '--peer-client-cert-auth', '--peer-trusted-ca-file', options.tls.ca, '--peer-cert-file', options.tls.cert, '--peer-key-file', options.tls.key,
+  ] : [];
   return [
     '--name', member.name,
     '--data-dir', options.dataDir,
@@ -120,6 +148,8 @@ export function etcdMemberArgs(member: EtcdMemberAddress, cluster: readonly Etcd
     '--grpc-keepalive-min-time', '1s',
     '--logger', 'zap',
     '--log-level', 'error',
+    ...(member.metricsPort !== undefined ? ['--listen-metrics-urls', etcdHealthUrl(member)] : []),
+    ...tls,
     ...(options.extraArgs ?? []),
   ];
 }
@@ -129,10 +159,10 @@ export function etcdBinary(): string {
   return process.env['MESHFED_ETCD_BIN'] ?? 'etcd';
 }
 
-/** True when the member at `clientUrl` answers /health with {"health":"true"} (it is in a cluster that has a leader). */
-export async function etcdHealthy(clientUrl: string, timeoutMs = 1_000): Promise<boolean> {
+/** True when the member at `healthUrl` (etcdHealthUrl) answers /health with {"health":"true"} (its cluster has a leader). */
+export async function etcdHealthy(healthUrl: string, timeoutMs = 1_000): Promise<boolean> {
   try {
-    const res = await fetch(`${clientUrl}/health`, { signal: AbortSignal.timeout(timeoutMs) });
+    const res = await fetch(`${healthUrl}/health`, { signal: AbortSignal.timeout(timeoutMs) });
     const body = (await res.json()) as { health?: unknown };
     return body.health === 'true';
   } catch {
@@ -172,6 +202,7 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdSer
   const entry: { child: ChildProcess | undefined; dataDir: string } = { child: undefined, dataDir };
   live.add(entry);
   let clientUrl = '';
+  let healthUrl = '';
   let args: string[] = [];
   let stderr = '';
 
@@ -206,7 +237,7 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdSer
     const deadline = Date.now() + readyTimeoutMs;
     for (;;) {
       if (exited) throw new Error(`etcd exited before it was ready:\n${output()}`);
-      if (await etcdHealthy(clientUrl)) return;
+      if (await etcdHealthy(healthUrl)) return;
       if (Date.now() > deadline) {
         child.kill('SIGKILL');
         throw new Error(`etcd did not become healthy within ${readyTimeoutMs} ms:\n${output()}`);
@@ -236,10 +267,11 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdSer
 
   // Ports may be taken between probing and binding: retry with fresh ones.
   for (let attempt = 1; ; attempt++) {
-    const [clientPort, peerPort] = await freePorts(2);
-    const member: EtcdMemberAddress = { name: 'meshfed-test', clientPort, peerPort };
+    const [clientPort, peerPort, metricsPort] = await freePorts(options.tls ? 3 : 2);
+    const member: EtcdMemberAddress = { name: 'meshfed-test', clientPort: clientPort!, peerPort: peerPort!, ...(options.tls ? { tls: true, metricsPort: metricsPort! } : {}) };
     clientUrl = etcdClientUrl(member);
-    args = etcdMemberArgs(member, [member], { dataDir, clusterToken: 'meshfed-test', extraArgs: options.extraArgs });
+    healthUrl = etcdHealthUrl(member);
+    args = etcdMemberArgs(member, [member], { dataDir, clusterToken: 'meshfed-test', extraArgs: options.extraArgs, ...(options.tls ? { tls: options.tls } : {}) });
     try {
       await launch();
       break;
@@ -256,6 +288,7 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdSer
 
   return {
     endpoints: Object.freeze([clientUrl]),
+    healthUrl,
     dataDir,
     pid: () => entry.child?.pid,
     async stop() {

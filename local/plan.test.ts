@@ -110,7 +110,10 @@ test('etcd members are planned as components etcd-1..N, each with its own client
   const pl = buildPlan(DEFAULT_TOPOLOGY, DEFAULT_SHOP, 2, () => p++, 3);
   assert.deepEqual(pl.etcdMembers.map((m) => m.name), ['etcd-1', 'etcd-2', 'etcd-3']);
   const ports = componentPorts(pl);
-  for (const m of pl.etcdMembers) assert.deepEqual(ports.get(m.name), [m.clientPort, m.peerPort]);
+  for (const m of pl.etcdMembers) {
+    assert.deepEqual(ports.get(m.name), [m.clientPort, m.peerPort, m.metricsPort], 'client, peer and a plain metrics port for /health');
+    assert.equal(m.tls, true, 'members of meshfed up require client certificates');
+  }
   const owned = [...ports.values()].flat();
   assert.equal(new Set(owned).size, owned.length);
   assert.equal(owned.length, p - 40000, 'every port handed out is owned by one component');

@@ -68,7 +68,8 @@ export function buildPlan(topology: Topology, layout: ShopLayout, replicas: numb
     if (s.upstream !== undefined && !services.has(s.upstream)) throw new PlanError(`service ${s.name} calls unknown service "${s.upstream}"`);
   }
   const members: EtcdMemberAddress[] = [];
-  for (let k = 1; k <= etcdMembers; k++) members.push({ name: etcdMemberName(k), clientPort: port(), peerPort: port() });
+  // TLS on client and peer ports, with certificates required; /health on a plain metrics port of its own.
+  for (let k = 1; k <= etcdMembers; k++) members.push({ name: etcdMemberName(k), clientPort: port(), peerPort: port(), metricsPort: port(), tls: true });
   const grpcAddresses: string[] = [];
   const adminUrls: string[] = [];
   for (let i = 0; i < replicas; i++) {
@@ -207,7 +208,7 @@ export function etcdMemberName(k: number): string {
 /** Every port of the plan, grouped by the component that binds it (etcd-K, global-lb-N, agent-Z, gateway-Z, app-Z-I). */
 export function componentPorts(plan: FederationPlan): Map<string, number[]> {
   const out = new Map<string, number[]>();
-  for (const m of plan.etcdMembers) out.set(m.name, [m.clientPort, m.peerPort]);
+  for (const m of plan.etcdMembers) out.set(m.name, [m.clientPort, m.peerPort, ...(m.metricsPort !== undefined ? [m.metricsPort] : [])]);
   plan.adminUrls.forEach((u, i) => out.set(`global-lb-${i + 1}`, [Number(plan.grpcAddresses[i]!.split(':')[1]), Number(new URL(u).port)]));
   for (const z of plan.zones) {
     out.set(`agent-${z.zone}`, [z.agentAdminPort, z.agentRelayPort]);

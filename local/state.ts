@@ -64,6 +64,10 @@ export const upStateSchema = z.object({
   store: z.enum(['etcd', 'memory']),
   /** Client URLs of every etcd member when store is etcd, in member order (the k-th is component etcd-k's); absent in older files. */
   etcdEndpoints: z.array(z.string()).optional(),
+  /** Where each member answers /health without a certificate (its plain metrics port), in member order. */
+  etcdHealthUrls: z.array(z.string()).optional(),
+  /** The client certificate meshfed's own tools use on etcd (members require one), and the CA of the members. */
+  etcdTls: z.object({ ca: z.string(), cert: z.string(), key: z.string() }).optional(),
   adminUrl: z.string(),
   adminUrls: z.array(z.string()),
   metricsUrls: z.array(z.string()),

@@ -8,7 +8,8 @@ import {
   createIntermediateCa, createRootCa, issueWorkload, readPluginCaDir, readRootDir, writePluginCaDir, writeRootDir, type KeyedCert,
 } from '../trust/index.ts';
 import type { Topology } from '../api/topology.ts';
-import { etcdAvailable, etcdBinary, etcdClientUrl, etcdHealthy, etcdMemberArgs, etcdPeerUrl } from './etcd.ts';
+import { etcdAvailable, etcdBinary, etcdClientUrl, etcdHealthUrl, etcdHealthy, etcdMemberArgs, etcdPeerUrl } from './etcd.ts';
+import { createEtcdPki, type EtcdPki } from './etcd-pki.ts';
 import { holdPorts, unheldPorts, type PortPool } from './ports.ts';
 import { appComponent, buildPlan, componentPorts, defaultPolicies, frontendUrl, gatewayArgs, meshService, relayOverlayFor, staticDiscoveryFor, type FederationPlan, type ShopLayout, type InstancePlan, planForInstance, type ShopPolicy, type ZonePlan } from './plan.ts';
 import type { RestartPolicy } from './restart-policy.ts';
@@ -110,6 +111,8 @@ interface StartContext {
   readonly caDirs: Map<string, string>;
   /** Client URLs of every etcd member, or undefined on the embedded store. */
   readonly etcdEndpoints: readonly string[] | undefined;
+  /** The certificates etcd members serve and require (etcd-pki/ in the run dir), or undefined on the embedded store. */
+  readonly etcdPki: EtcdPki | undefined;
   readonly policies: readonly ShopPolicy[];
 }
 
@@ -187,6 +190,7 @@ export async function startFederation(opts: UpOptions): Promise<Federation> {
     const ctx: StartContext = {
       opts, supervisor, plan, pool, portsOf: componentPorts(plan), runDir, overlayFile, lbDir, caDirs,
       etcdEndpoints: members > 0 ? plan.etcdMembers.map(etcdClientUrl) : undefined, policies: opts.policies ?? defaultPolicies(),
+      etcdPki: members > 0 ? await createEtcdPki(join(runDir, 'etcd-pki')) : undefined,
     };
     const step = () => {
       if (opts.signal?.aborted) throw localError('MESHFED_E_UP_ABORTED', `the start was aborted (${String(opts.signal.reason ?? 'abort')}); everything it started is stopped`);
@@ -204,7 +208,9 @@ export async function startFederation(opts: UpOptions): Promise<Federation> {
     step();
 
     state = {
-      version: 1, pid: process.pid, startedAt: new Date().toISOString(), store: ctx.etcdEndpoints ? 'etcd' : 'memory', ...(ctx.etcdEndpoints ? { etcdEndpoints: [...ctx.etcdEndpoints] } : {}),
+      version: 1, pid: process.pid, startedAt: new Date().toISOString(), store: ctx.etcdEndpoints ? 'etcd' : 'memory',
+      ...(ctx.etcdEndpoints ? { etcdEndpoints: [...ctx.etcdEndpoints], etcdHealthUrls: plan.etcdMembers.map(etcdHealthUrl) } : {}),
+      ...(ctx.etcdPki ? { etcdTls: ctx.etcdPki.client } : {}),
       adminUrl: plan.adminUrls[0]!, adminUrls: [...plan.adminUrls], metricsUrls: [...plan.adminUrls.map((u) => `${u}/metrics`), ...plan.zones.map((z) => `http://127.0.0.1:${z.agentAdminPort}/metrics`), ...plan.zones.map((z) => `http://127.0.0.1:${z.gatewayAdminPort}/metrics`)],
       logDir, runDir,
       zones: plan.zones.map((z) => ({
@@ -299,8 +305,8 @@ async function startEtcdMembers(ctx: StartContext): Promise<void> {
     const dataDir = join(ctx.runDir, 'etcd', m.name);
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     return startOnPorts(ctx, {
-      name: m.name, command: etcdBinary(), args: etcdMemberArgs(m, members, { dataDir, clusterToken }),
-      ready: () => etcdHealthy(etcdClientUrl(m)),
+      name: m.name, command: etcdBinary(), args: etcdMemberArgs(m, members, { dataDir, clusterToken, ...(ctx.etcdPki ? { tls: ctx.etcdPki.server } : {}) }),
+      ready: () => etcdHealthy(etcdHealthUrl(m)),
       readyTimeoutMs: 60_000,
       busyPortRetries: 5,
     });
@@ -308,7 +314,8 @@ async function startEtcdMembers(ctx: StartContext): Promise<void> {
   const failed = started.find((r) => r.status === 'rejected');
   if (failed) throw failed.reason;
   const pids = new Map(ctx.supervisor.list().map((c) => [c.name, c.pid]));
-  for (const m of members) opts.print(`  etcd        ${m.name}: client ${etcdClientUrl(m)}, peer ${etcdPeerUrl(m)} (pid ${pids.get(m.name)})`);
+  for (const m of members) opts.print(`  etcd        ${m.name}: client ${etcdClientUrl(m)}, peer ${etcdPeerUrl(m)}, health ${etcdHealthUrl(m)}/health (pid ${pids.get(m.name)})`);
+  if (ctx.etcdPki) opts.print(`              client certificates required (CA ${ctx.etcdPki.client.ca}; meshfed's own: ${ctx.etcdPki.client.cert})`);
 }
 
 /** Starts a component on its planned ports, releasing their holders just before it binds them. */
@@ -319,7 +326,8 @@ async function startOnPorts(ctx: StartContext, spec: ComponentSpec): Promise<voi
 
 /** The global-lb replicas, then the shop's policies (applied again whenever a replica restarts: the embedded store forgets them). */
 async function startBalancers(ctx: StartContext): Promise<void> {
-  const { plan, etcdEndpoints, lbDir, opts } = ctx;
+  const { plan, etcdEndpoints, etcdPki, lbDir, opts } = ctx;
+  const etcdTls = etcdPki ? ['--etcd-ca', etcdPki.client.ca, '--etcd-cert', etcdPki.client.cert, '--etcd-key', etcdPki.client.key] : [];
   const trustDomain = plan.trustDomain;
   const apply = async (admin: string) => {
     for (const p of ctx.policies) {
@@ -330,7 +338,7 @@ async function startBalancers(ctx: StartContext): Promise<void> {
     const admin = plan.adminUrls[i]!;
     await startOnPorts(ctx, {
       name: `global-lb-${i + 1}`, command: process.execPath,
-      args: [CLI, 'global-lb', ...(etcdEndpoints ? ['--etcd', etcdEndpoints.join(',')] : ['--store', 'memory']),
+      args: [CLI, 'global-lb', ...(etcdEndpoints ? ['--etcd', etcdEndpoints.join(','), ...etcdTls] : ['--store', 'memory']),
         '--grpc-listen', plan.grpcAddresses[i]!, '--admin-listen', admin.replace('http://', ''), '--replica-id', `global-lb-${i + 1}`,
         '--tls-cert', join(lbDir, 'chain.pem'), '--tls-key', join(lbDir, 'key.pem'), '--tls-bundle', join(lbDir, 'bundle.pem'), '--trust-domain', trustDomain],
       ready: () => httpOk(`${admin}/healthz`),

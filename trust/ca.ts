@@ -126,6 +126,9 @@ export interface IssueParams {
   readonly ca: boolean;
   readonly pathLength?: number;
   readonly uris?: readonly string[];
+  /** DNS and IP subject alternative names, for servers found by address (an etcd member) rather than by SPIFFE ID. */
+  readonly dnsNames?: readonly string[];
+  readonly ips?: readonly string[];
   readonly usages?: readonly ('server' | 'client')[];
   readonly nameConstraintDomain?: string;
   readonly serial?: string;
@@ -142,10 +145,13 @@ export async function issueCertificate(p: IssueParams): Promise<string> {
     const usages = p.usages ?? ['server', 'client'];
     extensions.push(new x509.ExtendedKeyUsageExtension(usages.map((u) => (u === 'server' ? OID.serverAuth : OID.clientAuth)), false));
   }
-  if (p.uris && p.uris.length > 0) {
-    // Critical when the subject is empty (RFC 5280 4.2.1.6), which is how SPIFFE leaves are issued.
-    extensions.push(new x509.SubjectAlternativeNameExtension(p.uris.map((value) => ({ type: 'url' as const, value })), p.subject === ''));
-  }
+  const sans = [
+    ...(p.uris ?? []).map((value) => ({ type: 'url' as const, value })),
+    ...(p.dnsNames ?? []).map((value) => ({ type: 'dns' as const, value })),
+    ...(p.ips ?? []).map((value) => ({ type: 'ip' as const, value })),
+  ];
+  // Critical when the subject is empty (RFC 5280 4.2.1.6), which is how SPIFFE leaves are issued.
+  if (sans.length > 0) extensions.push(new x509.SubjectAlternativeNameExtension(sans, p.subject === ''));
   if (p.nameConstraintDomain) extensions.push(trustDomainNameConstraints(p.nameConstraintDomain));
   extensions.push(await x509.SubjectKeyIdentifierExtension.create(p.publicKey));
   const serialNumber = p.serial ?? randomSerial();

@@ -5,12 +5,14 @@ export { MemoryStore, realClock } from './store-memory.ts';
 export type { MemoryStoreOptions, StoreClock } from './store-memory.ts';
 export { EtcdStore } from './store-etcd.ts';
 export type { EtcdStoreOptions, EtcdTls } from './store-etcd.ts';
+export { readEtcdCredentials, parseEtcdUserFile, type EtcdAuth, type EtcdCredentials, type EtcdCredentialFiles } from './etcd-credentials.ts';
 export { campaignOn, electionPrefix, observeLeaderOn } from './election.ts';
 
 import type { Store } from './store.ts';
 import { MemoryStore } from './store-memory.ts';
 import { EtcdStore } from './store-etcd.ts';
 import type { EtcdTls } from './store-etcd.ts';
+import type { EtcdAuth } from './etcd-credentials.ts';
 
 /** Which store to open. */
 export type StoreSpec =
@@ -19,6 +21,7 @@ export type StoreSpec =
       readonly kind: 'etcd';
       readonly endpoints: readonly string[];
       readonly tls?: EtcdTls;
+      readonly auth?: EtcdAuth;
       /** Per-call timeout in ms (default 5000). */
       readonly callTimeoutMs?: number;
     };
@@ -33,6 +36,7 @@ export async function openStore(spec: StoreSpec): Promise<Store> {
   return new EtcdStore({
     endpoints,
     ...(spec.tls === undefined ? {} : { tls: spec.tls }),
+    ...(spec.auth === undefined ? {} : { auth: spec.auth }),
     ...(spec.callTimeoutMs === undefined ? {} : { callTimeoutMs: spec.callTimeoutMs }),
   });
 }

@@ -20,10 +20,11 @@ import type {
 } from './store.ts';
 import { campaignOn, observeLeaderOn } from './election.ts';
 import { storeError } from './errors.ts';
+import type { EtcdAuth } from './etcd-credentials.ts';
 
-/** TLS material for an etcd that serves https (PEM). */
+/** TLS material for an etcd that serves https (PEM). Without `ca`, the system roots verify the members. */
 export interface EtcdTls {
-  readonly ca: string | Buffer;
+  readonly ca?: string | Buffer;
   readonly cert?: string | Buffer;
   readonly key?: string | Buffer;
 }
@@ -32,6 +33,8 @@ export interface EtcdStoreOptions {
   /** Client URLs of the cluster, e.g. ["http://127.0.0.1:2379"]. */
   readonly endpoints: readonly string[];
   readonly tls?: EtcdTls;
+  /** An etcd user, for a cluster with auth enabled. */
+  readonly auth?: EtcdAuth;
   /** Upper bound on each unary call (get, put, txn, lease grant/revoke/keep-alive, watch creation). Default 5000 ms. */
   readonly callTimeoutMs?: number;
   /**
@@ -81,9 +84,11 @@ export class EtcdStore implements Store {
         global: passThrough,
       },
     };
+    if (options.auth !== undefined) config.auth = { username: options.auth.username, password: options.auth.password };
     if (options.tls !== undefined) {
       config.credentials = {
-        rootCertificate: Buffer.from(options.tls.ca),
+        // etcd3 hands this to grpc's createSsl, where no root certificate means the system roots.
+        rootCertificate: (options.tls.ca === undefined ? undefined : Buffer.from(options.tls.ca)) as Buffer,
         ...(options.tls.key === undefined ? {} : { privateKey: Buffer.from(options.tls.key) }),
         ...(options.tls.cert === undefined ? {} : { certChain: Buffer.from(options.tls.cert) }),
       };

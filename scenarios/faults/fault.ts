@@ -10,8 +10,6 @@ export interface FaultContext {
   state(): UpState;
   /** The topology the federation runs (clusters, networks, clouds of each zone). */
   readonly topology: Topology;
-  /** Client URLs of the federation's etcd members; empty with the in-memory store. */
-  etcdEndpoints(): readonly string[];
   /** One progress line. */
   readonly log: (line: string) => void;
 }

@@ -4,6 +4,7 @@ import type { ComponentTarget, ProcessFaultSpec } from '../../api/scenario.ts';
 import { holdsDir, matchComponents, readHolds, removeHold, writeHold, type Hold } from '../../local/holds.ts';
 import { isAlive } from '../../local/supervisor.ts';
 import type { UpState } from '../../local/state.ts';
+import { upEtcdClient } from '../../local/etcd-client.ts';
 import type { ActiveFault, Check, FaultContext } from './fault.ts';
 import { callJson, isReady, pollUntil } from './http.ts';
 
@@ -31,13 +32,20 @@ export async function resolveComponents(ctx: FaultContext, target: ComponentTarg
   }
 }
 
-/** The etcd member that leads now (the harder one to lose), by asking each member's status over the v3 HTTP gateway. */
+/** The etcd member that leads now (the harder one to lose), by asking each member for its own status. */
 async function etcdLeader(ctx: FaultContext, members: readonly string[]): Promise<string | undefined> {
-  const endpoints = ctx.etcdEndpoints();
+  const state = ctx.state();
+  const endpoints = state.etcdEndpoints ?? [];
   for (let i = 0; i < endpoints.length && i < members.length; i++) {
-    const r = await callJson('POST', `${endpoints[i]}/v3/maintenance/status`, {});
-    const s = r.json as { header?: { member_id?: string }; leader?: string } | undefined;
-    if (s?.leader !== undefined && s.leader === s.header?.member_id) return members[i];
+    const client = upEtcdClient(state, [endpoints[i]!]);
+    try {
+      const s = await client.maintenance.status();
+      if (s.leader === s.header.member_id) return members[i];
+    } catch {
+      // this member does not answer: it cannot be the leader to kill
+    } finally {
+      client.close();
+    }
   }
   return undefined;
 }

@@ -21,7 +21,8 @@ import { metricSamples } from '../runner/probes.ts';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { X509Certificate } from 'node:crypto';
-import { Etcd3 } from 'etcd3';
+import type { Etcd3 } from 'etcd3';
+import { upEtcdClient } from '../../local/etcd-client.ts';
 import type { TrustFaultSpec } from '../../api/scenario.ts';
 import { topologyZones } from '../../api/topology.ts';
 import { globalLbId, workloadId } from '../../api/identity.ts';
@@ -127,9 +128,9 @@ async function writeStoredText(ctx: FaultContext, text: string): Promise<void> {
 }
 
 async function withEtcd<T>(ctx: FaultContext, f: (c: Etcd3) => Promise<T>): Promise<T> {
-  const hosts = ctx.etcdEndpoints();
-  if (hosts.length === 0) throw new Error('trust faults need the etcd store (meshfed up --store etcd): the bundle lives at ' + KEYS.trustBundle);
-  const client = new Etcd3({ hosts: [...hosts], dialTimeout: 5000 });
+  const state = ctx.state();
+  if (state.store !== 'etcd') throw new Error('trust faults need the etcd store (meshfed up --store etcd): the bundle lives at ' + KEYS.trustBundle);
+  const client = upEtcdClient(state);
   try {
     return await f(client);
   } finally {

@@ -93,7 +93,6 @@ export async function runScenario(o: RunOptions): Promise<RunOutcome> {
     ctx = {
       stateDir, topology: s.federation.topology, log: o.print,
       state: () => (lastState = readUpStateQuiet(stateDir) ?? lastState ?? f.current()),
-      etcdEndpoints: () => ctx!.state().etcdEndpoints ?? [],
     };
     load = startRunLoad(r, ctx.state(), s);
     sampler = startRunSampler(r, ctx, s);

@@ -13,7 +13,6 @@ function faultContext(up: Up, log: (line: string) => void): FaultContext {
     stateDir: up.stateDir,
     state: () => readUpState(up.stateDir) as UpState,
     topology: DEFAULT_TOPOLOGY,
-    etcdEndpoints: () => readUpState(up.stateDir)?.etcdEndpoints ?? [],
     log: (line) => log(`+${((Date.now() - t0) / 1000).toFixed(1)}s ${line}`),
   };
 }

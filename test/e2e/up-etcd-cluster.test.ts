@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { skipWithoutEtcd } from '../support/etcd.ts';
 import { cli, startUp, steady, until, weights } from '../support/up-harness.ts';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { isAlive } from '../../local/supervisor.ts';
 import type { UpState } from '../../local/state.ts';
 
@@ -21,10 +22,16 @@ function flagOf(argv: readonly string[], name: string): string | undefined {
   return i < 0 ? undefined : argv[i + 1];
 }
 
+/** TLS to the members: their CA, with or without meshfed's client certificate (which up.json names). */
+function etcdAgent(state: UpState, withCert: boolean): Agent {
+  const files = state.etcdTls!;
+  return new Agent({ connect: { ca: readFileSync(files.ca), ...(withCert ? { cert: readFileSync(files.cert), key: readFileSync(files.key) } : {}) } });
+}
+
 /** A call to etcd's JSON gateway (keys and values are base64 there); undefined when the member does not answer. */
-async function etcdCall(clientUrl: string, path: string, body: unknown): Promise<Record<string, unknown> | undefined> {
+async function etcdCall(dispatcher: Agent, clientUrl: string, path: string, body: unknown): Promise<Record<string, unknown> | undefined> {
   try {
-    const res = await fetch(`${clientUrl}${path}`, { method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(3000) });
+    const res = await undiciFetch(`${clientUrl}${path}`, { method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(3000), dispatcher });
     return res.ok ? ((await res.json()) as Record<string, unknown>) : undefined;
   } catch {
     return undefined;
@@ -33,9 +40,10 @@ async function etcdCall(clientUrl: string, path: string, body: unknown): Promise
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
-async function healthy(clientUrl: string): Promise<boolean> {
+/** /health of a member, on its plain metrics port (the client port answers only certificate holders). */
+async function healthy(healthUrl: string): Promise<boolean> {
   try {
-    const res = await fetch(`${clientUrl}/health`, { signal: AbortSignal.timeout(2000) });
+    const res = await fetch(`${healthUrl}/health`, { signal: AbortSignal.timeout(2000) });
     return ((await res.json()) as { health?: string }).health === 'true';
   } catch {
     return false;
@@ -59,6 +67,9 @@ test('meshfed up --etcd-members 3: a member held down keeps quorum (traffic, wei
 
   // 1. Three members: supervised components with their own ports, data dir and log; every replica is given all of them.
   const endpoints = up.state.etcdEndpoints ?? [];
+  const healthUrls = up.state.etcdHealthUrls ?? [];
+  const withCert = etcdAgent(up.state, true);
+  t.after(() => withCert.close());
   assert.equal(up.state.store, 'etcd');
   assert.equal(endpoints.length, 3, `etcdEndpoints: ${JSON.stringify(endpoints)}`);
   assert.equal(new Set(endpoints).size, 3);
@@ -74,9 +85,20 @@ test('meshfed up --etcd-members 3: a member held down keeps quorum (traffic, wei
     assert.equal(flagOf(argv, '--data-dir'), join(up.state.runDir, 'etcd', name));
     assert.equal(flagOf(argv, '--listen-client-urls'), endpoints[k]);
     assert.equal(flagOf(argv, '--initial-cluster')?.split(',').map((m) => m.split('=')[0]).join(','), MEMBERS.join(','));
-    assert.ok(await healthy(endpoints[k]!), `${name} answers /health`);
+    assert.ok(await healthy(healthUrls[k]!), `${name} answers /health`);
+    assert.ok(argv.includes('--client-cert-auth') && argv.includes('--peer-client-cert-auth'), `${name} requires client and peer certificates`);
   }
-  const list = await etcdCall(endpoints[0]!, '/v3/cluster/member/list', {});
+  // The store is closed to anyone without a certificate under the etcd CA: plain HTTP, TLS without a client
+  // certificate, and the gateway's range call all fail, while the same call with meshfed's certificate answers.
+  assert.match(endpoints[0]!, /^https:/);
+  const anonymous = etcdAgent(up.state, false);
+  const range = { key: b64('/meshfed/v1/'), range_end: b64('/meshfed/v10') };
+  assert.equal(await etcdCall(anonymous, endpoints[0]!, '/v3/kv/range', range), undefined, 'TLS without a client certificate is refused');
+  await anonymous.close();
+  assert.equal(await etcdCall(new Agent(), endpoints[0]!.replace('https:', 'http:'), '/v3/kv/range', range), undefined, 'plain HTTP is refused');
+  const readable = await etcdCall(withCert, endpoints[0]!, '/v3/kv/range', range);
+  assert.ok(Number(readable?.['count'] ?? 0) > 0, `with meshfed's client certificate the same range answers: ${JSON.stringify(readable)?.slice(0, 200)}`);
+  const list = await etcdCall(withCert, endpoints[0]!, '/v3/cluster/member/list', {});
   assert.deepEqual(((list?.['members'] ?? []) as { name: string }[]).map((m) => m.name).sort(), MEMBERS, 'one cluster of three');
   for (const lb of ['global-lb-1', 'global-lb-2']) assert.equal(flagOf(argvOf(component(up.state, lb).pid), '--etcd'), endpoints.join(','), `${lb} knows every member`);
 
@@ -89,7 +111,7 @@ test('meshfed up --etcd-members 3: a member held down keeps quorum (traffic, wei
   const holdUntil = Date.parse(component(read(), 'etcd-2').hold!.until);
   assert.equal(isAlive(before.pid), false, 'etcd-2 was killed');
   const put = await until('a write to the store with etcd-2 down', 15_000, () =>
-    etcdCall(endpoints[0]!, '/v3/kv/put', { key: b64('meshfed-e2e/during-hold'), value: b64('quorum') }));
+    etcdCall(withCert, endpoints[0]!, '/v3/kv/put', { key: b64('meshfed-e2e/during-hold'), value: b64('quorum') }));
   assert.ok(put['header'], 'etcd-1 committed a write with one member of three down');
   const table = await weights(up.env, 'catalog');
   assert.deepEqual(table.rows.map((r) => r.sourceZone).sort(), ['europe-west1-b', 'us-east-1a', 'us-east-1b'], 'meshfed weights answers');
@@ -100,8 +122,8 @@ test('meshfed up --etcd-members 3: a member held down keeps quorum (traffic, wei
     assert.equal(r.code, 0, r.stderr);
     return /store: etcd ok/.test(r.stdout) ? r : undefined;
   }, 100);
-  assert.match(status.stdout, /^etcd-2 +http:\S+ +DOWN +\d+ +0$/m);
-  assert.match(status.stdout, /^etcd-1 +http:\S+ +ok +\d+ +0$/m);
+  assert.match(status.stdout, /^etcd-2 +https:\S+ +DOWN +\d+ +0$/m);
+  assert.match(status.stdout, /^etcd-1 +https:\S+ +ok +\d+ +0$/m);
   assert.match(status.stdout, /^HELD {2}etcd-2 \(down, \d+s left\)/m);
   assert.equal(component(read(), 'etcd-2').pid, before.pid, 'not restarted during its hold');
 
@@ -114,9 +136,9 @@ test('meshfed up --etcd-members 3: a member held down keeps quorum (traffic, wei
   assert.equal(back.restarts, 0, 'a held exit is not counted as a restart');
   assert.deepEqual([flagOf(argvOf(back.pid), '--data-dir'), flagOf(argvOf(back.pid), '--listen-client-urls')], [join(up.state.runDir, 'etcd', 'etcd-2'), endpoints[1]]);
   await until('etcd-2 healthy and caught up (a serializable read answers from its own copy)', 30_000, async () => {
-    const got = await etcdCall(endpoints[1]!, '/v3/kv/range', { key: b64('meshfed-e2e/during-hold'), serializable: true });
+    const got = await etcdCall(withCert, endpoints[1]!, '/v3/kv/range', { key: b64('meshfed-e2e/during-hold'), serializable: true });
     const kv = (got?.['kvs'] as { value: string }[] | undefined)?.[0];
-    return kv !== undefined && Buffer.from(kv.value, 'base64').toString() === 'quorum' && (await healthy(endpoints[1]!)) ? true : undefined;
+    return kv !== undefined && Buffer.from(kv.value, 'base64').toString() === 'quorum' && (await healthy(healthUrls[1]!)) ? true : undefined;
   });
   await until('the released line of etcd-2', 10_000, () => (new RegExp(`^ {2}released {4}etcd-2 after \\d+\\.\\ds, restarted: pid ${back.pid}$`, 'm').test(up.output()) ? true : undefined));
   const hits = await front.stop();
@@ -131,7 +153,7 @@ test('meshfed up --etcd-members 3: a member held down keeps quorum (traffic, wei
     return c.pid !== third.pid && isAlive(c.pid) && c.restarts === 1 ? c : undefined;
   });
   assert.equal(restarted.lastExit, 'signal SIGKILL');
-  await until('etcd-3 healthy again', 30_000, async () => ((await healthy(endpoints[2]!)) ? true : undefined));
+  await until('etcd-3 healthy again', 30_000, async () => ((await healthy(healthUrls[2]!)) ? true : undefined));
   assert.match(up.output(), /^ {2}restart {5}etcd-3 \(exit signal SIGKILL\), attempt 1$/m);
   const after = await weights(up.env, 'catalog');
   assert.equal(after.rows.length, 3, 'meshfed weights still answers');

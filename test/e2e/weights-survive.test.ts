@@ -2,7 +2,7 @@
 // causes no panic and moves shares by at most maxStep per round, dead endpoints are noticed by the balancer, and a
 // lost agent does not move its healthy zone's traffic.
 import { test } from 'node:test';
-import { Etcd3 } from 'etcd3';
+import { upEtcdClient } from '../../local/etcd-client.ts';
 import assert from 'node:assert/strict';
 import { bpOf, cli, rowOf, startUp, steady, tableOf, until, type TableJson, type Up } from '../support/up-harness.ts';
 
@@ -27,7 +27,7 @@ async function watchTables(up: Up, service: string): Promise<{ readonly seen: Ta
   const seen: TableJson[] = [];
   const endpoints = up.state.etcdEndpoints ?? [];
   if (endpoints.length > 0) {
-    const client = new Etcd3({ hosts: [...endpoints] });
+    const client = upEtcdClient(up.state);
     const watcher = await client.watch().key(`/meshfed/v1/weights/shop/${service}`).create();
     watcher.on('put', (kv) => seen.push(JSON.parse(kv.value.toString()) as TableJson));
     return { seen, exact: true, stop: async () => { await watcher.cancel(); client.close(); } };
