@@ -12,6 +12,46 @@ export const KUBE_RESOURCES = {
 
 export type KubeResource = keyof typeof KUBE_RESOURCES;
 
+/**
+ * The built-in API groups the fake announces through legacy discovery (/api, /apis, /api/v1, /apis/G/V), as a real
+ * apiserver does, so kubectl can map kinds to resources: [resource, kind, namespaced] per group version. It serves
+ * list and watch only for KUBE_RESOURCES; any other GET is a 404 NotFound Status, which kubectl reads as "absent".
+ */
+export const KUBE_DISCOVERY: Readonly<Record<string, readonly (readonly [string, string, boolean])[]>> = {
+  v1: [['namespaces', 'Namespace', false], ['nodes', 'Node', false], ['pods', 'Pod', true], ['services', 'Service', true],
+    ['serviceaccounts', 'ServiceAccount', true], ['secrets', 'Secret', true], ['configmaps', 'ConfigMap', true]],
+  'apps/v1': [['deployments', 'Deployment', true], ['statefulsets', 'StatefulSet', true], ['daemonsets', 'DaemonSet', true], ['replicasets', 'ReplicaSet', true]],
+  'batch/v1': [['jobs', 'Job', true], ['cronjobs', 'CronJob', true]],
+  'policy/v1': [['poddisruptionbudgets', 'PodDisruptionBudget', true]],
+  'rbac.authorization.k8s.io/v1': [['clusterroles', 'ClusterRole', false], ['clusterrolebindings', 'ClusterRoleBinding', false], ['roles', 'Role', true], ['rolebindings', 'RoleBinding', true]],
+  'discovery.k8s.io/v1': [['endpointslices', 'EndpointSlice', true]],
+};
+
+/** The legacy discovery document at a path, or undefined when the path is not a discovery path. */
+export function discoveryDocument(path: string): object | undefined {
+  const groups = Object.keys(KUBE_DISCOVERY).filter((gv) => gv.includes('/'));
+  if (path === '/api') return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: '127.0.0.1' }] };
+  if (path === '/apis') {
+    return {
+      kind: 'APIGroupList', apiVersion: 'v1',
+      groups: groups.map((gv) => {
+        const [group, version] = gv.split('/') as [string, string];
+        return { name: group, versions: [{ groupVersion: gv, version }], preferredVersion: { groupVersion: gv, version } };
+      }),
+    };
+  }
+  const gv = path === '/api/v1' ? 'v1' : path.startsWith('/apis/') ? path.slice('/apis/'.length) : undefined;
+  const resources = gv === undefined ? undefined : KUBE_DISCOVERY[gv];
+  if (resources === undefined) return undefined;
+  return {
+    kind: 'APIResourceList', apiVersion: 'v1', groupVersion: gv,
+    resources: resources.map(([name, kind, namespaced]) => ({
+      name, singularName: kind.toLowerCase(), namespaced, kind,
+      verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'],
+    })),
+  };
+}
+
 /** A Kubernetes object as JSON; the fake stamps metadata.resourceVersion and uid. */
 export interface KubeObject {
   apiVersion?: string;
@@ -72,6 +112,8 @@ export interface KubeApiStats {
   lists: Record<KubeResource, number>;
   watches: Record<KubeResource, number>;
   goneSent: number;
+  /** Discovery documents served (kubectl's kind-to-resource mapping). */
+  discovery: number;
 }
 
 /**
@@ -88,7 +130,7 @@ export class FakeKubeApi {
   private revision = 100;
   private compactedAt = 0;
   private uidCounter = 0;
-  readonly stats: KubeApiStats = { lists: { nodes: 0, services: 0, endpointslices: 0 }, watches: { nodes: 0, services: 0, endpointslices: 0 }, goneSent: 0 };
+  readonly stats: KubeApiStats = { lists: { nodes: 0, services: 0, endpointslices: 0 }, watches: { nodes: 0, services: 0, endpointslices: 0 }, goneSent: 0, discovery: 0 };
   port = 0;
 
   constructor() {
@@ -215,6 +257,13 @@ export class FakeKubeApi {
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://fake');
     const resource = (Object.keys(KUBE_RESOURCES) as KubeResource[]).find((r) => KUBE_RESOURCES[r].path === url.pathname);
+    const discovery = req.method === 'GET' ? discoveryDocument(url.pathname) : undefined;
+    if (discovery !== undefined) {
+      this.stats.discovery += 1;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(discovery));
+      return;
+    }
     if (req.method !== 'GET' || resource === undefined) {
       this.status(res, 404, 'NotFound', `the server could not find the requested resource (${req.method} ${url.pathname})`);
       return;
