@@ -50,33 +50,55 @@ function setConn(s, text) {
 
 // ---- zones ----
 
-function zoneCard(z) {
-  const why = ineligibleWhy(z);
+function zoneFacts(z) {
   const stream = state.status?.agents?.find((a) => a.zone === z.zone);
-  const facts = [
+  return [
     z.alive ? 'alive' : 'DOWN',
     z.reportAgeSeconds !== undefined ? `report ${z.reportAgeSeconds.toFixed(1)}s ago` : 'no report',
     stream ? `stream to this replica (${stream.reports} reports)` : z.alive ? 'stream to another replica' : 'no stream',
     z.gatewayAddress ? `gateway ${z.gatewayAddress}` : 'no gateway',
     z.agentLostSeconds !== undefined ? `STALE: weights kept ${Math.round(z.agentLostSeconds)}s after the agent left` : undefined,
   ].filter(Boolean).join(' · ');
+}
+
+/** A zone's card; its button reads the action when clicked, so updating the card in place never loses a click. */
+function zoneCard(zone) {
+  const button = el('button', { 'data-role': 'action', onclick: (e) => confirmDrain(zone, e.currentTarget.dataset.action) });
+  return el('div', { class: 'zone', 'data-zone': zone },
+    el('span', { class: 'name' }), button, el('span', { class: 'facts', 'data-role': 'facts' }), el('span', { 'data-role': 'why' }));
+}
+
+/** Updates a card in place (reports arrive every second; rebuilding would detach what the user is about to click). */
+function fillZoneCard(card, z) {
+  const why = ineligibleWhy(z);
   const action = z.drained ? 'undrain' : 'drain';
-  return el('div', { class: 'zone', 'data-zone': z.zone, 'data-eligible': z.eligible, 'data-drained': z.drained },
-    el('span', { class: 'name' }, z.zone, z.drained ? ' (drained)' : ''),
-    el('button', { class: action, 'data-action': action, onclick: () => confirmDrain(z.zone, action) }, action === 'drain' ? 'Drain' : 'Undrain'),
-    el('span', { class: 'facts' }, facts),
-    why ? el('span', { class: 'why' }, `not eligible: ${why}`) : el('span', { class: 'facts ok' }, 'eligible'),
-  );
+  card.dataset.eligible = String(z.eligible);
+  card.dataset.drained = String(z.drained);
+  card.querySelector('.name').textContent = z.zone + (z.drained ? ' (drained)' : '');
+  const b = card.querySelector('[data-role="action"]');
+  b.dataset.action = action;
+  b.className = action;
+  b.textContent = action === 'drain' ? 'Drain' : 'Undrain';
+  card.querySelector('[data-role="facts"]').textContent = zoneFacts(z);
+  const w = card.querySelector('[data-role="why"]');
+  w.className = why ? 'why' : 'facts ok';
+  w.textContent = why ? `not eligible: ${why}` : 'eligible';
 }
 
 function renderZones() {
   const groups = groupZones(state.zones);
   state.order = zoneOrder(groups);
   $('zone-count').textContent = `${state.zones.length} zones, ${state.zones.filter((z) => z.eligible).length} eligible`;
-  $('zones').replaceChildren(...groups.map((g) => el('div', { class: 'cloud', 'data-cloud': g.cloud },
-    el('h3', {}, g.cloud),
-    ...g.regions.map((r) => el('div', { class: 'region', 'data-region': r.region }, el('h4', {}, r.region), ...r.zones.map(zoneCard))),
-  )));
+  const shape = groups.map((g) => `${g.cloud}:${g.regions.map((r) => `${r.region}=${r.zones.map((z) => z.zone).join(',')}`).join(';')}`).join('|');
+  const box = $('zones');
+  if (box.dataset.shape !== shape) {
+    box.dataset.shape = shape;
+    box.replaceChildren(...groups.map((g) => el('div', { class: 'cloud', 'data-cloud': g.cloud },
+      el('h3', {}, g.cloud),
+      ...g.regions.map((r) => el('div', { class: 'region', 'data-region': r.region }, el('h4', {}, r.region), ...r.zones.map((z) => zoneCard(z.zone)))),
+    )));
+  }
+  for (const z of state.zones) fillZoneCard(box.querySelector(`.zone[data-zone="${CSS.escape(z.zone)}"]`), z);
 }
 
 async function confirmDrain(zone, action) {
@@ -105,7 +127,7 @@ async function refreshControl() {
   $('replica').textContent = `replica ${status.replicaId}${status.leader ? ' (leader)' : ''}`;
   $('replicas').replaceChildren(
     el('div', {}, 'leader: ', el('strong', { id: 'leader-id' }, status.leaderId ?? '(none)')),
-    el('div', {}, 'replicas: ', ...reps.replicas.map((r) => el('span', { class: `replica${r.leader ? ' leader' : ''}`, 'data-replica': r.id }, r.id, r.self ? ' (this page)' : '', ' '))),
+    el('div', {}, 'replicas: ', ...reps.replicas.map((r) => el('span', { class: `replica${r.leader ? ' leader' : ''}`, 'data-replica': r.id }, r.id, r.self ? ' (this page)' : ''))),
   );
   const s = status.store;
   $('store').replaceChildren(el('div', { id: 'store-health', class: s.ok ? 'ok' : 'bad' },
@@ -237,7 +259,10 @@ function renderChart() {
   const src = h.sources.find((s) => s.source === state.chartSource);
   if (!src) { $('chart').replaceChildren(); $('chart-legend').replaceChildren(); return; }
   const W = 800, H = 200;
-  const c = chartOf(src, h.marks, Date.now(), CHART_SPAN_MS, W, H);
+  // The window grows with the history, up to CHART_SPAN_MS, so a young replica's chart is not squeezed to the right.
+  const now = Date.now();
+  const span = Math.min(CHART_SPAN_MS, Math.max(60_000, now - (src.samples[0]?.t ?? now) + 10_000));
+  const c = chartOf(src, h.marks, now, span, W, H);
   const grid = [0, 2500, 5000, 7500, 10000].map((bp) => svg('g', {},
     svg('line', { x1: 0, x2: W, y1: (1 - bp / 10000) * H, y2: (1 - bp / 10000) * H, stroke: '#eaeef2' }),
     svg('text', { x: 2, y: (1 - bp / 10000) * H + (bp === 10000 ? 10 : -2), 'font-size': 9, fill: '#57606a' }, formatShare(bp))));
@@ -247,9 +272,9 @@ function renderChart() {
     svg('text', { x: m.x + 2, y: 12, 'font-size': 9, fill: '#57606a' }, m.kind),
     svg('title', {}, `${new Date(m.t).toLocaleTimeString()}: ${m.text}`)));
   const lines = c.lines.map((l) => svg('polyline', { points: l.points, fill: 'none', stroke: zoneColour(l.zone), 'stroke-width': 2, 'data-zone': l.zone }, svg('title', {}, `${l.zone}: now ${formatShare(l.last)}`)));
-  $('chart').replaceChildren(svg('svg', { viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: 'none', role: 'img', 'aria-label': `shares from ${src.source} over the last 5 minutes` }, ...grid, ...panic, ...lines, ...marks));
+  $('chart').replaceChildren(svg('svg', { viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: 'none', role: 'img', 'aria-label': `shares from ${src.source} over the last ${Math.round(span / 1000)} s` }, ...grid, ...panic, ...lines, ...marks));
   $('chart-legend').replaceChildren(...c.lines.map((l) => el('span', {}, el('i', { style: `background:${zoneColour(l.zone)}` }), `${l.zone} ${formatShare(l.last)}`)),
-    el('span', { class: 'muted' }, 'last 5 minutes; dashed lines mark drains, ejections and panic'));
+    el('span', { class: 'muted' }, `last ${Math.round(span / 1000)} s; dashed lines mark drains, ejections and panic (shaded)`));
 }
 
 // ---- chaos ----
