@@ -241,7 +241,13 @@ async function route(deps: AdminDeps, dashboard: Dashboard, req: IncomingMessage
   if (parts[1] === 'zones') {
     if (parts.length === 2) {
       if (method !== 'GET') throw methodNotAllowed('GET');
-      return [200, { zones: zoneViews(view, deps.verdicts(), deps.isLeader(), now) }];
+      const zones = zoneViews(view, deps.verdicts(), deps.isLeader(), now);
+      // ?outForLimit=N keeps the answer small where zones are out for hundreds of services (the dashboard polls it).
+      const limitText = url.searchParams.get('outForLimit');
+      if (limitText === null) return [200, { zones }];
+      const limit = Number(limitText);
+      if (!Number.isInteger(limit) || limit < 0) throw new HttpError(400, 'MESHFED_E_ADMIN_BAD_REQUEST', `outForLimit: "${limitText.slice(0, 20)}" is not a whole number`);
+      return [200, { zones: zones.map((z) => ({ ...z, outFor: z.outFor.slice(0, limit), outForTotal: z.outFor.length })) }];
     }
     if (parts.length === 4 && (parts[3] === 'drain' || parts[3] === 'undrain')) {
       if (method !== 'POST') throw methodNotAllowed('POST');

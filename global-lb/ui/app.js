@@ -135,7 +135,7 @@ async function refreshControl() {
 }
 
 async function refreshZones() {
-  state.zones = (await getJson('/v1/zones')).zones;
+  state.zones = (await getJson('/v1/zones?outForLimit=3')).zones;
   renderZones();
 }
 
@@ -304,7 +304,7 @@ let zonesPending = false;
 function zonesSoon() {
   if (zonesPending) return;
   zonesPending = true;
-  setTimeout(() => { zonesPending = false; void guard(refreshZones); }, 300);
+  setTimeout(() => { zonesPending = false; void guard(refreshZones); }, 1000);
 }
 
 async function refreshAll() {

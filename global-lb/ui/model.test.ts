@@ -22,6 +22,7 @@ test('a zone says why it is not eligible: drain first, then a lost agent, then t
   assert.equal(ineligibleWhy(zone('a', 'c', 'r', { eligible: false, drained: true, alive: false })), 'drained by operator');
   assert.equal(ineligibleWhy(zone('a', 'c', 'r', { eligible: false, alive: false, agentLostSeconds: 4.4 })), 'agent lease gone 4s ago');
   assert.equal(ineligibleWhy(zone('a', 'c', 'r', { eligible: false, outFor: [{ service: 'shop/cart', reason: 'out — error rate 40%' }] })), 'shop/cart: out — error rate 40%');
+  assert.equal(ineligibleWhy(zone('a', 'c', 'r', { eligible: false, outFor: [{ service: 's/a', reason: 'x' }], outForTotal: 40 })), 's/a: x (and 39 more services)');
 });
 
 function table(sources: number, targets: number): TableInfo {

@@ -12,6 +12,8 @@ export interface ZoneInfo {
   readonly reportAgeSeconds?: number;
   readonly gatewayAddress: string;
   readonly outFor: readonly { readonly service: string; readonly reason: string }[];
+  /** How many services the zone is out for, when outFor was cut short (/v1/zones?outForLimit=N). */
+  readonly outForTotal?: number;
   readonly agentLostSeconds?: number;
 }
 
@@ -49,7 +51,8 @@ export function ineligibleWhy(z: ZoneInfo): string | undefined {
   if (z.drained) return 'drained by operator';
   if (!z.alive) return z.agentLostSeconds !== undefined ? `agent lease gone ${Math.round(z.agentLostSeconds)}s ago` : 'no agent has reported';
   const out = z.outFor.map((o) => `${o.service}: ${o.reason}`);
-  return out.length > 0 ? out.join('; ') : 'not eligible';
+  const more = (z.outForTotal ?? z.outFor.length) - z.outFor.length;
+  return out.length > 0 ? out.join('; ') + (more > 0 ? ` (and ${more} more services)` : '') : 'not eligible';
 }
 
 /** A weight table as /v1/weights/NS/SVC returns it. */

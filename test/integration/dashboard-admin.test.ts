@@ -105,6 +105,9 @@ test('/ui/ serves the page, its script and the model with types stripped; other 
   // The existing routes still answer.
   assert.equal((await fetch(`${lb.adminUrl}/healthz`)).status, 200);
   assert.equal((await fetch(`${lb.adminUrl}/v1/status`)).status, 200);
+  const zones = (await (await fetch(`${lb.adminUrl}/v1/zones?outForLimit=2`)).json()) as { zones: unknown[] };
+  assert.ok(Array.isArray(zones.zones));
+  assert.equal((await fetch(`${lb.adminUrl}/v1/zones?outForLimit=x`)).status, 400);
 });
 
 test('the event stream says hello, then announces a written table and a drain', async () => {
