@@ -176,6 +176,8 @@ export async function startZoneAgent(o: ZoneAgentOptions): Promise<ZoneAgent> {
         ...(o.discovery.inCluster !== undefined ? { inCluster: o.discovery.inCluster } : {}),
         ...(o.discovery.context !== undefined ? { context: o.discovery.context } : {}),
         ...(o.discovery.namespaces !== undefined ? { namespaces: o.discovery.namespaces } : {}),
+        // One agent per zone: in a multi-zone cluster each reports only its own zone's endpoints (docs/zone-agent.md).
+        zone,
         logger,
         onMalformed: (kind) => metrics.malformedObjects.inc({ kind }),
         onWatchError: (resource) => metrics.watchErrors.inc({ resource }),

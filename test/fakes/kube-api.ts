@@ -207,6 +207,17 @@ export class FakeKubeApi {
     return true;
   }
 
+  /**
+   * Deletes an object without telling any watcher, as if the DELETED event were lost on the way: only a relist
+   * (an informer resync) can notice. Returns false when it did not exist.
+   */
+  forget(resource: KubeResource, namespace: string | undefined, name: string): boolean {
+    const ns = KUBE_RESOURCES[resource].namespaced ? (namespace ?? 'default') : '';
+    const gone = this.objects[resource].delete(`${ns}/${name}`);
+    if (gone) this.revision += 1;
+    return gone;
+  }
+
   /** Closes every open watch connection, as an apiserver restart or a load balancer timeout would. */
   dropWatches(): number {
     const n = this.watches.size;

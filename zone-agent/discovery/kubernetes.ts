@@ -3,7 +3,7 @@ import * as k8s from '@kubernetes/client-node';
 import type { Logger } from '../../common/logger.ts';
 import { backoffDelay, type BackoffPolicy } from '../report/backoff.ts';
 import {
-  buildServices, FEDERATE_LABEL, parseEndpointSlice, parseNode, parseService, SERVICE_NAME_LABEL, servicesKey,
+  buildServices, FEDERATE_LABEL, parseEndpointSlice, parseNode, parseService, SERVICE_NAME_LABEL, servicesKey, sliceInZone,
   type Discovery, type LocalService, type NodeTopology, type ParsedSlice,
 } from './model.ts';
 
@@ -16,6 +16,13 @@ export interface KubernetesDiscoveryOptions {
   readonly context?: string;
   /** Only services in these namespaces; every namespace when empty or absent. */
   readonly namespaces?: readonly string[];
+  /**
+   * The agent's zone: endpoints labelled with another zone (topology.kubernetes.io/zone) are left to that zone's
+   * agent. Absent: every endpoint of the cluster is this agent's.
+   */
+  readonly zone?: string;
+  /** Relist every resource this often (default RESYNC_MS; 0 = never), repairing a cache that missed an event. */
+  readonly resyncMs?: number;
   readonly logger: Logger;
   /** Restart delay after a failed list or watch; jitter comes from `random`. */
   readonly backoff?: BackoffPolicy;
@@ -25,6 +32,9 @@ export interface KubernetesDiscoveryOptions {
   /** Called when a list or watch failed and a restart was scheduled. */
   readonly onWatchError?: (resource: string) => void;
 }
+
+/** Default full relist period: long enough that 5,000 slices cost nothing noticeable, short enough to repair drift. */
+export const RESYNC_MS = 10 * 60_000;
 
 const RESTART_BACKOFF: BackoffPolicy = { initialMs: 200, maxMs: 10_000, multiplier: 2, jitter: 0.5 };
 
@@ -42,6 +52,12 @@ export class KubernetesDiscovery implements Discovery {
   private readonly options: KubernetesDiscoveryOptions;
   private readonly informers = new Map<string, AnyInformer>();
   private readonly restartTimers = new Set<NodeJS.Timeout>();
+  private readonly factories = new Map<string, () => AnyInformer>();
+  /** A resync's fresh informer per resource until it has listed; one that failed meanwhile is never adopted. */
+  private readonly pending = new Map<string, AnyInformer>();
+  private readonly pendingFailed = new WeakSet<AnyInformer>();
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private resyncs = 0;
   private readonly failures = new Map<string, number>();
   private readonly warned = new Set<string>();
   private readonly listeners: (() => void)[] = [];
@@ -60,22 +76,31 @@ export class KubernetesDiscovery implements Discovery {
     const core = kc.makeApiClient(k8s.CoreV1Api);
     const discovery = kc.makeApiClient(k8s.DiscoveryV1Api);
     const federated = `${FEDERATE_LABEL}=true`;
-    this.add('services', k8s.makeInformer(kc, '/api/v1/services', () => core.listServiceForAllNamespaces({ labelSelector: federated }), federated));
-    this.add('endpointslices', k8s.makeInformer(kc, '/apis/discovery.k8s.io/v1/endpointslices',
+    this.factories.set('services', () => k8s.makeInformer(kc, '/api/v1/services', () => core.listServiceForAllNamespaces({ labelSelector: federated }), federated));
+    this.factories.set('endpointslices', () => k8s.makeInformer(kc, '/apis/discovery.k8s.io/v1/endpointslices',
       () => discovery.listEndpointSliceForAllNamespaces({ labelSelector: SERVICE_NAME_LABEL }), SERVICE_NAME_LABEL));
-    this.add('nodes', k8s.makeInformer(kc, '/api/v1/nodes', () => core.listNode()));
+    this.factories.set('nodes', () => k8s.makeInformer(kc, '/api/v1/nodes', () => core.listNode()));
+    for (const [resource, make] of this.factories) {
+      const informer = make();
+      this.wire(resource, informer);
+      this.informers.set(resource, informer);
+    }
   }
 
-  private add(resource: string, informer: k8s.Informer<k8s.KubernetesObject> & k8s.ObjectCache<k8s.KubernetesObject>): void {
-    this.informers.set(resource, informer);
+  /** Events and errors count only from the informer in use; a retired or not yet adopted one is ignored. */
+  private wire(resource: string, informer: AnyInformer): void {
     const changed = (): void => {
+      if (this.informers.get(resource) !== informer) return;
       this.failures.set(resource, 0);
       this.queueRecompute();
     };
     informer.on('add', changed);
     informer.on('update', changed);
     informer.on('delete', changed);
-    informer.on('error', (e: unknown) => this.restart(resource, informer, e));
+    informer.on('error', (e: unknown) => {
+      if (this.informers.get(resource) === informer) this.restart(resource, informer, e);
+      else if (this.pending.get(resource) === informer) this.pendingFailed.add(informer);
+    });
   }
 
   private restart(resource: string, informer: AnyInformer, e: unknown): void {
@@ -88,7 +113,7 @@ export class KubernetesDiscovery implements Discovery {
       `list/watch of ${resource} failed; restarting in ${delay} ms`);
     const timer = setTimeout(() => {
       this.restartTimers.delete(timer);
-      if (!this.stopped) informer.start().catch((err: unknown) => this.restart(resource, informer, err));
+      if (!this.stopped && this.informers.get(resource) === informer) informer.start().catch((err: unknown) => this.restart(resource, informer, err));
     }, delay);
     this.restartTimers.add(timer);
   }
@@ -103,13 +128,57 @@ export class KubernetesDiscovery implements Discovery {
       }
     }));
     this.recompute();
+    const every = this.options.resyncMs ?? RESYNC_MS;
+    if (every > 0) {
+      this.resyncTimer = setInterval(() => void this.resync(), every);
+      this.resyncTimer.unref();
+    }
+  }
+
+  /**
+   * Relists every resource from scratch, repairing a cache that missed an event (client-go's resync only replays its
+   * cache, which would repair nothing here: the view is always recomputed from the caches). A fresh informer lists
+   * and watches beside the old one and replaces it only once its list succeeded; on failure the old one stays.
+   */
+  async resync(): Promise<void> {
+    if (this.stopped) return;
+    this.resyncs += 1;
+    await Promise.all([...this.factories.entries()].map(async ([resource, make]) => {
+      if (this.pending.has(resource)) return;
+      const next = make();
+      this.wire(resource, next);
+      this.pending.set(resource, next);
+      try {
+        await next.start();
+      } catch {
+        this.pendingFailed.add(next);
+      }
+      this.pending.delete(resource);
+      const old = this.informers.get(resource);
+      if (this.stopped || this.pendingFailed.has(next)) {
+        await next.stop();
+        if (!this.stopped) this.options.logger.warn({ code: 'MESHFED_E_AGENT_DISCOVERY_FAILED', resource }, `resync of ${resource} failed; keeping the current cache`);
+        return;
+      }
+      this.informers.set(resource, next);
+      this.failures.set(resource, 0);
+      if (old) await old.stop();
+      this.queueRecompute();
+    }));
+  }
+
+  /** How many periodic (or requested) relists ran, for status pages and tests. */
+  resyncCount(): number {
+    return this.resyncs;
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    if (this.resyncTimer) clearInterval(this.resyncTimer);
+    this.resyncTimer = undefined;
     for (const t of this.restartTimers) clearTimeout(t);
     this.restartTimers.clear();
-    await Promise.all([...this.informers.values()].map((i) => i.stop()));
+    await Promise.all([...this.informers.values(), ...this.pending.values()].map((i) => i.stop()));
   }
 
   current(): readonly LocalService[] {
@@ -171,7 +240,7 @@ export class KubernetesDiscovery implements Discovery {
     const slices: ParsedSlice[] = [];
     for (const s of this.informers.get('endpointslices')?.list() ?? []) {
       const r = parseEndpointSlice(s, nodes);
-      if (r.ok) slices.push(r.value);
+      if (r.ok) slices.push(this.options.zone === undefined ? r.value : sliceInZone(r.value, this.options.zone));
       else this.warnOnce('EndpointSlice', s, r.error);
     }
     const next = buildServices(services, slices);

@@ -1,7 +1,7 @@
 // Tests the pure discovery model: EndpointSlice conditions, malformed objects, dedupe across slices.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildServices, parseEndpointSlice, parseNode, parseService, type ParsedSlice } from './model.ts';
+import { buildServices, parseEndpointSlice, parseNode, parseService, sliceInZone, type ParsedSlice } from './model.ts';
 
 function slice(endpoints: unknown[], extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -71,4 +71,16 @@ test('an endpoint listed by two slices appears once, the healthy copy winning; o
   assert.deepEqual(out.map((s) => `${s.namespace}/${s.name}`), ['a/z', 'shop/cart'], 'only listed services, sorted');
   assert.deepEqual(out[1]?.endpoints.map((e) => `${e.address}${e.healthy ? '' : '!'}`), ['10.0.0.1', '10.0.0.2', '10.0.0.9']);
   assert.deepEqual(buildServices([{ namespace: 'shop', name: 'cart', capacityRps: 0 }], [b, a]), buildServices([{ namespace: 'shop', name: 'cart', capacityRps: 0 }], [a, b]), 'order of slices does not matter');
+});
+
+test('sliceInZone keeps its zone\'s endpoints and those of unknown zone, from the endpoint or its node', () => {
+  const nodes = new Map([['n-b', { zone: 'b' }]]);
+  const s = parsed({ ...slice([{ addresses: ['10.0.0.1'], zone: 'a' }, { addresses: ['10.0.0.2'], nodeName: 'n-b' }, { addresses: ['10.0.0.3'] }]) });
+  const withNodes = parseEndpointSlice(slice([{ addresses: ['10.0.0.1'], zone: 'a' }, { addresses: ['10.0.0.2'], nodeName: 'n-b' }, { addresses: ['10.0.0.3'] }]), nodes);
+  assert.ok(withNodes.ok);
+  assert.deepEqual(sliceInZone(withNodes.value, 'a').endpoints.map((e) => e.address), ['10.0.0.1', '10.0.0.3']);
+  assert.deepEqual(sliceInZone(withNodes.value, 'b').endpoints.map((e) => e.address), ['10.0.0.2', '10.0.0.3']);
+  assert.deepEqual(sliceInZone(withNodes.value, 'c').endpoints.map((e) => e.address), ['10.0.0.3']);
+  const untouched = sliceInZone(s, 'a');
+  assert.equal(sliceInZone(untouched, 'a'), untouched, 'nothing dropped: the same object');
 });

@@ -169,6 +169,17 @@ export function buildServices(
   return out;
 }
 
+/**
+ * Keeps the slices' endpoints that belong to `zone`: one agent runs per zone, so in a cluster with several zones
+ * each agent reports only the endpoints whose topology.kubernetes.io/zone (the EndpointSlice endpoint's `zone`,
+ * else its node's label) is its own. An endpoint whose zone is unknown is kept: a single-zone cluster need not
+ * label its nodes. Returns the input itself when nothing is dropped.
+ */
+export function sliceInZone(slice: ParsedSlice, zone: string): ParsedSlice {
+  const kept = slice.endpoints.filter((e) => e.labels[ZONE_LABEL] === undefined || e.labels[ZONE_LABEL] === zone);
+  return kept.length === slice.endpoints.length ? slice : { ...slice, endpoints: kept };
+}
+
 /** A stable content key for a service set, so unchanged discovery causes no push. */
 export function servicesKey(services: readonly LocalService[]): string {
   return JSON.stringify(services);
