@@ -31,6 +31,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'zone-agent', summary: 'run a zone agent (endpoint discovery, reports to global-lb, relay to sidecars)', load: () => import('./zone-agent.ts') },
   { name: 'trust', summary: 'federation CA: root, cluster intermediates (Istio plug-in files), workload certs, verify, bundles', load: () => import('./trust.ts') },
   { name: 'sidecar', summary: 'run a sidecar: outbound HTTP/1.1, h2c and gRPC; inbound mTLS with authz; admin port', load: () => import('./sidecar.ts') },
+  { name: 'proxy', summary: 'run a native data plane (HAProxy) for a workload, driven through its Runtime API by the zone agent\'s relay', load: () => import('./proxy.ts') },
   { name: 'gateway', summary: 'run an east-west gateway: TLS passthrough by SNI to this zone\'s endpoints', load: () => import('./gateway.ts') },
   { name: 'render', summary: 'write one cluster\'s Kubernetes manifests from the federation file (meshfed render k8s)', load: () => import('./render.ts') },
   { name: 'inject', summary: 'add the meshfed sidecar to Deployments, StatefulSets, DaemonSets and Pods (multi-document YAML)', load: () => import('./inject.ts') },

@@ -1,6 +1,6 @@
 // `meshfed sample-app`: runs one zone's demo shop (apps and their sidecars) in one process; `meshfed up` starts it.
 import { readFileSync } from 'node:fs';
-import { parseCommand, required } from './args.ts';
+import { parseCommand, required, UsageError } from './args.ts';
 import { startZoneWorkloads } from '../local/zone-workloads.ts';
 import type { FederationPlan } from '../local/plan.ts';
 import { announceListening, untilStopSignal } from './lifecycle.ts';
@@ -8,8 +8,10 @@ import { announceListening, untilStopSignal } from './lifecycle.ts';
 const spec = {
   name: 'sample-app',
   summary: "run one zone's demo shop: sample apps and their sidecars (used by `meshfed up`, which runs the gateway as `meshfed gateway`)",
-  usage: 'meshfed sample-app --plan FILE --zone ZONE',
+  usage: 'meshfed sample-app --plan FILE --zone ZONE [--proxy node|haproxy --work-dir DIR]',
   options: {
+    proxy: { type: 'string', value: 'node|haproxy', default: 'node', description: 'each app\'s data plane: the Node sidecar, or HAProxy driven by its adapter' },
+    'work-dir': { type: 'string', value: 'DIR', description: 'with --proxy haproxy: where each instance\'s haproxy.cfg, certificate files and sockets go (DIR/<instance>... when several)' },
     plan: { type: 'string', value: 'FILE', description: 'the federation plan written by `meshfed up` (<state>/run/plan.json)' },
     zone: { type: 'string', value: 'ZONE', description: 'the zone to run, e.g. us-east-1a' },
   },
@@ -22,7 +24,10 @@ export async function run(argv: readonly string[]): Promise<number> {
   const planFile = required(parsed.values.plan, 'plan');
   const zone = required(parsed.values.zone, 'zone');
   const plan = JSON.parse(readFileSync(planFile, 'utf8')) as FederationPlan;
-  const running = await startZoneWorkloads({ plan, zone });
+  const proxy = parsed.values.proxy;
+  if (proxy !== 'node' && proxy !== 'haproxy') throw new UsageError(`--proxy: "${proxy}" is not node or haproxy`);
+  if (proxy === 'haproxy' && parsed.values['work-dir'] === undefined) throw new UsageError('--proxy haproxy needs --work-dir DIR (HAProxy\'s files and sockets go there)');
+  const running = await startZoneWorkloads({ plan, zone, ...(proxy === 'haproxy' ? { proxy: { kind: 'haproxy', workDir: parsed.values['work-dir']! } } : {}) });
   announceListening({ zone });
   await untilStopSignal();
   await running.close();

@@ -12,13 +12,14 @@ import { join, resolve } from 'node:path';
 const spec = {
   name: 'up',
   summary: 'run a whole multi-zone federation with a sample shop on this machine (Ctrl-C or `meshfed down` stops it)',
-  usage: 'meshfed up [--config federation.yaml] [--load RPS] [--etcd-members 1|3|5] [--state-dir DIR]',
+  usage: 'meshfed up [--config federation.yaml] [--load RPS] [--etcd-members 1|3|5] [--proxy node|haproxy] [--state-dir DIR]',
   options: {
     config: { type: 'string', value: 'FILE', description: 'a federation file (topology, services, workloads, policies: docs/configuration.md) or a bare topology; default: 3 zones, 2 clouds, 2 networks, the built-in shop' },
     load: { type: 'string', value: 'RPS', description: 'send steady traffic at every zone frontend (requests/s in total)' },
     'load-duration': { type: 'string', value: 'DURATION', description: 'stop the load after this long', default: '10m' },
     'state-dir': { type: 'string', value: 'DIR', description: 'where up.json, logs and the trust root live', default: defaultStateDir() },
     store: { type: 'string', value: 'auto|etcd|memory', description: 'auto: etcd when the binary is on PATH, else the embedded store', default: 'auto' },
+    proxy: { type: 'string', value: 'node|haproxy', description: 'the data plane next to each app: the Node sidecar, or HAProxy driven by `meshfed proxy haproxy` (docs/native-proxies.md)', default: 'node' },
     'etcd-members': { type: 'string', value: '1|3|5', description: 'etcd members, each its own process (etcd-1 ... etcd-N): 3 keep the store up with one member down, 5 with two; more than 1 needs etcd', default: '1' },
   },
   details: `Prints progress per component, then a summary, and writes <state-dir>/up.json (read by status, weights, drain, fault, down).
@@ -44,6 +45,8 @@ export async function run(argv: readonly string[]): Promise<number> {
   }
   const loadMs = parseDuration(v['load-duration'], 'load-duration');
   const etcdMembers = parseEtcdMembers(v['etcd-members'], store);
+  const proxy = v.proxy;
+  if (proxy !== 'node' && proxy !== 'haproxy') throw new UsageError(`--proxy: "${proxy}" is not node or haproxy`);
   const federation = v.config !== undefined ? loadFederationFile(v.config) : DEFAULT_FEDERATION;
   const print = (line: string) => process.stdout.write(line + '\n');
 
@@ -56,7 +59,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   print(`meshfed up: starting (state in ${v['state-dir']})`);
   let fed;
   try {
-    fed = await startFederation({ stateDir: v['state-dir'], topology: federation.topology, layout: federation.layout, policies: federation.policies, print, store, etcdMembers });
+    fed = await startFederation({ stateDir: v['state-dir'], topology: federation.topology, layout: federation.layout, policies: federation.policies, print, store, etcdMembers, proxy });
   } catch (e) {
     process.stderr.write(`meshfed up: ${describeError(e)}\nEverything that had started was stopped; the component logs are kept in ${join(resolve(v['state-dir']), 'run', 'logs')}.\n`);
     if (e instanceof StartError) process.stderr.write(logTail(e.logFile));

@@ -151,9 +151,10 @@ export function staticDiscoveryFor(plan: FederationPlan, zone: string): { servic
 /**
  * What a relayed sidecar of the shop knows on its own (the agent does not carry it): each service's expected
  * identity, subsets and canary routes, plus the policy for services the zone's agent does not relay (those with
- * no endpoints in the zone). Endpoints, zones, weights and certificates all come from the agent.
+ * no endpoints in the zone). Endpoints, zones, weights and certificates all come from the agent. `routes: false`
+ * leaves the canary routes out, for data planes that cannot express them (`meshfed up --proxy haproxy`).
  */
-export function relayOverlayFor(plan: FederationPlan): { services: Record<string, { port: number; identity: string; subsets: Record<string, Record<string, string>>; routes: unknown[]; policy: typeof SHOP_POLICY }> } {
+export function relayOverlayFor(plan: FederationPlan, opts: { readonly routes?: boolean } = {}): { services: Record<string, { port: number; identity: string; subsets: Record<string, Record<string, string>>; routes: unknown[]; policy: typeof SHOP_POLICY }> } {
   const services: Record<string, { port: number; identity: string; subsets: Record<string, Record<string, string>>; routes: unknown[]; policy: typeof SHOP_POLICY }> = {};
   for (const s of plan.layout.services) {
     const versions = [...new Set(plan.layout.placements.filter((p) => p.service === s.name).map((p) => p.version))].sort();
@@ -161,7 +162,7 @@ export function relayOverlayFor(plan: FederationPlan): { services: Record<string
       port: 80,
       identity: serviceIdentity(plan.trustDomain, s.name),
       subsets: Object.fromEntries(versions.map((v) => [v, { version: v }])),
-      routes: versions.length > 1 ? versions.map((v) => ({ name: `canary-${v}`, match: [{ headers: [{ name: 'x-canary', exact: v }] }], subset: v })) : [],
+      routes: versions.length > 1 && opts.routes !== false ? versions.map((v) => ({ name: `canary-${v}`, match: [{ headers: [{ name: 'x-canary', exact: v }] }], subset: v })) : [],
       policy: SHOP_POLICY,
     };
   }

@@ -41,6 +41,8 @@ export interface UpOptions {
   readonly ports?: (n: number) => Promise<number[]>;
   /** Aborts a start in progress (Ctrl-C of a chaos run): checked between steps; what started is stopped, as on any error. */
   readonly signal?: AbortSignal;
+  /** The data plane of every app instance: the Node sidecar (default) or HAProxy driven by `meshfed proxy haproxy`'s adapter. */
+  readonly proxy?: 'node' | 'haproxy';
 }
 
 /** The etcd cluster sizes `meshfed up` runs: odd, so a majority survives (3 tolerate one member down, 5 two). */
@@ -176,7 +178,8 @@ export async function startFederation(opts: UpOptions): Promise<Federation> {
     const planFile = join(runDir, 'plan.json');
     writeFileSync(planFile, JSON.stringify(plan, null, 2));
     const overlayFile = join(runDir, 'overlay.json');
-    writeFileSync(overlayFile, JSON.stringify(relayOverlayFor(plan), null, 2));
+    // HAProxy does not render canary routes (docs/native-proxies.md): its overlay leaves them out rather than being refused.
+    writeFileSync(overlayFile, JSON.stringify(relayOverlayFor(plan, { routes: opts.proxy !== 'haproxy' }), null, 2));
 
     // A certificate for the balancers, from the first cluster's intermediate: agents check its SPIFFE ID.
     const lbDir = join(runDir, 'global-lb');
@@ -397,7 +400,7 @@ async function startZone(ctx: StartContext, z: ZonePlan): Promise<void> {
   // `meshfed sample-app` runs every instance its plan gives the zone, so each process gets the plan cut to its one instance.
   const started = await Promise.allSettled(z.instances.map((i) => startOnPorts(ctx, {
     name: appComponent(z.zone, i.instance), zone: z.zone, command: process.execPath,
-    args: [CLI, 'sample-app', '--plan', writeInstancePlan(zoneDir, plan, z, i), '--zone', z.zone],
+    args: [CLI, 'sample-app', '--plan', writeInstancePlan(zoneDir, plan, z, i), '--zone', z.zone, ...(opts.proxy === 'haproxy' ? ['--proxy', 'haproxy', '--work-dir', join(zoneDir, 'haproxy', i.instance)] : [])],
     ready: () => httpOk(`http://127.0.0.1:${i.adminPort}/ready`),
     readyTimeoutMs: 60_000,
   })));
@@ -405,7 +408,7 @@ async function startZone(ctx: StartContext, z: ZonePlan): Promise<void> {
   if (failed) throw failed.reason;
   const counts = new Map<string, number>();
   for (const i of z.instances) counts.set(i.service, (counts.get(i.service) ?? 0) + 1);
-  opts.print(`  shop        ${z.zone}: ${[...counts].map(([s, n]) => `${s} x${n}`).join(', ')} (one process each: app-${z.zone}-<instance>)`);
+  opts.print(`  shop        ${z.zone}: ${[...counts].map(([s, n]) => `${s} x${n}`).join(', ')} (one process each: app-${z.zone}-<instance>${opts.proxy === 'haproxy' ? ', data plane HAProxy' : ''})`);
 }
 
 /** Removes the run directory, or everything in it but the logs. */

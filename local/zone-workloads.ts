@@ -2,8 +2,31 @@
 import 'reflect-metadata';
 import { createLogger } from '../common/logger.ts';
 import { startRelayedSidecar } from '../sidecar/relay/index.ts';
+import { join } from 'node:path';
 import { startSampleApp } from './sample-app.ts';
 import { meshService, relayOverlayFor, zonePlan, type FederationPlan } from './plan.ts';
+
+/** `meshfed up --proxy haproxy`: HAProxy, driven by its adapter, in place of each Node sidecar. */
+export interface HaproxyWorkloads {
+  readonly kind: 'haproxy';
+  /** Each instance's HAProxy files and sockets: this directory for a single instance, else <workDir>/<instance>. */
+  readonly workDir: string;
+}
+
+/** Starts one instance's HAProxy adapter on the sidecar's ports (the adapter is loaded only in this mode); returns its closer. */
+async function startHaproxyFor(p: HaproxyWorkloads, a: { plan: FederationPlan; zone: string; inst: FederationPlan['zones'][number]['instances'][number]; agent: string; overlay: ReturnType<typeof relayOverlayFor>; logger: ReturnType<typeof createLogger>; single: boolean; relayTimeoutMs?: number }): Promise<() => Promise<void>> {
+  const { startHaproxyAdapter, haproxyBinary } = await import('../proxy/index.ts');
+  const { inst } = a;
+  const adapter = await startHaproxyAdapter({
+    service: meshService(inst.service), zone: a.zone, agent: a.agent, trustDomain: a.plan.trustDomain, overlay: a.overlay,
+    sidecarId: `${a.zone}/${inst.instance}`, host: '127.0.0.1', appPort: inst.appPort,
+    inboundPort: inst.inboundPort, outboundPort: inst.outboundPort, adminPort: inst.adminPort,
+    workDir: a.single ? p.workDir : join(p.workDir, inst.instance), haproxyBin: haproxyBinary(),
+    logger: a.logger.child({ component: 'proxy-haproxy', instance: inst.instance }),
+    ...(a.relayTimeoutMs !== undefined ? { firstStateTimeoutMs: a.relayTimeoutMs } : {}),
+  });
+  return () => adapter.close();
+}
 
 /** A running zone. */
 export interface ZoneWorkloads {
@@ -15,12 +38,13 @@ export interface ZoneWorkloads {
  * be running): weights, endpoints of every zone, policies and its workload certificate all come from there, and
  * its stats go back. The zone's east-west gateway is not here: `meshfed up` runs it as `meshfed gateway --agent`.
  */
-export async function startZoneWorkloads(opts: { plan: FederationPlan; zone: string; relayTimeoutMs?: number }): Promise<ZoneWorkloads> {
+export async function startZoneWorkloads(opts: { plan: FederationPlan; zone: string; relayTimeoutMs?: number; proxy?: HaproxyWorkloads }): Promise<ZoneWorkloads> {
   const { plan, zone } = opts;
   const z = zonePlan(plan, zone);
   const logger = createLogger({ component: 'zone-workloads', zone });
   const agent = `127.0.0.1:${z.agentRelayPort}`;
-  const overlay = relayOverlayFor(plan);
+  // HAProxy does not render canary routes: its overlay leaves them out (docs/native-proxies.md).
+  const overlay = relayOverlayFor(plan, { routes: opts.proxy === undefined });
   const closers: (() => Promise<void>)[] = [];
   const close = async () => {
     for (const c of closers.reverse()) await c().catch(() => {});
@@ -34,6 +58,10 @@ export async function startZoneWorkloads(opts: { plan: FederationPlan; zone: str
         ...(upstream ? { upstream: { authority: `${upstream}.shop`, via: `http://127.0.0.1:${inst.outboundPort}` } } : {}),
       });
       closers.push(() => app.close());
+      if (opts.proxy) {
+        closers.push(await startHaproxyFor(opts.proxy, { plan, zone, inst, agent, overlay, logger, single: z.instances.length === 1, ...(opts.relayTimeoutMs !== undefined ? { relayTimeoutMs: opts.relayTimeoutMs } : {}) }));
+        return;
+      }
       const relayed = await startRelayedSidecar({
         service: meshService(inst.service), zone, appPort: inst.appPort, agent, trustDomain: plan.trustDomain, overlay,
         sidecarId: `${zone}/${inst.instance}`,
