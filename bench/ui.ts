@@ -2,7 +2,9 @@
 // Z zones (real engine tables, default 1000 × 100) and Z zone reports, and the page in headless Chromium. Measures
 // time to interactive, the page's JS heap and Chromium's memory, search, paging and zone-filter times, the live
 // update of the shown matrix after a table is rewritten, and the replica's own memory and answer sizes.
-// Flags: --services=N (default 1000), --zones=N (default 100), --runs=N page loads (default 3).
+// The page is served by a follower by default, so what is measured is the dashboard and not the engine: on the leader,
+// each 1000 × 100 recompute holds the same event loop for a second or more (--on=leader measures that case).
+// Flags: --services=N (default 1000), --zones=N (default 100), --runs=N page loads (default 3), --on=follower|leader.
 import { cpus, loadavg } from 'node:os';
 import { readFileSync, readdirSync } from 'node:fs';
 import type { Page } from 'puppeteer-core';
@@ -72,7 +74,9 @@ export async function main(args: string[]): Promise<void> {
   const services = flag(args, 'services', 1000);
   const zones = flag(args, 'zones', 100);
   const runs = flag(args, 'runs', 3);
-  console.log(`ui bench: ${services} services × ${zones} zones, ${runs} page loads; ${cpus().length} cpus (${cpus()[0]?.model ?? '?'}), load ${loadavg().map((l) => l.toFixed(2)).join(' ')}, ${new Date().toISOString()}`);
+  const on = args.find((a) => a.startsWith('--on='))?.slice(5) ?? 'follower';
+  if (on !== 'follower' && on !== 'leader') throw new Error('--on: follower or leader');
+  console.log(`ui bench: ${services} services × ${zones} zones, ${runs} page loads on the ${on}; ${cpus().length} cpus (${cpus()[0]?.model ?? '?'}), load ${loadavg().map((l) => l.toFixed(2)).join(' ')}, ${new Date().toISOString()}`);
 
   let t = performance.now();
   const snap = federation(services, zones, 10);
@@ -91,6 +95,9 @@ export async function main(args: string[]): Promise<void> {
     await store.put(KEYS.weight(tb.namespace, tb.name), text);
   }
   console.log(`store: ${zones} reports, ${tables.length} tables (${(bytes / 2 ** 20).toFixed(1)} MiB of JSON)`);
+  // A campaign made first leads (lowest create revision), so the measured replica stays a follower.
+  const other = on === 'follower' ? store.campaign(KEYS.election, 'bench-leader', 3600) : undefined;
+  await other?.elected;
   const rssBefore = process.memoryUsage().rss / 2 ** 20;
   t = performance.now();
   const lb = await startGlobalLb({
@@ -139,7 +146,7 @@ export async function main(args: string[]): Promise<void> {
       // Search for one service among all, then open it.
       await page.type('#service-search', target.name);
       search.push(await timeUntil(page, `document.querySelectorAll('.svc').length === 1 && document.querySelector('.svc').dataset.service === ${JSON.stringify(target.service)}`));
-      await page.click('.svc');
+      await page.locator('.svc').setTimeout(30_000).click();
       open.push(await timeUntil(page, `document.getElementById('matrix-title').textContent === ${JSON.stringify(target.service)} && document.querySelectorAll('#matrix td.cell').length > 0`));
       // Filter zones, then page the rows of the whole matrix.
       await page.type('#zone-filter', 'z4');
@@ -147,7 +154,7 @@ export async function main(args: string[]): Promise<void> {
       await page.$eval('#zone-filter', (e) => { (e as unknown as { value: string }).value = ''; });
       await page.type('#zone-filter', 'z');
       const firstRow = await page.$eval('#matrix tr[data-source]', (e) => (e as unknown as BrowserElement).dataset['source']!);
-      await page.click('#matrix-pager [data-page="next"]');
+      await page.locator('#matrix-pager [data-page="next"]').setTimeout(30_000).click();
       pageNext.push(await timeUntil(page, `document.querySelector('#matrix tr[data-source]').dataset.source !== ${JSON.stringify(firstRow)}`));
       // A live change: the shown table rewritten (its shares moved) reaches the page through /v1/events.
       const moved: ServiceTable = { ...target, version: `bench-${run}`, computedAt: Date.now(), rows: target.rows.map((r) => ({ ...r, targets: r.targets.map((x, i) => ({ ...x, reason: `${x.reason} (bench ${run}, ${i})` })) })) };
@@ -168,6 +175,7 @@ export async function main(args: string[]): Promise<void> {
   } finally {
     await browser.close();
     await lb.close();
+    await other?.resign();
     await store.close();
   }
 }

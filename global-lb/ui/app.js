@@ -141,9 +141,14 @@ async function refreshZones() {
 
 // ---- services ----
 
+/** Answers to older requests are dropped: typing a search sends one request per key, and they may come back out of order. */
+const latest = { services: 0, table: 0 };
+
 async function refreshServices() {
   const { q, offset } = state.services;
+  const ticket = ++latest.services;
   const r = await getJson(`/v1/services?q=${encodeURIComponent(q)}&offset=${offset}&limit=${SERVICE_PAGE}`);
+  if (ticket !== latest.services) return;
   state.services = { ...state.services, total: r.total, list: r.services };
   if (state.service === undefined && r.services.length > 0) {
     state.service = r.services[0].service;
@@ -186,7 +191,9 @@ async function refreshTable() {
   if (!state.service) return;
   const [ns, name] = state.service.split('/');
   const path = `${encodeURIComponent(ns)}/${encodeURIComponent(name)}`;
+  const ticket = ++latest.table;
   const [table, hist] = await Promise.all([getJson(`/v1/weights/${path}`), getJson(`/v1/history/${path}`)]);
+  if (ticket !== latest.table) return;
   state.table = table;
   state.history = hist;
   renderMatrix();
@@ -267,9 +274,10 @@ function renderChart() {
     svg('line', { x1: 0, x2: W, y1: (1 - bp / 10000) * H, y2: (1 - bp / 10000) * H, stroke: '#eaeef2' }),
     svg('text', { x: 2, y: (1 - bp / 10000) * H + (bp === 10000 ? 10 : -2), 'font-size': 9, fill: '#57606a' }, formatShare(bp))));
   const panic = c.panic.map((p) => svg('rect', { x: p.x0, y: 0, width: Math.max(1, p.x1 - p.x0), height: H, fill: '#ffebe9' }, svg('title', {}, 'panic')));
-  const marks = c.marks.map((m) => svg('g', { class: `mark ${m.kind}`, 'data-kind': m.kind },
+  // Labels of close marks are staggered so they stay readable.
+  const marks = c.marks.map((m, i) => svg('g', { class: `mark ${m.kind}`, 'data-kind': m.kind },
     svg('line', { x1: m.x, x2: m.x, y1: 0, y2: H, stroke: m.kind === 'drain' || m.kind === 'ejection' || m.kind === 'panic' ? '#cf222e' : '#1a7f37', 'stroke-dasharray': '3 3' }),
-    svg('text', { x: m.x + 2, y: 12, 'font-size': 9, fill: '#57606a' }, m.kind),
+    svg('text', { x: m.x + 2, y: 12 + (i % 3) * 11, 'font-size': 9, fill: '#57606a' }, m.kind),
     svg('title', {}, `${new Date(m.t).toLocaleTimeString()}: ${m.text}`)));
   const lines = c.lines.map((l) => svg('polyline', { points: l.points, fill: 'none', stroke: zoneColour(l.zone), 'stroke-width': 2, 'data-zone': l.zone }, svg('title', {}, `${l.zone}: now ${formatShare(l.last)}`)));
   $('chart').replaceChildren(svg('svg', { viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: 'none', role: 'img', 'aria-label': `shares from ${src.source} over the last ${Math.round(span / 1000)} s` }, ...grid, ...panic, ...lines, ...marks));
