@@ -1,15 +1,16 @@
-// Sidecar benchmark: direct vs a bare Node mTLS proxy vs one sidecar (mTLS inbound) vs two sidecars vs nginx, one load generator.
+// Sidecar benchmark: direct vs a bare Node mTLS proxy vs one sidecar (mTLS inbound) vs two sidecars vs nginx vs plain and meshfed-driven HAProxy, one load generator.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request, type Dispatcher } from 'undici';
 import { createTestPki } from '../trust/testing.ts';
+import { startHaproxyTargets, dataPlaneRssMb } from './sidecar-haproxy.ts';
 
 const root = join(import.meta.dirname, '..');
 const NGINX = '/usr/sbin/nginx';
 
-const PATHS = ['direct', 'floor', 'one', 'two', 'nginx'] as const;
+const PATHS = ['direct', 'floor', 'one', 'two', 'nginx', 'haproxy-plain', 'haproxy-plain-two', 'haproxy', 'haproxy-two'] as const;
 type PathName = (typeof PATHS)[number];
 interface Args { seconds: number; concurrency: number; rate: number; only: readonly PathName[] }
 
@@ -74,7 +75,8 @@ function start(cmd: string, argv: string[], ready: RegExp, procs: ChildProcess[]
   const t0 = performance.now();
   // MESHFED_BENCH_PROFILE=DIR writes a CPU profile of each sidecar process there (for finding hot spots).
   const prof = process.env['MESHFED_BENCH_PROFILE'];
-  if (argv.includes('sidecar')) {
+  // `meshfed proxy haproxy` (the HAProxy adapter) runs with the same flags as a sidecar.
+  if (argv.includes('sidecar') || argv.includes('proxy')) {
     argv = [...SIDECAR_NODE_FLAGS, ...argv];
     env = { NODE_COMPILE_CACHE: COMPILE_CACHE, ...SIDECAR_ENV, ...env };
   }
@@ -122,7 +124,7 @@ const s = https.createServer({ cert: fs.readFileSync(${JSON.stringify(certFile)}
 s.listen(0, '127.0.0.1', () => console.log('floor ' + s.address().port));
 `;
 
-interface Target { name: string; url: string; host: string; dispatcher: Dispatcher; pids: number[]; admins?: number[] }
+interface Target { name: string; url: string; host: string; dispatcher: Dispatcher; pids: number[]; admins?: number[]; hops?: number; sumRss?: boolean }
 
 /** A sidecar's memory as its admin /stats splits it (MB): where the RSS goes, V8 heap or native. */
 async function memoryLine(adminPort: number): Promise<string> {
@@ -265,6 +267,11 @@ http { access_log off; client_body_temp_path ${dir}/cb; proxy_temp_path ${dir}/p
       },
       { path: 'two', name: 'two sidecars (mTLS between)', url: `http://127.0.0.1:${aOutbound}/`, host: 'app.bench', dispatcher: mk(), pids: [a.child.pid!, b.child.pid!], admins: [Number(a.m[3]), Number(b.m[3])] },
       ...(nginxTarget ? [{ ...nginxTarget, path: 'nginx' as const }] : []),
+      // HAProxy rows: RSS is the sum over the data plane's processes (adapter + HAProxy master + worker), CPU per proxy.
+      ...(await startHaproxyTargets({
+        dir, node, meshfed, appPort, pki, loadCert: loadCerts.w, procs, agents, concurrency: args.concurrency, only: args.only,
+        start: async (cmd, argv, ready, env) => start(cmd, argv, ready, procs, env),
+      })).map((t) => ({ ...t, sumRss: true })),
     ];
     const targets = all.filter((t) => args.only.includes(t.path));
     const appPid = app.child.pid!;
@@ -278,18 +285,18 @@ http { access_log off; client_body_temp_path ${dir}/cb; proxy_temp_path ${dir}/p
     for (const t of targets) {
       await closedLoop(t, 1, args.concurrency); // warm up connections and JIT
       const cl = await closedLoop(t, args.seconds, args.concurrency);
-      const rss = t.pids.length > 0 ? Math.max(...t.pids.map(rssMb)) : rssMb(appPid);
-      const uss = t.pids.length > 0 ? Math.max(...t.pids.map(privateMb)) : privateMb(appPid);
+      const rss = t.sumRss ? dataPlaneRssMb(t.pids, rssMb) / (t.hops ?? 1) : t.pids.length > 0 ? Math.max(...t.pids.map(rssMb)) : rssMb(appPid);
+      const uss = t.sumRss ? dataPlaneRssMb(t.pids, privateMb) / (t.hops ?? 1) : t.pids.length > 0 ? Math.max(...t.pids.map(privateMb)) : privateMb(appPid);
       // The fixed rate follows the closed loop at once, so each path is measured at a steady rate. Interleaving the
       // paths in 1 s slices was tried and dropped: it leaves each sidecar idle between slices, and it did not make
       // the tail steadier (p99 19-33 ms in those runs; the code before this session gave 3-90 ms in the same hour).
       const fr = await fixedRate(t, args.seconds, args.rate);
       for (const port of t.admins ?? []) console.log(`memory after "${t.name}", sidecar admin :${port} (MB): ${await memoryLine(port)}`);
-      rows.push({ name: t.name, rps: cl.rps, p50: fr.p50, p99: fr.p99, cpu: fr.cpuPer1000 / Math.max(1, t.name.startsWith('two') ? 2 : 1), rss, uss, errors: cl.errors + fr.errors });
+      rows.push({ name: t.name, rps: cl.rps, p50: fr.p50, p99: fr.p99, cpu: fr.cpuPer1000 / Math.max(1, t.hops ?? (t.name.startsWith('two') ? 2 : 1)), rss, uss, errors: cl.errors + fr.errors });
     }
     const direct = rows[0]!;
     const ng = rows.find((r) => r.name.startsWith('nginx'));
-    console.log('\n| path | rps @c' + args.concurrency + ' | p50 ms @' + args.rate + ' rps | p99 ms | CPU-s / 1000 req (per proxy) | RSS MB (max proxy) | private MB (USS) | errors | rps vs nginx | rps vs direct |');
+    console.log('\n| path | rps @c' + args.concurrency + ' | p50 ms @' + args.rate + ' rps | p99 ms | CPU-s / 1000 req (per proxy) | RSS MB (max proxy; HAProxy rows: sum per hop) | private MB (USS, same) | errors | rps vs nginx | rps vs direct |');
     console.log('|---|---|---|---|---|---|---|---|---|---|');
     for (const r of rows) {
       console.log(`| ${r.name} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${Number.isNaN(r.cpu) ? '-' : r.cpu.toFixed(3)} | ${r.rss.toFixed(1)}${r.name === 'direct' ? ' (app)' : ''} | ${r.uss.toFixed(1)} | ${r.errors} | ${ng ? (r.rps / ng.rps).toFixed(2) : '-'} | ${(r.rps / direct.rps).toFixed(2)} |`);
@@ -300,6 +307,13 @@ http { access_log off; client_body_temp_path ${dir}/cb; proxy_temp_path ${dir}/p
     if (one && two) {
       console.log(`\nadded p99 per hop at ${args.rate} rps: one sidecar ${(one.p99 - direct.p99).toFixed(2)} ms; two sidecars ${((two.p99 - direct.p99) / 2).toFixed(2)} ms per hop`);
     }
+    const by = (prefix: string) => rows.find((r) => r.name.startsWith(prefix));
+    const [hp, hp2, hm, hm2] = [by('plain HAProxy ('), by('plain HAProxy x2'), by('meshfed HAProxy ('), by('meshfed HAProxy x2')];
+    if (hm && hm2) {
+      console.log(`meshfed HAProxy (goal: p99 +1 ms per mTLS hop at most): one hop +${(hm.p99 - direct.p99).toFixed(2)} ms; two hops +${((hm2.p99 - direct.p99) / 2).toFixed(2)} ms per hop; RSS adapter + HAProxy ${hm.rss.toFixed(1)} MB per workload (goal 60), private (USS) ${hm.uss.toFixed(1)} MB`);
+    }
+    if (hp && hm) console.log(`meshfed HAProxy vs plain HAProxy, one hop (goal: CPU ≤ 1.1x, rps ≥ 1/1.1x): CPU ${(hm.cpu / hp.cpu).toFixed(2)}x, rps ${(hm.rps / hp.rps).toFixed(2)}x`);
+    if (hp2 && hm2) console.log(`meshfed HAProxy vs plain HAProxy, two hops: CPU ${(hm2.cpu / hp2.cpu).toFixed(2)}x, rps ${(hm2.rps / hp2.rps).toFixed(2)}x`);
   } finally {
     for (const ag of agents) await ag.close().catch(() => {});
     for (const p of procs) if (p.exitCode === null) p.kill('SIGTERM');
