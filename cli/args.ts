@@ -1,6 +1,7 @@
 // Argument parsing for every command: typed options, --help text, and usage errors that exit 2.
 import { parseArgs } from 'node:util';
 import { parseDurationMs, parseHostPortText } from '../api/fields.ts';
+import { readConfigText } from '../api/load.ts';
 
 /** One option of a command. */
 export interface OptionSpec {
@@ -92,6 +93,24 @@ export function required(value: string | undefined, flag: string): string {
   if (value === undefined || value === '') throw new UsageError(`missing required option --${flag}`);
   return value;
 }
+
+/**
+ * The operator keys a --bundle-signer flag names (comma-separated PEM files: public keys or certificates), read
+ * now; an unreadable one fails with its path. None when the flag is absent.
+ */
+export function readBundleSigners(value: string | undefined): string[] {
+  const files = (value ?? '').split(',').map((f) => f.trim()).filter((f) => f !== '');
+  return files.map((f) => {
+    const text = readConfigText(f);
+    if (!/-----BEGIN (PUBLIC KEY|CERTIFICATE)-----/.test(text)) throw new UsageError(`--bundle-signer: ${f} holds no PEM public key or certificate`);
+    return text;
+  });
+}
+
+/** The --bundle-signer option of every bundle receiver (agent, sidecar). */
+export const BUNDLE_SIGNER_OPTION = {
+  'bundle-signer': { type: 'string', value: 'FILE[,FILE...]', description: 'operator keys (PEM public keys or certificates) that may sign trust bundles besides the roots in force (docs/trust.md)' },
+} as const;
 
 /** Parses a duration such as 500ms, 5s, 24h, 30d, 1y into milliseconds (the same grammar as config files). */
 export function parseDuration(text: string, flag: string): number {

@@ -1,5 +1,5 @@
 // `meshfed sidecar`: run a workload's sidecar (outbound, inbound mTLS, admin) fed by its zone agent or a hot-reloaded config file.
-import { parseCommand, parseHostPort, required, UsageError } from './args.ts';
+import { BUNDLE_SIGNER_OPTION, parseCommand, parseHostPort, readBundleSigners, required, UsageError } from './args.ts';
 import { loadSidecarConfig } from '../api/sidecar-config.ts';
 import { createLogger } from '../common/logger.ts';
 import { startSidecar } from '../sidecar/index.ts';
@@ -22,6 +22,7 @@ const spec = {
     host: { type: 'string', value: 'ADDR', default: '127.0.0.1', description: 'interface to bind the listeners on' },
     agent: { type: 'string', value: 'HOST:PORT', description: 'the zone agent\'s relay: weights, endpoints, policies and the workload certificate come from it' },
     overlay: { type: 'string', value: 'FILE', description: 'with --agent: hosts, ports, identities, subsets, routes and authz the agent does not relay (docs/sidecar-config.md, "Relay overlay")' },
+    ...BUNDLE_SIGNER_OPTION,
     config: { type: 'string', value: 'FILE', description: 'sidecar config (YAML/JSON, see docs/sidecar-config.md); watched and hot-reloaded' },
     'trust-domain': { type: 'string', value: 'TD', default: 'cluster.local', description: 'with --agent: trust domain for the CSR until the agent relays its bundle' },
     'service-account': { type: 'string', value: 'SA', description: 'with --agent: the workload\'s service account (default: the service name)' },
@@ -71,6 +72,7 @@ export async function run(argv: readonly string[]): Promise<number> {
     const relayed = await startRelayedSidecar({
       ...common, agent: formatHostPort(agent), trustDomain: v['trust-domain'], ...(overlay ? { overlay } : {}),
       ...(v['service-account'] !== undefined ? { serviceAccount: v['service-account'] } : {}),
+      bundleSigners: readBundleSigners(v['bundle-signer']),
     });
     sidecar = { ...relayed.sidecar, close: () => relayed.close() };
   } else {

@@ -5,11 +5,12 @@ import { parseCommand, parseDuration, parseOutput, renderTable, required, UsageE
 import {
   KEY_TYPES, addAlias, addRoots, createIntermediateCa, createRootCa, issueWorkload, makeBundle, readBundleFile, readPluginCaDir,
   readRootDir, removeRoot, revokeSerial, signCsr, splitPem, verifyPeer, writeBundleFile, writePluginCaDir, writeRootDir,
-  writeWorkloadDir, rootFingerprint, trustError, type KeyType, type TrustBundle,
+  writeWorkloadDir, rootFingerprint, trustError, signBundle, bundleToJson, type KeyType, type TrustBundle,
 } from '../trust/index.ts';
+import { ADMIN_OPTION, AdminClient, resolveAdminUrl } from './admin-client.ts';
 import { parseSpiffeId, sanUris } from '../api/identity.ts';
 
-const SUBCOMMANDS = 'init | intermediate | issue | sign-csr | verify | inspect | bundle';
+const SUBCOMMANDS = 'init | intermediate | issue | sign-csr | verify | inspect | bundle | publish';
 
 const TOP: CommandSpec<Record<string, OptionSpec>> = {
   name: 'trust',
@@ -26,6 +27,7 @@ Subcommands:
   verify         verify a certificate (chain):      --bundle FILE | --root FILE  CERT [--spiffe-id URI]
   inspect        show a certificate:                CERT [--output json]
   bundle         edit a bundle file:                add-root | remove-root | add-alias | revoke | show  --bundle FILE ...
+  publish        sign a bundle file and store it:   --bundle FILE (--root DIR | --signing-key FILE) [--admin URL]
 Every subcommand has --help. Key files are written with mode 0600 and never overwritten without --force.
 Exit codes: 0 success, 1 failure (the MESHFED_E_* code is printed), 2 usage error.`,
 };
@@ -334,8 +336,45 @@ async function bundle(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
+async function publish(argv: readonly string[]): Promise<number> {
+  const spec = {
+    name: 'trust publish', summary: 'sign a trust bundle file and store it through the global-lb admin API',
+    usage: 'meshfed trust publish --bundle FILE (--root DIR | --signing-key FILE) [--admin URL] [--dry-run]',
+    allowPositionals: false,
+    details: `
+Agents and sidecars take a bundle only when a key they already trust signed it: a root of the bundle in force (before
+any, a root of their CA directory), or an operator key pinned with --bundle-signer. Sign a rotation's first bundle
+{old,new} with the OLD root, and the last one {new} with the new root (docs/trust.md, "Signed bundles").
+Receivers refuse a bundle issued before the one in force, so an old signed bundle cannot be replayed.
+Exit codes: 0 stored, 1 refused or unreachable (the MESHFED_E_* code is printed), 2 usage error.`,
+    options: {
+      bundle: { type: 'string', value: 'FILE', description: 'the bundle file (meshfed trust bundle ...)' },
+      root: { type: 'string', value: 'DIR', description: 'a root CA directory (meshfed trust init): signs with the root key' },
+      'signing-key': { type: 'string', value: 'FILE', description: 'an operator private key (PEM) whose public key receivers pin with --bundle-signer' },
+      'dry-run': { type: 'boolean', description: 'print the signed bundle instead of storing it' },
+      ...ADMIN_OPTION,
+    },
+  } as const;
+  const p = parseCommand(spec, argv);
+  if (!p) return 0;
+  const file = required(p.values.bundle, 'bundle');
+  if ((p.values.root === undefined) === (p.values['signing-key'] === undefined)) throw new UsageError('give exactly one of --root DIR or --signing-key FILE');
+  const signer = p.values.root !== undefined
+    ? readRootDir(p.values.root)
+    : { keyPem: readText(p.values['signing-key']!, 'signing key') };
+  const signed = signBundle(readBundleFile(file), signer, new Date());
+  if (p.values['dry-run']) {
+    out(bundleToJson(signed));
+    return 0;
+  }
+  const client = new AdminClient(resolveAdminUrl(p.values.admin));
+  const r = await client.call<{ version: string; issuedAt: string; signer: string; revision: number }>('PUT', '/v1/trust/bundle', JSON.parse(bundleToJson(signed)));
+  out(`published bundle ${r.version} (${signed.roots.length} root(s), ${signed.aliases.length} alias(es), ${signed.revokedSerials.length} revoked), issued ${r.issuedAt}, signed by ${r.signer.slice(0, 21)}…; agents and sidecars take it within seconds`);
+  return 0;
+}
+
 const HANDLERS: Record<string, (argv: readonly string[]) => Promise<number>> = {
-  init, intermediate, issue, 'sign-csr': signCsrCmd, verify, inspect, bundle,
+  init, intermediate, issue, 'sign-csr': signCsrCmd, verify, inspect, bundle, publish,
 };
 
 /** Entry point of `meshfed trust`. */

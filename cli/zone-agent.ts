@@ -1,5 +1,5 @@
 // `meshfed zone-agent`: runs one zone agent (discovery, reporting to global-lb, relay to sidecars) until signalled.
-import { parseCommand, parseDuration, parseHostPort, required, UsageError } from './args.ts';
+import { BUNDLE_SIGNER_OPTION, parseCommand, parseDuration, parseHostPort, readBundleSigners, required, UsageError } from './args.ts';
 import { MeshfedError } from '../common/errors.ts';
 import { createLogger } from '../common/logger.ts';
 import { agentConfigSchema, loadAgentConfigFile, type AgentConfig } from '../api/agent-config.ts';
@@ -44,6 +44,7 @@ const spec = {
     'in-cluster': { type: 'boolean', description: 'discover endpoints from Kubernetes with the pod\'s service account' },
     static: { type: 'string', value: 'FILE', description: 'discover endpoints from a static YAML file (api/static-discovery.ts), re-read on change' },
     ca: { type: 'string', value: 'DIR', description: 'the cluster\'s plug-in CA directory (root-cert.pem, ca-cert.pem, ca-key.pem, cert-chain.pem)' },
+    ...BUNDLE_SIGNER_OPTION,
     insecure: { type: 'boolean', description: 'plaintext to global-lb (local development only; logs a warning)' },
     'trust-domain': { type: 'string', value: 'TD', description: `the SPIFFE trust domain (default ${D.trustDomain})` },
     gateway: { type: 'string', value: 'HOST:PORT', description: 'this zone\'s east-west gateway as other networks reach it' },
@@ -72,6 +73,7 @@ export interface ResolvedAgentArgs {
   readonly insecure: boolean;
   readonly discovery: DiscoverySpec;
   readonly caDir?: string;
+  readonly bundleSigners: readonly string[];
   readonly gatewayAddress?: string;
   readonly relayListen: { host: string; port: number };
   readonly adminListen: { host: string; port: number };
@@ -143,6 +145,7 @@ export function resolveArgs(argv: readonly string[]): ResolvedAgentArgs | undefi
   return {
     locality, cluster, network, trustDomain, globalLb, insecure, discovery,
     ...(caDir !== undefined ? { caDir } : {}),
+    bundleSigners: readBundleSigners(v['bundle-signer']),
     ...(gateway !== undefined ? { gatewayAddress: gateway } : {}),
     relayListen: v['relay-listen'] ? parseHostPort(v['relay-listen'], 'relay-listen') : (base?.relayListen ?? D.relayListen),
     adminListen: v['admin-listen'] ? parseHostPort(v['admin-listen'], 'admin-listen') : (base?.adminListen ?? D.adminListen),

@@ -46,6 +46,26 @@ export function scrapedLabelledGauge<L extends string>(
   });
 }
 
+/**
+ * A counter whose per-label totals are kept elsewhere and read at scrape time (they must only grow): for counts that
+ * start before the registry exists, e.g. trust bundles a relayed sidecar refused while it was still starting.
+ */
+export function scrapedLabelledCounter<L extends string>(
+  registry: client.Registry,
+  name: string,
+  help: string,
+  labelNames: readonly L[],
+  read: () => Iterable<{ readonly labels: Readonly<Record<L, string>>; readonly value: number }>,
+): client.Counter<L> {
+  return new client.Counter({
+    name: checkName(name), help, labelNames, registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of read()) this.inc(s.labels as Partial<Record<L, string | number>>, s.value);
+    },
+  });
+}
+
 /** A gauge whose value is read at scrape time; when `read` returns undefined the gauge keeps its last value. */
 export function scrapedGauge(registry: client.Registry, name: string, help: string, read: () => number | undefined): client.Gauge {
   return new client.Gauge({

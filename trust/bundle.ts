@@ -107,28 +107,41 @@ export function pruneExpiredRoots(b: TrustBundle, now: Date): TrustBundle {
   return keep.length === b.roots.length || keep.length === 0 ? b : makeBundle({ ...b, roots: keep });
 }
 
-/** JSON text of a bundle file (stable key order, trailing newline). */
+/** JSON text of a bundle file (stable key order, trailing newline); issuedAt and signature when it is signed. */
 export function bundleToJson(b: TrustBundle): string {
-  return JSON.stringify({ trustDomain: b.trustDomain, roots: b.roots, aliases: b.aliases, revokedSerials: b.revokedSerials, version: b.version }, null, 2) + '\n';
+  const signed = b.signature !== undefined ? { issuedAt: b.issuedAt, signature: b.signature } : {};
+  return JSON.stringify({ trustDomain: b.trustDomain, roots: b.roots, aliases: b.aliases, revokedSerials: b.revokedSerials, version: b.version, ...signed }, null, 2) + '\n';
+}
+
+/** The normalised bundle of `v`, keeping its issue time and signature (which cover the normalised content). */
+function normalised(v: { trustDomain: string; roots?: readonly string[]; aliases?: readonly string[]; revokedSerials?: readonly string[]; issuedAt?: string | undefined; signature?: TrustBundle['signature'] }): TrustBundle {
+  const b = makeBundle(v);
+  if (v.signature === undefined || v.issuedAt === undefined) return b;
+  return deepFreeze({ ...b, issuedAt: v.issuedAt, signature: { signer: v.signature.signer, value: v.signature.value } });
 }
 
 /** Parses and validates bundle JSON (errors name the path); entries are normalised and the version recomputed. */
 export function bundleFromJson(text: string, fileName = 'bundle.json'): TrustBundle {
-  const v = parseConfig(TrustBundleSchema, text, fileName);
-  return makeBundle(v);
+  return normalised(parseConfig(TrustBundleSchema, text, fileName));
 }
 
 /** Validates an already-parsed value (e.g. read from etcd). */
 export function bundleFromValue(value: unknown, fileName = 'bundle'): TrustBundle {
-  return makeBundle(validateConfig(TrustBundleSchema, value, fileName));
+  return normalised(validateConfig(TrustBundleSchema, value, fileName));
 }
 
 /** The Federation proto message for a bundle. */
 export function bundleToProto(b: TrustBundle): TrustBundleProto {
-  return { trust_domain: b.trustDomain, root_pems: [...b.roots], aliases: [...b.aliases], revoked_serials: [...b.revokedSerials], version: b.version };
+  return {
+    trust_domain: b.trustDomain, root_pems: [...b.roots], aliases: [...b.aliases], revoked_serials: [...b.revokedSerials], version: b.version,
+    ...(b.signature !== undefined ? { issued_at: b.issuedAt, signer: b.signature.signer, signature: b.signature.value } : {}),
+  };
 }
 
 /** A bundle from the Federation proto message; validated like a file. */
 export function bundleFromProto(m: TrustBundleProto): TrustBundle {
-  return bundleFromValue({ trustDomain: m.trust_domain ?? '', roots: m.root_pems ?? [], aliases: m.aliases ?? [], revokedSerials: m.revoked_serials ?? [] }, 'TrustBundle');
+  return bundleFromValue({
+    trustDomain: m.trust_domain ?? '', roots: m.root_pems ?? [], aliases: m.aliases ?? [], revokedSerials: m.revoked_serials ?? [],
+    ...(m.signer ? { issuedAt: m.issued_at, signature: { signer: m.signer, value: m.signature } } : {}),
+  }, 'TrustBundle');
 }

@@ -20,6 +20,11 @@ export const TRUST_CODES = {
   MESHFED_E_TRUST_CSR_INVALID: 'a certificate signing request could not be parsed, has a bad signature, or names no SPIFFE ID',
   MESHFED_E_TRUST_CA_INVALID: 'a CA directory is incomplete or its key does not match its certificate',
   MESHFED_E_TRUST_BUNDLE_INVALID: 'a trust bundle is malformed or an edit to it is not allowed',
+  MESHFED_E_TRUST_BUNDLE_UNSIGNED: 'a received trust bundle carries no signature, so it does not take effect',
+  MESHFED_E_TRUST_BUNDLE_SIGNER_UNKNOWN: 'a received trust bundle is signed by a key that is neither a root in force nor a pinned operator key',
+  MESHFED_E_TRUST_BUNDLE_SIGNATURE: 'a received trust bundle\'s signature does not verify over its content and issue time',
+  MESHFED_E_TRUST_BUNDLE_NO_ROOTS: 'a received trust bundle holds no root (it would trust nobody)',
+  MESHFED_E_TRUST_BUNDLE_STALE: 'a received trust bundle was issued before the one in force (a replay)',
 } as const;
 
 export type TrustCode = keyof typeof TRUST_CODES;

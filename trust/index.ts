@@ -18,3 +18,7 @@ export {
   TlsCredentialSource, watchCredentialFiles, createMtlsServer, serveHttp, mtlsClientOptions, peerIdentity, verifiedPeer,
   type TlsCredentials, type CredentialFiles, type CredentialWatch, type MtlsServer, type MtlsServerOptions, type MtlsStats,
 } from './tls.ts';
+export {
+  signBundle, verifyBundle, receiverTrust, signerKeyId, signedBytes, BundleGate,
+  type BundleTrust, type BundleVerdict, type BundleRefusalCode, type BundleGateStatus,
+} from './bundle-signature.ts';

@@ -24,6 +24,9 @@ import { addStats, dropSidecar, EMPTY_WINDOW, evidence, resetWindow, sumWindows,
 import { HealthChecker, type HealthCheckSettings, type HealthCheckSpec } from './telemetry/health-checker.ts';
 import { RttProber } from './telemetry/rtt.ts';
 import { createAgentMetrics, type AgentMetrics } from './metrics.ts';
+import { BundleGate, type BundleGateStatus } from '../trust/bundle-signature.ts';
+import { bundleFromProto } from '../trust/bundle.ts';
+import { splitPem } from '../trust/pem.ts';
 
 /** The version the agent announces in its Hello. */
 export const AGENT_VERSION = '0.1.0';
@@ -46,6 +49,11 @@ export interface ZoneAgentOptions {
   readonly discovery: DiscoverySpec;
   /** The plug-in CA directory; needed for mTLS to global-lb and to sign sidecar certificates. */
   readonly caDir?: string;
+  /**
+   * Operator keys (PEM public keys or certificates) that may sign trust bundles besides the roots in force; a bundle
+   * from global-lb takes effect only when one of them or a trusted root signed it (docs/trust.md, "Signed bundles").
+   */
+  readonly bundleSigners?: readonly string[];
   readonly gatewayAddress?: string;
   /** Directory for the fail-static state. */
   readonly stateDir: string;
@@ -84,6 +92,8 @@ export interface AgentStatus {
   };
   readonly weights: { readonly tables: number; readonly receivedAtUnixMs: number; readonly ageSeconds: number | null; readonly stale: boolean };
   readonly relay: { readonly subscribers: number; readonly version: string };
+  /** The trust bundle in force (signed) and the ones refused. */
+  readonly trustBundle: BundleGateStatus;
   /** The agent's own zone certificate; null with --insecure. */
   readonly identity: {
     readonly spiffeId: string;
@@ -108,6 +118,15 @@ export interface ZoneAgent {
   /** The last report built (for tests and status). */
   lastReport(): ReturnType<typeof buildReport> | undefined;
   stop(): Promise<void>;
+}
+
+/** The bundle in a proto message, or undefined when it does not parse as one. */
+function bundleOrUndefined(proto: Parameters<typeof bundleFromProto>[0]): ReturnType<typeof bundleFromProto> | undefined {
+  try {
+    return bundleFromProto(proto);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Starts an agent. Resolves once the relay and admin ports are bound; the balancer is reached in the background. */
@@ -137,6 +156,12 @@ export async function startZoneAgent(o: ZoneAgentOptions): Promise<ZoneAgent> {
   }
 
   const ca = o.caDir !== undefined ? loadClusterCa(o.caDir) : undefined;
+  // Before a signed bundle is in force, the roots of our own CA directory are the ones that may sign one.
+  const bundles = new BundleGate({ configuredRoots: () => (ca ? splitPem(ca.rootPem) : []), signerKeys: o.bundleSigners ?? [] });
+  if (balancer.bundle && !bundles.restore(bundleOrUndefined(balancer.bundle))) {
+    logger.warn('dropping the persisted trust bundle: it is not signed (saved before bundles were signed)');
+    balancer = { ...balancer, bundle: undefined };
+  }
   let credentials: grpc.ChannelCredentials;
   let reporterBuilt = false;
   if (o.insecure) {
@@ -265,16 +290,41 @@ export async function startZoneAgent(o: ZoneAgentOptions): Promise<ZoneAgent> {
         balancer = mergeDirectory(balancer, m.directory, Date.now());
         rtt.setTargets(gatewayTargets());
         break;
-      case 'trust_bundle':
+      case 'trust_bundle': {
         if (!m.trust_bundle) return;
-        balancer = { ...balancer, bundle: m.trust_bundle };
+        const accepted = offerBundle(m.trust_bundle);
+        if (accepted === undefined) return;
+        balancer = { ...balancer, bundle: accepted };
         break;
+      }
       default:
         return;
     }
     publish();
     persist();
     scheduleHeldExpiry();
+  }
+
+  /** Passes a bundle from global-lb through the gate: the message to relay, or undefined when refused or unchanged. */
+  function offerBundle(proto: NonNullable<BalancerMessage__Output['trust_bundle']>): typeof proto | undefined {
+    const now = new Date();
+    const b = bundleOrUndefined(proto);
+    if (b === undefined) {
+      bundles.refuse('MESHFED_E_TRUST_BUNDLE_INVALID', 'the bundle from global-lb does not parse', now);
+      metrics.bundlesRefused.inc({ code: 'MESHFED_E_TRUST_BUNDLE_INVALID' });
+      logger.error({ code: 'MESHFED_E_TRUST_BUNDLE_INVALID', version: proto.version }, 'trust bundle refused: it does not parse; keeping the one in force');
+      return undefined;
+    }
+    const verdict = bundles.offer(b, now);
+    if (!verdict.ok) {
+      metrics.bundlesRefused.inc({ code: verdict.code });
+      logger.error({ code: verdict.code, version: b.version }, `trust bundle refused: ${verdict.message}; keeping the one in force`);
+      return undefined;
+    }
+    if (verdict.unchanged) return undefined;
+    metrics.bundlesAccepted.inc();
+    logger.info({ version: b.version, signer: verdict.signer, issuedAt: b.issuedAt }, 'trust bundle in force');
+    return proto;
   }
 
   /** Drops held-over zones and tables when their hold runs out, whether or not the balancer says anything more. */
@@ -397,6 +447,7 @@ export async function startZoneAgent(o: ZoneAgentOptions): Promise<ZoneAgent> {
       balancer: { connected, address: reporter.connectedTo ?? null, lastRefusal: reporter.lastRefusal ?? null, handovers: reporter.handovers },
       weights: { tables: Object.keys(balancer.weights).length, receivedAtUnixMs: at, ageSeconds: at > 0 ? (Date.now() - at) / 1000 : null, stale: !connected },
       relay: { subscribers: relay.subscriberCount, version: current?.version ?? '' },
+      trustBundle: bundles.status(),
       identity: identityStatus(),
       services: services.length,
       endpoints: services.reduce((n, s) => n + s.endpoints.length, 0),

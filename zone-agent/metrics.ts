@@ -16,6 +16,8 @@ export interface AgentMetrics {
   readonly staticInvalid: ReturnType<typeof counter>;
   readonly failstaticWriteErrors: ReturnType<typeof counter>;
   readonly identityRotations: ReturnType<typeof counter>;
+  readonly bundlesAccepted: ReturnType<typeof counter>;
+  readonly bundlesRefused: ReturnType<typeof counter<'code'>>;
 }
 
 /**
@@ -53,5 +55,7 @@ export function createAgentMetrics(
     staticInvalid: counter(registry, 'meshfed_agent_static_invalid_total', 'Static discovery file edits refused as invalid'),
     failstaticWriteErrors: counter(registry, 'meshfed_agent_failstatic_write_errors_total', 'Failed writes of the fail-static state'),
     identityRotations: counter(registry, 'meshfed_agent_identity_rotations_total', 'Times the agent renewed its own zone certificate'),
+    bundlesAccepted: counter(registry, 'meshfed_agent_trust_bundles_accepted_total', 'Trust bundles from global-lb that took effect (signed by a key this agent trusts)'),
+    bundlesRefused: counter(registry, 'meshfed_agent_trust_bundles_refused_total', 'Trust bundles from global-lb refused, by code (unsigned, unknown signer, bad signature, no roots, stale, invalid)', ['code']),
   };
 }

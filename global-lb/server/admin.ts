@@ -12,6 +12,8 @@ import type { AgentStreamInfo } from './federation.ts';
 import type { ServerMetrics } from './metrics.ts';
 import type { StoredZoneReport } from './report.ts';
 import { Dashboard, DashboardError } from './dashboard.ts';
+import { bundleFromValue, bundleToJson } from '../../trust/bundle.ts';
+import { verifyBundle } from '../../trust/bundle-signature.ts';
 
 /** Largest request body the admin API reads; a policy is a few kB. */
 export const MAX_ADMIN_BODY_BYTES = 256 * 1024;
@@ -314,7 +316,37 @@ async function route(deps: AdminDeps, dashboard: Dashboard, req: IncomingMessage
       throw methodNotAllowed('GET, PUT, DELETE');
     }
   }
+  if (parts[1] === 'trust' && parts[2] === 'bundle' && parts.length === 3) {
+    if (method === 'GET') {
+      const kv = await store.get(KEYS.trustBundle);
+      if (!kv) throw new HttpError(404, 'MESHFED_E_ADMIN_NOT_FOUND', 'no trust bundle is stored (agents and sidecars trust the roots of their CA directories)');
+      return [200, { bundle: JSON.parse(kv.value) as unknown, revision: kv.version }];
+    }
+    if (method === 'PUT') return [200, await putBundle(store, await readJson(req), now)];
+    throw methodNotAllowed('GET, PUT');
+  }
   throw new HttpError(404, 'MESHFED_E_ADMIN_NOT_FOUND', `no route ${method} ${url.pathname}`);
+}
+
+/**
+ * Stores a signed bundle (`meshfed trust publish`). Agents and sidecars verify it against what they trust; the
+ * store is no authority (whoever writes etcd could have written what is there), so this refuses only what no
+ * receiver could take: a bundle that does not parse, carries no signature or no root, or whose signature, when it
+ * names one of the bundle's own roots, does not verify.
+ */
+async function putBundle(store: Store, body: unknown, now: number): Promise<{ version: string; issuedAt: string; signer: string; revision: number }> {
+  let bundle;
+  try {
+    bundle = bundleFromValue(body, 'bundle');
+  } catch (e) {
+    if (e instanceof MeshfedError) throw new HttpError(400, 'MESHFED_E_TRUST_BUNDLE_INVALID', e.message, e.details);
+    throw e;
+  }
+  const verdict = verifyBundle(bundle, { roots: bundle.roots }, new Date(now));
+  const selfSigned = bundle.signature?.signer.startsWith('root:') ?? false;
+  if (!verdict.ok && (selfSigned || verdict.code !== 'MESHFED_E_TRUST_BUNDLE_SIGNER_UNKNOWN')) throw new HttpError(400, verdict.code, verdict.message);
+  const revision = await store.put(KEYS.trustBundle, bundleToJson(bundle));
+  return { version: bundle.version, issuedAt: bundle.issuedAt!, signer: bundle.signature!.signer, revision };
 }
 
 /** Creates (does not listen) the admin server. Every error is a JSON body with a code. */

@@ -34,6 +34,7 @@ import {
   readRootDir, removeRoot, revokeSerial, rootFingerprint, splitPem, verifyPeer, writePluginCaDir, writeRootDir,
   type IntermediateCa, type KeyedCert, type TrustBundle,
 } from '../../trust/index.ts';
+import { signBundle } from '../../trust/bundle-signature.ts';
 import type { ActiveFault, Check, FaultContext, InjectFault } from './fault.ts';
 
 /** How long each wait of a trust fault may take before it is reported as failed. */
@@ -119,6 +120,16 @@ function clusters(ctx: FaultContext): string[] {
 /** The bundle key's text as stored, or undefined when there is none. */
 async function readStoredText(ctx: FaultContext): Promise<string | undefined> {
   return withEtcd(ctx, async (c) => (await c.get(KEYS.trustBundle).string()) ?? undefined);
+}
+
+/**
+ * Signs `bundle` now with a root (default the federation's root dir, as `meshfed trust publish --root` does) and
+ * stores it: agents and sidecars take only a bundle signed by a root they trust. Returns the stored text.
+ */
+async function storeSigned(ctx: FaultContext, bundle: TrustBundle, signer: KeyedCert = readRootDir(join(trustDir(ctx), 'root'))): Promise<string> {
+  const text = bundleToJson(signBundle(bundle, signer, new Date()));
+  await writeStoredText(ctx, text);
+  return text;
 }
 
 async function writeStoredText(ctx: FaultContext, text: string): Promise<void> {
@@ -419,7 +430,7 @@ async function rotateRoot(ctx: FaultContext, _spec: TrustFaultSpec): Promise<Tru
   };
 
   await step('bundle {old,new} stored; every sidecar trusts both', async () => {
-    await writeStoredText(ctx, bundleToJson(addRoots(start.bundle, newRoot.certPem)));
+    await storeSigned(ctx, addRoots(start.bundle, newRoot.certPem), oldRoot);
     const targets = sidecarTargets(ctx);
     const both = await pollUntil(ctx, 'every sidecar to trust the new root', () => everySidecar(targets, newProbe, 'accepted', 'a client under the new root'));
     if (!both.ok) return both;
@@ -463,7 +474,8 @@ async function rotateRoot(ctx: FaultContext, _spec: TrustFaultSpec): Promise<Tru
       const fp = rootFingerprint(r);
       if (next.roots.length > 1 && next.roots.some((x) => rootFingerprint(x) === fp)) next = removeRoot(next, fp);
     }
-    await writeStoredText(ctx, bundleToJson(next));
+    // Signed by the new root: every receiver trusts it by now, including a sidecar started after the CA dirs moved.
+    await storeSigned(ctx, next, newRoot);
     const targets = sidecarTargets(ctx);
     const gone = await pollUntil(ctx, 'every sidecar to refuse the old root', () => everySidecar(targets, oldProbe, 'refused', 'a client under the old root'));
     if (!gone.ok) return gone;
@@ -565,23 +577,24 @@ async function revokeIntermediate(ctx: FaultContext, spec: TrustFaultSpec): Prom
   const before = await currentBundle(ctx);
   // Restoring "no bundle" by deleting the key would change nothing downstream: global-lb sends nothing for a deleted
   // bundle and agents keep the last one. So with none stored, revert stores the bundle sidecars trusted implicitly.
-  const restoreText = before.text ?? bundleToJson(before.bundle);
+  // It is signed again with a new issue time: receivers refuse an older bundle than the one in force (a replay).
+  const restore = before.bundle;
   const revoked = serials.reduce((b, x) => revokeSerial(b, x), before.bundle);
   const zones = new Set(topologyZones(ctx.topology).filter((z) => z.cluster === cluster).map((z) => z.locality.zone));
   const others = (): SidecarTarget[] => sidecarTargets(ctx).filter((t) => t.cluster !== cluster);
   const triesBefore = await triesTo(others(), zones);
-  await writeStoredText(ctx, bundleToJson(revoked));
+  await storeSigned(ctx, revoked);
   ctx.log(`trust revoke-intermediate: ${cluster} intermediate ${serials.join(', ')} revoked in the stored bundle (zones ${[...zones].join(', ')})`);
   const steps: TrustStep[] = [{ name: 'bundle with the revoked serial stored', ms: Date.now() - t0, ok: true, detail: `serial ${serials.join(', ')}` }];
 
-  const storedIs = async (want: (b: TrustBundle | undefined, text: string | undefined) => boolean, what: string): Promise<Check> => {
+  const storedIs = async (want: (b: TrustBundle | undefined) => boolean, what: string): Promise<Check> => {
     const text = await readStoredText(ctx);
-    return want(parseStored(text), text) ? { ok: true, detail: `stored bundle ${what}` } : { ok: false, detail: `stored bundle does not ${what.replace(/^is /, 'be ')}` };
+    return want(parseStored(text)) ? { ok: true, detail: `stored bundle ${what}` } : { ok: false, detail: `stored bundle does not ${what.replace(/^is /, 'be ')}` };
   };
   return {
     steps,
     target: `intermediate ${serials.map((x) => `${x.slice(0, 16)}…`).join(', ')} of cluster ${cluster} (zones ${[...zones].join(', ')})`,
-    mechanism: `serial added to the stored bundle's revokedSerials (${KEYS.trustBundle}) → global-lb → agents → sidecars refuse ${cluster}'s workloads; revert stores the previous bundle`,
+    mechanism: `serial added to the stored bundle's revokedSerials (${KEYS.trustBundle}), signed by the root → global-lb → agents → sidecars refuse ${cluster}'s workloads; revert stores the previous content, signed again`,
     async applied() {
       const stored = await storedIs((b) => serials.every((x) => b?.revokedSerials.includes(x)), `lists ${serials.map((x) => `${x.slice(0, 16)}…`).join(', ')}`);
       if (!stored.ok) return stored;
@@ -599,11 +612,11 @@ async function revokeIntermediate(ctx: FaultContext, spec: TrustFaultSpec): Prom
       }, 15_000);
     },
     async revert() {
-      await writeStoredText(ctx, restoreText);
-      ctx.log(`trust revoke-intermediate: previous bundle stored again (${before.text === undefined ? 'none was stored: the CA dirs\' roots, no revocation' : 'exactly as before'})`);
+      await storeSigned(ctx, restore);
+      ctx.log(`trust revoke-intermediate: previous bundle stored again, signed anew (${before.text === undefined ? 'none was stored: the CA dirs\' roots, no revocation' : 'the same content as before'})`);
     },
     async cleared() {
-      const stored = await storedIs((_b, text) => text === restoreText, 'is the bundle from before the fault');
+      const stored = await storedIs((b) => b?.version === restore.version, 'is the bundle from before the fault');
       if (!stored.ok) return stored;
       return pollUntil(ctx, `every sidecar to accept ${cluster} again`, () => everySidecar(sidecarTargets(ctx), revokedProbe, 'accepted', `a ${cluster} client`), 30_000);
     },

@@ -4,7 +4,9 @@ import type { RelayState__Output } from '../../api/generated/meshfed/v1/RelaySta
 import type { SidecarConfig } from '../../api/sidecar-config.ts';
 import { MeshfedError } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
-import { makeBundle, splitPem, TlsCredentialSource, type TlsCredentials, type TrustBundle } from '../../trust/index.ts';
+import { bundleFromProto, makeBundle, splitPem, TlsCredentialSource, type TlsCredentials, type TrustBundle } from '../../trust/index.ts';
+import { BundleGate, type BundleGateStatus } from '../../trust/bundle-signature.ts';
+import { scrapedLabelledCounter } from '../../common/metrics.ts';
 import { startSidecar, type Sidecar, type SidecarOptions } from '../server/sidecar.ts';
 import { startGatewayProcess, type GatewayProcess } from '../gateway/process.ts';
 import { AgentRelayClient, type IssuedCertificate, type RelayBackoff } from './client.ts';
@@ -21,6 +23,8 @@ export interface RelayIntake {
   readonly certificate: IssuedCertificate | undefined;
   readonly certificatesInstalled: number;
   readonly statesRefused: number;
+  /** The signed trust bundle in force, and the relayed ones refused. */
+  readonly trustBundle: BundleGateStatus;
 }
 
 export interface RelayedSidecar {
@@ -41,6 +45,8 @@ export interface RelayedSidecarOptions extends Omit<SidecarOptions, 'config' | '
   readonly backoff?: RelayBackoff;
   /** How long to wait for the first state and certificate before giving up (the sidecar cannot serve mTLS without them). */
   readonly firstStateTimeoutMs?: number;
+  /** Operator keys (PEM) that may sign trust bundles besides the roots in force (docs/trust.md, "Signed bundles"). */
+  readonly bundleSigners?: readonly string[];
   readonly logger: Logger;
 }
 
@@ -59,15 +65,23 @@ async function readyOrTimeout(ready: Promise<void>, client: AgentRelayClient, ti
   }
 }
 
-/** The roots to verify peers with: every root in the relayed bundle plus the roots that came with our certificate. */
-function bundleOf(state: RelayState__Output | undefined, cert: IssuedCertificate, trustDomain: string): TrustBundle {
-  const b = state?.trust_bundle;
-  return makeBundle({
-    trustDomain: b?.trust_domain || trustDomain,
-    roots: [...(b?.root_pems ?? []), ...splitPem(cert.rootsPem)],
-    aliases: b?.aliases ?? [],
-    revokedSerials: b?.revoked_serials ?? [],
-  });
+/**
+ * What to verify peers with: the signed bundle in force alone (its roots, aliases and revocations), or before one
+ * took effect, the roots that came with our certificate.
+ */
+function peerTrust(inForce: TrustBundle | undefined, cert: IssuedCertificate, trustDomain: string): TrustBundle {
+  return inForce ?? makeBundle({ trustDomain, roots: splitPem(cert.rootsPem) });
+}
+
+/** The relayed bundle, when the agent relays one: none yet is an empty message (no roots, no signature). */
+function relayedBundle(state: RelayState__Output): { ok: true; bundle: TrustBundle | undefined } | { ok: false; message: string } {
+  const b = state.trust_bundle;
+  if (!b || ((b.root_pems ?? []).length === 0 && !b.signer)) return { ok: true, bundle: undefined };
+  try {
+    return { ok: true, bundle: bundleFromProto(b) };
+  } catch (e) {
+    return { ok: false, message: (e as Error).message };
+  }
 }
 
 /**
@@ -89,8 +103,27 @@ export async function startRelayedSidecar(o: RelayedSidecarOptions): Promise<Rel
   let firstCert: IssuedCertificate | undefined;
   let ready: () => void = () => {};
   const readyP = new Promise<void>((r) => (ready = r));
+  // Before a signed bundle is in force, the roots that came with our certificate may sign one.
+  const bundles = new BundleGate({ configuredRoots: () => splitPem((client.certificate ?? firstCert)?.rootsPem ?? ''), signerKeys: o.bundleSigners ?? [] });
+  const trustNow = (cert: IssuedCertificate): TrustBundle => peerTrust(bundles.inForce, cert, o.trustDomain);
+
+  /** Offers the relayed bundle to the gate; a refusal is logged and counted, and the bundle in force stays. */
+  const takeBundle = (state: RelayState__Output): void => {
+    const relayed = relayedBundle(state);
+    const now = new Date();
+    if (!relayed.ok) {
+      bundles.refuse('MESHFED_E_TRUST_BUNDLE_INVALID', relayed.message, now);
+      logger.error({ code: 'MESHFED_E_TRUST_BUNDLE_INVALID', version: state.version }, `relayed trust bundle refused: ${relayed.message}`);
+      return;
+    }
+    if (relayed.bundle === undefined) return;
+    const verdict = bundles.offer(relayed.bundle, now);
+    if (!verdict.ok) logger.error({ code: verdict.code, version: relayed.bundle.version }, `relayed trust bundle refused: ${verdict.message}; keeping the one in force`);
+    else if (!verdict.unchanged) logger.info({ version: relayed.bundle.version, signer: verdict.signer }, 'trust bundle in force');
+  };
 
   const onState = (state: RelayState__Output): void => {
+    takeBundle(state);
     const cfg = relayStateToConfig(state, o.zone, o.trustDomain, o.overlay);
     if (!cfg.ok) {
       statesRefused++;
@@ -111,12 +144,13 @@ export async function startRelayedSidecar(o: RelayedSidecarOptions): Promise<Rel
       logger.error({ version: state.version, err: (e as Error).message }, 'relayed state refused by the sidecar; keeping the last good config');
     }
     if (tls && client.certificate) {
-      const bundle = bundleOf(state, client.certificate, o.trustDomain);
-      if (bundle.roots.join() !== tls.current.bundle.roots.join() || bundle.revokedSerials.join() !== tls.current.bundle.revokedSerials.join()) tls.updateBundle(bundle);
+      // The version is a hash of roots, aliases and revocations: an alias-only change takes effect too.
+      const bundle = trustNow(client.certificate);
+      if (bundle.version !== tls.current.bundle.version) tls.updateBundle(bundle);
     }
   };
   const onCertificate = (cert: IssuedCertificate): void => {
-    const creds: TlsCredentials = { certChainPem: cert.certChainPem, keyPem: cert.keyPem, bundle: bundleOf(client.latest, cert, o.trustDomain) };
+    const creds: TlsCredentials = { certChainPem: cert.certChainPem, keyPem: cert.keyPem, bundle: trustNow(cert) };
     if (!tls) {
       TlsCredentialSource.check(creds);
       firstCert = cert;
@@ -141,8 +175,8 @@ export async function startRelayedSidecar(o: RelayedSidecarOptions): Promise<Rel
   const timeoutMs = o.firstStateTimeoutMs ?? 60_000;
   await readyOrTimeout(readyP, client, timeoutMs, () => `no ${pendingConfig ? 'certificate' : 'usable state'} from the zone agent at ${o.agent} within ${timeoutMs} ms (is it running with --ca, and is this sidecar's zone its zone?)`);
   const cert = firstCert as IssuedCertificate;
-  tls = new TlsCredentialSource({ certChainPem: cert.certChainPem, keyPem: cert.keyPem, bundle: bundleOf(client.latest, cert, o.trustDomain) });
-  const { agent: _a, serviceAccount: _s, trustDomain: _t, overlay: _o, sidecarId: _i, statsIntervalMs: _m, backoff: _b, firstStateTimeoutMs: _f, ...sidecarOpts } = o;
+  tls = new TlsCredentialSource({ certChainPem: cert.certChainPem, keyPem: cert.keyPem, bundle: trustNow(cert) });
+  const { agent: _a, serviceAccount: _s, trustDomain: _t, overlay: _o, sidecarId: _i, statsIntervalMs: _m, backoff: _b, firstStateTimeoutMs: _f, bundleSigners: _k, ...sidecarOpts } = o;
   try {
     sidecar = await startSidecar({ ...sidecarOpts, config: pendingConfig as SidecarConfig, tls });
   } catch (e) {
@@ -153,11 +187,12 @@ export async function startRelayedSidecar(o: RelayedSidecarOptions): Promise<Rel
   const latest = client.latest;
   if (latest && latest.version !== appliedVersion) onState(latest);
   const s = sidecar;
+  scrapedLabelledCounter(s.metrics.registry, 'meshfed_trust_bundles_refused_total', 'Relayed trust bundles refused, by code (unsigned, unknown signer, bad signature, no roots, stale, invalid)', ['code'], () => bundles.refusals());
   return {
     sidecar: s,
     intake: () => ({
       appliedVersion, connected: client.connected, stale: client.latest?.stale ?? true, connects: client.connects,
-      certificate: client.certificate, certificatesInstalled, statesRefused,
+      certificate: client.certificate, certificatesInstalled, statesRefused, trustBundle: bundles.status(),
     }),
     async close() {
       client.stop();

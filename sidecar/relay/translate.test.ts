@@ -20,7 +20,7 @@ function state(over: Partial<RelayState__Output> = {}): RelayState__Output {
     ] }] }],
     policies: [{ namespace: 'shop', name: 'cart', policy_json: JSON.stringify({ timeout: '2s', retry: { attempts: 2 } }) }],
     faults_json: '',
-    trust_bundle: { trust_domain: 'mesh.test', root_pems: [], aliases: [], revoked_serials: [], version: '' },
+    trust_bundle: { trust_domain: 'mesh.test', root_pems: [], aliases: [], revoked_serials: [], version: '', issued_at: '', signer: '', signature: '' },
     ...over,
   };
 }

@@ -36,7 +36,7 @@ export function writeStatic(file: string, cartPorts: readonly number[]): void {
   }));
 }
 
-export function agent(o: { zone: string; network?: string; grpcPort: number; staticFile: string; stateDir: string; caDir: string; relayPort?: number; certTtlMs?: number }): Promise<ZoneAgent> {
+export function agent(o: { zone: string; network?: string; grpcPort: number; staticFile: string; stateDir: string; caDir: string; relayPort?: number; certTtlMs?: number; bundleSigners?: string[] }): Promise<ZoneAgent> {
   return startZoneAgent({
     locality: { cloud: 'sim', region: 'r1', zone: o.zone }, cluster: `c-${o.zone}`, network: o.network ?? 'n1', trustDomain: TD,
     globalLb: [`127.0.0.1:${o.grpcPort}`], insecure: true, caDir: o.caDir,
@@ -45,6 +45,7 @@ export function agent(o: { zone: string; network?: string; grpcPort: number; sta
     reportIntervalMs: 250, heartbeatMs: 250, rttIntervalMs: 0,
     backoff: { initialMs: 50, maxMs: 300, multiplier: 2, jitter: 0.5 },
     ...(o.certTtlMs !== undefined ? { workloadCertTtlMs: o.certTtlMs } : {}),
+    ...(o.bundleSigners !== undefined ? { bundleSigners: o.bundleSigners } : {}),
     logger: quiet(`zone-agent-${o.zone}`), processMetrics: false,
   });
 }

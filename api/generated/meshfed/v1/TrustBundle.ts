@@ -14,6 +14,14 @@ export interface TrustBundle {
    */
   'revoked_serials'?: (string)[];
   'version'?: (string);
+  /**
+   * Set by `meshfed trust publish`: when it was issued (ISO 8601), who signed it ("root:<sha256 fingerprint>" or
+   * "key:<sha256 of the public key>") and the signature (base64) over the content and issued_at. Receivers take a
+   * bundle only when a key they already trust signed it (trust/bundle-signature.ts).
+   */
+  'issued_at'?: (string);
+  'signer'?: (string);
+  'signature'?: (string);
 }
 
 /**
@@ -28,4 +36,12 @@ export interface TrustBundle__Output {
    */
   'revoked_serials': (string)[];
   'version': (string);
+  /**
+   * Set by `meshfed trust publish`: when it was issued (ISO 8601), who signed it ("root:<sha256 fingerprint>" or
+   * "key:<sha256 of the public key>") and the signature (base64) over the content and issued_at. Receivers take a
+   * bundle only when a key they already trust signed it (trust/bundle-signature.ts).
+   */
+  'issued_at': (string);
+  'signer': (string);
+  'signature': (string);
 }
