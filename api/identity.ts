@@ -10,6 +10,18 @@ export type SpiffeId =
 const TRUST_DOMAIN = /^[a-z0-9._-]+$/;
 const NAME = /^[A-Za-z0-9._-]+$/;
 
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/**
+ * True when text is a valid Kubernetes name of that kind: a namespace is a DNS-1123 label (at most 63 characters), a
+ * service account a DNS-1123 subdomain (labels joined by dots, at most 253). Neither can hold "/", "." or "..", so an
+ * identity built from them cannot be turned into another by URL normalisation.
+ */
+export function isKubernetesName(kind: 'namespace' | 'serviceAccount', text: string): boolean {
+  if (kind === 'namespace') return text.length <= 63 && DNS_LABEL.test(text);
+  return text.length <= 253 && text.split('.').every((l) => l.length <= 63 && DNS_LABEL.test(l));
+}
+
 /** True when text is a valid SPIFFE trust domain (lowercase letters, digits, dot, dash, underscore). */
 export function isTrustDomain(text: string): boolean {
   return TRUST_DOMAIN.test(text) && text.length <= 255;
@@ -40,7 +52,8 @@ export function parseSpiffeId(uri: string): SpiffeId | undefined {
   const path = m[2] as string;
   if (!isTrustDomain(trustDomain)) return undefined;
   const segs = path.split('/').slice(1);
-  if (segs.some((s) => !NAME.test(s))) return undefined;
+  // The SPIFFE spec forbids "." and ".." segments: a verifier that normalises the path would read another identity.
+  if (segs.some((s) => !NAME.test(s) || s === '.' || s === '..')) return undefined;
   if (segs.length === 4 && segs[0] === 'ns' && segs[2] === 'sa') {
     return { kind: 'workload', trustDomain, namespace: segs[1] as string, serviceAccount: segs[3] as string };
   }

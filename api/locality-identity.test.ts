@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatLocality, isLocalitySegment, parseLocality, proximity } from './locality.ts';
-import { globalLbId, isTrustDomain, parseSpiffeId, workloadId, zoneAgentId } from './identity.ts';
+import { globalLbId, isKubernetesName, isTrustDomain, parseSpiffeId, workloadId, zoneAgentId } from './identity.ts';
 
 test('locality segments are DNS labels', () => {
   for (const ok of ['aws', 'us-east-1', 'europe-west1-b', 'a', '1a']) assert.ok(isLocalitySegment(ok), ok);
@@ -37,4 +37,14 @@ test('malformed SPIFFE IDs and trust domains are refused', () => {
   }
   assert.ok(isTrustDomain('meshfed.local') && isTrustDomain('prod_1-eu.example.com'));
   for (const bad of ['', 'Meshfed', 'a/b', 'x'.repeat(256), 'spiffe://a']) assert.ok(!isTrustDomain(bad), bad);
+});
+
+test('Kubernetes names: namespaces are DNS-1123 labels, service accounts DNS-1123 subdomains; "." and ".." segments are no SPIFFE ID', () => {
+  for (const ok of ['shop', 'kube-system', 'a1', 'x'.repeat(63)]) assert.equal(isKubernetesName('namespace', ok), true, ok);
+  for (const bad of ['', 'Shop', 'shop.prod', '-a', 'a-', 'a/b', '..', 'x'.repeat(64)]) assert.equal(isKubernetesName('namespace', bad), false, bad);
+  for (const ok of ['catalog', 'build.robot', 'a-b.c-d']) assert.equal(isKubernetesName('serviceAccount', ok), true, ok);
+  for (const bad of ['', '..', '../../../meshfed/zone/us-east-1a', 'a..b', '.a', 'a.', 'A', 'a_b']) assert.equal(isKubernetesName('serviceAccount', bad), false, bad);
+  assert.equal(parseSpiffeId('spiffe://td/ns/shop/sa/../../../meshfed/zone/us-east-1a'), undefined);
+  assert.equal(parseSpiffeId('spiffe://td/ns/./sa/x'), undefined);
+  assert.deepEqual(parseSpiffeId('spiffe://td/ns/shop/sa/web'), { kind: 'workload', trustDomain: 'td', namespace: 'shop', serviceAccount: 'web' });
 });

@@ -5,6 +5,7 @@ import { createCsr, createIntermediateCa, createRootCa, normalizeSerial, renewal
 import { x509 } from './x509.ts';
 import { OID } from './pem.ts';
 import { MeshfedError } from '../common/errors.ts';
+import { webcrypto } from 'node:crypto';
 
 const TD = 'example.org';
 const HOUR = 3600_000;
@@ -103,4 +104,25 @@ test('RSA 3072 keys are supported end to end', async () => {
 test('serials normalise across case, colons and leading zeros', () => {
   assert.equal(normalizeSerial('00:1A:2b'), '1a2b');
   assert.equal(normalizeSerial('0'), '0');
+});
+
+/** A CSR for `spiffeId` on a key of the given WebCrypto algorithm (no validation: the CA must do it). */
+async function rawCsr(spiffeId: string, alg: webcrypto.RsaHashedKeyGenParams | webcrypto.EcKeyGenParams, signing: webcrypto.Algorithm | webcrypto.EcdsaParams): Promise<string> {
+  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
+    keys, signingAlgorithm: signing, extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'url', value: spiffeId }])],
+  });
+  return csr.toString('pem') + '\n';
+}
+
+test('signCsr refuses weak keys (RSA under 2048, EC under P-256) and SPIFFE IDs with "." or ".." segments', async () => {
+  const int = await createIntermediateCa({ root, cluster: 'east', trustDomain: TD });
+  const id = `spiffe://${TD}/ns/shop/sa/web`;
+  const rsa = (bits: number) => rawCsr(id, { name: 'RSASSA-PKCS1-v1_5', modulusLength: bits, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' }, { name: 'RSASSA-PKCS1-v1_5' });
+  await assert.rejects(signCsr(int, await rsa(1024)), (e: MeshfedError) => e.code === 'MESHFED_E_TRUST_CSR_INVALID' && /RSA-1024; use RSA-2048 or larger/.test(e.message));
+  assert.match((await signCsr(int, await rsa(2048))).spiffeId, /sa\/web$/, 'RSA-2048 is accepted');
+  assert.match((await signCsr(int, await rawCsr(id, { name: 'ECDSA', namedCurve: 'P-384' }, { name: 'ECDSA', hash: 'SHA-384' } as webcrypto.EcdsaParams))).spiffeId, /sa\/web$/, 'P-384 is accepted');
+  // The identity from the issue: URL normalisation would turn it into a zone agent's.
+  const traversal = await rawCsr(`spiffe://${TD}/ns/shop/sa/../../../meshfed/zone/us-east-1a`, { name: 'ECDSA', namedCurve: 'P-256' }, { name: 'ECDSA', hash: 'SHA-256' } as webcrypto.EcdsaParams);
+  await assert.rejects(signCsr(int, traversal), (e: MeshfedError) => e.code === 'MESHFED_E_TRUST_CSR_INVALID' && /is not a SPIFFE ID/.test(e.message));
 });

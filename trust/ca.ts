@@ -1,5 +1,5 @@
 // The certificate authority: root and per-cluster intermediate CAs, CSRs, workload certificates and renewal timing.
-import { createPrivateKey, randomBytes, X509Certificate as NodeX509 } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomBytes, X509Certificate as NodeX509 } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { GeneralName, GeneralSubtree, GeneralSubtrees, NameConstraints } from '@peculiar/asn1-x509';
 import { parseSpiffeId, isTrustDomain } from '../api/identity.ts';
@@ -278,6 +278,24 @@ export interface SignOptions {
 }
 
 /**
+ * Refuses a CSR key weaker than meshfed issues itself: EC on P-256 or larger, or RSA of at least 2048 bits. An
+ * RSA-768 key (factorable today) was once signed as readily as any other.
+ */
+function checkKeyStrength(key: x509.PublicKey): void {
+  const k = createPublicKey({ key: Buffer.from(key.rawData), format: 'der', type: 'spki' });
+  const d = k.asymmetricKeyDetails ?? {};
+  if (k.asymmetricKeyType === 'ec') {
+    if (!['prime256v1', 'secp384r1', 'secp521r1'].includes(d.namedCurve ?? '')) throw trustError('MESHFED_E_TRUST_CSR_INVALID', `the CSR key is on curve ${d.namedCurve ?? '(unknown)'}; use P-256 or larger`);
+    return;
+  }
+  if (k.asymmetricKeyType === 'rsa' || k.asymmetricKeyType === 'rsa-pss') {
+    if ((d.modulusLength ?? 0) < 2048) throw trustError('MESHFED_E_TRUST_CSR_INVALID', `the CSR key is RSA-${d.modulusLength ?? '?'}; use RSA-2048 or larger, or P-256`);
+    return;
+  }
+  throw trustError('MESHFED_E_TRUST_CSR_INVALID', `the CSR key type ${k.asymmetricKeyType ?? '(unknown)'} is not accepted; use P-256 or RSA-2048 or larger`);
+}
+
+/**
  * Signs a PKCS#10 CSR with a CA: the CSR's signature must verify and it must name one SPIFFE ID in the CA's trust
  * domain. The leaf gets that ID as its only URI SAN, an empty subject, and serverAuth+clientAuth.
  */
@@ -289,6 +307,7 @@ export async function signCsr(ca: { certPem: string; keyPem: string }, csrPem: s
     throw trustError('MESHFED_E_TRUST_CSR_INVALID', 'not a PEM PKCS#10 certificate request', cause);
   }
   if (!(await csr.verify())) throw trustError('MESHFED_E_TRUST_CSR_INVALID', 'the CSR signature does not verify (it was altered or signed with another key)');
+  checkKeyStrength(csr.publicKey);
   const uris = uriSans(csr);
   if (uris.length !== 1) throw trustError('MESHFED_E_TRUST_CSR_INVALID', `the CSR must carry exactly one URI SAN (a SPIFFE ID), it carries ${uris.length}`);
   const spiffeId = uris[0] as string;

@@ -75,6 +75,9 @@ test('a sidecar stream sending garbage or breaking the protocol is closed and co
       s.call.write({ subscribe: { namespace: 'shop', service: 'web', service_account: 'web' } });
       s.call.write({ subscribe: { namespace: 'shop', service: 'web', service_account: 'web' } });
     }, /once per stream/],
+    // The identity from the issue, which URL normalisation turned into a zone agent's; and a name Kubernetes cannot have.
+    ['path traversal in the service account', (s) => s.call.write({ subscribe: { namespace: 'shop', service: 'web', service_account: '../../../meshfed/zone/a1' } }), /is not a Kubernetes service account name/],
+    ['an impossible namespace', (s) => s.call.write({ subscribe: { namespace: 'Kube_System', service: 'web', service_account: 'web' } }), /is not a Kubernetes namespace name/],
     ['inconsistent stats', (s) => {
       s.call.write({ subscribe: { namespace: 'shop', service: 'web', service_account: 'web' } });
       s.call.write({ stats: { window_ms: 1000, services: [{ namespace: 'shop', name: 'web', requests: '1', successes: '5' }] } });

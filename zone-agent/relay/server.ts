@@ -5,7 +5,7 @@ import type { RelayMessage } from '../../api/generated/meshfed/v1/RelayMessage.t
 import type { RelayState } from '../../api/generated/meshfed/v1/RelayState.ts';
 import type { SidecarMessage__Output } from '../../api/generated/meshfed/v1/SidecarMessage.ts';
 import type { SidecarStats__Output } from '../../api/generated/meshfed/v1/SidecarStats.ts';
-import { workloadId } from '../../api/identity.ts';
+import { isKubernetesName, workloadId } from '../../api/identity.ts';
 import { formatHostPort } from '../../api/fields.ts';
 import { describeError, type Result } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
@@ -198,6 +198,8 @@ export class RelayServer {
         return;
       }
       if (!sub.namespace || !sub.service || !sub.service_account) return this.violation(s, 'SubscribeRequest needs namespace, service and service_account');
+      if (!isKubernetesName('namespace', sub.namespace)) return this.violation(s, `namespace "${sub.namespace.slice(0, 80)}" is not a Kubernetes namespace name (a DNS-1123 label)`);
+      if (!isKubernetesName('serviceAccount', sub.service_account)) return this.violation(s, `service_account "${sub.service_account.slice(0, 80)}" is not a Kubernetes service account name (a DNS-1123 subdomain)`);
       if (sub.zone !== '' && sub.zone !== this.o.zone) return this.violation(s, `this agent serves zone ${this.o.zone}, not ${sub.zone}`);
       s.state = 'subscribed';
       s.sidecarId = sub.sidecar_id || `sidecar-${++this.sidecarSeq}`;
