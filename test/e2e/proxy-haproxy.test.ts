@@ -108,6 +108,12 @@ test('meshfed up --proxy haproxy: shares, 100 weight changes without a reload, t
     }
     return changes >= 100 ? true : undefined;
   }, 50);
+  // Telemetry: us-east-1a has no pricing; its demand for pricing is known only from what its catalogs' HAProxy
+  // served and asked (show stat, relayed as the sidecar's stats): the balancer's reason must say it measured it.
+  await until('the balancer to measure us-east-1a\'s demand for pricing from HAProxy stats', 15_000, async () => {
+    const reason = (await tableOf(up, 'pricing'))?.rows.find((r) => r.sourceZone === 'us-east-1a')?.targets.find((x) => x.zone === 'us-east-1b')?.reason ?? '';
+    return /utilised/.test(reason) && !/no demand measured/.test(reason) ? reason : undefined;
+  });
   const churnHits = await churnLoad.stop();
   assert.ok(churnHits.length > 200, `load ran (${churnHits.length} requests)`);
   assert.deepEqual(failed(churnHits).map((h) => `${h.status} ${h.body.slice(0, 120)}`), [], `no failed request of ${churnHits.length} during ${changes} weight changes`);
