@@ -62,8 +62,10 @@ async function clickConfirmed(page: Page, selector: string): Promise<void> {
 }
 
 test('the dashboard shows the federation live, drains and undrains a zone, and survives a leader kill', { timeout: 240_000 }, async (t) => {
+  const started = Date.now();
   const up = await startUp([]);
   t.after(() => up.stop());
+  t.diagnostic(`meshfed up ready in ${Date.now() - started} ms`);
   const browser = await launchChromium();
   t.after(() => browser.close());
 
@@ -141,9 +143,12 @@ test('the dashboard shows the federation live, drains and undrains a zone, and s
   const state = JSON.parse(readFileSync(join(up.stateDir, 'up.json'), 'utf8')) as UpState;
   const victim = state.components.find((c) => c.name === leader.s.replicaId);
   assert.ok(victim, `component ${leader.s.replicaId} in up.json`);
+  const killedAt = Date.now();
   process.kill(victim.pid, 'SIGKILL');
   await page.waitForSelector('#conn[data-state="disconnected"]', { timeout: 10_000 });
+  const downAfter = Date.now() - killedAt;
   await page.waitForSelector('#conn[data-state="connected"]', { timeout: 40_000 });
+  t.diagnostic(`leader kill: the page said disconnected after ${downAfter} ms and was live again after ${Date.now() - killedAt} ms`);
   const newLeader = await until('another replica to lead', 20_000, async () => {
     const r = await cli(up.env, 'status', '--output', 'json');
     const id = r.code === 0 ? (JSON.parse(r.stdout) as { leader: string | null }).leader : null;
