@@ -78,6 +78,10 @@ export async function startHaproxy(o: HaproxyOptions): Promise<HaproxyProcess> {
   const bad = checkConfig(o.bin, o.configFile);
   if (bad !== undefined) throw proxyError('MESHFED_E_PROXY_START_FAILED', `HAProxy refused ${o.configFile}: ${bad}`);
   const child: ChildProcess = spawn(o.bin, ['-W', '-db', '-f', o.configFile, '-S', `${o.masterSocket},mode,600`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // An adapter that exits on its own (a crash, not a signal to its group) must not leave HAProxy holding its ports.
+  const orphanGuard = () => child.kill('SIGKILL');
+  process.once('exit', orphanGuard);
+  child.once('exit', () => process.off('exit', orphanGuard));
   let output = '';
   let exitedWith: string | undefined;
   const collect = (c: Buffer) => {
