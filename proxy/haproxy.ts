@@ -18,7 +18,7 @@ export function alertLine(output: string): string | undefined {
 
 /** `haproxy -c`: undefined when the file is valid, else HAProxy's own error line. */
 export function checkConfig(bin: string, configFile: string): string | undefined {
-  const r = spawnSync(bin, ['-c', '-q', '-f', configFile], { encoding: 'utf8' });
+  const r = spawnSync(bin, ['-c', '-f', configFile], { encoding: 'utf8' });
   if (r.error) throw proxyError('MESHFED_E_PROXY_BINARY_MISSING', `${bin} does not run (${r.error.message}); install it (apt-get install -y haproxy) or set MESHFED_HAPROXY_BIN`);
   return r.status === 0 ? undefined : (alertLine(`${r.stderr}\n${r.stdout}`) ?? `haproxy -c exited with ${r.status}`);
 }
