@@ -192,11 +192,12 @@ test('the module\'s federation_file is a federation file `meshfed render k8s` re
   assert.equal((await terraform(['init', '-backend=false', '-input=false', '-no-color'], CORE)).code, 0);
   const r = await terraform(['console', `-var-file=${vars}`], CORE, 'jsonencode(yamlencode(local.federation_file))\n');
   assert.equal(r.code, 0, r.out);
-  const line = r.out.split('\n').find((l) => l.startsWith('"{'));
+  const line = r.out.split('\n').find((l) => l.startsWith('"') && l.endsWith('"'));
   assert.ok(line, r.out);
   // The YAML text exactly as output.federation_file gives it (console cannot read outputs without state).
   const federation = join(dir, 'federation.yaml');
-  writeFileSync(federation, JSON.parse(line) as string);
+  // console prints the value HCL-quoted, and the value is jsonencode's JSON string of the YAML: two decodings.
+  writeFileSync(federation, JSON.parse(JSON.parse(line) as string) as string);
   for (const cluster of ['aws-use1', 'gcp-euw1']) {
     const out = join(dir, cluster);
     const rendered = await run(process.execPath, [join(ROOT, 'cli/meshfed.ts'), 'render', 'k8s', '--federation', federation, '--cluster', cluster, '--out', out]);
