@@ -151,3 +151,9 @@ export async function startHaproxyTargets(o: {
 export function dataPlaneRssMb(pids: readonly number[], rssMb: (pid: number) => number): number {
   return pids.reduce((s, p) => s + (Number.isFinite(rssMb(p)) ? rssMb(p) : 0), 0);
 }
+
+/** `npm run bench -- sidecar-haproxy [args]`: the sidecar benchmark with only the HAProxy rows (and direct). */
+export async function main(args: string[]): Promise<void> {
+  const { main: sidecar } = await import('./sidecar.ts');
+  await sidecar(args.includes('--only') ? args : [...args, '--only', 'haproxy-plain,haproxy-plain-two,haproxy,haproxy-two']);
+}
