@@ -35,6 +35,11 @@ export const deploySettingsSchema = z.strictObject({
   globalLb: z.strictObject({
     /** global-lb replicas per cluster; one leader across all clusters (etcd election). */
     replicas: z.int().min(1).max(9).default(2),
+    /**
+     * Also render `meshfed-global-lb-external`, a LoadBalancer Service with the Federation gRPC port only, through which
+     * other clusters' agents reach this cluster's replicas (their deploy.globalLb.remoteAddresses).
+     */
+    externalService: z.boolean().default(false),
     /** Replicas in other clusters, as agents here reach them (host:port); agents fail over to them. */
     remoteAddresses: z.array(z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, { message: 'write host:port' })).default([]),
   }).prefault({}),

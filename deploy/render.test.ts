@@ -168,7 +168,7 @@ test('the deploy: section: `meshfed up` still accepts the file, and render takes
 deploy:
   image: registry.example.com/meshfed:1.2.3
   etcd: { endpoints: [https://etcd-0.example.com:2379, https://etcd-1.example.com:2379] }
-  globalLb: { replicas: 3, remoteAddresses: [glb.gcp.example.com:15200] }
+  globalLb: { replicas: 3, remoteAddresses: [glb.gcp.example.com:15200], externalService: true }
   istioNamespace: istio-system
 `;
   const file = join(tmp, 'fed.yaml');
@@ -184,6 +184,10 @@ deploy:
   const agent = objs.find((o) => o['metadata']['name'] === 'meshfed-zone-agent-europe-west1-c' && o['kind'] === 'Deployment')!;
   assert.equal(arg(containerOf(agent), '--global-lb'), 'meshfed-global-lb.meshfed-system.svc:15200,glb.gcp.example.com:15200');
   assert.deepEqual(objs.filter((o) => o['kind'] === 'Secret').map((o) => o['metadata']['namespace']).sort(), ['istio-system', 'meshfed-system']);
+  const external = objs.find((o) => o['kind'] === 'Service' && o['metadata']['name'] === 'meshfed-global-lb-external')!;
+  assert.equal(external['spec']['type'], 'LoadBalancer');
+  assert.deepEqual(external['spec']['ports'].map((p: Obj) => p['port']), [15200], 'only the Federation port leaves the cluster, not the admin API');
+  assert.ok(!renderCluster(DEFAULT_FEDERATION, DEFAULT_DEPLOY_SETTINGS, 'aws-use1').objects.some((o) => o.object.metadata.name === 'meshfed-global-lb-external'), 'not rendered by default');
 });
 
 test('a bad deploy: section is refused with a path-named error', () => {

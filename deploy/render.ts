@@ -207,6 +207,8 @@ function globalLb(f: Federation, settings: DeploySettings): KubeObject[] {
       spread: [spreadOver(ZONE_LABEL, 'global-lb'), spreadOver(HOSTNAME_LABEL, 'global-lb')],
     }),
     service(settings, 'global-lb', name, 'ClusterIP', [{ name: 'grpc', port: PORTS.globalLbGrpc }, { name: 'admin', port: PORTS.globalLbAdmin }]),
+    // The admin API stays inside the cluster; only the agents' Federation port is offered to other clusters.
+    ...(settings.globalLb.externalService ? [service(settings, 'global-lb', `${name}-external`, 'LoadBalancer', [{ name: 'grpc', port: PORTS.globalLbGrpc }])] : []),
     pdb(settings, 'global-lb', name),
   ];
 }

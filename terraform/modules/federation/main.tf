@@ -49,7 +49,8 @@ locals {
       image     = var.image
       namespace = var.namespace
       etcd      = { endpoints = var.etcd_endpoints }
-      globalLb  = { replicas = var.global_lb_replicas, remoteAddresses = distinct(values(var.global_lb_addresses)) }
+      # One file serves every cluster, so remoteAddresses lists every cluster's external address, its own too.
+      globalLb = { replicas = var.global_lb_replicas, remoteAddresses = distinct(values(var.global_lb_addresses)), externalService = length(var.global_lb_addresses) > 0 }
     }
   }
 }
