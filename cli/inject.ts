@@ -4,6 +4,7 @@ import { parseCommand, required } from './args.ts';
 import { MeshfedError } from '../common/errors.ts';
 import { loadDeployInput } from '../deploy/files.ts';
 import { injectManifests } from '../deploy/inject.ts';
+import { resourcesFor } from '../deploy/k8s.ts';
 
 const spec = {
   name: 'inject',
@@ -41,6 +42,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   }
   const result = injectManifests(text, file === '-' ? '(stdin)' : file, {
     image: v.image ?? settings.image, meshNamespace: settings.namespace, trustDomain: federation.topology.trustDomain,
+    resources: resourcesFor(settings, 'sidecar'),
     ...(v.zone !== undefined ? { zone: v.zone } : {}),
   });
   if (v.output !== undefined) {

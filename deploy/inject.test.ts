@@ -133,3 +133,11 @@ test('an already injected manifest comes out byte for byte as it went in', () =>
   assert.equal(result.injected.length, 0);
   assert.equal(podSpec(docs(text)[0]!)['containers'].filter((c: Obj) => c['name'] === SIDECAR_NAME).length, 1);
 });
+
+test('the sidecar takes the resources it is given (deploy.resources.sidecar), else the benchmark defaults', () => {
+  const given = { requests: { cpu: '200m', memory: '160Mi' }, limits: { memory: '300Mi' } };
+  const [d] = docs(injectManifests(read('web.yaml'), 'w', { ...OPTS, resources: given }).text);
+  assert.deepEqual(sidecarOf(d!)['resources'], given);
+  const [e] = docs(injectManifests(read('web.yaml'), 'w', OPTS).text);
+  assert.deepEqual(sidecarOf(e!)['resources'], { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '256Mi' } });
+});

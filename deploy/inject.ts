@@ -22,6 +22,8 @@ export interface InjectOptions {
   readonly trustDomain: string;
   /** The zone every injected workload runs in, unless its pod template names one (meshfed.io/zone). */
   readonly zone?: string;
+  /** The sidecar's requests and limits (deploy.resources.sidecar); default DEFAULT_RESOURCES.sidecar. */
+  readonly resources?: Readonly<Record<string, unknown>>;
 }
 
 /** What one call did, per document, for the CLI's summary. */
@@ -178,7 +180,7 @@ function sidecarFor(
     env: [{ name: 'NODE_COMPILE_CACHE', value: '/tmp/meshfed-compile-cache' }],
     readinessProbe: httpProbe('/ready', 'meshfed-admin'),
     livenessProbe: { tcpSocket: { port: 'meshfed-admin' }, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
-    resources: { requests: { ...DEFAULT_RESOURCES.sidecar.requests }, limits: { ...DEFAULT_RESOURCES.sidecar.limits } },
+    resources: options.resources ? structuredClone(options.resources) : { requests: { ...DEFAULT_RESOURCES.sidecar.requests }, limits: { ...DEFAULT_RESOURCES.sidecar.limits } },
     securityContext: containerSecurityContext(),
     volumeMounts: [{ name: 'meshfed-tmp', mountPath: '/tmp' }],
   };

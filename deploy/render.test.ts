@@ -207,3 +207,20 @@ test('render k8s --help and a missing --cluster', () => {
   assert.throws(() => meshfed('render', 'k8s', '--cluster', 'aws-use1', '--out', join(tmp, 'y'), '--ca-dir', join(tmp, 'nope')),
     (e: { status: number; stderr: string }) => e.status === 1 && /MESHFED_E_DEPLOY_FILES: --ca-dir: .*root-cert\.pem: cannot read/.test(e.stderr));
 });
+
+test('the federation file shown in docs/deploy.md (step 3) is valid and renders both clusters', () => {
+  const doc = readFileSync(join(ROOT, 'docs/deploy.md'), 'utf8');
+  const step3 = doc.slice(doc.indexOf('## Step 3'));
+  const yaml = /```yaml\n([\s\S]*?)```/.exec(step3)?.[1];
+  assert.ok(yaml, 'a yaml block in step 3');
+  const { federation, settings } = parseDeployInput(yaml, 'docs/deploy.md');
+  assert.equal(settings.image, 'registry.example.com/meshfed:0.1.0');
+  for (const cluster of ['aws-use1', 'gcp-euw1']) {
+    const result = renderCluster(federation, settings, cluster);
+    assert.ok(result.objects.some((o) => o.object.metadata.name === 'meshfed-global-lb-external'));
+  }
+  const agent = renderCluster(federation, settings, 'aws-use1').objects.find((o) => o.object.metadata.name === 'meshfed-zone-agent-us-east-1a' && o.object.kind === 'Deployment')!.object as Obj;
+  assert.equal(arg(containerOf(agent), '--gateway'), 'a1b2.elb.amazonaws.com:15443');
+  const sidecarRequests = settings.resources.sidecar?.requests;
+  assert.deepEqual(sidecarRequests, { cpu: '200m', memory: '160Mi' });
+});
