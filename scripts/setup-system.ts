@@ -14,6 +14,7 @@ export const SYSTEM_BINARIES: readonly SystemBinary[] = [
   { command: 'etcd', pkg: 'etcd-server', usedBy: 'the etcd store tests, the replica and failover tests, and `meshfed up` on etcd' },
   { command: 'chromium', pkg: 'chromium', usedBy: 'the dashboard browser test (headless, through puppeteer-core)' },
   { command: 'haproxy', pkg: 'haproxy', usedBy: 'the native data plane tests (`meshfed proxy haproxy`, `meshfed up --proxy haproxy`)' },
+  { command: 'nginx', pkg: 'nginx-light', usedBy: 'the nginx renderer test (`nginx -t` on the rendered outbound config) and `npm run bench -- nginx-reload`' },
 ];
 
 function onPath(command: string): boolean {
