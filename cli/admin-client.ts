@@ -1,7 +1,8 @@
 // A small typed client for the global-lb admin API, used by the CLI commands.
 import { MeshfedError } from '../common/errors.ts';
 import { UsageError } from './args.ts';
-import { defaultStateDir, readUpState } from '../local/state.ts';
+import { readFileSync } from 'node:fs';
+import { defaultStateDir, readUpState, upAdminToken } from '../local/state.ts';
 
 /** The admin URL used when neither --admin nor $MESHFED_ADMIN is given (global-lb's default --admin-listen). */
 export const DEFAULT_ADMIN_URL = 'http://127.0.0.1:15201';
@@ -28,6 +29,27 @@ export function resolveAdminUrl(flag: string | undefined, env: NodeJS.ProcessEnv
   return url.toString().replace(/\/$/, '');
 }
 
+/**
+ * The bearer token the CLI sends to admin ports: $MESHFED_ADMIN_TOKEN, then the file $MESHFED_ADMIN_TOKEN_FILE, then
+ * the write token of the federation `meshfed up` started (up.json); undefined when there is none (an open port).
+ */
+export function resolveAdminToken(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env['MESHFED_ADMIN_TOKEN']) return env['MESHFED_ADMIN_TOKEN'];
+  const file = env['MESHFED_ADMIN_TOKEN_FILE'];
+  if (file) {
+    try {
+      return readFileSync(file, 'utf8').trim();
+    } catch (e) {
+      throw new UsageError(`MESHFED_ADMIN_TOKEN_FILE: cannot read ${file}: ${(e as Error).message}`);
+    }
+  }
+  try {
+    return upAdminToken(readUpState(defaultStateDir(env)));
+  } catch {
+    return undefined;
+  }
+}
+
 /** The JSON error body every admin route returns on failure. */
 export interface AdminErrorBody {
   readonly error: { readonly code: string; readonly message: string; readonly details?: readonly string[] };
@@ -46,10 +68,12 @@ export class AdminError extends MeshfedError {
 export class AdminClient {
   readonly baseUrl: string;
   private readonly timeoutMs: number;
+  private readonly token: string | undefined;
 
-  constructor(baseUrl: string, timeoutMs = 10_000) {
+  constructor(baseUrl: string, timeoutMs = 10_000, token: string | undefined = resolveAdminToken()) {
     this.baseUrl = baseUrl;
     this.timeoutMs = timeoutMs;
+    this.token = token;
   }
 
   /** Calls a route; resolves the parsed JSON, or throws AdminError with the server's code. */
@@ -59,7 +83,8 @@ export class AdminClient {
       res = await fetch(`${this.baseUrl}${path}`, {
         method,
         signal: AbortSignal.timeout(this.timeoutMs),
-        ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+        headers: { ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
     } catch (e) {
       const cause = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message;

@@ -107,6 +107,11 @@ export function readBundleSigners(value: string | undefined): string[] {
   });
 }
 
+/** The --admin-tokens option of every component with an admin port. */
+export const ADMIN_TOKENS_OPTION = {
+  'admin-tokens': { type: 'string', value: 'FILE', description: 'who may call the admin port: { tokens: [{ name, role: read|write, sha256 }] } (docs/security.md); without it reads are open' },
+} as const;
+
 /** The --bundle-signer option of every bundle receiver (agent, sidecar). */
 export const BUNDLE_SIGNER_OPTION = {
   'bundle-signer': { type: 'string', value: 'FILE[,FILE...]', description: 'operator keys (PEM public keys or certificates) that may sign trust bundles besides the roots in force (docs/trust.md)' },

@@ -1,6 +1,6 @@
 // `meshfed fault set|clear|list`: L7 (abort, delay) and L4 (latency, bandwidth, reset, blackhole) faults in the sidecars and gateways of a federation started by `meshfed up`.
 import { parseCommand, parseDuration, parseOutput, renderTable, UsageError } from './args.ts';
-import { defaultStateDir, readUpState, type UpState } from '../local/state.ts';
+import { defaultStateDir, readUpState, upAdminToken, type UpState } from '../local/state.ts';
 import { qualifiedService } from '../local/plan.ts';
 import { callJson } from '../common/http-json.ts';
 
@@ -95,8 +95,8 @@ function l4Faults(v: Values): Record<string, number> | undefined {
 }
 
 /** Sets one port: PATCH /faults replaces the parts given (rules, l4) and keeps the other as it is. */
-function setPort(url: string, rule: Record<string, unknown> | undefined, l4: Record<string, number> | undefined) {
-  return callJson('PATCH', `${url}/faults`, { ...(rule !== undefined ? { rules: [rule] } : {}), ...(l4 !== undefined ? { l4 } : {}) });
+function setPort(url: string, rule: Record<string, unknown> | undefined, l4: Record<string, number> | undefined, token: string | undefined) {
+  return callJson('PATCH', `${url}/faults`, { ...(rule !== undefined ? { rules: [rule] } : {}), ...(l4 !== undefined ? { l4 } : {}) }, 5000, token);
 }
 
 export async function run(argv: readonly string[]): Promise<number> {
@@ -119,8 +119,9 @@ export async function run(argv: readonly string[]): Promise<number> {
     if (gateway && rule !== undefined) throw new UsageError('a gateway never sees requests: give it L4 faults only');
   }
   const chosen = targets(state, v.zone, v.service, gateway);
+  const token = process.env['MESHFED_ADMIN_TOKEN'] ?? upAdminToken(state);
   const results = await Promise.all(chosen.map(async (t) => ({
-    ...t, ...(sub === 'set' ? await setPort(t.adminUrl, rule, l4) : await callJson(sub === 'clear' ? 'DELETE' : 'GET', `${t.adminUrl}/faults`)),
+    ...t, ...(sub === 'set' ? await setPort(t.adminUrl, rule, l4, token) : await callJson(sub === 'clear' ? 'DELETE' : 'GET', `${t.adminUrl}/faults`, undefined, 5000, token)),
   })));
   if (output === 'json') {
     process.stdout.write(JSON.stringify(results.map((r) => ({ zone: r.zone, instance: r.instance, ok: r.ok, faults: r.json ?? r.text })), null, 2) + '\n');

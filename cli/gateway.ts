@@ -1,5 +1,6 @@
 // `meshfed gateway`: run a zone's east-west gateway, routing TLS by SNI to local endpoints without decrypting.
-import { parseCommand, parseHostPort, required, UsageError } from './args.ts';
+import { ADMIN_TOKENS_OPTION, parseCommand, parseHostPort, required, UsageError } from './args.ts';
+import { loadAdminAuth } from '../common/admin-auth.ts';
 import { loadSidecarConfig } from '../api/sidecar-config.ts';
 import { formatHostPort } from '../api/fields.ts';
 import { loadRelayOverlay } from '../api/relay-overlay.ts';
@@ -19,6 +20,7 @@ const spec = {
     overlay: { type: 'string', value: 'FILE', description: 'with --agent: hosts, ports and subsets of services the agent does not relay (docs/sidecar-config.md, "Relay overlay")' },
     config: { type: 'string', value: 'FILE', description: 'the sidecar config format; services.*.endpoints.ZONE are the targets; hot-reloaded' },
     admin: { type: 'string', value: 'HOST:PORT', default: '127.0.0.1:15020', description: '/ready /stats /config_dump /faults (L4) /metrics' },
+    ...ADMIN_TOKENS_OPTION,
   },
   details: `
 Give exactly one route source. --agent subscribes to the zone agent as a gateway: the agent relays its zone's
@@ -45,7 +47,10 @@ export async function run(argv: readonly string[]): Promise<number> {
   if (v.overlay !== undefined && v.agent === undefined) throw new UsageError('--overlay goes with --agent (a --config file already holds hosts, ports and subsets)');
   const overlay = v.overlay !== undefined ? loadRelayOverlay(v.overlay) : undefined;
   const logger = createLogger({ component: 'gateway', zone });
-  const common = { zone, host: listen.host, port: listen.port, adminHost: admin.host, adminPort: admin.port, logger };
+  const common = {
+    zone, host: listen.host, port: listen.port, adminHost: admin.host, adminPort: admin.port, logger,
+    ...(v['admin-tokens'] !== undefined ? { adminAuth: loadAdminAuth(v['admin-tokens']) } : {}),
+  };
   let gw: { gateway: { port: number }; adminPort: number; close(): Promise<void> };
   if (v.agent !== undefined) {
     const agent = parseHostPort(v.agent, 'agent');

@@ -1,7 +1,8 @@
 // `meshfed global-lb`: runs one global balancer replica (Federation gRPC, admin API, leader loop) until signalled.
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { parseCommand, parseDuration, parseHostPort, UsageError } from './args.ts';
+import { ADMIN_TOKENS_OPTION, parseCommand, parseDuration, parseHostPort, UsageError } from './args.ts';
+import { loadAdminAuth } from '../common/admin-auth.ts';
 import { MeshfedError } from '../common/errors.ts';
 import { createLogger } from '../common/logger.ts';
 import { loadBalancerConfigFile } from '../api/balancer-config.ts';
@@ -35,6 +36,7 @@ const spec = {
     'trust-domain': { type: 'string', value: 'TD', description: 'require agent SPIFFE IDs in this trust domain' },
     insecure: { type: 'boolean', description: 'plaintext gRPC without client authentication (local development only; logs a warning)' },
     'max-report-bytes': { type: 'string', value: 'BYTES', description: `largest agent message accepted (default ${DEFAULT_MAX_REPORT_BYTES})` },
+    ...ADMIN_TOKENS_OPTION,
     'chaos-reports': { type: 'string', value: 'DIR', description: 'where the dashboard (/ui/) lists `meshfed chaos run` reports from (default $MESHFED_CHAOS_REPORTS, then ./chaos-reports)' },
   },
   details: `
@@ -127,6 +129,7 @@ export async function run(argv: readonly string[]): Promise<number> {
       ...(base ? { debounceMinMs: base.debounce.min, debounceMaxMs: base.debounce.max } : {}),
       ...(tls ? { tls } : { insecure: true }),
       maxReportBytes,
+      ...(v['admin-tokens'] !== undefined ? { adminAuth: loadAdminAuth(v['admin-tokens']) } : {}),
       logger,
       ...((v['chaos-reports'] ?? process.env['MESHFED_CHAOS_REPORTS']) ? { chaosReportsDir: v['chaos-reports'] ?? process.env['MESHFED_CHAOS_REPORTS']! } : {}),
     });

@@ -1,6 +1,7 @@
 // `meshfed sample-app`: runs one zone's demo shop (apps and their sidecars) in one process; `meshfed up` starts it.
 import { readFileSync } from 'node:fs';
-import { parseCommand, required, UsageError } from './args.ts';
+import { ADMIN_TOKENS_OPTION, parseCommand, required, UsageError } from './args.ts';
+import { loadAdminAuth } from '../common/admin-auth.ts';
 import { startZoneWorkloads } from '../local/zone-workloads.ts';
 import type { FederationPlan } from '../local/plan.ts';
 import { announceListening, untilStopSignal } from './lifecycle.ts';
@@ -14,6 +15,7 @@ const spec = {
     'work-dir': { type: 'string', value: 'DIR', description: 'with --proxy haproxy: where each instance\'s haproxy.cfg, certificate files and sockets go (DIR/<instance>... when several)' },
     plan: { type: 'string', value: 'FILE', description: 'the federation plan written by `meshfed up` (<state>/run/plan.json)' },
     zone: { type: 'string', value: 'ZONE', description: 'the zone to run, e.g. us-east-1a' },
+    ...ADMIN_TOKENS_OPTION,
   },
   details: 'Prints {"event":"listening",...} once every instance serves. Exit codes: 0 after SIGINT/SIGTERM, 1 start failure, 2 usage error.',
 } as const;
@@ -27,7 +29,8 @@ export async function run(argv: readonly string[]): Promise<number> {
   const proxy = parsed.values.proxy;
   if (proxy !== 'node' && proxy !== 'haproxy') throw new UsageError(`--proxy: "${proxy}" is not node or haproxy`);
   if (proxy === 'haproxy' && parsed.values['work-dir'] === undefined) throw new UsageError('--proxy haproxy needs --work-dir DIR (HAProxy\'s files and sockets go there)');
-  const running = await startZoneWorkloads({ plan, zone, ...(proxy === 'haproxy' ? { proxy: { kind: 'haproxy', workDir: parsed.values['work-dir']! } } : {}) });
+  const adminTokens = parsed.values['admin-tokens'];
+  const running = await startZoneWorkloads({ plan, zone, ...(adminTokens !== undefined ? { adminAuth: loadAdminAuth(adminTokens) } : {}), ...(proxy === 'haproxy' ? { proxy: { kind: 'haproxy', workDir: parsed.values['work-dir']! } } : {}) });
   announceListening({ zone });
   await untilStopSignal();
   await running.close();

@@ -1,5 +1,6 @@
 // `meshfed sidecar`: run a workload's sidecar (outbound, inbound mTLS, admin) fed by its zone agent or a hot-reloaded config file.
-import { BUNDLE_SIGNER_OPTION, parseCommand, parseHostPort, readBundleSigners, required, UsageError } from './args.ts';
+import { loadAdminAuth } from '../common/admin-auth.ts';
+import { ADMIN_TOKENS_OPTION, BUNDLE_SIGNER_OPTION, parseCommand, parseHostPort, readBundleSigners, required, UsageError } from './args.ts';
 import { loadSidecarConfig } from '../api/sidecar-config.ts';
 import { createLogger } from '../common/logger.ts';
 import { startSidecar } from '../sidecar/index.ts';
@@ -23,6 +24,7 @@ const spec = {
     agent: { type: 'string', value: 'HOST:PORT', description: 'the zone agent\'s relay: weights, endpoints, policies and the workload certificate come from it' },
     overlay: { type: 'string', value: 'FILE', description: 'with --agent: hosts, ports, identities, subsets, routes and authz the agent does not relay (docs/sidecar-config.md, "Relay overlay")' },
     ...BUNDLE_SIGNER_OPTION,
+    ...ADMIN_TOKENS_OPTION,
     config: { type: 'string', value: 'FILE', description: 'sidecar config (YAML/JSON, see docs/sidecar-config.md); watched and hot-reloaded' },
     'trust-domain': { type: 'string', value: 'TD', default: 'cluster.local', description: 'with --agent: trust domain for the CSR until the agent relays its bundle' },
     'service-account': { type: 'string', value: 'SA', description: 'with --agent: the workload\'s service account (default: the service name)' },
@@ -63,6 +65,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   const common = {
     service, zone, appPort, logger, host: v.host, accessLogSample: sample,
     inboundPort: port(v['inbound-port'], 'inbound-port'), outboundPort: port(v['outbound-port'], 'outbound-port'), adminPort: port(v['admin-port'], 'admin-port'),
+    ...(v['admin-tokens'] !== undefined ? { adminAuth: loadAdminAuth(v['admin-tokens']) } : {}),
   };
   let sidecar: { inboundPort: number; outboundPort: number; adminPort: number; close(): Promise<void> };
   if (v.agent !== undefined) {

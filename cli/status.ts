@@ -1,6 +1,6 @@
 // `meshfed status`: the running federation at a glance: balancer replicas and leader, zones, agent streams, gateways, staleness, etcd members.
 import { parseCommand, parseOutput, renderTable } from './args.ts';
-import { ADMIN_OPTION, AdminClient, resolveAdminUrl } from './admin-client.ts';
+import { ADMIN_OPTION, AdminClient, resolveAdminToken, resolveAdminUrl } from './admin-client.ts';
 import { defaultStateDir, readUpState } from '../local/state.ts';
 import { STALE_GRACE_MS } from '../global-lb/weights/index.ts';
 import { etcdMemberName } from '../local/plan.ts';
@@ -28,9 +28,9 @@ interface ZoneRow { zone: string; cloud: string; region: string; network: string
 interface GatewayStats { zone: string; active_connections: number; relay?: { connected: boolean; stale: boolean; appliedVersion: string } }
 interface AgentStatus { balancer: { connected: boolean; address: string | null }; weights: { tables: number; ageSeconds: number | null; stale: boolean }; endpoints: number }
 
-async function getJson<T>(url: string): Promise<T | undefined> {
+async function getJson<T>(url: string, token = resolveAdminToken()): Promise<T | undefined> {
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
+    const res = await fetch(url, { signal: AbortSignal.timeout(3000), ...(token ? { headers: { authorization: `Bearer ${token}` } } : {}) });
     return res.ok ? ((await res.json()) as T) : undefined;
   } catch {
     return undefined;

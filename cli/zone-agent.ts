@@ -1,5 +1,6 @@
 // `meshfed zone-agent`: runs one zone agent (discovery, reporting to global-lb, relay to sidecars) until signalled.
-import { BUNDLE_SIGNER_OPTION, parseCommand, parseDuration, parseHostPort, readBundleSigners, required, UsageError } from './args.ts';
+import { loadAdminAuth } from '../common/admin-auth.ts';
+import { ADMIN_TOKENS_OPTION, BUNDLE_SIGNER_OPTION, parseCommand, parseDuration, parseHostPort, readBundleSigners, required, UsageError } from './args.ts';
 import { MeshfedError } from '../common/errors.ts';
 import { createLogger } from '../common/logger.ts';
 import { agentConfigSchema, loadAgentConfigFile, type AgentConfig } from '../api/agent-config.ts';
@@ -45,6 +46,7 @@ const spec = {
     static: { type: 'string', value: 'FILE', description: 'discover endpoints from a static YAML file (api/static-discovery.ts), re-read on change' },
     ca: { type: 'string', value: 'DIR', description: 'the cluster\'s plug-in CA directory (root-cert.pem, ca-cert.pem, ca-key.pem, cert-chain.pem)' },
     ...BUNDLE_SIGNER_OPTION,
+    ...ADMIN_TOKENS_OPTION,
     insecure: { type: 'boolean', description: 'plaintext to global-lb (local development only; logs a warning)' },
     'trust-domain': { type: 'string', value: 'TD', description: `the SPIFFE trust domain (default ${D.trustDomain})` },
     gateway: { type: 'string', value: 'HOST:PORT', description: 'this zone\'s east-west gateway as other networks reach it' },
@@ -74,6 +76,7 @@ export interface ResolvedAgentArgs {
   readonly discovery: DiscoverySpec;
   readonly caDir?: string;
   readonly bundleSigners: readonly string[];
+  readonly adminTokens?: string;
   readonly gatewayAddress?: string;
   readonly relayListen: { host: string; port: number };
   readonly adminListen: { host: string; port: number };
@@ -146,6 +149,7 @@ export function resolveArgs(argv: readonly string[]): ResolvedAgentArgs | undefi
     locality, cluster, network, trustDomain, globalLb, insecure, discovery,
     ...(caDir !== undefined ? { caDir } : {}),
     bundleSigners: readBundleSigners(v['bundle-signer']),
+    ...(v['admin-tokens'] !== undefined ? { adminTokens: v['admin-tokens'] } : {}),
     ...(gateway !== undefined ? { gatewayAddress: gateway } : {}),
     relayListen: v['relay-listen'] ? parseHostPort(v['relay-listen'], 'relay-listen') : (base?.relayListen ?? D.relayListen),
     adminListen: v['admin-listen'] ? parseHostPort(v['admin-listen'], 'admin-listen') : (base?.adminListen ?? D.adminListen),
@@ -166,7 +170,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   const logger = createLogger({ component: 'zone-agent', zone: args.locality.zone });
   let agent;
   try {
-    agent = await startZoneAgent({ ...args, logger });
+    agent = await startZoneAgent({ ...args, logger, ...(args.adminTokens !== undefined ? { adminAuth: loadAdminAuth(args.adminTokens) } : {}) });
   } catch (e) {
     if (e instanceof MeshfedError) throw e;
     throw new MeshfedError('MESHFED_E_INTERNAL', `cannot start: ${(e as Error).message}`, { cause: e });

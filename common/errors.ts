@@ -7,6 +7,10 @@ export const COMMON_CODES = {
   MESHFED_E_CONFIG_PARSE: 'a configuration file is not valid YAML or JSON',
   MESHFED_E_CONFIG_INVALID: 'a configuration file does not match its schema',
   MESHFED_E_INTERNAL: 'an invariant was broken inside meshfed (a bug)',
+  MESHFED_E_ADMIN_UNAUTHENTICATED: 'an admin API call carried no token, or one the server does not know (HTTP 401)',
+  MESHFED_E_ADMIN_FORBIDDEN: 'an admin API write came with a read-role token (HTTP 403)',
+  MESHFED_E_ADMIN_CROSS_ORIGIN: 'an admin API write came from another web origin (HTTP 403)',
+  MESHFED_E_ADMIN_CONTENT_TYPE: 'an admin API write carried a body that is not JSON (HTTP 415)',
 } as const;
 
 export type CommonCode = keyof typeof COMMON_CODES;

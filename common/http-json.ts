@@ -8,10 +8,14 @@ export interface JsonAnswer {
   readonly text: string;
 }
 
-/** Calls `url`; a body is sent as JSON. An unreachable port or a timeout is an answer too, never a throw. */
-export async function callJson(method: string, url: string, body?: unknown, timeoutMs = 5000): Promise<JsonAnswer> {
+/**
+ * Calls `url`; a body is sent as JSON, and `token` as a bearer token (admin ports started with --admin-tokens). An
+ * unreachable port or a timeout is an answer too, never a throw.
+ */
+export async function callJson(method: string, url: string, body?: unknown, timeoutMs = 5000, token?: string): Promise<JsonAnswer> {
   try {
-    const res = await fetch(url, { method, signal: AbortSignal.timeout(timeoutMs), ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }) });
+    const headers = { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) };
+    const res = await fetch(url, { method, signal: AbortSignal.timeout(timeoutMs), headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
     const text = await res.text();
     let json: unknown;
     try {

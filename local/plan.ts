@@ -181,8 +181,9 @@ export function zonePlan(plan: FederationPlan, zone: string): ZonePlan {
  * (`--gateway` of the agent), takes its routes from the agent's relay plus the shop's overlay (relayOverlayFor, written
  * to `overlayFile`: the canary subsets the agent does not relay) and serves /ready on its admin port.
  */
-export function gatewayArgs(z: ZonePlan, overlayFile: string): string[] {
-  return ['gateway', '--zone', z.zone, '--listen', `127.0.0.1:${z.gatewayPort}`, '--agent', `127.0.0.1:${z.agentRelayPort}`, '--overlay', overlayFile, '--admin', `127.0.0.1:${z.gatewayAdminPort}`];
+export function gatewayArgs(z: ZonePlan, overlayFile: string, adminTokens?: string): string[] {
+  return ['gateway', '--zone', z.zone, '--listen', `127.0.0.1:${z.gatewayPort}`, '--agent', `127.0.0.1:${z.agentRelayPort}`, '--overlay', overlayFile, '--admin', `127.0.0.1:${z.gatewayAdminPort}`,
+    ...(adminTokens !== undefined ? ['--admin-tokens', adminTokens] : [])];
 }
 
 /** The frontend URL of a zone (the first instance of the entry service, default frontend), or undefined when the zone runs none. */

@@ -68,6 +68,8 @@ export const upStateSchema = z.object({
   etcdHealthUrls: z.array(z.string()).optional(),
   /** The client certificate meshfed's own tools use on etcd (members require one), and the CA of the members. */
   etcdTls: z.object({ ca: z.string(), cert: z.string(), key: z.string() }).optional(),
+  /** Files (0600) holding the bearer tokens every admin port of this federation takes, by role. */
+  adminTokens: z.object({ read: z.string(), write: z.string() }).optional(),
   adminUrl: z.string(),
   adminUrls: z.array(z.string()),
   metricsUrls: z.array(z.string()),
@@ -104,6 +106,17 @@ export function readUpState(stateDir: string = DEFAULT_STATE_DIR): UpState | und
 export function readUpStateQuiet(stateDir: string = DEFAULT_STATE_DIR): UpState | undefined {
   try {
     return readUpState(stateDir);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The bearer token of `role` for this federation's admin ports, read from up.json's token file; undefined without one. */
+export function upAdminToken(state: UpState | undefined, role: 'read' | 'write' = 'write'): string | undefined {
+  const file = state?.adminTokens?.[role];
+  if (file === undefined) return undefined;
+  try {
+    return readFileSync(file, 'utf8').trim();
   } catch {
     return undefined;
   }

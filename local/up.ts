@@ -1,7 +1,7 @@
 // Brings a whole local federation up (trust, store, balancers, agents, gateways, one process per app instance), keeps it up, and takes it down again.
 import 'reflect-metadata';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -10,11 +10,12 @@ import {
 import type { Topology } from '../api/topology.ts';
 import { etcdAvailable, etcdBinary, etcdClientUrl, etcdHealthUrl, etcdHealthy, etcdMemberArgs, etcdPeerUrl } from './etcd.ts';
 import { createEtcdPki, type EtcdPki } from './etcd-pki.ts';
+import { createAdminTokens, type UpAdminTokens } from './admin-tokens.ts';
 import { holdPorts, unheldPorts, type PortPool } from './ports.ts';
 import { appComponent, buildPlan, componentPorts, defaultPolicies, frontendUrl, gatewayArgs, meshService, relayOverlayFor, staticDiscoveryFor, type FederationPlan, type ShopLayout, type InstancePlan, planForInstance, type ShopPolicy, type ZonePlan } from './plan.ts';
 import type { RestartPolicy } from './restart-policy.ts';
 import { isAlive, Supervisor, type ComponentSpec } from './supervisor.ts';
-import { readUpState, readUpStateQuiet, upStatePath, writeUpState, type UpState } from './state.ts';
+import { readUpState, readUpStateQuiet, upAdminToken, upStatePath, writeUpState, type UpState } from './state.ts';
 import { holdsDir, readHolds, removeHold } from './holds.ts';
 import { hopZones, type SampleReply } from './sample-app.ts';
 import { localError } from './errors.ts';
@@ -115,6 +116,8 @@ interface StartContext {
   readonly etcdEndpoints: readonly string[] | undefined;
   /** The certificates etcd members serve and require (etcd-pki/ in the run dir), or undefined on the embedded store. */
   readonly etcdPki: EtcdPki | undefined;
+  /** Every admin port takes only these tokens (run/admin/): a read and a write one. */
+  readonly adminTokens: UpAdminTokens;
   readonly policies: readonly ShopPolicy[];
 }
 
@@ -192,6 +195,7 @@ export async function startFederation(opts: UpOptions): Promise<Federation> {
 
     const ctx: StartContext = {
       opts, supervisor, plan, pool, portsOf: componentPorts(plan), runDir, overlayFile, lbDir, caDirs,
+      adminTokens: createAdminTokens(join(runDir, 'admin')),
       etcdEndpoints: members > 0 ? plan.etcdMembers.map(etcdClientUrl) : undefined, policies: opts.policies ?? defaultPolicies(),
       etcdPki: members > 0 ? await createEtcdPki(join(runDir, 'etcd-pki')) : undefined,
     };
@@ -207,13 +211,14 @@ export async function startFederation(opts: UpOptions): Promise<Federation> {
     }
     step();
     const entry = plan.layout.services[0]?.name ?? 'frontend';
-    await waitServing(plan, entry);
+    await waitServing(plan, entry, tokenIn(ctx.adminTokens.read));
     step();
 
     state = {
       version: 1, pid: process.pid, startedAt: new Date().toISOString(), store: ctx.etcdEndpoints ? 'etcd' : 'memory',
       ...(ctx.etcdEndpoints ? { etcdEndpoints: [...ctx.etcdEndpoints], etcdHealthUrls: plan.etcdMembers.map(etcdHealthUrl) } : {}),
       ...(ctx.etcdPki ? { etcdTls: ctx.etcdPki.client } : {}),
+      adminTokens: { read: ctx.adminTokens.read, write: ctx.adminTokens.write },
       adminUrl: plan.adminUrls[0]!, adminUrls: [...plan.adminUrls], metricsUrls: [...plan.adminUrls.map((u) => `${u}/metrics`), ...plan.zones.map((z) => `http://127.0.0.1:${z.agentAdminPort}/metrics`), ...plan.zones.map((z) => `http://127.0.0.1:${z.gatewayAdminPort}/metrics`)],
       logDir, runDir,
       zones: plan.zones.map((z) => ({
@@ -240,9 +245,9 @@ function writeInstancePlan(zoneDir: string, plan: FederationPlan, z: ZonePlan, i
 }
 
 /** Ready means: every zone reported, tables exist for every service, and each entry instance answers through the whole chain. */
-async function waitServing(plan: FederationPlan, entry: string): Promise<void> {
+async function waitServing(plan: FederationPlan, entry: string, readToken: string): Promise<void> {
   await waitUntil('weight tables for every zone', 60_000, async () => {
-    const res = await fetch(`${plan.adminUrls[0]}/v1/weights`, { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
+    const res = await fetch(`${plan.adminUrls[0]}/v1/weights`, { signal: AbortSignal.timeout(2000), headers: { authorization: `Bearer ${readToken}` } }).catch(() => undefined);
     if (!res?.ok) return false;
     const body = (await res.json()) as { tables: { service: string; rows: { sourceZone: string }[] }[] };
     return plan.layout.services.every((s) => {
@@ -334,7 +339,7 @@ async function startBalancers(ctx: StartContext): Promise<void> {
   const trustDomain = plan.trustDomain;
   const apply = async (admin: string) => {
     for (const p of ctx.policies) {
-      await waitUntil(`policy ${p.namespace}/${p.name} to be accepted`, 15_000, () => putJson(`${admin}/v1/policies/${p.namespace}/${p.name}`, p.body));
+      await waitUntil(`policy ${p.namespace}/${p.name} to be accepted`, 15_000, () => putJson(`${admin}/v1/policies/${p.namespace}/${p.name}`, p.body, tokenIn(ctx.adminTokens.write)));
     }
   };
   for (let i = 0; i < plan.adminUrls.length; i++) {
@@ -343,7 +348,8 @@ async function startBalancers(ctx: StartContext): Promise<void> {
       name: `global-lb-${i + 1}`, command: process.execPath,
       args: [CLI, 'global-lb', ...(etcdEndpoints ? ['--etcd', etcdEndpoints.join(','), ...etcdTls] : ['--store', 'memory']),
         '--grpc-listen', plan.grpcAddresses[i]!, '--admin-listen', admin.replace('http://', ''), '--replica-id', `global-lb-${i + 1}`,
-        '--tls-cert', join(lbDir, 'chain.pem'), '--tls-key', join(lbDir, 'key.pem'), '--tls-bundle', join(lbDir, 'bundle.pem'), '--trust-domain', trustDomain],
+        '--tls-cert', join(lbDir, 'chain.pem'), '--tls-key', join(lbDir, 'key.pem'), '--tls-bundle', join(lbDir, 'bundle.pem'), '--trust-domain', trustDomain,
+        '--admin-tokens', ctx.adminTokens.file],
       ready: () => httpOk(`${admin}/healthz`),
       afterRestart: async () => {
         await waitUntil(`global-lb-${i + 1} to be ready`, 30_000, () => httpOk(`${admin}/readyz`));
@@ -384,14 +390,14 @@ async function startZone(ctx: StartContext, z: ZonePlan): Promise<void> {
     args: [CLI, 'zone-agent', '--zone', `${z.cloud}/${z.region}/${z.zone}`, '--cluster', z.cluster, '--network', z.network,
       '--global-lb', plan.grpcAddresses.join(','), '--static', staticFile, '--ca', ctx.caDirs.get(z.cluster)!, '--trust-domain', trustDomain,
       '--gateway', `127.0.0.1:${z.gatewayPort}`, '--relay-listen', `127.0.0.1:${z.agentRelayPort}`, '--admin-listen', `127.0.0.1:${z.agentAdminPort}`,
-      '--state-dir', join(zoneDir, 'agent-state')],
+      '--state-dir', join(zoneDir, 'agent-state'), '--admin-tokens', ctx.adminTokens.file],
     ready: () => httpOk(`${agentAdmin}/healthz`),
   });
   opts.print(`  agent       ${z.zone}: admin ${agentAdmin}`);
   // The gateway needs the agent's relay for its routes, and must route before the shop reports ready (cross-network calls land on it).
   const gatewayAdmin = `http://127.0.0.1:${z.gatewayAdminPort}`;
   await startOnPorts(ctx, {
-    name: `gateway-${z.zone}`, zone: z.zone, command: process.execPath, args: [CLI, ...gatewayArgs(z, ctx.overlayFile)],
+    name: `gateway-${z.zone}`, zone: z.zone, command: process.execPath, args: [CLI, ...gatewayArgs(z, ctx.overlayFile, ctx.adminTokens.file)],
     ready: () => httpOk(`${gatewayAdmin}/ready`),
     readyTimeoutMs: 60_000,
   });
@@ -400,7 +406,7 @@ async function startZone(ctx: StartContext, z: ZonePlan): Promise<void> {
   // `meshfed sample-app` runs every instance its plan gives the zone, so each process gets the plan cut to its one instance.
   const started = await Promise.allSettled(z.instances.map((i) => startOnPorts(ctx, {
     name: appComponent(z.zone, i.instance), zone: z.zone, command: process.execPath,
-    args: [CLI, 'sample-app', '--plan', writeInstancePlan(zoneDir, plan, z, i), '--zone', z.zone, ...(opts.proxy === 'haproxy' ? ['--proxy', 'haproxy', '--work-dir', join(zoneDir, 'haproxy', i.instance)] : [])],
+    args: [CLI, 'sample-app', '--plan', writeInstancePlan(zoneDir, plan, z, i), '--zone', z.zone, '--admin-tokens', ctx.adminTokens.file, ...(opts.proxy === 'haproxy' ? ['--proxy', 'haproxy', '--work-dir', join(zoneDir, 'haproxy', i.instance)] : [])],
     ready: () => httpOk(`http://127.0.0.1:${i.adminPort}/ready`),
     readyTimeoutMs: 60_000,
   })));
@@ -423,9 +429,14 @@ function removeRunDir(runDir: string, keepLogs: boolean): void {
 }
 
 
+/** The token a token file holds. */
+function tokenIn(file: string): string {
+  return readFileSync(file, 'utf8').trim();
+}
+
 /** PUTs a policy; a 400 is a verdict (thrown), anything else false until the balancer accepts it. */
-async function putJson(url: string, body: unknown): Promise<boolean> {
-  const res = await fetch(url, { method: 'PUT', body: JSON.stringify(body), headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(5000) });
+async function putJson(url: string, body: unknown, token: string): Promise<boolean> {
+  const res = await fetch(url, { method: 'PUT', body: JSON.stringify(body), headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(5000) });
   const text = await res.text();
   if (res.status === 400) throw localError('MESHFED_E_UP_POLICY_REJECTED', `${url}: ${text}`);
   return res.ok;
@@ -455,7 +466,8 @@ export function summary(state: UpState): string {
     `meshfed is up: ${state.zones.length} zones, ${state.adminUrls.length} global-lb replica(s) on ${state.store === 'etcd' ? `etcd${(state.etcdEndpoints?.length ?? 1) > 1 ? ` (${state.etcdEndpoints!.length} members)` : ''}` : 'the embedded store'}`,
     '',
     `  admin API    ${state.adminUrl}   (export MESHFED_ADMIN=${state.adminUrl} is not needed: commands read ${'.meshfed/up.json'})`,
-    `  dashboard    ${state.adminUrl}/ui/`,
+    `  dashboard    ${state.adminUrl}/ui/#token=${upAdminToken(state) ?? ''}`,
+    `  tokens       ${state.adminTokens ? `write ${state.adminTokens.write}, read ${state.adminTokens.read} (every admin port requires one; the CLI reads them)` : 'none'}`,
     `  metrics      ${state.metricsUrls.join('\n               ')}`,
     '  frontends',
     ...state.zones.filter((z) => z.frontendUrl).map((z) => `    ${z.name.padEnd(16)} ${z.frontendUrl}`),

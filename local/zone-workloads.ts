@@ -4,6 +4,7 @@ import { createLogger } from '../common/logger.ts';
 import { startRelayedSidecar } from '../sidecar/relay/index.ts';
 import { join } from 'node:path';
 import { startSampleApp } from './sample-app.ts';
+import type { AdminAuth } from '../common/admin-auth.ts';
 import { meshService, relayOverlayFor, zonePlan, type FederationPlan } from './plan.ts';
 
 /** `meshfed up --proxy haproxy`: HAProxy, driven by its adapter, in place of each Node sidecar. */
@@ -38,7 +39,7 @@ export interface ZoneWorkloads {
  * be running): weights, endpoints of every zone, policies and its workload certificate all come from there, and
  * its stats go back. The zone's east-west gateway is not here: `meshfed up` runs it as `meshfed gateway --agent`.
  */
-export async function startZoneWorkloads(opts: { plan: FederationPlan; zone: string; relayTimeoutMs?: number; proxy?: HaproxyWorkloads }): Promise<ZoneWorkloads> {
+export async function startZoneWorkloads(opts: { plan: FederationPlan; zone: string; relayTimeoutMs?: number; proxy?: HaproxyWorkloads; adminAuth?: AdminAuth }): Promise<ZoneWorkloads> {
   const { plan, zone } = opts;
   const z = zonePlan(plan, zone);
   const logger = createLogger({ component: 'zone-workloads', zone });
@@ -66,6 +67,7 @@ export async function startZoneWorkloads(opts: { plan: FederationPlan; zone: str
         service: meshService(inst.service), zone, appPort: inst.appPort, agent, trustDomain: plan.trustDomain, overlay,
         sidecarId: `${zone}/${inst.instance}`,
         inboundPort: inst.inboundPort, outboundPort: inst.outboundPort, adminPort: inst.adminPort,
+        ...(opts.adminAuth ? { adminAuth: opts.adminAuth } : {}),
         logger: logger.child({ component: 'sidecar', instance: inst.instance }),
         ...(opts.relayTimeoutMs !== undefined ? { firstStateTimeoutMs: opts.relayTimeoutMs } : {}),
       });

@@ -27,6 +27,7 @@ import { createAgentMetrics, type AgentMetrics } from './metrics.ts';
 import { BundleGate, type BundleGateStatus } from '../trust/bundle-signature.ts';
 import { bundleFromProto } from '../trust/bundle.ts';
 import { splitPem } from '../trust/pem.ts';
+import { admitAdmin, type AdminAuth } from '../common/admin-auth.ts';
 
 /** The version the agent announces in its Hello. */
 export const AGENT_VERSION = '0.1.0';
@@ -54,6 +55,8 @@ export interface ZoneAgentOptions {
    * from global-lb takes effect only when one of them or a trusted root signed it (docs/trust.md, "Signed bundles").
    */
   readonly bundleSigners?: readonly string[];
+  /** Who may call the admin port (--admin-tokens): GET /v1/status needs the read role; /healthz and /metrics stay open. */
+  readonly adminAuth?: AdminAuth;
   readonly gatewayAddress?: string;
   /** Directory for the fail-static state. */
   readonly stateDir: string;
@@ -405,6 +408,7 @@ export async function startZoneAgent(o: ZoneAgentOptions): Promise<ZoneAgent> {
   }
 
   const admin = createServer((req, res) => {
+    if (!admitAdmin(o.adminAuth, req, res)) return;
     const url = new URL(req.url ?? '/', 'http://agent');
     if (req.method === 'GET' && url.pathname === '/v1/status') {
       res.writeHead(200, { 'content-type': 'application/json' });

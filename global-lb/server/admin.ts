@@ -14,12 +14,15 @@ import type { StoredZoneReport } from './report.ts';
 import { Dashboard, DashboardError } from './dashboard.ts';
 import { bundleFromValue, bundleToJson } from '../../trust/bundle.ts';
 import { verifyBundle } from '../../trust/bundle-signature.ts';
+import { admitAdmin, type AdminAuth } from '../../common/admin-auth.ts';
 
 /** Largest request body the admin API reads; a policy is a few kB. */
 export const MAX_ADMIN_BODY_BYTES = 256 * 1024;
 
 /** What the admin API reads from the rest of the replica. */
 export interface AdminDeps {
+  /** Who may call (--admin-tokens); checked before any route. */
+  readonly auth?: AdminAuth | undefined;
   readonly store: Store;
   readonly view: ReplicaView;
   readonly replicaId: string;
@@ -357,6 +360,7 @@ export function createAdminServer(deps: AdminDeps): Server {
     ...(deps.now ? { now: deps.now } : {}),
   });
   const server = createServer((req, res) => {
+    if (!admitAdmin(deps.auth, req, res)) return;
     route(deps, dashboard, req, res).then(
       (out) => {
         if (!out) return;

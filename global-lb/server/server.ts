@@ -13,6 +13,7 @@ import { createFederationService, type FederationService, type PeerCheck } from 
 import { createAdminServer } from './admin.ts';
 import { createServerMetrics, type ServerMetrics } from './metrics.ts';
 import type { ReportLimits } from './report.ts';
+import type { AdminAuth } from '../../common/admin-auth.ts';
 
 export { DEFAULT_COLD_START_GRACE_MS } from './view.ts';
 
@@ -33,6 +34,8 @@ export interface GlobalLbOptions {
   readonly replicaId: string;
   readonly grpcListen: { readonly host: string; readonly port: number };
   readonly adminListen: { readonly host: string; readonly port: number };
+  /** Who may call the admin API (--admin-tokens); without it, reads are open and writes need only be same-origin JSON. */
+  readonly adminAuth?: AdminAuth;
   /** The heartbeat agents are expected to keep; also the leader's steady recompute tick. */
   readonly heartbeatMs: number;
   /** TTL of zone report leases and of the leadership campaign. */
@@ -144,7 +147,7 @@ export async function startGlobalLb(options: GlobalLbOptions): Promise<GlobalLb>
   });
 
   const admin = createAdminServer({
-    store, view, replicaId, metrics, logger,
+    store, view, replicaId, metrics, logger, auth: options.adminAuth,
     isLeader: () => leader.isLeader(),
     leaderId: () => leader.leaderId(),
     firstComputeDone: () => leader.firstComputeDone(),

@@ -22,9 +22,20 @@ const state = {
   connected: false,
 };
 
+/**
+ * The admin token: from #token= in the URL `meshfed up` prints (kept for this tab in sessionStorage), or the one
+ * this tab stored. Every API call sends it; the page itself (static files) is served without one.
+ */
+const TOKEN = (() => {
+  const fromUrl = new URLSearchParams(location.hash.slice(1)).get('token');
+  if (fromUrl) sessionStorage.setItem('meshfed-admin-token', fromUrl);
+  return fromUrl ?? sessionStorage.getItem('meshfed-admin-token') ?? '';
+})();
+const authHeaders = () => (TOKEN ? { authorization: `Bearer ${TOKEN}` } : {});
+
 /** GET a JSON route; throws with the server's message on an error answer. */
 async function getJson(path) {
-  const res = await fetch(path, { cache: 'no-store' });
+  const res = await fetch(path, { cache: 'no-store', headers: authHeaders() });
   const body = await res.json().catch(() => undefined);
   if (!res.ok) throw new Error(body?.error?.message ?? `${path}: HTTP ${res.status}`);
   return body;
@@ -111,7 +122,7 @@ async function confirmDrain(zone, action) {
   const answer = await new Promise((resolve) => dialog.addEventListener('close', () => resolve(dialog.returnValue), { once: true }));
   if (answer !== 'ok') return;
   try {
-    const res = await fetch(`/v1/zones/${encodeURIComponent(zone)}/${action}`, { method: 'POST' });
+    const res = await fetch(`/v1/zones/${encodeURIComponent(zone)}/${action}`, { method: 'POST', headers: authHeaders() });
     if (!res.ok) throw new Error((await res.json().catch(() => ({})))?.error?.message ?? `HTTP ${res.status}`);
     await refreshZones();
   } catch (e) {
@@ -292,7 +303,7 @@ async function refreshChaos() {
   $('chaos').replaceChildren(
     el('div', { class: 'muted' }, `from ${r.dir}`),
     r.runs.length === 0 ? el('div', { class: 'muted' }, 'no runs yet (meshfed chaos run NAME writes one)') : el('ul', {}, ...r.runs.map((run) =>
-      el('li', {}, el('a', { href: run.url, target: '_blank' }, run.scenario), ` ${run.startedAt.replace('T', ' ').slice(0, 19)} `,
+      el('li', {}, el('a', { href: TOKEN ? `${run.url}?access_token=${encodeURIComponent(TOKEN)}` : run.url, target: '_blank' }, run.scenario), ` ${run.startedAt.replace('T', ' ').slice(0, 19)} `,
         el('span', { class: run.result === 'passed' ? 'ok' : 'bad' }, run.result), run.quick ? ' (quick)' : ''))),
   );
 }
@@ -323,7 +334,8 @@ async function refreshAll() {
 }
 
 function connect() {
-  const es = new EventSource('/v1/events');
+  // EventSource cannot send headers: the token goes as ?access_token=, which the admin API takes for reads only.
+  const es = new EventSource(TOKEN ? `/v1/events?access_token=${encodeURIComponent(TOKEN)}` : '/v1/events');
   es.addEventListener('hello', (e) => {
     const hello = JSON.parse(e.data);
     state.connected = true;

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { ComponentTarget, ProcessFaultSpec } from '../../api/scenario.ts';
 import { holdsDir, matchComponents, readHolds, removeHold, writeHold, type Hold } from '../../local/holds.ts';
 import { isAlive } from '../../local/supervisor.ts';
-import type { UpState } from '../../local/state.ts';
+import { upAdminToken, type UpState } from '../../local/state.ts';
 import { upEtcdClient } from '../../local/etcd-client.ts';
 import type { ActiveFault, Check, FaultContext } from './fault.ts';
 import { callJson, isReady, pollUntil } from './http.ts';
@@ -19,7 +19,7 @@ export async function resolveComponents(ctx: FaultContext, target: ComponentTarg
     case 'global-lb-leader':
     case 'global-lb-follower': {
       const want = target.role === 'global-lb-leader';
-      const roles = await Promise.all(lbs.map(async (n) => ({ n, leader: (await callJson('GET', `${adminOf(state, n)}/v1/status`)).json as { leader?: boolean } | undefined })));
+      const roles = await Promise.all(lbs.map(async (n) => ({ n, leader: (await callJson('GET', `${adminOf(state, n)}/v1/status`, undefined, 5000, upAdminToken(state))).json as { leader?: boolean } | undefined })));
       return roles.filter((r) => r.leader?.leader === want).map((r) => r.n).slice(0, 1);
     }
     case 'etcd-all':

@@ -3,6 +3,7 @@ import type { L4FaultSpec, L7FaultSpec } from '../../api/scenario.ts';
 import type { ActiveFault, Check, FaultContext } from './fault.ts';
 import { callJson, metricOn } from './http.ts';
 import { qualifiedService } from '../../local/plan.ts';
+import { upAdminToken } from '../../local/state.ts';
 
 /** The L4 part of a sidecar's fault state, as PUT /faults takes it. */
 export interface L4Settings {
@@ -27,6 +28,12 @@ interface Part {
  */
 export class FaultBoard {
   private readonly parts = new Map<string, Map<string, Part>>();
+  /** The bearer token of the admin ports (the federation's write token), when they require one. */
+  private readonly token: () => string | undefined;
+
+  constructor(token: () => string | undefined = () => undefined) {
+    this.token = token;
+  }
 
   /** The body to PUT on `url` now. */
   body(url: string): { rules: unknown[]; l4: L4Settings } {
@@ -61,7 +68,7 @@ export class FaultBoard {
   }
 
   private async put(url: string): Promise<Check> {
-    const r = await callJson('PUT', `${url}/faults`, this.body(url));
+    const r = await callJson('PUT', `${url}/faults`, this.body(url), 5000, this.token());
     return { ok: r.ok, detail: r.ok ? `${url}: set` : `${url}: ${r.text.slice(0, 200)}` };
   }
 }
@@ -86,7 +93,8 @@ export async function boardFault(ctx: FaultContext, board: FaultBoard, id: strin
   ctx.log(`    ${id}: ${mechanism} on ${target} (${urls.length} port(s))`);
   // GET /faults shows rules with their defaults filled in, so a port matches the board by rule count and L4 settings.
   const matchesBoard = async (what: string): Promise<Check> => {
-    const seen = await Promise.all(urls.map(async (u) => ({ u, want: board.body(u), r: await callJson('GET', `${u}/faults`) })));
+    const token = upAdminToken(ctx.state());
+    const seen = await Promise.all(urls.map(async (u) => ({ u, want: board.body(u), r: await callJson('GET', `${u}/faults`, undefined, 5000, token) })));
     const bad = seen.filter(({ want, r }) => {
       const got = r.json as { rules?: unknown[]; l4?: L4Settings } | undefined;
       return !r.ok || got?.rules?.length !== want.rules.length || JSON.stringify(got.l4) !== JSON.stringify(want.l4);

@@ -27,7 +27,7 @@ import type { TrustFaultSpec } from '../../api/scenario.ts';
 import { topologyZones } from '../../api/topology.ts';
 import { globalLbId, workloadId } from '../../api/identity.ts';
 import { KEYS } from '../../global-lb/store/store.ts';
-import type { UpState } from '../../local/state.ts';
+import { upAdminToken, type UpState } from '../../local/state.ts';
 import { holdsDir, removeHold, writeHold } from '../../local/holds.ts';
 import {
   addRoots, bundleFromJson, bundleToJson, createIntermediateCa, createRootCa, issueWorkload, makeBundle, normalizeSerial, readPluginCaDir,
@@ -311,7 +311,7 @@ async function restartComponent(ctx: FaultContext, name: string, ready: () => Pr
 /** One zone's agent is connected to a global-lb (its Federation mTLS works). */
 async function agentReady(ctx: FaultContext, zone: string): Promise<Check> {
   const url = upState(ctx).zones.find((z) => z.name === zone)?.agentAdminUrl;
-  const r = await callJson('GET', `${url}/v1/status`, undefined, 3000);
+  const r = await callJson('GET', `${url}/v1/status`, undefined, 3000, upAdminToken(upState(ctx)));
   const b = (r.json as { balancer?: { connected?: boolean; lastRefusal?: { code: string } | null } } | undefined)?.balancer;
   if (b?.connected) return { ok: true, detail: `agent-${zone} connected` };
   return { ok: false, detail: `agent-${zone} ${r.status === 0 ? 'down' : `not connected to global-lb${b?.lastRefusal ? ` (${b.lastRefusal.code})` : ''}`}` };

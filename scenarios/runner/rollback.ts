@@ -1,7 +1,7 @@
 // The rollback that always runs: revert every fault again, then check that nothing is left (no rule, no hold, no stopped or missing process, no namespace).
 import { holdsDir, readHolds, removeHold } from '../../local/holds.ts';
 import { isAlive } from '../../local/supervisor.ts';
-import type { UpState } from '../../local/state.ts';
+import { upAdminToken, type UpState } from '../../local/state.ts';
 import type { FaultEvent, RollbackCheck } from '../report/journal.ts';
 import { componentsBack, leftoverNamespaces, type FaultContext } from '../faults/index.ts';
 import { callJson, pollUntil } from '../faults/http.ts';
@@ -17,8 +17,9 @@ async function noFaultLeft(state: UpState): Promise<RollbackCheck> {
   const ports = faultPorts(state);
   const left: string[] = [];
   const unreachable: string[] = [];
+  const token = upAdminToken(state);
   for (const url of ports) {
-    const r = await callJson('GET', `${url}/faults`);
+    const r = await callJson('GET', `${url}/faults`, undefined, 5000, token);
     if (!r.ok) {
       unreachable.push(url);
       continue;
@@ -26,7 +27,7 @@ async function noFaultLeft(state: UpState): Promise<RollbackCheck> {
     const f = r.json as { rules?: unknown[]; l4?: Record<string, number> };
     if ((f.rules?.length ?? 0) > 0 || Object.values(f.l4 ?? {}).some((v) => v > 0)) {
       left.push(`${url} (${JSON.stringify(f).slice(0, 120)})`);
-      await callJson('DELETE', `${url}/faults`);
+      await callJson('DELETE', `${url}/faults`, undefined, 5000, token);
     }
   }
   const ok = left.length === 0 && unreachable.length === 0;

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { etcdMembers, type Scenario } from '../../api/scenario.ts';
 import { startFederation, type Federation } from '../../local/up.ts';
 import { startLoad, type Load } from '../../local/load.ts';
-import { readUpStateQuiet, type UpState } from '../../local/state.ts';
+import { readUpStateQuiet, upAdminToken, type UpState } from '../../local/state.ts';
 import type { ExpectationResult, Journal, PhaseSpan, RollbackCheck } from '../report/journal.ts';
 import { renderReport } from '../report/html.ts';
 import { createInjector, FaultBoard, type FaultContext } from '../faults/index.ts';
@@ -100,7 +100,7 @@ export async function runScenario(o: RunOptions): Promise<RunOutcome> {
     steadyBeforeOk = await waitSteadyBefore(r, s);
     if (steadyBeforeOk && !r.aborted) {
       enter(r, 'faults');
-      await runTimeline({ ctx, faults: s.faults, expectations: s.expect, inject: createInjector(new FaultBoard()), t0: r.t0, quick: o.quick, signal: r.abort.signal, print: o.print, metrics }, r.live);
+      await runTimeline({ ctx, faults: s.faults, expectations: s.expect, inject: createInjector(new FaultBoard(() => upAdminToken(ctx!.state()))), t0: r.t0, quick: o.quick, signal: r.abort.signal, print: o.print, metrics }, r.live);
     }
   } catch (e) {
     error = (e as Error).message;

@@ -1,6 +1,6 @@
 // The runner's background loop: a series point every tick, the weights every other tick, and the steady-state probes and stop conditions.
 import type { Probe } from '../../api/scenario.ts';
-import type { UpState } from '../../local/state.ts';
+import { upAdminToken, type UpState } from '../../local/state.ts';
 import type { PhaseSpan, ProbeSample, SeriesPoint } from '../report/journal.ts';
 import { callJson } from '../faults/http.ts';
 import { componentAdmin } from '../faults/process.ts';
@@ -24,7 +24,7 @@ export async function fetchMetric(state: UpState, m: { component: string; metric
 /** The weights now, from the first global-lb replica that answers: service → source → destination → bp. */
 async function fetchWeights(state: UpState): Promise<SeriesPoint['weights']> {
   for (const admin of state.adminUrls) {
-    const r = await callJson('GET', `${admin}/v1/weights`, undefined, 1000);
+    const r = await callJson('GET', `${admin}/v1/weights`, undefined, 1000, upAdminToken(state));
     if (!r.ok) continue;
     const body = r.json as { tables?: { service: string; rows: { sourceZone: string; targets: { zone: string; basisPoints: number }[] }[] }[] };
     const out: Record<string, Record<string, Record<string, number>>> = {};

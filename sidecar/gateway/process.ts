@@ -8,6 +8,7 @@ import { gatewayResolver } from './routes.ts';
 import { startAdmin, type AdminServer, type RuntimeFaults } from '../server/admin.ts';
 import { watchConfigFile, hash, type ConfigWatch } from '../server/config-watch.ts';
 import { NO_L4_FAULTS } from '../l4/l4-faults.ts';
+import type { AdminAuth } from '../../common/admin-auth.ts';
 
 export interface GatewayProcess {
   readonly gateway: Gateway;
@@ -21,7 +22,7 @@ export interface GatewayProcess {
  * given, or pushed through applyConfig by another feed (the zone agent's relay, see relay/relayed.ts).
  */
 export async function startGatewayProcess(opts: {
-  zone: string; host: string; port: number; adminHost?: string; adminPort?: number;
+  zone: string; host: string; port: number; adminHost?: string; adminPort?: number; adminAuth?: AdminAuth | undefined;
   config: SidecarConfig; configFile?: string; logger: Logger;
   /** Extra fields for /stats from the config's feed (e.g. the relay intake). */
   status?: () => Record<string, unknown>;
@@ -41,7 +42,7 @@ export async function startGatewayProcess(opts: {
   let admin: AdminServer;
   try {
     admin = await startAdmin({
-      host: opts.adminHost ?? '127.0.0.1', port: opts.adminPort ?? 0,
+      host: opts.adminHost ?? '127.0.0.1', port: opts.adminPort ?? 0, auth: opts.adminAuth,
       hooks: {
         registry,
         ready: () => ({ ready: true }),

@@ -7,6 +7,7 @@ import type { Logger } from '../../common/logger.ts';
 import { bundleFromProto, makeBundle, splitPem, TlsCredentialSource, type TlsCredentials, type TrustBundle } from '../../trust/index.ts';
 import { BundleGate, type BundleGateStatus } from '../../trust/bundle-signature.ts';
 import { scrapedLabelledCounter } from '../../common/metrics.ts';
+import type { AdminAuth } from '../../common/admin-auth.ts';
 import { startSidecar, type Sidecar, type SidecarOptions } from '../server/sidecar.ts';
 import { startGatewayProcess, type GatewayProcess } from '../gateway/process.ts';
 import { AgentRelayClient, type IssuedCertificate, type RelayBackoff } from './client.ts';
@@ -270,7 +271,7 @@ export interface RelayedGateway extends GatewayProcess {
  * leaves the last routes in force while the client reconnects with backoff.
  */
 export async function startRelayedGateway(o: GatewaySubscriptionOptions & {
-  readonly host: string; readonly port: number; readonly adminHost?: string; readonly adminPort?: number;
+  readonly host: string; readonly port: number; readonly adminHost?: string; readonly adminPort?: number; readonly adminAuth?: AdminAuth;
   /** How long to wait for the first state before giving up (the gateway has no routes without it). */
   readonly firstStateTimeoutMs?: number;
 }): Promise<RelayedGateway> {
@@ -286,7 +287,7 @@ export async function startRelayedGateway(o: GatewaySubscriptionOptions & {
   const startedWith = latest as SidecarConfig;
   try {
     gw = await startGatewayProcess({
-      zone: o.zone, host: o.host, port: o.port, logger: o.logger, config: startedWith, status: () => ({ relay: sub.intake() }),
+      zone: o.zone, host: o.host, port: o.port, logger: o.logger, config: startedWith, status: () => ({ relay: sub.intake() }), adminAuth: o.adminAuth,
       ...(o.adminHost !== undefined ? { adminHost: o.adminHost } : {}), ...(o.adminPort !== undefined ? { adminPort: o.adminPort } : {}),
     });
   } catch (e) {

@@ -7,6 +7,7 @@ import { validateConfig } from '../../api/load.ts';
 import { MeshfedError } from '../../common/errors.ts';
 import type { Registry } from '../../common/metrics.ts';
 import { parseL4Faults, type L4Faults } from '../l4/l4-faults.ts';
+import { admitAdmin, type AdminAuth } from '../../common/admin-auth.ts';
 
 /** The runtime fault state shown and set by /faults: L7 rules (sidecar-core's schema) and L4 connection faults. */
 export interface RuntimeFaults {
@@ -59,9 +60,10 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
-export async function startAdmin(opts: { host: string; port: number; hooks: AdminHooks }): Promise<AdminServer> {
+export async function startAdmin(opts: { host: string; port: number; hooks: AdminHooks; auth?: AdminAuth | undefined }): Promise<AdminServer> {
   const h = opts.hooks;
   const server = http.createServer(async (req, res) => {
+    if (!admitAdmin(opts.auth, req, res)) return;
     const url = new URL(req.url ?? '/', 'http://admin');
     const json = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });

@@ -18,6 +18,7 @@ import { nextHop, TRACE_HEADERS, type TraceContext } from './trace.ts';
 import { watchConfigFile, hash, type ConfigWatch } from './config-watch.ts';
 import { NO_L4_FAULTS } from '../l4/l4-faults.ts';
 import { createStacks, type StackEvent } from '../core.ts';
+import type { AdminAuth } from '../../common/admin-auth.ts';
 
 /**
  * The production stack: sidecar-core's layers, with their decisions counted as meshfed_* metrics and mirrors sent
@@ -84,6 +85,8 @@ export interface SidecarOptions {
   readonly inboundPort?: number;
   readonly outboundPort?: number;
   readonly adminPort?: number;
+  /** Who may call the admin port (--admin-tokens); without it, reads are open and writes need only be same-origin JSON. */
+  readonly adminAuth?: AdminAuth;
   /** The initial config (already validated). */
   readonly config: SidecarConfig;
   /** Watched for changes when given. */
@@ -406,7 +409,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
 
   try {
     admin = await startAdmin({
-      host, port: opts.adminPort ?? 0,
+      host, port: opts.adminPort ?? 0, auth: opts.adminAuth,
       hooks: {
         registry,
         ready: () => ({ ready: true }),

@@ -69,9 +69,9 @@ test('the dashboard shows the federation live, drains and undrains a zone, and s
   const browser = await launchChromium();
   t.after(() => browser.close());
 
-  assert.match(up.output(), new RegExp(`dashboard +${up.state.adminUrl}/ui/`), 'meshfed up prints the dashboard URL');
+  assert.ok(up.output().includes(`dashboard    ${up.state.adminUrl}/ui/#token=${up.token}`), 'meshfed up prints the dashboard URL, with the token the page sends');
   // The page is opened on the leader, so killing the leader takes the page's own replica down.
-  const statuses = await Promise.all(up.state.adminUrls.map(async (u) => ({ url: u, s: (await (await fetch(`${u}/v1/status`)).json()) as { leader: boolean; replicaId: string } })));
+  const statuses = await Promise.all(up.state.adminUrls.map(async (u) => ({ url: u, s: (await (await fetch(`${u}/v1/status`, { headers: up.auth })).json()) as { leader: boolean; replicaId: string } })));
   const leader = statuses.find((x) => x.s.leader);
   assert.ok(leader, `a replica leads: ${JSON.stringify(statuses)}`);
 
@@ -80,7 +80,8 @@ test('the dashboard shows the federation live, drains and undrains a zone, and s
   const errors: string[] = [];
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
   page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(`${leader.url}/ui/#service=shop/catalog`, { waitUntil: 'load' });
+  // As `meshfed up` prints it: the token rides in the fragment, which never leaves the browser in a request.
+  await page.goto(`${leader.url}/ui/#service=shop/catalog&token=${up.token}`, { waitUntil: 'load' });
   await page.waitForSelector('#conn[data-state="connected"]', { timeout: 10_000 });
   await page.waitForFunction(() => document.querySelectorAll('.zone').length === 3 && document.querySelectorAll('#matrix td.cell').length > 0, { timeout: 10_000 });
 

@@ -1,6 +1,7 @@
 // End to end on `meshfed up`: a trust bundle written to etcd without a valid signature is refused by every agent and
 // sidecar (a leaf under its root gets in nowhere); `meshfed trust publish` signs and stores one that takes effect;
-// a revocation published that way is enforced everywhere within 10 s; an old signed bundle cannot be replayed.
+// a revocation published that way is enforced everywhere within 10 s; an old signed bundle cannot be replayed; and
+// every admin port up.json lists refuses writes without the write token.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -10,7 +11,7 @@ import { DEFAULT_TOPOLOGY } from '../../api/topology.ts';
 import { workloadId } from '../../api/identity.ts';
 import { KEYS } from '../../global-lb/store/store.ts';
 import { upEtcdClient } from '../../local/etcd-client.ts';
-import { readUpState, type UpState } from '../../local/state.ts';
+import { readUpState, upAdminToken, type UpState } from '../../local/state.ts';
 import { createIntermediateCa, createRootCa, issueWorkload, makeBundle, bundleToJson, readPluginCaDir, signBundle, type IntermediateCa } from '../../trust/index.ts';
 import type { FaultContext } from '../../scenarios/faults/fault.ts';
 import { probeSidecar, sidecarTargets, sumSamples, type SidecarTarget } from '../../scenarios/faults/trust.ts';
@@ -33,7 +34,7 @@ interface AgentBundleStatus { trustBundle: { version: string | null; refused: nu
 
 async function agentStatuses(up: Up): Promise<Map<string, AgentBundleStatus>> {
   const state = readUpState(up.stateDir) as UpState;
-  return new Map(await Promise.all(state.zones.map(async (z) => [z.name, (await (await fetch(`${z.agentAdminUrl}/v1/status`)).json()) as AgentBundleStatus] as const)));
+  return new Map(await Promise.all(state.zones.map(async (z) => [z.name, (await (await fetch(`${z.agentAdminUrl}/v1/status`, { headers: up.auth })).json()) as AgentBundleStatus] as const)));
 }
 
 /** Refusals of `code` counted by every sidecar (meshfed_trust_bundles_refused_total on its admin port). */
@@ -109,4 +110,24 @@ test('signed trust bundles on meshfed up: forged bundles refused everywhere, mes
   const viaApi = await cli(up.env, 'trust', 'publish', '--bundle', file, '--root', join(up.stateDir, 'nope'));
   assert.equal(viaApi.code, 1, 'a missing root dir fails with its path');
   assert.match(viaApi.stderr, /nope/);
+
+  // 6. Every admin port up.json lists: no write answers without the write token, and none to a form from a web page.
+  const state = readUpState(up.stateDir) as UpState;
+  const read = upAdminToken(state, 'read')!;
+  const ports = [
+    ...state.adminUrls.map((u) => ({ u, writes: [['POST', '/v1/zones/us-east-1a/drain'], ['PUT', '/v1/policies/shop/catalog'], ['DELETE', '/v1/policies/shop/catalog'], ['PUT', '/v1/trust/bundle']] })),
+    ...state.zones.map((z) => ({ u: z.agentAdminUrl, writes: [['POST', '/v1/status']] })),
+    ...state.zones.flatMap((z) => [z.gatewayAdminUrl!, ...z.sidecars.map((x) => x.adminUrl)]).map((u) => ({ u, writes: [['PUT', '/faults'], ['PATCH', '/faults'], ['DELETE', '/faults']] })),
+  ];
+  let checked = 0;
+  for (const { u, writes } of ports) {
+    for (const [method, path] of writes) {
+      const send = (headers: Record<string, string>, body = '{}') => fetch(`${u}${path}`, { method, headers: { 'content-type': 'application/json', ...headers }, body }).then((r) => r.status);
+      assert.equal(await send({}), 401, `${method} ${u}${path} without a token`);
+      assert.equal(await send({ authorization: `Bearer ${read}` }), 403, `${method} ${u}${path} with the read token`);
+      assert.equal(await send({ authorization: `Bearer ${up.token}`, origin: 'https://evil.example', 'content-type': 'application/x-www-form-urlencoded' }, 'zone=x'), 403, `${method} ${u}${path} as a cross-origin form`);
+      checked++;
+    }
+  }
+  t.diagnostic(`admin ports: ${ports.length} ports, ${checked} write routes; each refused without a token (401), with the read token (403), and as a cross-origin form (403)`);
 });

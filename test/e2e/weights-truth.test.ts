@@ -28,7 +28,7 @@ async function table(up: Up): Promise<TableJson> {
 }
 
 async function zonesView(up: Up): Promise<{ zone: string; localFailures: Record<string, number> }[]> {
-  const res = await request(`${up.state.adminUrl}/v1/zones`, { dispatcher: up.agent });
+  const res = await request(`${up.state.adminUrl}/v1/zones`, { dispatcher: up.agent, headers: up.auth });
   return ((await res.body.json()) as { zones: { zone: string; localFailures: Record<string, number> }[] }).zones;
 }
 

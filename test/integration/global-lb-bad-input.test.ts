@@ -26,7 +26,7 @@ function agent(zone: string, o: { noHello?: boolean } = {}): SimAgent {
 }
 
 async function api(method: string, path: string, body?: string): Promise<{ status: number; json: { error?: { code: string; message: string; details: string[] } } & Record<string, unknown> }> {
-  const res = await fetch(`${lb.adminUrl}${path}`, { method, ...(body === undefined ? {} : { body }) });
+  const res = await fetch(`${lb.adminUrl}${path}`, { method, ...(body === undefined ? {} : { body, headers: { 'content-type': 'application/json' } }) });
   return { status: res.status, json: (await res.json()) as never };
 }
 

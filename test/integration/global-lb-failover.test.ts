@@ -88,7 +88,7 @@ test('killing the leader\'s process: another replica leads and weights keep flow
   });
   const leader = replicas.find((r) => r.id === leaderId)!;
   const others = replicas.filter((r) => r !== leader);
-  const put = await fetch(`${others[0]!.admin}/v1/policies/shop/cart`, { method: 'PUT', body: JSON.stringify({ holdDown: '0s', slowStart: '0s', maxStep: 10000, deadband: 0 }) });
+  const put = await fetch(`${others[0]!.admin}/v1/policies/shop/cart`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ holdDown: '0s', slowStart: '0s', maxStep: 10000, deadband: 0 }) });
   assert.equal(put.status, 200);
 
   connect('a1', others[0]!);

@@ -101,7 +101,7 @@ before(async () => {
   }
   // Readmission without hold-down or ramp keeps the test short; the engine's own tests cover hysteresis.
   const res = await fetch(`${replicas[0]!.adminUrl}/v1/policies/shop/cart`, {
-    method: 'PUT', body: JSON.stringify({ holdDown: '0s', slowStart: '0s', maxStep: 10000, deadband: 0 }),
+    method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ holdDown: '0s', slowStart: '0s', maxStep: 10000, deadband: 0 }),
   });
   assert.equal(res.status, 200, await res.text());
 });

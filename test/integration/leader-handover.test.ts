@@ -136,7 +136,7 @@ async function leaderOf(): Promise<Replica> {
 test('SIGKILL of the leader during a hold-down and again during slow start: timers continue and no share moves by more than maxStep', { skip: SKIP, timeout: 120_000 }, async () => {
   const [p0, p1, p2] = replicas as [Replica, Replica, Replica];
   assert.equal((await leaderOf()).id, 'p0');
-  const put = await fetch(`${p2.admin}/v1/policies/shop/cart`, { method: 'PUT', body: JSON.stringify({ holdDown: `${HOLD_DOWN_MS / 1000}s`, slowStart: `${SLOW_START_MS / 1000}s`, maxStep: MAX_STEP, deadband: 0 }) });
+  const put = await fetch(`${p2.admin}/v1/policies/shop/cart`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ holdDown: `${HOLD_DOWN_MS / 1000}s`, slowStart: `${SLOW_START_MS / 1000}s`, maxStep: MAX_STEP, deadband: 0 }) });
   assert.equal(put.status, 200);
   // Every agent on p2, which is never killed, so no zone's report lease dies with a replica.
   for (const [zone, region] of [['a1', 'r1'], ['a2', 'r1'], ['b1', 'r2'], ['s0', 'r1']] as const) connect(zone, region, p2);

@@ -55,7 +55,7 @@ test('a request crosses two sidecars over mTLS and the destination sees the call
 });
 
 const admin = (sc: Sidecar, path: string, init: { method?: string; body?: string } = {}) =>
-  request(`http://127.0.0.1:${sc.adminPort}${path}`, { method: (init.method ?? 'GET') as 'GET', ...(init.body !== undefined ? { body: init.body } : {}) });
+  request(`http://127.0.0.1:${sc.adminPort}${path}`, { method: (init.method ?? 'GET') as 'GET', ...(init.body !== undefined ? { body: init.body, headers: { 'content-type': 'application/json' } } : {}) });
 
 async function get(path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
   const res = await request(`http://127.0.0.1:${client.outboundPort}${path}`, { headers: { host: 'catalog.shop', ...headers } });

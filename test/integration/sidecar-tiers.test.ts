@@ -113,7 +113,7 @@ test('tier-0 zone dead: at least 95% of requests go to the tier-1 standby, none 
 test('an injected outbound abort shows up only as local.fault_injected, never as a destination error', async () => {
   const asked = windowReader(() => client.metrics);
   await asked();
-  const put = await request(`http://127.0.0.1:${client.adminPort}/faults`, { method: 'PUT', body: JSON.stringify({ rules: [{ service: 'shop/cart', abort: { httpStatus: 503, percent: 100 } }] }) });
+  const put = await request(`http://127.0.0.1:${client.adminPort}/faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rules: [{ service: 'shop/cart', abort: { httpStatus: 503, percent: 100 } }] }) });
   assert.equal(put.statusCode, 200, await put.body.text());
   try {
     const t = await load(20);
@@ -151,7 +151,7 @@ test('served: an inbound injected 5xx counts as the workload\'s http_5xx, an unr
     for (let i = 0; i < n; i++) await (await request(`http://127.0.0.1:${caller.outboundPort}/`, { dispatcher: agent, headers: { host: 'cart.shop' } })).body.dump();
   };
   await send(3);
-  const put = await request(`http://127.0.0.1:${server.adminPort}/faults`, { method: 'PUT', body: JSON.stringify({ rules: [{ direction: 'inbound', abort: { httpStatus: 503, percent: 100 } }] }) });
+  const put = await request(`http://127.0.0.1:${server.adminPort}/faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rules: [{ direction: 'inbound', abort: { httpStatus: 503, percent: 100 } }] }) });
   assert.equal(put.statusCode, 200, await put.body.text());
   await send(2);
   const [s] = (await served()).served;

@@ -123,7 +123,7 @@ test('authz: an identity not on the allow list gets 403, a listed one gets throu
 
 test('injected aborts and delays hit their percentage within 3 points', async () => {
   const put = async (body: unknown) => {
-    const r = await request(`http://127.0.0.1:${client.adminPort}/faults`, { method: 'PUT', body: JSON.stringify(body) });
+    const r = await request(`http://127.0.0.1:${client.adminPort}/faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     assert.equal(r.statusCode, 200, await r.body.text());
   };
   await put({ rules: [{ service: 'shop/catalog', abort: { httpStatus: 418, percent: 25 } }] });

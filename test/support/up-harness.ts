@@ -7,7 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request, Agent } from 'undici';
 import { killGroup } from '../../local/supervisor.ts';
-import type { UpState } from '../../local/state.ts';
+import { upAdminToken, type UpState } from '../../local/state.ts';
 import { hopZones, type SampleReply } from '../../local/sample-app.ts';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -99,7 +99,7 @@ export async function weights(env: NodeJS.ProcessEnv, service: string): Promise<
 /** The same table straight from the admin API (no CLI process per poll, so polls are cheap and timing is fine). */
 export async function tableOf(up: Up, service: string): Promise<TableJson | undefined> {
   const [ns, name] = service.includes('/') ? service.split('/') : ['shop', service];
-  const res = await request(`${up.state.adminUrl}/v1/weights/${ns}/${name}`, { dispatcher: up.agent, headersTimeout: 5000, bodyTimeout: 5000 });
+  const res = await request(`${up.state.adminUrl}/v1/weights/${ns}/${name}`, { dispatcher: up.agent, headersTimeout: 5000, bodyTimeout: 5000, headers: up.auth });
   const text = await res.body.text();
   return res.statusCode === 200 ? (JSON.parse(text) as TableJson) : undefined;
 }
@@ -162,6 +162,9 @@ export interface Up {
   readonly state: UpState;
   readonly stateDir: string;
   readonly agent: Agent;
+  /** The federation's write token (every admin port requires a token), and the header that carries it. */
+  readonly token: string;
+  readonly auth: { readonly authorization: string };
   /** Everything up printed so far. */
   output(): string;
   frontend(zone: string): string;
@@ -211,8 +214,9 @@ export async function startUp(args: readonly string[], files: Record<string, str
     throw exited ? e : new Error(`${(e as Error).message}\nmeshfed up printed:\n${output.slice(-3000)}`, { cause: e });
   }
   const s = state;
+  const token = upAdminToken(s) ?? '';
   return {
-    env, state: s, stateDir, agent,
+    env, state: s, stateDir, agent, token, auth: { authorization: `Bearer ${token}` },
     output: () => output,
     frontend: (zone) => {
       const url = s.zones.find((z) => z.name === zone)?.frontendUrl;
