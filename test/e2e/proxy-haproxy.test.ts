@@ -56,7 +56,9 @@ const failed = (hits: readonly Hit[]) => hits.filter((h) => h.status !== 200);
 const current = (up: Up): UpState => JSON.parse(readFileSync(join(up.stateDir, 'up.json'), 'utf8')) as UpState;
 
 async function putPolicy(up: Up, body: unknown): Promise<void> {
-  const res = await request(`${up.state.adminUrl}/v1/policies/shop/catalog`, { method: 'PUT', body: JSON.stringify(body), headers: { 'content-type': 'application/json' }, dispatcher: up.agent });
+  // The write token when the federation's admin API asks for one (the harness names it `auth`).
+  const auth = (up as { auth?: Readonly<Record<string, string>> }).auth ?? {};
+  const res = await request(`${up.state.adminUrl}/v1/policies/shop/catalog`, { method: 'PUT', body: JSON.stringify(body), headers: { 'content-type': 'application/json', ...auth }, dispatcher: up.agent });
   const text = await res.body.text();
   assert.ok(res.statusCode < 300, `PUT policy: ${res.statusCode} ${text}`);
 }
