@@ -4,6 +4,7 @@
 export const GLOBAL_LB_CODES = {
   MESHFED_E_STREAM_NO_HELLO: 'an agent stream sent something other than a Hello as its first message',
   MESHFED_E_STREAM_BAD_HELLO: 'a Hello named no zone, an invalid locality, or a zone the peer certificate does not own',
+  MESHFED_E_STREAM_ZONE_CLUSTER: 'a Hello for a zone came from another cluster than the one its certificate\'s intermediate or the zone\'s reports name',
   MESHFED_E_STREAM_WRONG_ZONE: 'a report named a zone other than the one the stream said Hello for',
   MESHFED_E_REPORT_INVALID: 'a zone report failed validation (negative or non-finite numbers, absurd counts, bad names)',
   MESHFED_E_STREAM_DUPLICATE_HELLO: 'an agent sent a second Hello on one stream',

@@ -254,7 +254,23 @@ export async function startZoneAgent(o: ZoneAgentOptions): Promise<ZoneAgent> {
     return { policies: out, faultsJson: file?.faults ? JSON.stringify(file.faults) : '' };
   }
 
+  let publishQueued = false;
+  let stopping = false;
+  /**
+   * Coalesces the publishes of one event-loop turn into one relay build: each balancer message, discovery change or
+   * health flip asks for one, and a build copies, hashes and encodes every local endpoint (at 5,000 EndpointSlices a
+   * burst of weight messages kept the agent busy rebuilding, bench/README.md "discovery").
+   */
   function publish(): void {
+    if (publishQueued) return;
+    publishQueued = true;
+    setImmediate(() => {
+      publishQueued = false;
+      if (!stopping) publishNow();
+    });
+  }
+
+  function publishNow(): void {
     const p = policies();
     const next = buildRelayState({
       self: { locality: o.locality, cluster: o.cluster, network: o.network, gatewayAddress: o.gatewayAddress ?? '' },
@@ -466,7 +482,7 @@ export async function startZoneAgent(o: ZoneAgentOptions): Promise<ZoneAgent> {
     admin.once('error', reject);
     admin.listen(o.adminListen.port, o.adminListen.host, () => resolve((admin.address() as AddressInfo).port));
   });
-  publish();
+  publishNow();
   // Hold clocks loaded from the fail-static file keep running even if the balancer never answers.
   scheduleHeldExpiry();
   reporter.start();
@@ -481,6 +497,7 @@ export async function startZoneAgent(o: ZoneAgentOptions): Promise<ZoneAgent> {
     relayState: () => current as RelayState,
     lastReport: () => lastReport,
     async stop() {
+      stopping = true;
       if (heldExpiry) clearTimeout(heldExpiry);
       rotator?.stop();
       reporter.stop();

@@ -19,7 +19,8 @@ import type { ServerMetrics } from './metrics.ts';
 type Call = grpc.ServerDuplexStream<AgentMessage__Output, BalancerMessage>;
 
 /** What the transport knows about the peer: the zone in its certificate's SPIFFE ID, when mTLS is on. */
-export type PeerCheck = (call: Call, helloZone: string) => Refusal | undefined;
+/** Checks the peer of a stream against its Hello (zone and cluster claimed); a refusal closes the stream. */
+export type PeerCheck = (call: Call, hello: { readonly zone: string; readonly cluster: string }) => Refusal | undefined;
 
 export interface FederationOptions {
   readonly store: Store;
@@ -235,7 +236,7 @@ export function createFederationService(options: FederationOptions): FederationS
       if (m.msg !== 'hello') return refuse(s, { code: 'MESHFED_E_STREAM_NO_HELLO', message: `the first message must be a Hello, got ${m.msg ?? 'an empty message'}` });
       const hello = validateHello(m.hello);
       if (!hello.ok) return refuse(s, hello.error);
-      const peerProblem = options.checkPeer?.(s.call, hello.value.locality.zone);
+      const peerProblem = options.checkPeer?.(s.call, { zone: hello.value.locality.zone, cluster: hello.value.cluster });
       if (peerProblem) return refuse(s, peerProblem);
       s.identity = hello.value;
       s.state = 'open';

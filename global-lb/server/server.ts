@@ -74,9 +74,15 @@ export interface GlobalLb {
   close(): Promise<void>;
 }
 
-/** Checks that the peer certificate's SPIFFE ID is the agent identity of the Hello's zone. */
-export function spiffePeerCheck(trustDomain: string | undefined): PeerCheck {
-  return (call, helloZone) => {
+/**
+ * Checks that the peer certificate's SPIFFE ID is the agent identity of the Hello's zone, and that the zone stays
+ * with its cluster: the certificate's issuing intermediate (a meshfed intermediate's CN names its cluster, and path
+ * length 0 keeps it from minting another) must be the cluster the Hello claims, and a zone whose reports name a
+ * cluster (`clusterOf`) is refused to an agent of any other. A stolen or misused intermediate of one cluster can mint
+ * zone-agent certificates for any zone (X.509 URI name constraints bound hosts, not paths); this is what stops it.
+ */
+export function spiffePeerCheck(trustDomain: string | undefined, clusterOf: (zone: string) => string | undefined = () => undefined): PeerCheck {
+  return (call, { zone: helloZone, cluster }) => {
     const cert = call.getAuthContext()?.sslPeerCertificate;
     const ids = sanUris(cert?.subjectaltname).map(parseSpiffeId).filter((id) => id !== undefined);
     const agent = ids.find((id) => id.kind === 'zone-agent');
@@ -88,6 +94,15 @@ export function spiffePeerCheck(trustDomain: string | undefined): PeerCheck {
     }
     if (agent.zone !== helloZone) {
       return { code: 'MESHFED_E_STREAM_BAD_HELLO', message: `Hello names zone "${helloZone}" but the client certificate is for zone "${agent.zone}"` };
+    }
+    const issuerCn = cert?.issuer?.CN;
+    const issuerCluster = typeof issuerCn === 'string' ? /^meshfed intermediate (.+)$/.exec(issuerCn)?.[1] : undefined;
+    if (issuerCluster !== undefined && issuerCluster !== cluster) {
+      return { code: 'MESHFED_E_STREAM_ZONE_CLUSTER', message: `Hello claims cluster "${cluster}" but the certificate was issued by cluster ${issuerCluster}'s intermediate` };
+    }
+    const owner = clusterOf(helloZone);
+    if (owner !== undefined && owner !== cluster) {
+      return { code: 'MESHFED_E_STREAM_ZONE_CLUSTER', message: `zone ${helloZone} belongs to cluster ${owner} (its reports say so); an agent of cluster ${cluster} cannot report for it` };
     }
     return undefined;
   };
@@ -121,7 +136,7 @@ export async function startGlobalLb(options: GlobalLbOptions): Promise<GlobalLb>
     store, view, replicaId, logger, metrics,
     leaseTtlSeconds: options.leaseTtlSeconds,
     ...(options.limits ? { limits: options.limits } : {}),
-    ...(options.tls ? { checkPeer: spiffePeerCheck(options.tls.trustDomain) } : {}),
+    ...(options.tls ? { checkPeer: spiffePeerCheck(options.tls.trustDomain, (zone) => (view.reports.get(zone) ?? view.departed.get(zone)?.last)?.identity.cluster) } : {}),
   });
 
   const maxBytes = options.maxReportBytes ?? DEFAULT_MAX_REPORT_BYTES;

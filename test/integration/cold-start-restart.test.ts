@@ -118,7 +118,8 @@ test('after every balancer replica was killed, a staggered restart under traffic
   // Each agent is pinned to one replica, so the restart order decides who reconnects first.
   for (const [zone, grpcPort] of [['a', g1!], ['b', g2!]] as const) {
     agents.push(await startZoneAgent({
-      locality: { cloud: 'sim', region: 'r1', zone }, cluster: `c-${zone}`, network: 'n1', trustDomain: TD,
+      // Both zones belong to the cluster whose intermediate signs their identities (the balancer checks it).
+      locality: { cloud: 'sim', region: 'r1', zone }, cluster: 'east', network: 'n1', trustDomain: TD,
       globalLb: [`127.0.0.1:${grpcPort}`], insecure: false, caDir,
       discovery: { kind: 'static', file: join(dir, zone, 'static.json') },
       stateDir: join(dir, zone, 'state'), relayListen: { host: '127.0.0.1', port: 0 }, adminListen: { host: '127.0.0.1', port: 0 },

@@ -14,16 +14,17 @@ let lb: GlobalLb;
 let store: MemoryStore;
 const agents: SimAgent[] = [];
 
-async function agentWith(spiffeId: string | undefined, zone: string): Promise<SimAgent> {
+/** An agent for `zone` claiming `cluster` in its Hello, with a certificate from that cluster's intermediate (or `issuer`'s). */
+async function agentWith(spiffeId: string | undefined, zone: string, cluster: 'east' | 'west' = 'east', issuer: 'east' | 'west' = cluster): Promise<SimAgent> {
   let key: Buffer | null = null, chain: Buffer | null = null;
   if (spiffeId) {
-    const cert = await pki.issue(spiffeId, { usages: ['client'] });
+    const cert = await pki.issue(spiffeId, { usages: ['client'], ca: pki[issuer] });
     key = Buffer.from(cert.keyPem);
     chain = Buffer.from(cert.chainPem);
   }
   // The balancer's certificate carries a SPIFFE ID, not a DNS name: skip hostname checks (the chain is still verified).
   const credentials = grpc.credentials.createSsl(Buffer.from(pki.root.certPem), key, chain, { checkServerIdentity: () => undefined });
-  const a = new SimAgent({ address: lb.grpcAddress, zone, credentials });
+  const a = new SimAgent({ address: lb.grpcAddress, zone, cluster, credentials });
   agents.push(a);
   return a;
 }
@@ -60,6 +61,28 @@ test('an agent whose certificate is for another zone is refused at Hello', async
   assert.equal(a.error?.code, 'MESHFED_E_STREAM_BAD_HELLO');
   assert.match(a.error!.message, /"z2".*"z1"/);
   assert.equal(await store.get('/meshfed/v1/zones/z2/report'), undefined);
+});
+
+test('a zone stays with its cluster: another cluster\'s intermediate cannot claim it, nor can an agent claiming its cluster with another\'s certificate', async () => {
+  // The real z5 agent, from cluster east, reports.
+  const real = await agentWith(zoneAgentId('example.org', 'z5'), 'z5', 'east');
+  const seq = real.report([serviceReport('shop', 'cart')]);
+  await real.waitFor(() => real.acks.includes(String(seq)), 15_000, 'the real agent\'s ack');
+  // West's intermediate mints a zone-agent certificate for z5 (nothing in X.509 stops it) and claims west.
+  const forged = await agentWith(zoneAgentId('example.org', 'z5'), 'z5', 'west');
+  forged.report([serviceReport('shop', 'cart')]);
+  await forged.waitFor(() => forged.error !== undefined, 15_000, 'a StreamError');
+  assert.equal(forged.error?.code, 'MESHFED_E_STREAM_ZONE_CLUSTER');
+  assert.match(forged.error!.message, /zone z5 belongs to cluster east/);
+  // The same certificate claiming east in its Hello: its issuer says west.
+  const lying = await agentWith(zoneAgentId('example.org', 'z5'), 'z5', 'east', 'west');
+  await lying.waitFor(() => lying.error !== undefined, 15_000, 'a StreamError');
+  assert.equal(lying.error?.code, 'MESHFED_E_STREAM_ZONE_CLUSTER');
+  assert.match(lying.error!.message, /issued by cluster west's intermediate/);
+  // A restarted agent of the right cluster is still served.
+  const again = await agentWith(zoneAgentId('example.org', 'z5'), 'z5', 'east');
+  const seq2 = again.report([serviceReport('shop', 'cart')]);
+  await again.waitFor(() => again.acks.includes(String(seq2)), 15_000, 'the restarted agent\'s ack');
 });
 
 test('a workload certificate is not an agent identity', async () => {

@@ -18,6 +18,8 @@ export interface SimAgentOptions {
   readonly region?: string;
   readonly zone: string;
   readonly network?: string;
+  /** The cluster the Hello claims; default cluster-<zone>. */
+  readonly cluster?: string;
   readonly gatewayAddress?: string;
   readonly credentials?: grpc.ChannelCredentials;
   readonly channelOptions?: grpc.ChannelOptions;
@@ -78,7 +80,7 @@ export class SimAgent {
       this.send({
         hello: {
           locality: { cloud: options.cloud ?? 'sim', region: options.region ?? 'r1', zone: options.zone },
-          cluster: `cluster-${options.zone}`,
+          cluster: options.cluster ?? `cluster-${options.zone}`,
           network: options.network ?? 'net1',
           gateway_address: options.gatewayAddress ?? '',
           agent_id: `sim-${options.zone}`,
