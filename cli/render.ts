@@ -1,15 +1,16 @@
 // `meshfed render k8s`: writes one cluster's Kubernetes manifests, generated from the federation file `meshfed up` reads.
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCommand, required, UsageError } from './args.ts';
 import { loadDeployInput, readSecretDir, SECRET_FILES } from '../deploy/files.ts';
 import { deployError } from '../deploy/errors.ts';
-import { renderCluster, toYamlFiles, type RenderSecrets } from '../deploy/render.ts';
+import { ADMIN_TOKENS_KEY, renderCluster, toYamlFiles, type RenderSecrets } from '../deploy/render.ts';
+import { loadAdminAuth } from '../common/admin-auth.ts';
 
 const spec = {
   name: 'render k8s',
   summary: 'write the Kubernetes manifests of one cluster from the federation file',
-  usage: 'meshfed render k8s --cluster NAME --out DIR [--federation FILE] [--ca-dir DIR] [--global-lb-tls DIR] [--etcd-tls DIR]',
+  usage: 'meshfed render k8s --cluster NAME --out DIR [--federation FILE] [--ca-dir DIR] [--global-lb-tls DIR] [--etcd-tls DIR] [--admin-tokens FILE]',
   options: {
     federation: { type: 'string', value: 'FILE', description: 'the federation file `meshfed up --config` reads, with an optional deploy: section (default: the built-in federation)' },
     cluster: { type: 'string', value: 'NAME', description: 'the cluster to render, as the topology names it under clusters:' },
@@ -17,6 +18,7 @@ const spec = {
     'ca-dir': { type: 'string', value: 'DIR', description: 'this cluster\'s plug-in CA from `meshfed trust intermediate` -> the cacerts Secret' },
     'global-lb-tls': { type: 'string', value: 'DIR', description: 'global-lb\'s certificate from `meshfed trust issue` -> the meshfed-global-lb-tls Secret' },
     'etcd-tls': { type: 'string', value: 'DIR', description: 'etcd client TLS (ca.crt, tls.crt, tls.key) -> the meshfed-etcd-tls Secret' },
+    'admin-tokens': { type: 'string', value: 'FILE', description: 'the --admin-tokens file (docs/security.md) -> the meshfed-admin-tokens Secret, passed to every admin port' },
   },
   details: `
 Writes, for one cluster: the meshfed-system Namespace; the zone agent's ServiceAccount, ClusterRole (get/list/watch on
@@ -46,6 +48,11 @@ export async function run(argv: readonly string[]): Promise<number> {
   if (v['ca-dir'] !== undefined) secrets.cacerts = readSecretDir(v['ca-dir'], SECRET_FILES.cacerts, 'ca-dir');
   if (v['global-lb-tls'] !== undefined) secrets.globalLbTls = readSecretDir(v['global-lb-tls'], SECRET_FILES.globalLbTls, 'global-lb-tls');
   if (v['etcd-tls'] !== undefined) secrets.etcdTls = readSecretDir(v['etcd-tls'], SECRET_FILES.etcdTls, 'etcd-tls');
+  if (v['admin-tokens'] !== undefined) {
+    // Checked as the components will check it, so a bad file fails here and not in every pod.
+    loadAdminAuth(v['admin-tokens']);
+    secrets.adminTokens = { [ADMIN_TOKENS_KEY]: readFileSync(v['admin-tokens'], 'utf8') };
+  }
   const result = renderCluster(federation, settings, cluster, secrets);
   const files = toYamlFiles(result);
   try {

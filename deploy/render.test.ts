@@ -224,3 +224,25 @@ test('the federation file shown in docs/deploy.md (step 3) is valid and renders 
   const sidecarRequests = settings.resources.sidecar?.requests;
   assert.deepEqual(sidecarRequests, { cpu: '200m', memory: '160Mi' });
 });
+
+test('--admin-tokens: a checked tokens file becomes a Secret that every rendered admin port gets as --admin-tokens', () => {
+  const tokens = join(tmp, 'admin-tokens.yaml');
+  const sha = 'a'.repeat(64);
+  writeFileSync(tokens, `tokens:\n  - { name: ops, role: write, sha256: ${sha} }\n`);
+  const out = join(tmp, 'with-tokens');
+  meshfed('render', 'k8s', '--cluster', 'gcp-euw1', '--out', out, '--admin-tokens', tokens);
+  const objs = renderedFromDisk(out);
+  const secretObj = find(objs, 'Secret', 'meshfed-admin-tokens');
+  assert.equal(Buffer.from(secretObj['data']['admin-tokens.yaml'], 'base64').toString(), readFileSync(tokens, 'utf8'));
+  const deployments = objs.filter((o) => o['kind'] === 'Deployment');
+  assert.equal(deployments.length, 3);
+  for (const d of deployments) {
+    const c = containerOf(d);
+    assert.equal(arg(c, '--admin-tokens'), '/etc/meshfed/admin-tokens/admin-tokens.yaml', d['metadata']['name']);
+    assert.ok(c['volumeMounts'].some((m: Obj) => m['mountPath'] === '/etc/meshfed/admin-tokens'));
+    assert.ok(d['spec']['template']['spec']['volumes'].some((v: Obj) => v['secret']?.['secretName'] === 'meshfed-admin-tokens'));
+  }
+  assert.ok(!containerOf(find(renderedFromDisk(join(tmp, 'out')), 'Deployment', 'meshfed-global-lb'))['args'].includes('--admin-tokens'), 'not without the flag');
+  writeFileSync(tokens, 'tokens:\n  - { name: ops, role: admin, sha256: nope }\n');
+  assert.throws(() => meshfed('render', 'k8s', '--cluster', 'gcp-euw1', '--out', join(tmp, 'bad-tokens'), '--admin-tokens', tokens), (e: { status: number; stderr: string }) => e.status === 1 && /admin-tokens\.yaml: tokens\[0\]/.test(e.stderr));
+});

@@ -19,9 +19,12 @@ export const PORTS = {
 } as const;
 
 /** Secret names the Deployments mount; render writes each only when given its files. */
-export const SECRETS = { cacerts: 'cacerts', globalLbTls: 'meshfed-global-lb-tls', etcdTls: 'meshfed-etcd-tls' } as const;
+export const SECRETS = { cacerts: 'cacerts', globalLbTls: 'meshfed-global-lb-tls', etcdTls: 'meshfed-etcd-tls', adminTokens: 'meshfed-admin-tokens' } as const;
 /** Where the Secrets are mounted. */
-export const MOUNTS = { cacerts: '/etc/meshfed/cacerts', globalLbTls: '/etc/meshfed/global-lb-tls', etcdTls: '/etc/meshfed/etcd-tls', agentState: '/var/lib/meshfed' } as const;
+export const MOUNTS = { cacerts: '/etc/meshfed/cacerts', globalLbTls: '/etc/meshfed/global-lb-tls', etcdTls: '/etc/meshfed/etcd-tls', adminTokens: '/etc/meshfed/admin-tokens', agentState: '/var/lib/meshfed' } as const;
+
+/** The key of the admin-tokens Secret: the `--admin-tokens` file (hashed bearer tokens, docs/security.md). */
+export const ADMIN_TOKENS_KEY = 'admin-tokens.yaml';
 
 /** File contents (name → text) for the Secrets; each is optional. */
 export interface RenderSecrets {
@@ -31,6 +34,11 @@ export interface RenderSecrets {
   readonly globalLbTls?: Readonly<Record<string, string>>;
   /** etcd client TLS: ca.crt, tls.crt, tls.key. */
   readonly etcdTls?: Readonly<Record<string, string>>;
+  /**
+   * The `--admin-tokens` file (ADMIN_TOKENS_KEY) for every admin port render writes (global-lb, agents, gateways).
+   * Without it the admin ports run as before: reads open, writes same-origin only.
+   */
+  readonly adminTokens?: Readonly<Record<string, string>>;
 }
 
 /** One rendered object and the file it is written to (ordered so `kubectl apply -f DIR` creates namespaces first). */
@@ -64,8 +72,19 @@ export function renderCluster(federation: Federation, settings: DeploySettings, 
     ...globalLb(federation, settings),
   ];
   for (const zone of zones) objects.push(...zoneAgent(federation, settings, zone), ...gateway(settings, zone));
-  const missing = (Object.keys(SECRETS) as (keyof typeof SECRETS)[]).filter((k) => secrets[k] === undefined).map((k) => SECRETS[k]);
+  if (secrets.adminTokens) for (const o of objects) if (o.kind === 'Deployment') withAdminTokens(o);
+  // The admin tokens are optional (the admin ports run without them), so their absence is not reported.
+  const missing = (Object.keys(SECRETS) as (keyof typeof SECRETS)[]).filter((k) => k !== 'adminTokens' && secrets[k] === undefined).map((k) => SECRETS[k]);
   return { objects: objects.map((object) => ({ file: fileName(object), object })), missing };
+}
+
+/** Mounts the admin-tokens Secret into a rendered Deployment and passes it as --admin-tokens. */
+function withAdminTokens(d: KubeObject): void {
+  const pod = (d['spec'] as { template: { spec: { containers: { args: string[]; volumeMounts: unknown[] }[]; volumes: unknown[] } } }).template.spec;
+  pod.volumes.push(secretVolume('admin-tokens', SECRETS.adminTokens));
+  const c = pod.containers[0]!;
+  c.volumeMounts.push({ name: 'admin-tokens', mountPath: MOUNTS.adminTokens, readOnly: true });
+  c.args.push('--admin-tokens', `${MOUNTS.adminTokens}/${ADMIN_TOKENS_KEY}`);
 }
 
 function fileName(o: KubeObject): string {
@@ -113,6 +132,7 @@ function renderSecrets(ns: string, settings: DeploySettings, s: RenderSecrets): 
   }
   if (s.globalLbTls) out.push(secret(SECRETS.globalLbTls, ns, s.globalLbTls, 'global-lb'));
   if (s.etcdTls) out.push(secret(SECRETS.etcdTls, ns, s.etcdTls, 'global-lb'));
+  if (s.adminTokens) out.push(secret(SECRETS.adminTokens, ns, s.adminTokens, 'global-lb'));
   return out;
 }
 
