@@ -36,11 +36,16 @@ function seed(api: FakeKubeApi): void {
 
 const addrs = (svcs: readonly LocalService[]) => svcs.find((s) => s.name === 'cart')?.endpoints.map((e) => e.address) ?? [];
 
+/** Cleanups a test adds that must run before setup's own (which stops the API server and removes the directory). */
+let cleanupFirst: (() => Promise<void>)[] = [];
+
 async function setup(t: import('node:test').TestContext) {
   const api = await new FakeKubeApi().start();
   const dir = mkdtempSync(join(tmpdir(), 'meshfed-multizone-'));
   const kubeconfig = api.writeKubeconfig(join(dir, 'kubeconfig'));
+  cleanupFirst = [];
   t.after(async () => {
+    for (const c of cleanupFirst.reverse()) await c();
     await api.stop();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -107,7 +112,8 @@ test('three real agents of one cluster report each zone\'s endpoints under that 
     heartbeatMs: 300, leaseTtlSeconds: 3, processMetrics: false, debounceMinMs: 20, debounceMaxMs: 200, logger: quiet('global-lb'),
   });
   const agents: ZoneAgent[] = [];
-  t.after(async () => {
+  // Before setup's cleanup removes the directory: a stopping agent flushes its fail-static state into it.
+  cleanupFirst.push(async () => {
     for (const a of agents) await a.stop();
     await lb.close();
     await store.close();
