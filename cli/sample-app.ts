@@ -16,6 +16,7 @@ const spec = {
     plan: { type: 'string', value: 'FILE', description: 'the federation plan written by `meshfed up` (<state>/run/plan.json)' },
     zone: { type: 'string', value: 'ZONE', description: 'the zone to run, e.g. us-east-1a' },
     ...ADMIN_TOKENS_OPTION,
+    'join-token-dir': { type: 'string', value: 'DIR', description: 'where each instance\'s join token is (<service>.token), for a zone agent that attests workloads' },
   },
   details: 'Prints {"event":"listening",...} once every instance serves. Exit codes: 0 after SIGINT/SIGTERM, 1 start failure, 2 usage error.',
 } as const;
@@ -30,7 +31,8 @@ export async function run(argv: readonly string[]): Promise<number> {
   if (proxy !== 'node' && proxy !== 'haproxy') throw new UsageError(`--proxy: "${proxy}" is not node or haproxy`);
   if (proxy === 'haproxy' && parsed.values['work-dir'] === undefined) throw new UsageError('--proxy haproxy needs --work-dir DIR (HAProxy\'s files and sockets go there)');
   const adminTokens = parsed.values['admin-tokens'];
-  const running = await startZoneWorkloads({ plan, zone, ...(adminTokens !== undefined ? { adminAuth: loadAdminAuth(adminTokens) } : {}), ...(proxy === 'haproxy' ? { proxy: { kind: 'haproxy', workDir: parsed.values['work-dir']! } } : {}) });
+  const joinTokenDir = parsed.values['join-token-dir'];
+  const running = await startZoneWorkloads({ plan, zone, ...(adminTokens !== undefined ? { adminAuth: loadAdminAuth(adminTokens) } : {}), ...(joinTokenDir !== undefined ? { joinTokenDir } : {}), ...(proxy === 'haproxy' ? { proxy: { kind: 'haproxy', workDir: parsed.values['work-dir']! } } : {}) });
   announceListening({ zone });
   await untilStopSignal();
   await running.close();

@@ -1,5 +1,6 @@
 // `meshfed sidecar`: run a workload's sidecar (outbound, inbound mTLS, admin) fed by its zone agent or a hot-reloaded config file.
 import { loadAdminAuth } from '../common/admin-auth.ts';
+import { readConfigText } from '../api/load.ts';
 import { ADMIN_TOKENS_OPTION, BUNDLE_SIGNER_OPTION, parseCommand, parseHostPort, readBundleSigners, required, UsageError } from './args.ts';
 import { loadSidecarConfig } from '../api/sidecar-config.ts';
 import { createLogger } from '../common/logger.ts';
@@ -25,6 +26,7 @@ const spec = {
     overlay: { type: 'string', value: 'FILE', description: 'with --agent: hosts, ports, identities, subsets, routes and authz the agent does not relay (docs/sidecar-config.md, "Relay overlay")' },
     ...BUNDLE_SIGNER_OPTION,
     ...ADMIN_TOKENS_OPTION,
+    'join-token': { type: 'string', value: 'FILE', description: 'with --agent: a file holding the join token that proves this workload\'s namespace and service account to the agent' },
     config: { type: 'string', value: 'FILE', description: 'sidecar config (YAML/JSON, see docs/sidecar-config.md); watched and hot-reloaded' },
     'trust-domain': { type: 'string', value: 'TD', default: 'cluster.local', description: 'with --agent: trust domain for the CSR until the agent relays its bundle' },
     'service-account': { type: 'string', value: 'SA', description: 'with --agent: the workload\'s service account (default: the service name)' },
@@ -76,6 +78,7 @@ export async function run(argv: readonly string[]): Promise<number> {
       ...common, agent: formatHostPort(agent), trustDomain: v['trust-domain'], ...(overlay ? { overlay } : {}),
       ...(v['service-account'] !== undefined ? { serviceAccount: v['service-account'] } : {}),
       bundleSigners: readBundleSigners(v['bundle-signer']),
+      ...(v['join-token'] !== undefined ? { credential: readConfigText(v['join-token']).trim() } : {}),
     });
     sidecar = { ...relayed.sidecar, close: () => relayed.close() };
   } else {

@@ -1,5 +1,6 @@
 // `meshfed zone-agent`: runs one zone agent (discovery, reporting to global-lb, relay to sidecars) until signalled.
 import { loadAdminAuth } from '../common/admin-auth.ts';
+import { loadJoinTokens } from '../zone-agent/relay/attestation.ts';
 import { ADMIN_TOKENS_OPTION, BUNDLE_SIGNER_OPTION, parseCommand, parseDuration, parseHostPort, readBundleSigners, required, UsageError } from './args.ts';
 import { MeshfedError } from '../common/errors.ts';
 import { createLogger } from '../common/logger.ts';
@@ -47,6 +48,7 @@ const spec = {
     ca: { type: 'string', value: 'DIR', description: 'the cluster\'s plug-in CA directory (root-cert.pem, ca-cert.pem, ca-key.pem, cert-chain.pem)' },
     ...BUNDLE_SIGNER_OPTION,
     ...ADMIN_TOKENS_OPTION,
+    'join-tokens': { type: 'string', value: 'FILE', description: 'attest workloads: { tokens: [{ namespace, serviceAccount, sha256 }] }; a sidecar without a join token for its identity is refused (docs/security.md)' },
     insecure: { type: 'boolean', description: 'plaintext to global-lb (local development only; logs a warning)' },
     'trust-domain': { type: 'string', value: 'TD', description: `the SPIFFE trust domain (default ${D.trustDomain})` },
     gateway: { type: 'string', value: 'HOST:PORT', description: 'this zone\'s east-west gateway as other networks reach it' },
@@ -77,6 +79,7 @@ export interface ResolvedAgentArgs {
   readonly caDir?: string;
   readonly bundleSigners: readonly string[];
   readonly adminTokens?: string;
+  readonly joinTokens?: string;
   readonly gatewayAddress?: string;
   readonly relayListen: { host: string; port: number };
   readonly adminListen: { host: string; port: number };
@@ -150,6 +153,7 @@ export function resolveArgs(argv: readonly string[]): ResolvedAgentArgs | undefi
     ...(caDir !== undefined ? { caDir } : {}),
     bundleSigners: readBundleSigners(v['bundle-signer']),
     ...(v['admin-tokens'] !== undefined ? { adminTokens: v['admin-tokens'] } : {}),
+    ...(v['join-tokens'] !== undefined ? { joinTokens: v['join-tokens'] } : {}),
     ...(gateway !== undefined ? { gatewayAddress: gateway } : {}),
     relayListen: v['relay-listen'] ? parseHostPort(v['relay-listen'], 'relay-listen') : (base?.relayListen ?? D.relayListen),
     adminListen: v['admin-listen'] ? parseHostPort(v['admin-listen'], 'admin-listen') : (base?.adminListen ?? D.adminListen),
@@ -170,7 +174,11 @@ export async function run(argv: readonly string[]): Promise<number> {
   const logger = createLogger({ component: 'zone-agent', zone: args.locality.zone });
   let agent;
   try {
-    agent = await startZoneAgent({ ...args, logger, ...(args.adminTokens !== undefined ? { adminAuth: loadAdminAuth(args.adminTokens) } : {}) });
+    agent = await startZoneAgent({
+      ...args, logger,
+      ...(args.adminTokens !== undefined ? { adminAuth: loadAdminAuth(args.adminTokens) } : {}),
+      ...(args.joinTokens !== undefined ? { attestation: loadJoinTokens(args.joinTokens) } : {}),
+    });
   } catch (e) {
     if (e instanceof MeshfedError) throw e;
     throw new MeshfedError('MESHFED_E_INTERNAL', `cannot start: ${(e as Error).message}`, { cause: e });

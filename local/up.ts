@@ -11,8 +11,9 @@ import type { Topology } from '../api/topology.ts';
 import { etcdAvailable, etcdBinary, etcdClientUrl, etcdHealthUrl, etcdHealthy, etcdMemberArgs, etcdPeerUrl } from './etcd.ts';
 import { createEtcdPki, type EtcdPki } from './etcd-pki.ts';
 import { createAdminTokens, type UpAdminTokens } from './admin-tokens.ts';
+import { createJoinTokens } from './join-tokens.ts';
 import { holdPorts, unheldPorts, type PortPool } from './ports.ts';
-import { appComponent, buildPlan, componentPorts, defaultPolicies, frontendUrl, gatewayArgs, meshService, relayOverlayFor, staticDiscoveryFor, type FederationPlan, type ShopLayout, type InstancePlan, planForInstance, type ShopPolicy, type ZonePlan } from './plan.ts';
+import { appComponent, buildPlan, componentPorts, defaultPolicies, frontendUrl, gatewayArgs, meshService, relayOverlayFor, SHOP_NAMESPACE, staticDiscoveryFor, type FederationPlan, type ShopLayout, type InstancePlan, planForInstance, type ShopPolicy, type ZonePlan } from './plan.ts';
 import type { RestartPolicy } from './restart-policy.ts';
 import { isAlive, Supervisor, type ComponentSpec } from './supervisor.ts';
 import { readUpState, readUpStateQuiet, upAdminToken, upStatePath, writeUpState, type UpState } from './state.ts';
@@ -385,12 +386,15 @@ async function startZone(ctx: StartContext, z: ZonePlan): Promise<void> {
   const staticFile = join(zoneDir, 'static.json');
   writeFileSync(staticFile, JSON.stringify(staticDiscoveryFor(plan, z.zone), null, 2));
   const agentAdmin = `http://127.0.0.1:${z.agentAdminPort}`;
+  // Each workload proves its service account to the agent with a join token of its own (docs/security.md).
+  const joinDir = join(zoneDir, 'join');
+  const joinTokens = createJoinTokens(joinDir, SHOP_NAMESPACE, z.instances.map((i) => i.service));
   await startOnPorts(ctx, {
     name: `agent-${z.zone}`, zone: z.zone, command: process.execPath,
     args: [CLI, 'zone-agent', '--zone', `${z.cloud}/${z.region}/${z.zone}`, '--cluster', z.cluster, '--network', z.network,
       '--global-lb', plan.grpcAddresses.join(','), '--static', staticFile, '--ca', ctx.caDirs.get(z.cluster)!, '--trust-domain', trustDomain,
       '--gateway', `127.0.0.1:${z.gatewayPort}`, '--relay-listen', `127.0.0.1:${z.agentRelayPort}`, '--admin-listen', `127.0.0.1:${z.agentAdminPort}`,
-      '--state-dir', join(zoneDir, 'agent-state'), '--admin-tokens', ctx.adminTokens.file],
+      '--state-dir', join(zoneDir, 'agent-state'), '--admin-tokens', ctx.adminTokens.file, '--join-tokens', joinTokens],
     ready: () => httpOk(`${agentAdmin}/healthz`),
   });
   opts.print(`  agent       ${z.zone}: admin ${agentAdmin}`);
@@ -406,7 +410,7 @@ async function startZone(ctx: StartContext, z: ZonePlan): Promise<void> {
   // `meshfed sample-app` runs every instance its plan gives the zone, so each process gets the plan cut to its one instance.
   const started = await Promise.allSettled(z.instances.map((i) => startOnPorts(ctx, {
     name: appComponent(z.zone, i.instance), zone: z.zone, command: process.execPath,
-    args: [CLI, 'sample-app', '--plan', writeInstancePlan(zoneDir, plan, z, i), '--zone', z.zone, '--admin-tokens', ctx.adminTokens.file, ...(opts.proxy === 'haproxy' ? ['--proxy', 'haproxy', '--work-dir', join(zoneDir, 'haproxy', i.instance)] : [])],
+    args: [CLI, 'sample-app', '--plan', writeInstancePlan(zoneDir, plan, z, i), '--zone', z.zone, '--admin-tokens', ctx.adminTokens.file, '--join-token-dir', joinDir, ...(opts.proxy === 'haproxy' ? ['--proxy', 'haproxy', '--work-dir', join(zoneDir, 'haproxy', i.instance)] : [])],
     ready: () => httpOk(`http://127.0.0.1:${i.adminPort}/ready`),
     readyTimeoutMs: 60_000,
   })));

@@ -5,6 +5,7 @@ import { startRelayedSidecar } from '../sidecar/relay/index.ts';
 import { join } from 'node:path';
 import { startSampleApp } from './sample-app.ts';
 import type { AdminAuth } from '../common/admin-auth.ts';
+import { readJoinToken } from './join-tokens.ts';
 import { meshService, relayOverlayFor, zonePlan, type FederationPlan } from './plan.ts';
 
 /** `meshfed up --proxy haproxy`: HAProxy, driven by its adapter, in place of each Node sidecar. */
@@ -15,7 +16,7 @@ export interface HaproxyWorkloads {
 }
 
 /** Starts one instance's HAProxy adapter on the sidecar's ports (the adapter is loaded only in this mode); returns its closer. */
-async function startHaproxyFor(p: HaproxyWorkloads, a: { plan: FederationPlan; zone: string; inst: FederationPlan['zones'][number]['instances'][number]; agent: string; overlay: ReturnType<typeof relayOverlayFor>; logger: ReturnType<typeof createLogger>; single: boolean; relayTimeoutMs?: number }): Promise<() => Promise<void>> {
+async function startHaproxyFor(p: HaproxyWorkloads, a: { plan: FederationPlan; zone: string; inst: FederationPlan['zones'][number]['instances'][number]; agent: string; overlay: ReturnType<typeof relayOverlayFor>; logger: ReturnType<typeof createLogger>; single: boolean; relayTimeoutMs?: number; credential?: string }): Promise<() => Promise<void>> {
   const { startHaproxyAdapter, haproxyBinary } = await import('../proxy/index.ts');
   const { inst } = a;
   const adapter = await startHaproxyAdapter({
@@ -25,6 +26,7 @@ async function startHaproxyFor(p: HaproxyWorkloads, a: { plan: FederationPlan; z
     workDir: a.single ? p.workDir : join(p.workDir, inst.instance), haproxyBin: haproxyBinary(),
     logger: a.logger.child({ component: 'proxy-haproxy', instance: inst.instance }),
     ...(a.relayTimeoutMs !== undefined ? { firstStateTimeoutMs: a.relayTimeoutMs } : {}),
+    ...(a.credential !== undefined ? { credential: a.credential } : {}),
   });
   return () => adapter.close();
 }
@@ -39,7 +41,11 @@ export interface ZoneWorkloads {
  * be running): weights, endpoints of every zone, policies and its workload certificate all come from there, and
  * its stats go back. The zone's east-west gateway is not here: `meshfed up` runs it as `meshfed gateway --agent`.
  */
-export async function startZoneWorkloads(opts: { plan: FederationPlan; zone: string; relayTimeoutMs?: number; proxy?: HaproxyWorkloads; adminAuth?: AdminAuth }): Promise<ZoneWorkloads> {
+export async function startZoneWorkloads(opts: {
+  plan: FederationPlan; zone: string; relayTimeoutMs?: number; proxy?: HaproxyWorkloads; adminAuth?: AdminAuth;
+  /** Where each instance's join token is (`<service>.token`, local/join-tokens.ts), for an agent that attests workloads. */
+  joinTokenDir?: string;
+}): Promise<ZoneWorkloads> {
   const { plan, zone } = opts;
   const z = zonePlan(plan, zone);
   const logger = createLogger({ component: 'zone-workloads', zone });
@@ -54,18 +60,19 @@ export async function startZoneWorkloads(opts: { plan: FederationPlan; zone: str
     // Sidecars start together: each waits for its first state and certificate from the agent.
     const started = await Promise.allSettled(z.instances.map(async (inst) => {
       const upstream = plan.layout.services.find((s) => s.name === inst.service)?.upstream;
+      const credential = opts.joinTokenDir !== undefined ? { credential: readJoinToken(opts.joinTokenDir, inst.service) } : {};
       const app = await startSampleApp({
         service: inst.service, zone, version: inst.version, instance: inst.instance, port: inst.appPort,
         ...(upstream ? { upstream: { authority: `${upstream}.shop`, via: `http://127.0.0.1:${inst.outboundPort}` } } : {}),
       });
       closers.push(() => app.close());
       if (opts.proxy) {
-        closers.push(await startHaproxyFor(opts.proxy, { plan, zone, inst, agent, overlay, logger, single: z.instances.length === 1, ...(opts.relayTimeoutMs !== undefined ? { relayTimeoutMs: opts.relayTimeoutMs } : {}) }));
+        closers.push(await startHaproxyFor(opts.proxy, { plan, zone, inst, agent, overlay, logger, single: z.instances.length === 1, ...credential, ...(opts.relayTimeoutMs !== undefined ? { relayTimeoutMs: opts.relayTimeoutMs } : {}) }));
         return;
       }
       const relayed = await startRelayedSidecar({
         service: meshService(inst.service), zone, appPort: inst.appPort, agent, trustDomain: plan.trustDomain, overlay,
-        sidecarId: `${zone}/${inst.instance}`,
+        sidecarId: `${zone}/${inst.instance}`, ...credential,
         inboundPort: inst.inboundPort, outboundPort: inst.outboundPort, adminPort: inst.adminPort,
         ...(opts.adminAuth ? { adminAuth: opts.adminAuth } : {}),
         logger: logger.child({ component: 'sidecar', instance: inst.instance }),

@@ -25,6 +25,8 @@ export interface HaproxyAdapterOptions {
   readonly agent: string;
   readonly trustDomain: string;
   readonly serviceAccount?: string;
+  /** The join token proving this workload's identity to an agent that attests workloads. */
+  readonly credential?: string;
   readonly overlay?: RelayOverlay;
   readonly host: string;
   readonly appPort: number;
@@ -218,7 +220,7 @@ export async function startHaproxyAdapter(o: HaproxyAdapterOptions): Promise<Hap
   const client = new AgentRelayClient({
     role: 'workload', agent: o.agent, namespace, service: name, serviceAccount: o.serviceAccount ?? name, zone: o.zone,
     sidecarId: o.sidecarId ?? `${o.service}@${hostname()}:${process.pid}:haproxy`,
-    trustDomain: o.trustDomain, onState, onCertificate, stats,
+    trustDomain: o.trustDomain, onState, onCertificate, stats, ...(o.credential !== undefined ? { credential: o.credential } : {}),
     onConnected: (up) => logger.info({ agent: o.agent, connected: up }, up ? 'subscribed to the zone agent' : 'zone agent lost; HAProxy keeps the last weights'),
     ...(o.statsIntervalMs !== undefined ? { statsIntervalMs: o.statsIntervalMs } : {}),
     ...(o.backoff ? { backoff: o.backoff } : {}),

@@ -28,6 +28,7 @@ import { BundleGate, type BundleGateStatus } from '../trust/bundle-signature.ts'
 import { bundleFromProto } from '../trust/bundle.ts';
 import { splitPem } from '../trust/pem.ts';
 import { admitAdmin, type AdminAuth } from '../common/admin-auth.ts';
+import type { Attestation } from './relay/attestation.ts';
 
 /** The version the agent announces in its Hello. */
 export const AGENT_VERSION = '0.1.0';
@@ -57,6 +58,11 @@ export interface ZoneAgentOptions {
   readonly bundleSigners?: readonly string[];
   /** Who may call the admin port (--admin-tokens): GET /v1/status needs the read role; /healthz and /metrics stay open. */
   readonly adminAuth?: AdminAuth;
+  /**
+   * Attest workloads (--join-tokens): a subscription must carry a join token issued for its namespace and service
+   * account, or it gets no state, no certificate, and its stats never count. Without it any local process may subscribe.
+   */
+  readonly attestation?: Attestation;
   readonly gatewayAddress?: string;
   /** Directory for the fail-static state. */
   readonly stateDir: string;
@@ -232,6 +238,7 @@ export async function startZoneAgent(o: ZoneAgentOptions): Promise<ZoneAgent> {
     trustDomain: o.trustDomain,
     logger,
     ...(ca ? { signer: csrSigner(ca, o.workloadCertTtlMs ?? 24 * 3600_000) } : {}),
+    ...(o.attestation ? { attestation: o.attestation } : {}),
     onStats: (sidecarId, stats) => {
       const r = addStats(window, sidecarId, stats);
       if (r.ok) window = r.value;

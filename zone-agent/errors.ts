@@ -12,6 +12,7 @@ export const ZONE_AGENT_CODES = {
   MESHFED_E_AGENT_FAILSTATIC_WRITE: 'the fail-static state could not be written to disk',
   MESHFED_E_AGENT_RELAY_PROTOCOL: 'a sidecar broke the relay protocol (garbage, no Subscribe first); its stream was closed',
   MESHFED_E_AGENT_CSR_REJECTED: 'a sidecar certificate request was refused (bad CSR, bad identity)',
+  MESHFED_E_AGENT_ATTESTATION_FAILED: 'a workload subscription carried no credential, or one not issued for its namespace and service account; its stream was closed',
   MESHFED_E_AGENT_CA_LOAD: 'the cluster intermediate CA could not be loaded from the --ca directory',
   MESHFED_E_AGENT_IDENTITY_ISSUE: 'the agent could not renew its own zone certificate; it keeps the current one and retries',
   MESHFED_E_AGENT_HANDOVER_FAILED: 'moving the Federation stream to a renewed certificate failed; the old stream keeps reporting and the move is retried',

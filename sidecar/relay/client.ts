@@ -41,6 +41,8 @@ export interface WorkloadSubscription {
   readonly namespace: string;
   readonly service: string;
   readonly serviceAccount: string;
+  /** Proof of namespace and service account for an agent that attests workloads (a join token); sent with Subscribe. */
+  readonly credential?: string;
   /** Used for the CSR's SAN until a relayed trust bundle names the domain (the agent signs its own idea of the ID anyway). */
   readonly trustDomain: string;
   readonly keyType?: KeyType;
@@ -160,7 +162,7 @@ export class AgentRelayClient {
     const o = this.o;
     call.write({
       subscribe: o.role === 'workload'
-        ? { namespace: o.namespace, service: o.service, service_account: o.serviceAccount, zone: o.zone, sidecar_id: o.sidecarId, csr_pem: '' }
+        ? { namespace: o.namespace, service: o.service, service_account: o.serviceAccount, zone: o.zone, sidecar_id: o.sidecarId, csr_pem: '', credential: o.credential ?? '' }
         : { gateway: true, zone: o.zone, sidecar_id: o.sidecarId },
     });
   }

@@ -48,6 +48,8 @@ export interface RelayedSidecarOptions extends Omit<SidecarOptions, 'config' | '
   readonly firstStateTimeoutMs?: number;
   /** Operator keys (PEM) that may sign trust bundles besides the roots in force (docs/trust.md, "Signed bundles"). */
   readonly bundleSigners?: readonly string[];
+  /** The join token proving this workload's namespace and service account to an agent that attests workloads. */
+  readonly credential?: string;
   readonly logger: Logger;
 }
 
@@ -165,7 +167,7 @@ export async function startRelayedSidecar(o: RelayedSidecarOptions): Promise<Rel
   const client = new AgentRelayClient({
     role: 'workload', agent: o.agent, namespace, service: name, serviceAccount: o.serviceAccount ?? name, zone: o.zone,
     sidecarId: o.sidecarId ?? `${o.service}@${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`,
-    trustDomain: o.trustDomain, onState, onCertificate,
+    trustDomain: o.trustDomain, onState, onCertificate, ...(o.credential !== undefined ? { credential: o.credential } : {}),
     onConnected: (up) => logger.info({ agent: o.agent, connected: up }, up ? 'subscribed to the zone agent' : 'zone agent lost; serving the last config'),
     stats: windowReader(() => sidecar?.metrics),
     ...(o.statsIntervalMs !== undefined ? { statsIntervalMs: o.statsIntervalMs } : {}),
@@ -177,7 +179,7 @@ export async function startRelayedSidecar(o: RelayedSidecarOptions): Promise<Rel
   await readyOrTimeout(readyP, client, timeoutMs, () => `no ${pendingConfig ? 'certificate' : 'usable state'} from the zone agent at ${o.agent} within ${timeoutMs} ms (is it running with --ca, and is this sidecar's zone its zone?)`);
   const cert = firstCert as IssuedCertificate;
   tls = new TlsCredentialSource({ certChainPem: cert.certChainPem, keyPem: cert.keyPem, bundle: trustNow(cert) });
-  const { agent: _a, serviceAccount: _s, trustDomain: _t, overlay: _o, sidecarId: _i, statsIntervalMs: _m, backoff: _b, firstStateTimeoutMs: _f, bundleSigners: _k, ...sidecarOpts } = o;
+  const { agent: _a, serviceAccount: _s, trustDomain: _t, overlay: _o, sidecarId: _i, statsIntervalMs: _m, backoff: _b, firstStateTimeoutMs: _f, bundleSigners: _k, credential: _c, ...sidecarOpts } = o;
   try {
     sidecar = await startSidecar({ ...sidecarOpts, config: pendingConfig as SidecarConfig, tls });
   } catch (e) {

@@ -20,6 +20,8 @@ import { startGlobalLb } from '../../global-lb/index.ts';
 import { startZoneAgent, type ZoneAgent } from '../../zone-agent/agent.ts';
 import { FederationReporter, federationCredentials } from '../../zone-agent/report/client.ts';
 import { TestSidecar, until } from './agent-support.ts';
+import { hashToken } from '../../common/admin-auth.ts';
+import type { Attestation } from '../../zone-agent/relay/attestation.ts';
 
 const TD = 'meshfed.local';
 const quiet = (component: string) => createLogger({ component, level: process.env['MESHFED_TEST_LOG'] ?? 'silent' });
@@ -30,14 +32,14 @@ async function getPki(): Promise<TestPki> {
   return pki;
 }
 
-async function startAgent(t: import('node:test').TestContext, o: { caDir?: string; ttlMs?: number; services?: string } = {}): Promise<ZoneAgent> {
+async function startAgent(t: import('node:test').TestContext, o: { caDir?: string; ttlMs?: number; services?: string; attestation?: Attestation } = {}): Promise<ZoneAgent> {
   const dir = mkdtempSync(join(tmpdir(), 'meshfed-agent-relay-'));
   const file = join(dir, 'services.yaml');
   writeFileSync(file, o.services ?? 'services:\n  - namespace: shop\n    name: web\n    endpoints: ["127.0.0.1:8080"]\n');
   const a = await startZoneAgent({
     locality: { cloud: 'sim', region: 'r1', zone: 'a1' }, cluster: 'east', network: 'n1', trustDomain: TD,
     globalLb: ['127.0.0.1:1'], insecure: true, discovery: { kind: 'static', file },
-    ...(o.caDir ? { caDir: o.caDir } : {}), ...(o.ttlMs ? { workloadCertTtlMs: o.ttlMs } : {}),
+    ...(o.caDir ? { caDir: o.caDir } : {}), ...(o.ttlMs ? { workloadCertTtlMs: o.ttlMs } : {}), ...(o.attestation ? { attestation: o.attestation } : {}),
     stateDir: join(dir, 'state'), relayListen: { host: '127.0.0.1', port: 0 }, adminListen: { host: '127.0.0.1', port: 0 },
     rttIntervalMs: 0, backoff: { initialMs: 1000, maxMs: 5000, multiplier: 2, jitter: 0 }, logger: quiet('zone-agent'), processMetrics: false,
   });
@@ -104,6 +106,31 @@ test('a sidecar stream sending garbage or breaking the protocol is closed and co
   assert.equal(good.errors[0]?.code, 'MESHFED_E_AGENT_CSR_REJECTED');
   assert.equal(good.status, undefined, 'still open');
   assert.equal(await protocolErrors(a), 1 + cases.length);
+});
+
+test('an agent that attests workloads: no join token, another identity\'s token or a forged one is refused with a code; the right one is served', async (t) => {
+  const a = await startAgent(t, { attestation: { kind: 'join-tokens', tokens: new Map([[hashToken('web-join'), { namespace: 'shop', serviceAccount: 'web' }]]) } });
+  const refused: [string, string][] = [['', 'no credential'], ['forged', 'not one this agent knows']];
+  for (const [credential, reason] of refused) {
+    const s = new TestSidecar(a.relayPort, {}, false);
+    t.after(() => s.close());
+    s.call.write({ subscribe: { namespace: 'shop', service: 'web', service_account: 'web', credential } });
+    await until(`${reason}: closed`, () => s.status);
+    assert.equal(s.status?.code, grpc.status.PERMISSION_DENIED, reason);
+    assert.equal(s.errors[0]?.code, 'MESHFED_E_AGENT_ATTESTATION_FAILED', reason);
+    assert.equal(s.latest(), undefined, `${reason}: no state was sent`);
+  }
+  // The web token used to claim the admin service account of kube-system.
+  const other = new TestSidecar(a.relayPort, {}, false);
+  t.after(() => other.close());
+  other.call.write({ subscribe: { namespace: 'kube-system', service: 'web', service_account: 'admin', credential: 'web-join' } });
+  await until('another identity: closed', () => other.status);
+  assert.match(other.status?.details ?? '', /issued for shop\/web, not kube-system\/admin/);
+  const good = new TestSidecar(a.relayPort, {}, false);
+  t.after(() => good.close());
+  good.call.write({ subscribe: { namespace: 'shop', service: 'web', service_account: 'web', credential: 'web-join' } });
+  await until('state for the attested sidecar', () => good.latest());
+  assert.equal(good.status, undefined, 'still open');
 });
 
 test('sidecar certificates are issued by the cluster intermediate and rotated with zero failed requests', async (t) => {

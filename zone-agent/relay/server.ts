@@ -6,6 +6,7 @@ import type { RelayState } from '../../api/generated/meshfed/v1/RelayState.ts';
 import type { SidecarMessage__Output } from '../../api/generated/meshfed/v1/SidecarMessage.ts';
 import type { SidecarStats__Output } from '../../api/generated/meshfed/v1/SidecarStats.ts';
 import { isKubernetesName, workloadId } from '../../api/identity.ts';
+import { attest, type Attestation } from './attestation.ts';
 import { formatHostPort } from '../../api/fields.ts';
 import { describeError, type Result } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
@@ -27,6 +28,8 @@ export interface RelayServerOptions {
   readonly trustDomain: string;
   readonly logger: Logger;
   readonly signer?: CsrSigner;
+  /** When set, a workload subscription must prove its namespace and service account (attestation.ts). */
+  readonly attestation?: Attestation;
   /** Share of a certificate's life after which the agent asks for a new key (0.5 = half-life, as DESIGN.md says). */
   readonly rotateAt?: number;
   /** Takes one sidecar's stats; an error value means the message is garbage and the stream is closed. */
@@ -201,6 +204,10 @@ export class RelayServer {
       if (!isKubernetesName('namespace', sub.namespace)) return this.violation(s, `namespace "${sub.namespace.slice(0, 80)}" is not a Kubernetes namespace name (a DNS-1123 label)`);
       if (!isKubernetesName('serviceAccount', sub.service_account)) return this.violation(s, `service_account "${sub.service_account.slice(0, 80)}" is not a Kubernetes service account name (a DNS-1123 subdomain)`);
       if (sub.zone !== '' && sub.zone !== this.o.zone) return this.violation(s, `this agent serves zone ${this.o.zone}, not ${sub.zone}`);
+      if (this.o.attestation) {
+        const v = attest(this.o.attestation, sub.namespace, sub.service_account, sub.credential ?? '');
+        if (!v.ok) return this.refuseUnattested(s, v.reason);
+      }
       s.state = 'subscribed';
       s.sidecarId = sub.sidecar_id || `sidecar-${++this.sidecarSeq}`;
       s.spiffeId = workloadId(this.o.trustDomain, sub.namespace, sub.service_account);
@@ -263,6 +270,14 @@ export class RelayServer {
       s.rotateTimer = undefined;
       if (s.state === 'subscribed') s.call.write({ rotate: { reason: `certificate reaches ${Math.round((this.o.rotateAt ?? 0.5) * 100)}% of its life` } });
     }, Math.max(0, refreshAt - Date.now()));
+  }
+
+  /** Closes a subscription whose credential proves nothing: no state, no certificate, and its stats never count. */
+  private refuseUnattested(s: Subscriber, reason: string): void {
+    this.o.onProtocolError?.(reason);
+    this.o.logger.warn({ code: 'MESHFED_E_AGENT_ATTESTATION_FAILED', peer: s.call.getPeer() }, `refusing a workload subscription: ${reason}`);
+    s.call.write({ error: { code: 'MESHFED_E_AGENT_ATTESTATION_FAILED', message: reason } });
+    this.closeStream(s, { code: grpc.status.PERMISSION_DENIED, details: reason });
   }
 
   private violation(s: Subscriber, reason: string): void {

@@ -27,6 +27,11 @@ export interface SubscribeRequest {
    * for it (a CSR or CertificateRequest on a gateway stream closes the stream) and takes no stats from it.
    */
   'gateway'?: (boolean);
+  /**
+   * Proof of the workload's namespace and service account, when the agent attests workloads: a join token issued for
+   * exactly that identity (static discovery; docs/security.md). Without a valid one the agent closes the stream.
+   */
+  'credential'?: (string);
 }
 
 /**
@@ -54,4 +59,9 @@ export interface SubscribeRequest__Output {
    * for it (a CSR or CertificateRequest on a gateway stream closes the stream) and takes no stats from it.
    */
   'gateway': (boolean);
+  /**
+   * Proof of the workload's namespace and service account, when the agent attests workloads: a join token issued for
+   * exactly that identity (static discovery; docs/security.md). Without a valid one the agent closes the stream.
+   */
+  'credential': (string);
 }
