@@ -92,6 +92,7 @@ test('render k8s of the default federation for aws-use1: every object is a Kuber
   assert.equal(arg(glb, '--grpc-listen'), '0.0.0.0:15200');
   assert.equal(arg(glb, '--admin-listen'), '0.0.0.0:15201');
   assert.equal(arg(glb, '--tls-cert'), '/etc/meshfed/global-lb-tls/chain.pem');
+  assert.deepEqual([arg(glb, '--etcd-ca'), arg(glb, '--etcd-cert'), arg(glb, '--etcd-key')], ['/etc/meshfed/etcd-tls/ca.crt', '/etc/meshfed/etcd-tls/tls.crt', '/etc/meshfed/etcd-tls/tls.key'], 'the etcd client certificate from its Secret');
   assert.equal(arg(glb, '--insecure'), undefined);
   assert.deepEqual(glb['ports'].map((p: Obj) => [p['name'], p['containerPort']]), [['grpc', 15200], ['admin', 15201]]);
   assert.deepEqual(glb['readinessProbe']['httpGet'], { path: '/readyz', port: 'admin' });

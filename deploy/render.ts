@@ -213,6 +213,8 @@ function globalLb(f: Federation, settings: DeploySettings): KubeObject[] {
     '--grpc-listen', `0.0.0.0:${PORTS.globalLbGrpc}`, '--admin-listen', `0.0.0.0:${PORTS.globalLbAdmin}`,
     '--tls-cert', `${tls}/chain.pem`, '--tls-key', `${tls}/key.pem`, '--tls-bundle', `${tls}/root-cert.pem`,
     '--trust-domain', f.topology.trustDomain, '--replica-id', '$(POD_NAME)',
+    // The etcd client certificate from the meshfed-etcd-tls Secret (ca.crt, tls.crt, tls.key), as etcd requires.
+    '--etcd-ca', `${MOUNTS.etcdTls}/ca.crt`, '--etcd-cert', `${MOUNTS.etcdTls}/tls.crt`, '--etcd-key', `${MOUNTS.etcdTls}/tls.key`,
   ];
   const name = 'meshfed-global-lb';
   return [
