@@ -13,7 +13,7 @@ test('PATCH /faults keeps the part it is not given; PUT replaces both; a refused
   });
   t.after(() => admin.close());
   const call = async (method: string, body: unknown) => {
-    const res = await fetch(`http://127.0.0.1:${admin.port}/faults`, { method, body: JSON.stringify(body) });
+    const res = await fetch(`http://127.0.0.1:${admin.port}/faults`, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     return { status: res.status, body: (await res.json()) as RuntimeFaults };
   };
   assert.equal((await call('PUT', { rules: [{ direction: 'inbound', delay: { fixed: '300ms', percent: 100 } }] })).status, 200);
