@@ -88,6 +88,13 @@ export function parseCommand<O extends Record<string, OptionSpec>>(
   return { values: parsed.values as unknown as Values<O>, positionals: parsed.positionals };
 }
 
+/** A port number (0-65535) given to --flag, or a usage error naming the flag. */
+export function parsePort(text: string, flag: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--${flag}: "${text}" is not a port (0-65535)`);
+  return n;
+}
+
 /** Fails with a usage error when a required option is missing. */
 export function required(value: string | undefined, flag: string): string {
   if (value === undefined || value === '') throw new UsageError(`missing required option --${flag}`);

@@ -1,7 +1,7 @@
 // `meshfed proxy haproxy`: run a native data plane for one workload: an adapter that drives a local HAProxy from the zone agent's relay.
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseCommand, parseHostPort, required, UsageError } from './args.ts';
+import { parseCommand, parseHostPort, parsePort, required, UsageError } from './args.ts';
 import { createLogger } from '../common/logger.ts';
 import { isTrustDomain } from '../api/identity.ts';
 import { formatHostPort } from '../api/fields.ts';
@@ -38,12 +38,6 @@ Exit codes: 0 stopped by a signal, 1 could not start (HAProxy's own error line i
 Example: meshfed proxy haproxy --service shop/web --zone us-east-1a --app-port 8080 --agent 127.0.0.1:15010`,
 } as const;
 
-function port(text: string, flag: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--${flag}: "${text}" is not a port (0-65535)`);
-  return n;
-}
-
 export async function run(argv: readonly string[]): Promise<number> {
   const parsed = parseCommand(spec, argv);
   if (!parsed) return 0;
@@ -62,8 +56,8 @@ export async function run(argv: readonly string[]): Promise<number> {
   const logger = createLogger({ component: 'proxy-haproxy', zone });
   const adapter = await startHaproxyAdapter({
     service, zone, agent: formatHostPort(agent), trustDomain: v['trust-domain'], logger, host: v.host,
-    appPort: port(required(v['app-port'], 'app-port'), 'app-port'),
-    inboundPort: port(v['inbound-port'], 'inbound-port'), outboundPort: port(v['outbound-port'], 'outbound-port'), adminPort: port(v['admin-port'], 'admin-port'),
+    appPort: parsePort(required(v['app-port'], 'app-port'), 'app-port'),
+    inboundPort: parsePort(v['inbound-port'], 'inbound-port'), outboundPort: parsePort(v['outbound-port'], 'outbound-port'), adminPort: parsePort(v['admin-port'], 'admin-port'),
     workDir: v['work-dir'] ?? join(tmpdir(), `meshfed-haproxy-${process.pid}`), haproxyBin: haproxyBinary(),
     ...(overlay ? { overlay } : {}), ...(v['service-account'] !== undefined ? { serviceAccount: v['service-account'] } : {}),
   });

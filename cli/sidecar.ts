@@ -1,7 +1,7 @@
 // `meshfed sidecar`: run a workload's sidecar (outbound, inbound mTLS, admin) fed by its zone agent or a hot-reloaded config file.
 import { loadAdminAuth } from '../common/admin-auth.ts';
 import { readConfigText } from '../api/load.ts';
-import { ADMIN_TOKENS_OPTION, BUNDLE_SIGNER_OPTION, parseCommand, parseHostPort, readBundleSigners, required, UsageError } from './args.ts';
+import { ADMIN_TOKENS_OPTION, BUNDLE_SIGNER_OPTION, parseCommand, parseHostPort, parsePort, readBundleSigners, required, UsageError } from './args.ts';
 import { loadSidecarConfig } from '../api/sidecar-config.ts';
 import { createLogger } from '../common/logger.ts';
 import { startSidecar } from '../sidecar/index.ts';
@@ -43,12 +43,6 @@ Example: meshfed sidecar --service shop/web --zone us-east-1a --app-port 8080 --
 Example: meshfed sidecar --service shop/web --zone us-east-1a --app-port 8080 --config web.yaml --outbound-port 15001`,
 } as const;
 
-function port(text: string, flag: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--${flag}: "${text}" is not a port (0-65535)`);
-  return n;
-}
-
 export async function run(argv: readonly string[]): Promise<number> {
   const parsed = parseCommand(spec, argv);
   if (!parsed) return 0;
@@ -56,7 +50,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   const service = required(v.service, 'service');
   if (!/^[a-z0-9-]+\/[a-z0-9-]+$/.test(service)) throw new UsageError(`--service: "${service}" is not namespace/name (e.g. shop/web)`);
   const zone = required(v.zone, 'zone');
-  const appPort = port(required(v['app-port'], 'app-port'), 'app-port');
+  const appPort = parsePort(required(v['app-port'], 'app-port'), 'app-port');
   if ((v.agent === undefined) === (v.config === undefined)) throw new UsageError('give exactly one of --agent HOST:PORT (the zone agent feeds the sidecar) or --config FILE');
   const sample = Number(v['access-log-sample']);
   if (!(sample >= 0 && sample <= 1)) throw new UsageError(`--access-log-sample: "${v['access-log-sample']}" is not a ratio between 0 and 1`);
@@ -66,7 +60,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   const logger = createLogger({ component: 'sidecar', zone });
   const common = {
     service, zone, appPort, logger, host: v.host, accessLogSample: sample,
-    inboundPort: port(v['inbound-port'], 'inbound-port'), outboundPort: port(v['outbound-port'], 'outbound-port'), adminPort: port(v['admin-port'], 'admin-port'),
+    inboundPort: parsePort(v['inbound-port'], 'inbound-port'), outboundPort: parsePort(v['outbound-port'], 'outbound-port'), adminPort: parsePort(v['admin-port'], 'admin-port'),
     ...(v['admin-tokens'] !== undefined ? { adminAuth: loadAdminAuth(v['admin-tokens']) } : {}),
   };
   let sidecar: { inboundPort: number; outboundPort: number; adminPort: number; close(): Promise<void> };

@@ -7,24 +7,10 @@ import { request } from 'undici';
 import { defaultPolicies } from '../../local/plan.ts';
 import type { UpState } from '../../local/state.ts';
 import { runtimeCommand, parseInfo, parseShowStat, reloadsOf } from '../../proxy/index.ts';
-import { burst, cli, observed, startUp, steady, tableOf, until, type Hit, type TableJson, type Up } from '../support/up-harness.ts';
+import { assertShares, burst, cli, observed, sharesOf, startUp, steady, tableOf, until, type Hit, type TableJson, type Up } from '../support/up-harness.ts';
 
-const TOLERANCE = 0.05;
 
 /** Shares (fractions) per target zone of one source's row. */
-function sharesOf(t: TableJson, source: string): Map<string, number> {
-  const row = t.rows.find((r) => r.sourceZone === source);
-  assert.ok(row, `no row for ${source}`);
-  return new Map(row.targets.map((x) => [x.zone, x.basisPoints / 10000]));
-}
-
-function assertShares(what: string, expected: Map<string, number>, got: { n: number; share: Map<string, number> }): void {
-  for (const zone of new Set([...expected.keys(), ...got.share.keys()])) {
-    const e = expected.get(zone) ?? 0;
-    const g = got.share.get(zone) ?? 0;
-    assert.ok(Math.abs(e - g) <= TOLERANCE, `${what}: ${zone} served ${(100 * g).toFixed(1)}% of ${got.n}, meshfed weights says ${(100 * e).toFixed(1)}% (±${TOLERANCE * 100}%)`);
-  }
-}
 
 /** One instance's HAProxy, as `meshfed up --proxy haproxy` lays it out (<run>/zones/<zone>/haproxy/<instance>/). */
 interface Haproxy { readonly zone: string; readonly instance: string; readonly dir: string }

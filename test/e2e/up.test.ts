@@ -10,29 +10,14 @@ import { skipWithoutEtcd } from '../support/etcd.ts';
 import { isAlive, killGroup } from '../../local/supervisor.ts';
 import type { UpState } from '../../local/state.ts';
 import type { SampleReply } from '../../local/sample-app.ts';
-import { burst, CLI, cli, hit, observed, until, weights, type Hit, type TableJson } from '../support/up-harness.ts';
+import { assertShares, burst, CLI, cli, hit, observed, sharesOf, until, weights, type Hit, type TableJson } from '../support/up-harness.ts';
 
-const TOLERANCE = 0.05;
 
 /** PATH without any directory holding an etcd binary: "etcd missing" as a user without it would have it. */
 function pathWithoutEtcd(): string {
   return (process.env['PATH'] ?? '').split(delimiter).filter((d) => d !== '' && !existsSync(join(d, 'etcd'))).join(delimiter);
 }
 
-/** Shares (fractions) per target zone of one source's row. */
-function rowOf(t: TableJson, source: string): Map<string, number> {
-  const row = t.rows.find((r) => r.sourceZone === source);
-  assert.ok(row, `no row for ${source} in ${JSON.stringify(t)}`);
-  return new Map(row.targets.map((x) => [x.zone, x.basisPoints / 10000]));
-}
-
-function assertShares(what: string, expected: Map<string, number>, got: { n: number; share: Map<string, number> }): void {
-  for (const zone of new Set([...expected.keys(), ...got.share.keys()])) {
-    const e = expected.get(zone) ?? 0;
-    const g = got.share.get(zone) ?? 0;
-    assert.ok(Math.abs(e - g) <= TOLERANCE, `${what}: ${zone} served ${(100 * g).toFixed(1)}% of ${got.n}, meshfed weights says ${(100 * e).toFixed(1)}% (±${TOLERANCE * 100}%)`);
-  }
-}
 
 for (const variant of ['embedded store (etcd missing from PATH)', 'etcd'] as const) {
   const withEtcd = variant === 'etcd';
@@ -102,10 +87,10 @@ for (const variant of ['embedded store (etcd missing from PATH)', 'etcd'] as con
       if (c0.version !== c1.version || p0.version !== p1.version) return undefined;
       assert.equal(hits.filter((h) => h.status !== 200).length, 0, 'every request succeeds');
       const catalog = observed(hits, 1);
-      assertShares('catalog from us-east-1a', rowOf(c1, 'us-east-1a'), catalog);
+      assertShares('catalog from us-east-1a', sharesOf(c1, 'us-east-1a'), catalog);
       for (const zone of catalog.share.keys()) {
         const pricing = observed(hits, 2, zone);
-        if (pricing.n >= 200) assertShares(`pricing from ${zone}`, rowOf(p1, zone), pricing);
+        if (pricing.n >= 200) assertShares(`pricing from ${zone}`, sharesOf(p1, zone), pricing);
       }
       // The default demo crosses zones: us-east-1a has no pricing, and 30% of its catalog calls go to europe-west1-b.
       assert.ok((catalog.share.get('europe-west1-b') ?? 0) > 0.2, `cross-network share: ${JSON.stringify([...catalog.share])}`);
@@ -144,14 +129,14 @@ for (const variant of ['embedded store (etcd missing from PATH)', 'etcd'] as con
     assert.ok(late.length >= 20, `enough requests after the 3 s bound (${late.length})`);
     assert.equal(late.filter((h) => h.hops.some((x) => x.zone === 'europe-west1-b')).length, 0, 'no hop served by the drained zone after 3 s');
     const drainedTable = await weights(env, 'catalog');
-    assert.equal(rowOf(drainedTable, 'us-east-1a').get('europe-west1-b') ?? 0, 0);
+    assert.equal(sharesOf(drainedTable, 'us-east-1a').get('europe-west1-b') ?? 0, 0);
 
     // 3. Undrain: the share comes back to what the balancer reports (30% once hold-down and damping settle).
     const undrain = await cli(env, 'undrain', 'europe-west1-b');
     assert.equal(undrain.code, 0, undrain.stderr);
     await until('europe-west1-b to recover its catalog share', 60_000, async () => {
       const before = await weights(env, 'catalog');
-      const expected = rowOf(before, 'us-east-1a');
+      const expected = sharesOf(before, 'us-east-1a');
       if ((expected.get('europe-west1-b') ?? 0) < 0.3) return undefined;
       const hits = await burst(agent, front, 600);
       const after = await weights(env, 'catalog');

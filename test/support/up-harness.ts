@@ -110,6 +110,20 @@ export function rowOf(t: TableJson, source: string): RowJson {
   return row;
 }
 
+/** Shares (fractions) per target zone of one source's row. */
+export function sharesOf(t: TableJson, source: string): Map<string, number> {
+  return new Map(rowOf(t, source).targets.map((x) => [x.zone, x.basisPoints / 10000]));
+}
+
+/** Asserts that observed shares match the weights' shares within `tolerance` (a fraction), zone by zone. */
+export function assertShares(what: string, expected: Map<string, number>, got: { n: number; share: Map<string, number> }, tolerance = 0.05): void {
+  for (const zone of new Set([...expected.keys(), ...got.share.keys()])) {
+    const e = expected.get(zone) ?? 0;
+    const g = got.share.get(zone) ?? 0;
+    assert.ok(Math.abs(e - g) <= tolerance, `${what}: ${zone} served ${(100 * g).toFixed(1)}% of ${got.n}, meshfed weights says ${(100 * e).toFixed(1)}% (±${tolerance * 100}%)`);
+  }
+}
+
 /** Basis points per target zone of one source's row. */
 export function bpOf(t: TableJson, source: string): Map<string, number> {
   return new Map(rowOf(t, source).targets.map((x) => [x.zone, x.basisPoints]));
