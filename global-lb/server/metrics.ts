@@ -14,6 +14,7 @@ export interface ServerMetrics {
   readonly reports: client.Counter<string>;
   readonly streamRefusals: client.Counter<'code'>;
   readonly storeErrors: client.Counter<'op'>;
+  readonly watchRelists: client.Counter<string>;
   readonly tablesWritten: client.Counter<string>;
   readonly fencedWrites: client.Counter<string>;
 }
@@ -31,6 +32,7 @@ export function createServerMetrics(options: { processMetrics?: boolean } = {}):
     reports: counter(registry, 'meshfed_reports_total', 'Zone reports accepted by this replica'),
     streamRefusals: counter(registry, 'meshfed_stream_refusals_total', 'Agent streams closed for a protocol violation, by error code', ['code']),
     storeErrors: counter(registry, 'meshfed_store_errors_total', 'Store operations that failed, by operation', ['op']),
+    watchRelists: counter(registry, 'meshfed_store_watch_relists_total', 'Times the replica\'s store watch could not resume (compacted, cancelled, or stuck ending without progress) and the view relisted'),
     tablesWritten: counter(registry, 'meshfed_weight_tables_written_total', 'Weight tables the leader wrote because their version changed'),
     fencedWrites: counter(registry, 'meshfed_fenced_writes_refused_total', 'Table writes the store refused because this replica no longer led (then it stepped down)'),
   };

@@ -124,7 +124,10 @@ export async function startGlobalLb(options: GlobalLbOptions): Promise<GlobalLb>
   const logger = options.logger ?? createLogger({ component: 'global-lb' });
   const metrics = createServerMetrics({ processMetrics: options.processMetrics ?? true });
   const { store, replicaId } = options;
-  const view = new ReplicaView(store, logger, Date.now, options.coldStartGraceMs !== undefined ? { coldStartGraceMs: options.coldStartGraceMs } : {});
+  const view = new ReplicaView(store, logger, Date.now, {
+    ...(options.coldStartGraceMs !== undefined ? { coldStartGraceMs: options.coldStartGraceMs } : {}),
+    onWatchLost: () => metrics.watchRelists.inc(),
+  });
   const leader = new LeaderLoop({
     store, view, replicaId, logger, metrics,
     leaseTtlSeconds: options.leaseTtlSeconds,

@@ -173,11 +173,14 @@ export class ReplicaView {
   private stopped = false;
   private resyncing = false;
 
-  constructor(store: Store, logger: Logger, now: () => number = Date.now, options: { readonly coldStartGraceMs?: number } = {}) {
+  private readonly onWatchLost: () => void;
+
+  constructor(store: Store, logger: Logger, now: () => number = Date.now, options: { readonly coldStartGraceMs?: number; readonly onWatchLost?: () => void } = {}) {
     this.store = store;
     this.logger = logger;
     this.now = now;
     this.graceMs = options.coldStartGraceMs ?? DEFAULT_COLD_START_GRACE_MS;
+    this.onWatchLost = options.onWatchLost ?? (() => undefined);
   }
 
   /**
@@ -241,6 +244,7 @@ export class ReplicaView {
           this.watch = await this.store.watchPrefix(KEYS.root, (events) => this.onEvents(events), {
             fromRevision: revision + 1,
             onError: (e) => {
+              this.onWatchLost();
               this.logger.warn({ err: describeError(e) }, 'store watch cannot resume; relisting');
               void this.resync();
             },

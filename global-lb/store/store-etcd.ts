@@ -44,6 +44,9 @@ export interface EtcdStoreOptions {
   readonly keepaliveMs?: number;
 }
 
+/** How many times in a row a watch stream may end without delivering an event before the watch gives up. */
+const STALLED_RESUMES = 5;
+
 /**
  * The etcd-backed store.
  * Invariant: every unary call settles within callTimeoutMs, as a value or a MeshfedError with a store code.
@@ -77,6 +80,10 @@ export class EtcdStore implements Store {
         'grpc.keepalive_time_ms': keepaliveMs,
         'grpc.keepalive_timeout_ms': Math.max(1_000, Math.min(5_000, keepaliveMs)),
         'grpc.keepalive_permit_without_calls': 1,
+        // A watch catching up replays history in responses far larger than grpc-js's default 4 MiB receive limit
+        // (150 tables of 40 KB is 6 MB); past it the stream ends, etcd3 resumes at the same place, and it never
+        // catches up. etcd bounds what it sends; the client must not refuse it.
+        'grpc.max_receive_message_length': -1,
       },
       faultHandling: {
         // etcd3's default breaker refuses calls for 5 s after three failures, which delays recovery after a restart.
@@ -217,8 +224,19 @@ export class EtcdStore implements Store {
     });
     // etcd3 resumes from the last *header* revision it saw, which can skip events when the stream drops while a
     // watch from the past is still catching up. Resume from our own fence instead.
+    // A stream that keeps ending without delivering anything is stuck (etcd3 would resume it forever): past
+    // STALLED_RESUMES, the watch ends with onError, so its owner relists from a fresh revision.
+    let resumesWithoutProgress = 0;
+    let lastAtDisconnect = last;
     watcher.on('disconnected', () => {
       (watcher.request as { start_revision?: string | number }).start_revision = String(last + 1);
+      resumesWithoutProgress = last === lastAtDisconnect ? resumesWithoutProgress + 1 : 1;
+      lastAtDisconnect = last;
+      if (resumesWithoutProgress < STALLED_RESUMES || cancelled || !connected) return;
+      cancelled = true;
+      this.watches.delete(watcher);
+      void watcher.cancel().catch(() => undefined);
+      options.onError?.(storeError('MESHFED_E_STORE_UNAVAILABLE', `watch of ${prefix} ended ${resumesWithoutProgress} times without delivering anything from revision ${last + 1}; relist and watch again`));
     });
     watcher.on('error', (e: Error) => {
       // Errors before the watch is created reject watchPrefix instead.
